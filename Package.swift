@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "hearth",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "hearth", targets: ["hearth"]),
+        .executable(name: "hearth-init", targets: ["hearth-init"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C system libraries.
+        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+
+        // Child side of the spawn: async-signal-safe C that runs between clone and exec.
+        .target(name: "CSandboxInit"),
+
+        // PID 1 of every sandbox. Static so it needs nothing from the sandbox's root.
+        .executableTarget(
+            name: "hearth-init",
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
+        ),
+
+        .target(name: "HearthModel"),
+        .target(name: "HearthCgroups", dependencies: ["HearthModel"]),
+        .target(
+            name: "HearthSandbox",
+            dependencies: ["HearthModel", "HearthCgroups", "CSandboxInit", "CSeccomp", "CCap"]
+        ),
+        .target(
+            name: "HearthCommands",
+            dependencies: [
+                "HearthModel", "HearthSandbox", "HearthCgroups",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "hearth",
+            dependencies: ["HearthCommands", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        // Static probe that runs inside sandboxes in the integration tests.
+        .executableTarget(
+            name: "hearth-probe",
+            path: "Tests/Probe",
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
+        ),
+
+        .testTarget(name: "HearthCgroupsTests", dependencies: ["HearthCgroups"]),
+        .testTarget(name: "HearthSandboxTests", dependencies: ["HearthSandbox"]),
+        .testTarget(
+            name: "SandboxIntegrationTests",
+            dependencies: ["HearthSandbox", "HearthCgroups", "HearthCommands", "hearth-probe", "hearth-init", "hearth"]
+        ),
+    ]
+)

@@ -1,0 +1,122 @@
+#ifndef HEARTH_SPAWN_H
+#define HEARTH_SPAWN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * The parent (Swift) computes everything a sandbox needs into this plain
+ * struct; hearth_spawn() clones and the child only interprets it with raw
+ * system calls. Nothing here allocates, locks or touches Swift state.
+ */
+
+enum hearth_op_kind {
+    HEARTH_OP_MOUNT = 1,   /* mount(source, target, fstype, flags, data) */
+    HEARTH_OP_MKDIR = 2,   /* mkdir(target, mode); EEXIST is fine */
+    HEARTH_OP_MKNOD = 3,   /* mknod(target, mode, dev) */
+    HEARTH_OP_SYMLINK = 4, /* symlink(source, target) */
+    HEARTH_OP_PIVOT = 5,   /* pivot_root into target and detach the old root */
+    HEARTH_OP_MASK = 6,    /* hide target: /dev/null over a file, empty ro tmpfs over a dir */
+};
+
+struct hearth_op {
+    int kind;
+    int optional; /* a missing target (ENOENT) is not an error */
+    const char *source;
+    const char *target;
+    const char *fstype;
+    const char *data;
+    unsigned long flags;
+    unsigned int mode;
+    unsigned long long dev;
+};
+
+struct hearth_rlimit {
+    int resource;
+    unsigned long long soft;
+    unsigned long long hard;
+};
+
+struct hearth_spawn_config {
+    int clone_flags;                 /* CLONE_NEW* except CLONE_NEWCGROUP */
+    int new_cgroup_ns;               /* unshare(CLONE_NEWCGROUP) after joining the cgroups */
+    const int *cgroup_procs_fds;     /* cgroup.procs of each hierarchy, opened O_WRONLY */
+    size_t n_cgroup_procs_fds;
+    const struct hearth_op *ops;
+    size_t n_ops;
+    const char *hostname;            /* NULL: keep */
+    int loopback_up;
+    const struct hearth_rlimit *rlimits;
+    size_t n_rlimits;
+    const char *cwd;                 /* inside the new root */
+    int oom_score_adj;
+    uid_t uid;
+    gid_t gid;
+    int stdin_fd, stdout_fd, stderr_fd;
+    int status_fd;                   /* becomes fd 3 of the init, or -1 */
+    int exec_fd;                     /* sealed memfd holding hearth-init */
+    char *const *argv;
+    char *const *envp;
+    const void *seccomp_filter;      /* struct sock_filter[] */
+    unsigned short seccomp_len;      /* number of instructions, 0 = none */
+    int last_cap;
+};
+
+/* Which step of the child failed; see hearth_spawn_step_name. */
+enum hearth_step {
+    HEARTH_STEP_NONE = 0,
+    HEARTH_STEP_CLONE,
+    HEARTH_STEP_SIGNALS,
+    HEARTH_STEP_OOM_SCORE,
+    HEARTH_STEP_CGROUP_JOIN,
+    HEARTH_STEP_CGROUP_NS,
+    HEARTH_STEP_MOUNT_OP,
+    HEARTH_STEP_HOSTNAME,
+    HEARTH_STEP_LOOPBACK,
+    HEARTH_STEP_RLIMIT,
+    HEARTH_STEP_SETSID,
+    HEARTH_STEP_STDIO,
+    HEARTH_STEP_CHDIR,
+    HEARTH_STEP_SECUREBITS,
+    HEARTH_STEP_BOUNDING,
+    HEARTH_STEP_AMBIENT,
+    HEARTH_STEP_SETGROUPS,
+    HEARTH_STEP_SETGID,
+    HEARTH_STEP_SETUID,
+    HEARTH_STEP_CAPSET,
+    HEARTH_STEP_NO_NEW_PRIVS,
+    HEARTH_STEP_CLOSE_FDS,
+    HEARTH_STEP_SECCOMP,
+    HEARTH_STEP_EXEC,
+};
+
+struct hearth_spawn_result {
+    pid_t pid;
+    int pidfd;
+    int failed_step;  /* enum hearth_step, 0 on success */
+    int failed_op;    /* index into ops for HEARTH_STEP_MOUNT_OP */
+    int error;        /* errno of the failed step */
+};
+
+/* Returns 0 and fills pid/pidfd, or -1 with failed_step/error set (the child is reaped). */
+int hearth_spawn(const struct hearth_spawn_config *config, struct hearth_spawn_result *result);
+
+const char *hearth_spawn_step_name(int step);
+
+/* Small wrappers for calls Swift cannot make directly (variadic or missing in glibc). */
+int hearth_pidfd_send_signal(int pidfd, int sig);
+int hearth_waitid_pidfd(int pidfd, int *code, int *status, int nohang);
+int hearth_memfd_create(const char *name);
+int hearth_seal_memfd(int fd);
+int hearth_openat2_beneath(int dirfd, const char *path, int flags, int in_root);
+int hearth_fcntl_setfd_cloexec(int fd);
+int hearth_o_path(void);
+int hearth_pipe2_cloexec(int fds[2]);
+/* RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_CORE (glibc hides some from Swift). */
+int hearth_rlimit_nofile(void);
+int hearth_rlimit_nproc(void);
+int hearth_rlimit_core(void);
+unsigned long long hearth_makedev(unsigned int major, unsigned int minor);
+
+#endif

@@ -1,0 +1,351 @@
+#define _GNU_SOURCE
+#include "hearth_spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <linux/openat2.h>
+#include <linux/securebits.h>
+#include <linux/seccomp.h>
+#include <linux/filter.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* Shared between parent and child: CLONE_VM means the child writes its failure here. */
+struct hearth_child_ctx {
+    const struct hearth_spawn_config *config;
+    struct hearth_spawn_result *result;
+};
+
+/* Everything below until hearth_spawn runs in the child: raw syscalls only. */
+
+static int fail(struct hearth_child_ctx *ctx, int step, int op) {
+    ctx->result->failed_step = step;
+    ctx->result->failed_op = op;
+    ctx->result->error = errno;
+    _exit(127);
+}
+
+static size_t hearth_strlen(const char *s) {
+    size_t n = 0;
+    while (s[n]) n++;
+    return n;
+}
+
+static int write_all(int fd, const char *buf, size_t len) {
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int run_op(const struct hearth_op *op) {
+    switch (op->kind) {
+    case HEARTH_OP_MOUNT:
+        return mount(op->source, op->target, op->fstype, op->flags, op->data);
+    case HEARTH_OP_MKDIR:
+        if (mkdir(op->target, op->mode) < 0 && errno != EEXIST) return -1;
+        return 0;
+    case HEARTH_OP_MKNOD:
+        return mknod(op->target, op->mode, (dev_t)op->dev);
+    case HEARTH_OP_SYMLINK:
+        return symlink(op->source, op->target);
+    case HEARTH_OP_PIVOT:
+        /* pivot_root(".", ".") stacks the old root on the new one; detaching it leaves only the new. */
+        if (chdir(op->target) < 0) return -1;
+        if (syscall(SYS_pivot_root, ".", ".") < 0) return -1;
+        if (umount2(".", MNT_DETACH) < 0) return -1;
+        return chdir("/");
+    case HEARTH_OP_MASK: {
+        struct stat st;
+        if (lstat(op->target, &st) < 0) return -1;
+        if (S_ISDIR(st.st_mode))
+            return mount("tmpfs", op->target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                         "size=0,nr_inodes=1,mode=0555");
+        /* op->source is the sandbox's own /dev/null, created by us with mknod, never a package path. */
+        return mount(op->source, op->target, NULL, MS_BIND, NULL);
+    }
+    default:
+        errno = EINVAL;
+        return -1;
+    }
+}
+
+static int loopback_up(void) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_name[0] = 'l';
+    ifr.ifr_name[1] = 'o';
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
+        close(fd);
+        return -1;
+    }
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    int rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+    close(fd);
+    return rc;
+}
+
+static int move_fd(int from, int to) {
+    if (from < 0) return 0;
+    if (from == to) {
+        int flags = fcntl(to, F_GETFD);
+        return flags < 0 ? -1 : fcntl(to, F_SETFD, flags & ~FD_CLOEXEC);
+    }
+    return dup2(from, to) < 0 ? -1 : 0;
+}
+
+static int child_main(void *arg) {
+    struct hearth_child_ctx *ctx = arg;
+    const struct hearth_spawn_config *c = ctx->config;
+
+    /* Handlers of the parent must not run here; SIGPIPE and friends go back to default. */
+    for (int sig = 1; sig < _NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = SIG_DFL;
+        if (sigaction(sig, &sa, NULL) < 0 && errno != EINVAL) fail(ctx, HEARTH_STEP_SIGNALS, 0);
+    }
+
+    if (c->oom_score_adj != 0) {
+        char buf[16];
+        int v = c->oom_score_adj, n = 0, neg = v < 0;
+        unsigned u = neg ? (unsigned)(-v) : (unsigned)v;
+        char tmp[16];
+        do { tmp[n++] = (char)('0' + u % 10); u /= 10; } while (u && n < 15);
+        int len = 0;
+        if (neg) buf[len++] = '-';
+        while (n) buf[len++] = tmp[--n];
+        int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write_all(fd, buf, (size_t)len) < 0) fail(ctx, HEARTH_STEP_OOM_SCORE, 0);
+        close(fd);
+    }
+
+    /* Join every hierarchy before the cgroup namespace is made, so its root is the sandbox's cgroup. */
+    for (size_t i = 0; i < c->n_cgroup_procs_fds; i++) {
+        if (write_all(c->cgroup_procs_fds[i], "0", 1) < 0) fail(ctx, HEARTH_STEP_CGROUP_JOIN, (int)i);
+    }
+    if (c->new_cgroup_ns && unshare(CLONE_NEWCGROUP) < 0) fail(ctx, HEARTH_STEP_CGROUP_NS, 0);
+
+    for (size_t i = 0; i < c->n_ops; i++) {
+        if (run_op(&c->ops[i]) < 0) {
+            if (c->ops[i].optional && errno == ENOENT) continue;
+            fail(ctx, HEARTH_STEP_MOUNT_OP, (int)i);
+        }
+    }
+
+    if (c->hostname && sethostname(c->hostname, hearth_strlen(c->hostname)) < 0)
+        fail(ctx, HEARTH_STEP_HOSTNAME, 0);
+    if (c->loopback_up && loopback_up() < 0) fail(ctx, HEARTH_STEP_LOOPBACK, 0);
+
+    for (size_t i = 0; i < c->n_rlimits; i++) {
+        struct rlimit rl = {.rlim_cur = c->rlimits[i].soft, .rlim_max = c->rlimits[i].hard};
+        if (setrlimit(c->rlimits[i].resource, &rl) < 0) fail(ctx, HEARTH_STEP_RLIMIT, (int)i);
+    }
+
+    /* A new session: no controlling terminal, so TIOCSTI has nothing to type into. */
+    if (setsid() < 0) fail(ctx, HEARTH_STEP_SETSID, 0);
+
+    if (move_fd(c->stdin_fd, 0) < 0 || move_fd(c->stdout_fd, 1) < 0 || move_fd(c->stderr_fd, 2) < 0)
+        fail(ctx, HEARTH_STEP_STDIO, 0);
+    if (c->status_fd >= 0 && move_fd(c->status_fd, 3) < 0) fail(ctx, HEARTH_STEP_STDIO, 3);
+
+    if (c->cwd && chdir(c->cwd) < 0) fail(ctx, HEARTH_STEP_CHDIR, 0);
+
+    /* Lock root out of ever regaining capabilities, then empty the bounding and ambient sets. */
+    int securebits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                     SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+                     SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+    if (prctl(PR_SET_SECUREBITS, securebits, 0, 0, 0) < 0) fail(ctx, HEARTH_STEP_SECUREBITS, 0);
+    for (int cap = 0; cap <= c->last_cap; cap++) {
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(ctx, HEARTH_STEP_BOUNDING, cap);
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) fail(ctx, HEARTH_STEP_AMBIENT, 0);
+
+    if (syscall(SYS_setgroups, 0, NULL) < 0) fail(ctx, HEARTH_STEP_SETGROUPS, 0);
+    if (syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0) fail(ctx, HEARTH_STEP_SETGID, 0);
+    if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0) fail(ctx, HEARTH_STEP_SETUID, 0);
+
+    /* NO_SETUID_FIXUP kept the sets through setuid; clear them explicitly (always permitted). */
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    if (syscall(SYS_capset, &hdr, data) < 0) fail(ctx, HEARTH_STEP_CAPSET, 0);
+
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(ctx, HEARTH_STEP_NO_NEW_PRIVS, 0);
+
+    /* Everything but stdio and the status fd closes at exec; the init memfd is already CLOEXEC. */
+    unsigned int first = c->status_fd >= 0 ? 4 : 3;
+    if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ctx, HEARTH_STEP_CLOSE_FDS, 0);
+
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    if (c->seccomp_len > 0) {
+        struct sock_fprog prog = {.len = c->seccomp_len, .filter = (struct sock_filter *)c->seccomp_filter};
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) fail(ctx, HEARTH_STEP_SECCOMP, 0);
+    }
+
+    syscall(SYS_execveat, c->exec_fd, "", c->argv, c->envp, AT_EMPTY_PATH);
+    fail(ctx, HEARTH_STEP_EXEC, 0);
+    return 127;
+}
+
+/* Parent side. */
+
+enum { CHILD_STACK_SIZE = 256 * 1024 };
+
+int hearth_spawn(const struct hearth_spawn_config *config, struct hearth_spawn_result *result) {
+    memset(result, 0, sizeof *result);
+    result->pid = -1;
+    result->pidfd = -1;
+
+    void *stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
+        result->failed_step = HEARTH_STEP_CLONE;
+        result->error = errno;
+        return -1;
+    }
+
+    /* Block every signal so no handler of ours runs in the child before it resets them. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+
+    struct hearth_child_ctx ctx = {.config = config, .result = result};
+    int pidfd = -1;
+    /* CLONE_VM|CLONE_VFORK: no copy of the (large) supervisor; we resume once the child execs or dies. */
+    int flags = config->clone_flags | CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD;
+    pid_t pid = clone(child_main, (char *)stack + CHILD_STACK_SIZE, flags, &ctx, &pidfd, NULL, NULL);
+    int clone_errno = errno;
+
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    munmap(stack, CHILD_STACK_SIZE);
+
+    if (pid < 0) {
+        result->failed_step = HEARTH_STEP_CLONE;
+        result->error = clone_errno;
+        return -1;
+    }
+    if (result->failed_step != HEARTH_STEP_NONE) {
+        int status;
+        while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {}
+        if (pidfd >= 0) close(pidfd);
+        return -1;
+    }
+    result->pid = pid;
+    result->pidfd = pidfd;
+    return 0;
+}
+
+const char *hearth_spawn_step_name(int step) {
+    switch (step) {
+    case HEARTH_STEP_NONE: return "none";
+    case HEARTH_STEP_CLONE: return "clone";
+    case HEARTH_STEP_SIGNALS: return "reset signal handlers";
+    case HEARTH_STEP_OOM_SCORE: return "set oom_score_adj";
+    case HEARTH_STEP_CGROUP_JOIN: return "join cgroup";
+    case HEARTH_STEP_CGROUP_NS: return "create cgroup namespace";
+    case HEARTH_STEP_MOUNT_OP: return "mount";
+    case HEARTH_STEP_HOSTNAME: return "set hostname";
+    case HEARTH_STEP_LOOPBACK: return "bring up loopback";
+    case HEARTH_STEP_RLIMIT: return "set rlimit";
+    case HEARTH_STEP_SETSID: return "setsid";
+    case HEARTH_STEP_STDIO: return "set up stdio";
+    case HEARTH_STEP_CHDIR: return "chdir to working directory";
+    case HEARTH_STEP_SECUREBITS: return "set securebits";
+    case HEARTH_STEP_BOUNDING: return "drop bounding capabilities";
+    case HEARTH_STEP_AMBIENT: return "clear ambient capabilities";
+    case HEARTH_STEP_SETGROUPS: return "setgroups";
+    case HEARTH_STEP_SETGID: return "setgid";
+    case HEARTH_STEP_SETUID: return "setuid";
+    case HEARTH_STEP_CAPSET: return "clear capabilities";
+    case HEARTH_STEP_NO_NEW_PRIVS: return "set no_new_privs";
+    case HEARTH_STEP_CLOSE_FDS: return "close inherited fds";
+    case HEARTH_STEP_SECCOMP: return "load seccomp filter";
+    case HEARTH_STEP_EXEC: return "exec init";
+    default: return "unknown step";
+    }
+}
+
+int hearth_pidfd_send_signal(int pidfd, int sig) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+int hearth_waitid_pidfd(int pidfd, int *code, int *status, int nohang) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int options = WEXITED | (nohang ? WNOHANG : 0);
+    int rc;
+    do {
+        rc = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, options);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) return -1;
+    if (info.si_pid == 0) return 0; /* still running (WNOHANG) */
+    *code = info.si_code;
+    *status = info.si_status;
+    return 1;
+}
+
+int hearth_memfd_create(const char *name) {
+    return (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+}
+
+int hearth_seal_memfd(int fd) {
+    return fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
+}
+
+int hearth_openat2_beneath(int dirfd, const char *path, int flags, int in_root) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (unsigned long long)(flags | O_CLOEXEC);
+    how.resolve = (in_root ? RESOLVE_IN_ROOT : RESOLVE_BENEATH) | RESOLVE_NO_MAGICLINKS;
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+int hearth_fcntl_setfd_cloexec(int fd) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0) return -1;
+    return fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+int hearth_o_path(void) { return O_PATH; }
+
+unsigned long long hearth_makedev(unsigned int major, unsigned int minor) { return makedev(major, minor); }
+
+int hearth_pipe2_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+int hearth_rlimit_nofile(void) { return RLIMIT_NOFILE; }
+int hearth_rlimit_nproc(void) { return RLIMIT_NPROC; }
+int hearth_rlimit_core(void) { return RLIMIT_CORE; }

@@ -1,0 +1,101 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import HearthModel
+
+/// The few operations cgroup code performs on cgroupfs. The kernel's is the real
+/// one; unit tests use a fake tree in a temporary directory that follows the
+/// kernel's rules (interface files appear on mkdir, no internal processes, EBUSY).
+public protocol CgroupFilesystem: Sendable {
+    func read(_ path: String) -> String?
+    func write(_ value: String, to path: String) throws
+    func exists(_ path: String) -> Bool
+    /// Creates a directory; an existing one is fine only when `mayExist`.
+    func makeDirectory(_ path: String, mayExist: Bool) throws
+    /// Removes a cgroup directory, retrying while the kernel still counts exiting tasks.
+    func removeDirectory(_ path: String, attempts: Int) throws
+}
+
+extension CgroupFilesystem {
+    /// "key value" lines (memory.events, pids.events) as a dictionary.
+    func keyedValues(_ path: String) -> [String: Int64] {
+        guard let text = read(path) else { return [:] }
+        var out: [String: Int64] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, let value = Int64(parts[1]) { out[String(parts[0])] = value }
+        }
+        return out
+    }
+
+    func integer(_ path: String) -> Int64? {
+        read(path).flatMap { Int64($0.trimmingWhitespace()) }
+    }
+
+    func pids(_ path: String) -> [Int32] {
+        (read(path) ?? "").split(separator: "\n").compactMap { Int32($0) }
+    }
+
+    func words(_ path: String) -> Set<String> {
+        Set((read(path) ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
+    }
+
+    func removeDirectory(_ path: String) throws { try removeDirectory(path, attempts: 200) }
+}
+
+/// The kernel's cgroupfs, through plain system calls.
+public struct KernelCgroupFilesystem: CgroupFilesystem {
+    public init() {}
+
+    public func write(_ value: String, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw HearthError.cgroup("cannot open \(path): \(errnoString())") }
+        defer { close(fd) }
+        let bytes = Array(value.utf8)
+        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard n == bytes.count else { throw HearthError.cgroup("cannot write '\(value)' to \(path): \(errnoString())") }
+    }
+
+    public func read(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var result = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 { break }
+            result.append(contentsOf: buffer[0..<n])
+        }
+        return String(decoding: result, as: UTF8.self)
+    }
+
+    public func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    public func makeDirectory(_ path: String, mayExist: Bool) throws {
+        if mkdir(path, 0o755) == 0 { return }
+        if errno == EEXIST && mayExist { return }
+        throw HearthError.cgroup("cannot create \(path): \(errnoString())")
+    }
+
+    public func removeDirectory(_ path: String, attempts: Int) throws {
+        for attempt in 0..<max(1, attempts) {
+            if rmdir(path) == 0 || errno == ENOENT { return }
+            guard errno == EBUSY, attempt + 1 < attempts else { break }
+            usleep(2_000)
+        }
+        throw HearthError.cgroup("cannot remove \(path): \(errnoString())")
+    }
+
+    private func errnoString() -> String { String(cString: strerror(errno)) }
+}
+
+extension StringProtocol {
+    func trimmingWhitespace() -> String {
+        var s = Substring(self)
+        while let c = s.first, c == " " || c == "\n" || c == "\t" { s.removeFirst() }
+        while let c = s.last, c == " " || c == "\n" || c == "\t" { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,69 @@
+import HearthModel
+
+/// What the supervisor reads back from a sandbox's cgroup after (or during) a run.
+public struct CgroupStats: Sendable, Equatable {
+    /// Highest memory use seen, in bytes (nil when the kernel does not track it).
+    public var peakMemoryBytes: Int64?
+    /// Number of processes the kernel OOM-killed in this cgroup.
+    public var oomKills: Int64
+    /// Number of times a fork was refused at the pids limit.
+    public var pidsLimitHits: Int64
+
+    public init(peakMemoryBytes: Int64? = nil, oomKills: Int64 = 0, pidsLimitHits: Int64 = 0) {
+        self.peakMemoryBytes = peakMemoryBytes
+        self.oomKills = oomKills
+        self.pidsLimitHits = pidsLimitHits
+    }
+}
+
+/// One sandbox's cgroup, possibly spread over several hierarchies (v1, hybrid).
+public protocol SandboxCgroup: Sendable {
+    var id: String { get }
+    /// cgroup.procs of every hierarchy; the sandbox's first process writes "0" to each.
+    var procsFiles: [String] { get }
+    func stats() -> CgroupStats
+    /// SIGKILL every process in the cgroup.
+    func killAll()
+    /// Waits for the cgroup to empty and removes it from every hierarchy.
+    func remove() throws
+}
+
+/// Creates sandbox cgroups under the supervisor's own cgroup. v1, v2 and hybrid implement it.
+public protocol CgroupManager: Sendable {
+    /// "v1", "v2" or "hybrid".
+    var kind: String { get }
+    /// Directories that hold the sandboxes' cgroups, one per hierarchy.
+    var parentDirectories: [String] { get }
+    func createSandboxCgroup(id: String, limits: ResourceLimits) throws -> any SandboxCgroup
+    /// Removes the sandboxes' parent directories if no sandbox uses them (one-shot CLI use).
+    func releaseIfUnused()
+}
+
+/// Name of the directory under the supervisor's own cgroup that holds sandbox cgroups.
+public let sandboxParentName = "hearth"
+
+/// CPU settings in proportion to memory, as Lambda allocates them.
+public enum CPUShare {
+    public static let period: Int64 = 100_000
+
+    /// CFS quota in microseconds per period.
+    public static func quota(for limits: ResourceLimits) -> Int64 {
+        max(1_000, Int64((limits.vcpus * Double(period)).rounded()))
+    }
+
+    /// cgroup v1 cpu.shares (1024 = one CPU).
+    public static func v1Shares(for limits: ResourceLimits) -> Int64 {
+        max(2, Int64((limits.vcpus * 1024).rounded()))
+    }
+
+    /// cgroup v2 cpu.weight (100 = one CPU), in its range 1...10000.
+    public static func v2Weight(for limits: ResourceLimits) -> Int64 {
+        min(10_000, max(1, Int64((limits.vcpus * 100).rounded())))
+    }
+}
+
+func validateCgroupName(_ id: String) throws {
+    let ok = !id.isEmpty && id.utf8.count <= 128 && id != "." && id != ".."
+        && id.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 95 || ($0 >= 65 && $0 <= 90) }
+    guard ok else { throw HearthError.cgroup("invalid sandbox cgroup name '\(id)'") }
+}

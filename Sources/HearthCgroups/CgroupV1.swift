@@ -1,0 +1,120 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import HearthModel
+
+/// cgroup v1: one directory per controller hierarchy (memory, pids, cpu).
+public struct CgroupV1Manager: CgroupManager {
+    public var kind: String { "v1" }
+    /// controller → our own cgroup directory in its hierarchy.
+    let ownDirectories: [(controller: String, directory: String)]
+    let fs: any CgroupFilesystem
+
+    public init(layout: CgroupLayout, fs: any CgroupFilesystem = KernelCgroupFilesystem()) throws {
+        self.fs = fs
+        var dirs: [(String, String)] = []
+        var seen = Set<String>()
+        for controller in CgroupDetector.v1Controllers {
+            guard let dir = layout.v1Directory(for: controller) else {
+                throw HearthError.cgroup("cgroup v1 controller '\(controller)' is not mounted")
+            }
+            if seen.insert(dir).inserted { dirs.append((controller, dir)) }
+        }
+        ownDirectories = dirs
+    }
+
+    /// For tests: explicit directories, e.g. under a temporary fake cgroupfs.
+    public init(ownDirectories: [(controller: String, directory: String)], fs: any CgroupFilesystem) {
+        self.ownDirectories = ownDirectories
+        self.fs = fs
+    }
+
+    public var parentDirectories: [String] { ownDirectories.map { $0.directory + "/" + sandboxParentName } }
+
+    public func createSandboxCgroup(id: String, limits: ResourceLimits) throws -> any SandboxCgroup {
+        try validateCgroupName(id)
+        var created: [String] = []
+        do {
+            for (controller, own) in ownDirectories {
+                let parent = own + "/" + sandboxParentName
+                try fs.makeDirectory(parent, mayExist: true)
+                let dir = parent + "/" + id
+                try fs.makeDirectory(dir, mayExist: false)
+                created.append(dir)
+                try applyLimits(controller: controller, directory: dir, limits: limits)
+            }
+        } catch {
+            for dir in created.reversed() { try? fs.removeDirectory(dir, attempts: 1) }
+            throw error
+        }
+        let byController = Dictionary(uniqueKeysWithValues: zip(ownDirectories.map(\.controller), created))
+        return SandboxCgroupV1(id: id, directories: created, byController: byController, fs: fs)
+    }
+
+    func applyLimits(controller: String, directory dir: String, limits: ResourceLimits) throws {
+        switch controller {
+        case "memory":
+            try fs.write(String(limits.memoryBytes), to: dir + "/memory.limit_in_bytes")
+            // memory+swap equal to memory: no swap. Present only with swap accounting.
+            if fs.exists(dir + "/memory.memsw.limit_in_bytes") {
+                try fs.write(String(limits.memoryBytes), to: dir + "/memory.memsw.limit_in_bytes")
+            }
+            if fs.exists(dir + "/memory.swappiness") {
+                try? fs.write("0", to: dir + "/memory.swappiness")
+            }
+        case "pids":
+            try fs.write(String(limits.pids), to: dir + "/pids.max")
+        case "cpu":
+            try fs.write(String(CPUShare.period), to: dir + "/cpu.cfs_period_us")
+            try fs.write(String(CPUShare.quota(for: limits)), to: dir + "/cpu.cfs_quota_us")
+            try fs.write(String(CPUShare.v1Shares(for: limits)), to: dir + "/cpu.shares")
+        default:
+            break
+        }
+    }
+
+    public func releaseIfUnused() {
+        for parent in parentDirectories { try? fs.removeDirectory(parent, attempts: 1) }
+    }
+}
+
+public struct SandboxCgroupV1: SandboxCgroup {
+    public let id: String
+    let directories: [String]
+    let byController: [String: String]
+    let fs: any CgroupFilesystem
+
+    public var procsFiles: [String] { directories.map { $0 + "/cgroup.procs" } }
+
+    public func stats() -> CgroupStats {
+        var stats = CgroupStats()
+        if let memory = byController["memory"] {
+            stats.peakMemoryBytes = fs.integer(memory + "/memory.max_usage_in_bytes")
+            stats.oomKills = fs.keyedValues(memory + "/memory.oom_control")["oom_kill"] ?? 0
+        }
+        if let pids = byController["pids"] {
+            stats.pidsLimitHits = fs.keyedValues(pids + "/pids.events")["max"] ?? 0
+        }
+        return stats
+    }
+
+    /// v1 has no cgroup.kill: signal what is listed until nothing is (the pid namespace
+    /// normally makes this a formality, since killing its init kills everything).
+    public func killAll() {
+        guard let dir = directories.first else { return }
+        for _ in 0..<100 {
+            let pids = fs.pids(dir + "/cgroup.procs")
+            if pids.isEmpty { return }
+            for pid in pids { kill(pid, SIGKILL) }
+            usleep(1_000)
+        }
+    }
+
+    public func remove() throws {
+        var firstError: Error?
+        for dir in directories {
+            do { try fs.removeDirectory(dir) } catch { firstError = firstError ?? error }
+        }
+        if let firstError { throw firstError }
+    }
+}

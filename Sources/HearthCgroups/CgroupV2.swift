@@ -1,0 +1,154 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import HearthModel
+
+/// cgroup v2 (unified). Sandboxes live in <own>/hearth/<id>. If our own cgroup
+/// still holds our process and its controllers are not yet enabled for children
+/// (the "no internal processes" rule), we move ourselves into a leaf first, as
+/// systemd's Delegate=yes expects.
+public final class CgroupV2Manager: CgroupManager, @unchecked Sendable {
+    public var kind: String { "v2" }
+    public static let controllers = ["memory", "pids", "cpu"]
+    public static let supervisorLeafName = "supervisor"
+
+    let ownDirectory: String
+    let isRoot: Bool
+    let selfPid: Int32
+    let fs: any CgroupFilesystem
+    /// Controllers enabled for sandboxes (cpu is optional, memory and pids are not).
+    public let enabledControllers: [String]
+    /// Set when we moved ourselves into a leaf and must undo it on release.
+    private(set) var movedIntoLeaf = false
+
+    public var parentDirectories: [String] { [parent] }
+    var parent: String { ownDirectory + "/" + sandboxParentName }
+
+    public init(ownDirectory: String, isRoot: Bool, selfPid: Int32, fs: any CgroupFilesystem = KernelCgroupFilesystem()) throws {
+        self.fs = fs
+        self.ownDirectory = ownDirectory
+        self.isRoot = isRoot
+        self.selfPid = selfPid
+        let available = fs.words(ownDirectory + "/cgroup.controllers")
+        let missing = ["memory", "pids"].filter { !available.contains($0) }
+        guard missing.isEmpty else {
+            throw HearthError.cgroup(
+                "cgroup v2 controllers \(missing.joined(separator: ", ")) are not delegated to \(ownDirectory); "
+                    + "run Hearth as a systemd service with Delegate=yes, or under 'systemd-run --scope -p Delegate=yes'")
+        }
+        enabledControllers = Self.controllers.filter { available.contains($0) }
+        try enableForChildren()
+    }
+
+    private func subtreeControl(_ dir: String) -> Set<String> {
+        fs.words(dir + "/cgroup.subtree_control")
+    }
+
+    private var enableLine: String { enabledControllers.map { "+" + $0 }.joined(separator: " ") }
+
+    private func enableForChildren() throws {
+        let enabled = subtreeControl(ownDirectory)
+        if !enabledControllers.allSatisfy(enabled.contains) {
+            if !isRoot {
+                let others = fs.pids(ownDirectory + "/cgroup.procs").filter { $0 != selfPid }
+                guard others.isEmpty else {
+                    throw HearthError.cgroup(
+                        "\(ownDirectory) holds other processes (\(others.prefix(5).map(String.init).joined(separator: ", "))), "
+                            + "so controllers cannot be enabled for sandboxes; run Hearth as a systemd service with Delegate=yes, "
+                            + "or under 'systemd-run --scope -p Delegate=yes'")
+                }
+                if fs.pids(ownDirectory + "/cgroup.procs").contains(selfPid) {
+                    let leaf = ownDirectory + "/" + Self.supervisorLeafName
+                    try fs.makeDirectory(leaf, mayExist: true)
+                    try fs.write(String(selfPid), to: leaf + "/cgroup.procs")
+                    movedIntoLeaf = true
+                }
+            }
+            try fs.write(enableLine, to: ownDirectory + "/cgroup.subtree_control")
+        }
+        try fs.makeDirectory(parent, mayExist: true)
+        if !enabledControllers.allSatisfy(subtreeControl(parent).contains) {
+            try fs.write(enableLine, to: parent + "/cgroup.subtree_control")
+        }
+    }
+
+    public func createSandboxCgroup(id: String, limits: ResourceLimits) throws -> any SandboxCgroup {
+        try validateCgroupName(id)
+        let dir = parent + "/" + id
+        try fs.makeDirectory(dir, mayExist: false)
+        do {
+            try applyLimits(directory: dir, limits: limits)
+        } catch {
+            try? fs.removeDirectory(dir, attempts: 1)
+            throw error
+        }
+        return SandboxCgroupV2(id: id, directory: dir, hasResourceControllers: true, fs: fs)
+    }
+
+    func applyLimits(directory dir: String, limits: ResourceLimits) throws {
+        try fs.write(String(limits.memoryBytes), to: dir + "/memory.max")
+        if fs.exists(dir + "/memory.swap.max") {
+            try fs.write("0", to: dir + "/memory.swap.max")
+        }
+        // The sandbox lives or dies as one: a half-killed environment is never reused.
+        if fs.exists(dir + "/memory.oom.group") {
+            try fs.write("1", to: dir + "/memory.oom.group")
+        }
+        try fs.write(String(limits.pids), to: dir + "/pids.max")
+        if enabledControllers.contains("cpu") {
+            try fs.write("\(CPUShare.quota(for: limits)) \(CPUShare.period)", to: dir + "/cpu.max")
+            try fs.write(String(CPUShare.v2Weight(for: limits)), to: dir + "/cpu.weight")
+        }
+    }
+
+    /// Undoes what we did to our own cgroup, when no sandbox is left (CLI use).
+    public func releaseIfUnused() {
+        guard (try? fs.removeDirectory(parent, attempts: 1)) != nil else { return }
+        guard movedIntoLeaf else { return }
+        let disable = enabledControllers.map { "-" + $0 }.joined(separator: " ")
+        try? fs.write(disable, to: ownDirectory + "/cgroup.subtree_control")
+        let leaf = ownDirectory + "/" + Self.supervisorLeafName
+        if (try? fs.write(String(selfPid), to: ownDirectory + "/cgroup.procs")) != nil {
+            try? fs.removeDirectory(leaf, attempts: 1)
+            movedIntoLeaf = false
+        }
+    }
+}
+
+public struct SandboxCgroupV2: SandboxCgroup {
+    public let id: String
+    let directory: String
+    /// False for the hybrid layout's cgroup2 half, which carries membership and kill only.
+    let hasResourceControllers: Bool
+    let fs: any CgroupFilesystem
+
+    public var procsFiles: [String] { [directory + "/cgroup.procs"] }
+
+    public func stats() -> CgroupStats {
+        guard hasResourceControllers else { return CgroupStats() }
+        let events = fs.keyedValues(directory + "/memory.events")
+        return CgroupStats(
+            peakMemoryBytes: fs.integer(directory + "/memory.peak"),
+            oomKills: max(events["oom_kill"] ?? 0, events["oom_group_kill"] ?? 0),
+            pidsLimitHits: fs.keyedValues(directory + "/pids.events")["max"] ?? 0)
+    }
+
+    public func killAll() {
+        if (try? fs.write("1", to: directory + "/cgroup.kill")) != nil { return }
+        // Kernels before 5.14: signal the listed processes.
+        for _ in 0..<100 {
+            let pids = fs.pids(directory + "/cgroup.procs")
+            if pids.isEmpty { return }
+            for pid in pids { kill(pid, SIGKILL) }
+            usleep(1_000)
+        }
+    }
+
+    public var isPopulated: Bool {
+        (fs.keyedValues(directory + "/cgroup.events")["populated"] ?? 0) != 0
+    }
+
+    public func remove() throws {
+        try fs.removeDirectory(directory)
+    }
+}

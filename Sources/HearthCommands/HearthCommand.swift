@@ -1,0 +1,19 @@
+import ArgumentParser
+
+public struct HearthCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "hearth",
+        abstract: "Self-hosted serverless for one Linux box.",
+        subcommands: [SandboxCommand.self])
+
+    public init() {}
+}
+
+public struct SandboxCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "sandbox",
+        abstract: "Run commands in a sandbox with the isolation a function gets.",
+        subcommands: [SandboxRunCommand.self])
+
+    public init() {}
+}

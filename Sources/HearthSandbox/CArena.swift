@@ -1,0 +1,34 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// C memory that must stay put while the child reads it; freed all at once.
+final class CArena {
+    private var blocks: [UnsafeMutableRawPointer] = []
+
+    func string(_ s: String) -> UnsafeMutablePointer<CChar> {
+        let p = strdup(s) ?? UnsafeMutablePointer<CChar>.allocate(capacity: 1)
+        blocks.append(UnsafeMutableRawPointer(p))
+        return p
+    }
+
+    func optionalString(_ s: String?) -> UnsafePointer<CChar>? {
+        s.map { UnsafePointer(string($0)) }
+    }
+
+    /// A NULL-terminated char*[] (argv, envp).
+    func stringArray(_ strings: [String]) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> {
+        let array = buffer(of: UnsafeMutablePointer<CChar>?.self, count: strings.count + 1)
+        for (i, s) in strings.enumerated() { array[i] = string(s) }
+        array[strings.count] = nil
+        return array
+    }
+
+    func buffer<T>(of: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+        let raw = malloc(max(1, count) * MemoryLayout<T>.stride) ?? UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 8)
+        blocks.append(raw)
+        return raw.bindMemory(to: T.self, capacity: max(1, count))
+    }
+
+    deinit { for b in blocks { free(b) } }
+}

@@ -1,0 +1,105 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSandboxInit
+import HearthModel
+
+/// One step the child performs; a Swift mirror of struct hearth_op.
+public struct MountOp: Sendable, Equatable {
+    public enum Kind: Int32, Sendable { case mount = 1, mkdir, mknod, symlink, pivot, mask }
+    public var kind: Kind
+    public var source: String?
+    public var target: String
+    public var fstype: String?
+    public var data: String?
+    public var flags: UInt
+    public var mode: UInt32 = 0
+    public var device: UInt64 = 0
+    /// A missing target is skipped (masked /proc paths that this kernel lacks).
+    public var optional = false
+
+    static func mount(_ source: String?, _ target: String, _ fstype: String?, _ flags: UInt, _ data: String? = nil, optional: Bool = false) -> MountOp {
+        MountOp(kind: .mount, source: source, target: target, fstype: fstype, data: data, flags: flags, optional: optional)
+    }
+}
+
+/// Turns a spec into the ordered list of mount operations of DESIGN §3 step 4.
+/// Pure: unit tests check the plan without root.
+public enum MountPlan {
+    static let MS_RDONLY: UInt = 1, MS_NOSUID: UInt = 2, MS_NODEV: UInt = 4, MS_NOEXEC: UInt = 8
+    static let MS_REMOUNT: UInt = 32, MS_BIND: UInt = 4096, MS_REC: UInt = 16384, MS_PRIVATE: UInt = 1 << 18
+
+    /// runc's masked paths plus what current Docker engines add.
+    public static let maskedPaths = [
+        "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+        "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+        "/proc/scsi",
+    ]
+    public static let readOnlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+
+    /// Directories of the skeleton layer: always on top, so no package can turn a mount point into a symlink.
+    public static let skeletonDirectories = ["proc", "dev", "sys", "tmp", "var", "var/task", "var/runtime", "opt"]
+
+    static let devices: [(name: String, major: UInt32, minor: UInt32)] = [
+        ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0),
+    ]
+
+    /// - Parameters:
+    ///   - rootMountPoint: an empty host directory; the child mounts the root there in its own namespace.
+    ///   - skeleton: the skeleton layer directory.
+    public static func operations(for spec: SandboxSpec, rootMountPoint: String, skeleton: String) throws -> [MountOp] {
+        var ops: [MountOp] = []
+        ops.append(.mount(nil, "/", nil, MS_REC | MS_PRIVATE))
+
+        let lowers = [skeleton] + spec.layers
+        for dir in lowers where dir.contains(where: { $0 == ":" || $0 == "," || $0 == "\\" || $0 == "\n" }) || !dir.hasPrefix("/") {
+            throw HearthError.rootfs("layer path must be absolute and free of ':', ',' and '\\': \(dir)")
+        }
+        let data = "lowerdir=" + lowers.joined(separator: ":")
+        guard data.utf8.count < 4000 else { throw HearthError.rootfs("too many layers for one overlay mount (\(spec.layers.count))") }
+        // Lower directories only, no upper: the root is read-only by construction.
+        ops.append(.mount("overlay", rootMountPoint, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, data))
+
+        for bind in spec.binds {
+            let relative = String(bind.target.drop(while: { $0 == "/" }))
+            guard skeletonDirectories.contains(relative) else {
+                throw HearthError.invalidArgument("mount target \(bind.target) is not one of /\(skeletonDirectories.joined(separator: ", /"))")
+            }
+            let target = rootMountPoint + "/" + relative
+            ops.append(.mount(bind.source, target, nil, MS_BIND | MS_REC))
+            ops.append(.mount(nil, target, nil, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV))
+        }
+
+        ops.append(MountOp(kind: .pivot, target: rootMountPoint, flags: 0))
+        ops.append(.mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC))
+
+        ops.append(.mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=64k,nr_inodes=64"))
+        for dev in devices {
+            ops.append(MountOp(kind: .mknod, target: "/dev/" + dev.name, flags: 0, mode: UInt32(S_IFCHR) | 0o666,
+                               device: hearth_makedev(dev.major, dev.minor)))
+        }
+        ops.append(MountOp(kind: .mkdir, target: "/dev/pts", flags: 0, mode: 0o755))
+        ops.append(MountOp(kind: .mkdir, target: "/dev/shm", flags: 0, mode: 0o1777))
+        for (link, target) in [("/dev/ptmx", "pts/ptmx"), ("/dev/fd", "/proc/self/fd"), ("/dev/stdin", "/proc/self/fd/0"),
+                               ("/dev/stdout", "/proc/self/fd/1"), ("/dev/stderr", "/proc/self/fd/2")] {
+            ops.append(MountOp(kind: .symlink, source: target, target: link, flags: 0))
+        }
+        ops.append(.mount(nil, "/dev", nil, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, "mode=755,size=64k,nr_inodes=64"))
+        ops.append(.mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"))
+        let shmMB = min(64, spec.limits.tmpSizeMB)
+        ops.append(.mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=\(shmMB)m"))
+
+        // The only writable place, sized like Lambda's ephemeral storage; exec allowed as on Lambda.
+        let inodes = max(1024, spec.limits.tmpSizeMB * 256)
+        ops.append(.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=\(spec.limits.tmpSizeMB)m,nr_inodes=\(inodes)"))
+
+        for path in maskedPaths {
+            ops.append(MountOp(kind: .mask, source: "/dev/null", target: path, flags: 0, optional: true))
+        }
+        for path in readOnlyPaths {
+            ops.append(.mount(path, path, nil, MS_BIND | MS_REC, optional: true))
+            ops.append(.mount(nil, path, nil, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, optional: true))
+        }
+        return ops
+    }
+}

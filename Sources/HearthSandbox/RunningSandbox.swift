@@ -1,0 +1,155 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSandboxInit
+import HearthCgroups
+import HearthModel
+
+/// A started sandbox: its PID 1 (by pidfd, never by a pid that could be reused)
+/// and its cgroup. Call `wait` for the outcome and `destroy` to tear it down.
+public final class RunningSandbox: @unchecked Sendable {
+    public let spec: SandboxSpec
+    public let pid: Int32
+    let pidfd: Int32
+    public let cgroup: any SandboxCgroup
+    let statusFd: Int32
+    let startedAt: Double
+
+    private let lock = NSLockLite()
+    private var reaped: (code: Int32, status: Int32)?
+    private var destroyed = false
+
+    init(spec: SandboxSpec, pid: Int32, pidfd: Int32, cgroup: any SandboxCgroup, statusFd: Int32, startedAt: Double) {
+        self.spec = spec
+        self.pid = pid
+        self.pidfd = pidfd
+        self.cgroup = cgroup
+        self.statusFd = statusFd
+        self.startedAt = startedAt
+    }
+
+    deinit {
+        try? destroy()
+    }
+
+    /// Blocks until PID 1 exits or the spec's timeout passes; on timeout the whole sandbox is killed.
+    public func wait() -> SandboxExit {
+        let deadline = spec.limits.timeoutSeconds.map { startedAt + $0 }
+        var timedOut = false
+        while true {
+            if let (code, status) = reapIfExited() {
+                return makeExit(code: code, status: status, timedOut: timedOut)
+            }
+            var pfd = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+            var timeoutMs: Int32 = -1
+            if let deadline, !timedOut {
+                let remaining = deadline - monotonicSeconds()
+                if remaining <= 0 {
+                    timedOut = true
+                    kill()
+                    continue
+                }
+                timeoutMs = Int32(min(remaining * 1000 + 1, Double(Int32.max)))
+            }
+            _ = poll(&pfd, 1, timeoutMs)
+        }
+    }
+
+    /// SIGKILL to PID 1 takes the whole pid namespace with it; cgroup.kill catches anything else.
+    public func kill() {
+        lock.withLock {
+            if reaped == nil { _ = hearth_pidfd_send_signal(pidfd, SIGKILL) }
+        }
+        cgroup.killAll()
+    }
+
+    /// The pidfd of PID 1, for a signal handler to forward signals with (valid until `destroy`).
+    public var pidfdForSignals: Int32 { pidfd }
+
+    /// Sends a signal to PID 1, which forwards it to the command.
+    public func signal(_ sig: Int32) {
+        lock.withLock {
+            if reaped == nil { _ = hearth_pidfd_send_signal(pidfd, sig) }
+        }
+    }
+
+    /// Kills what is left, reaps PID 1 and removes the cgroup. Idempotent.
+    public func destroy() throws {
+        let alreadyDone = lock.withLock { () -> Bool in
+            let done = destroyed
+            destroyed = true
+            return done
+        }
+        if alreadyDone { return }
+        if reapIfExited() == nil {
+            kill()
+            while reapIfExited(block: true) == nil {}
+        }
+        cgroup.killAll()
+        close(pidfd)
+        close(statusFd)
+        try cgroup.remove()
+    }
+
+    private func reapIfExited(block: Bool = false) -> (Int32, Int32)? {
+        lock.withLock {
+            if let reaped { return reaped }
+            var code: Int32 = 0, status: Int32 = 0
+            let rc = hearth_waitid_pidfd(pidfd, &code, &status, block ? 0 : 1)
+            if rc == 1 {
+                reaped = (code, status)
+                return reaped
+            }
+            if rc < 0 && errno == ECHILD {
+                // Someone else reaped it; treat as killed.
+                reaped = (Int32(CLD_KILLED), SIGKILL)
+                return reaped
+            }
+            return nil
+        }
+    }
+
+    private func makeExit(code: Int32, status: Int32, timedOut: Bool) -> SandboxExit {
+        let duration = monotonicSeconds() - startedAt
+        var exitStatus: SandboxExit.Status =
+            code == Int32(CLD_EXITED) ? .exited(status) : .signaled(status)
+        // PID 1's own report is exact where its exit code (128+N) is ambiguous.
+        if case .exited = exitStatus, let line = readStatusLine() {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, let value = Int32(parts[1]) {
+                switch parts[0] {
+                case "exited": exitStatus = .exited(value)
+                case "signaled": exitStatus = .signaled(value)
+                case "exec-failed": exitStatus = .execFailed(value)
+                default: break
+                }
+            }
+        }
+        let stats = cgroup.stats()
+        let limit = SandboxExit.limitReason(
+            timedOut: timedOut, timeout: spec.limits.timeoutSeconds, stats: stats, status: exitStatus,
+            memoryMB: spec.limits.memoryMB, pids: spec.limits.pids)
+        return SandboxExit(status: exitStatus, limit: limit, stats: stats, duration: duration)
+    }
+
+    private func readStatusLine() -> String? {
+        var buffer = [UInt8](repeating: 0, count: 128)
+        var pfd = pollfd(fd: statusFd, events: Int16(POLLIN), revents: 0)
+        guard poll(&pfd, 1, 0) > 0 else { return nil }
+        let n = buffer.withUnsafeMutableBytes { read(statusFd, $0.baseAddress, $0.count) }
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<n], as: UTF8.self).split(separator: "\n").first.map(String.init)
+    }
+}
+
+/// A pthread mutex; Foundation's NSLock would pull Foundation into this file for one lock.
+final class NSLockLite: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
+    }
+}

@@ -1,0 +1,162 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CCap
+import CSandboxInit
+import HearthCgroups
+import HearthModel
+
+/// Starts sandboxes. One per process: it owns the compiled seccomp program,
+/// the sealed init binary and the runtime directory, all prepared once.
+public final class SandboxEngine: Sendable {
+    public let cgroups: any CgroupManager
+    public let runtime: RuntimeDirectory
+    let initBinary: InitBinary
+    let seccomp: SeccompProgram
+    let lastCap: Int32
+
+    // CLONE_NEWNS | NEWUTS | NEWIPC | NEWPID | NEWNET; the cgroup namespace comes after joining.
+    static let cloneFlags: Int32 = 0x0002_0000 | 0x0400_0000 | 0x0800_0000 | 0x2000_0000 | 0x4000_0000
+
+    public init(cgroups: any CgroupManager, runtime: RuntimeDirectory, initPath: String) throws {
+        guard geteuid() == 0 else { throw HearthError.system("sandboxes need root (running as uid \(geteuid()))") }
+        self.cgroups = cgroups
+        self.runtime = runtime
+        self.initBinary = try InitBinary(path: initPath)
+        self.seccomp = try SeccompCompiler.defaultProgram.get()
+        // libcap knows how many capabilities this kernel has; every one of them is dropped.
+        let bits = cap_max_bits()
+        self.lastCap = bits > 0 ? Int32(bits) - 1 : 63
+    }
+
+    /// The engine for this machine: detected cgroups, default runtime directory, installed init.
+    public static func forThisHost(runtimeDirectory: String = RuntimeDirectory.defaultPath) throws -> SandboxEngine {
+        try SandboxEngine(cgroups: CgroupDetector.currentManager(), runtime: RuntimeDirectory(path: runtimeDirectory),
+                          initPath: InitBinary.locate())
+    }
+
+    /// File descriptors the sandbox gets as 0, 1 and 2. The caller keeps ownership.
+    public struct Stdio: Sendable {
+        public var stdin: Int32, stdout: Int32, stderr: Int32
+        public init(stdin: Int32, stdout: Int32, stderr: Int32) {
+            self.stdin = stdin
+            self.stdout = stdout
+            self.stderr = stderr
+        }
+    }
+
+    public func start(_ spec: SandboxSpec, stdio: Stdio) throws -> RunningSandbox {
+        try spec.validate()
+        let ops = try MountPlan.operations(for: spec, rootMountPoint: runtime.rootMountPoint, skeleton: runtime.skeleton)
+        let cgroup = try cgroups.createSandboxCgroup(id: spec.id, limits: spec.limits)
+        var procsFds: [Int32] = []
+        var statusPipe: [Int32] = [-1, -1]
+        func cleanup() {
+            for fd in procsFds { close(fd) }
+            for fd in statusPipe where fd >= 0 { close(fd) }
+            try? cgroup.remove()
+        }
+        do {
+            for path in cgroup.procsFiles {
+                let fd = open(path, O_WRONLY | O_CLOEXEC)
+                guard fd >= 0 else { throw HearthError.cgroup("cannot open \(path): \(String(cString: strerror(errno)))") }
+                procsFds.append(fd)
+            }
+            guard hearth_pipe2_cloexec(&statusPipe) == 0 else {
+                throw HearthError.system("pipe: \(String(cString: strerror(errno)))")
+            }
+            let started = monotonicSeconds()
+            let result = try spawn(spec: spec, ops: ops, stdio: stdio, procsFds: procsFds, statusFd: statusPipe[1])
+            close(statusPipe[1])
+            statusPipe[1] = -1
+            for fd in procsFds { close(fd) }
+            procsFds = []
+            return RunningSandbox(spec: spec, pid: result.pid, pidfd: result.pidfd, cgroup: cgroup,
+                                  statusFd: statusPipe[0], startedAt: started)
+        } catch {
+            cleanup()
+            throw error
+        }
+    }
+
+    private func spawn(spec: SandboxSpec, ops: [MountOp], stdio: Stdio, procsFds: [Int32], statusFd: Int32) throws -> hearth_spawn_result {
+        let arena = CArena()
+        let cOps = arena.buffer(of: hearth_op.self, count: ops.count)
+        for (i, op) in ops.enumerated() {
+            cOps[i] = hearth_op(kind: op.kind.rawValue, optional: op.optional ? 1 : 0,
+                                source: arena.optionalString(op.source), target: arena.optionalString(op.target),
+                                fstype: arena.optionalString(op.fstype), data: arena.optionalString(op.data),
+                                flags: op.flags, mode: op.mode, dev: op.device)
+        }
+        let rlimits = Self.rlimits(for: spec.limits)
+        let cLimits = arena.buffer(of: hearth_rlimit.self, count: rlimits.count)
+        for (i, l) in rlimits.enumerated() { cLimits[i] = l }
+        let cProcs = arena.buffer(of: Int32.self, count: procsFds.count)
+        for (i, fd) in procsFds.enumerated() { cProcs[i] = fd }
+
+        var environment = spec.environment
+        if !environment.contains(where: { $0.0 == "PATH" }) { environment.insert(("PATH", SandboxSpec.defaultPath), at: 0) }
+        let argv = arena.stringArray(["hearth-init"] + spec.command)
+        let envp = arena.stringArray(environment.map { "\($0.0)=\($0.1)" })
+
+        return try seccomp.bytes.withUnsafeBytes { filter -> hearth_spawn_result in
+            var config = hearth_spawn_config()
+            config.clone_flags = Self.cloneFlags
+            config.new_cgroup_ns = 1
+            config.cgroup_procs_fds = UnsafePointer(cProcs)
+            config.n_cgroup_procs_fds = procsFds.count
+            config.ops = UnsafePointer(cOps)
+            config.n_ops = ops.count
+            config.hostname = arena.optionalString(spec.hostname)
+            config.loopback_up = 1
+            config.rlimits = UnsafePointer(cLimits)
+            config.n_rlimits = rlimits.count
+            config.cwd = arena.optionalString(spec.workingDirectory)
+            // Under host memory pressure, sandboxes go before the supervisor.
+            config.oom_score_adj = 500
+            config.uid = spec.uid
+            config.gid = spec.gid
+            config.stdin_fd = stdio.stdin
+            config.stdout_fd = stdio.stdout
+            config.stderr_fd = stdio.stderr
+            config.status_fd = statusFd
+            config.exec_fd = initBinary.fd
+            config.argv = UnsafePointer(argv)
+            config.envp = UnsafePointer(envp)
+            config.seccomp_filter = filter.baseAddress
+            config.seccomp_len = UInt16(seccomp.instructionCount)
+            config.last_cap = lastCap
+
+            var result = hearth_spawn_result()
+            if hearth_spawn(&config, &result) != 0 {
+                throw HearthError.sandboxSetup(Self.describeFailure(result, ops: ops))
+            }
+            return result
+        }
+    }
+
+    static func describeFailure(_ result: hearth_spawn_result, ops: [MountOp]) -> String {
+        let step = String(cString: hearth_spawn_step_name(result.failed_step))
+        let reason = String(cString: strerror(result.error))
+        if result.failed_step == Int32(HEARTH_STEP_MOUNT_OP.rawValue), Int(result.failed_op) < ops.count {
+            let op = ops[Int(result.failed_op)]
+            return "\(op.kind) \(op.target)\(op.source.map { " from \($0)" } ?? ""): \(reason)"
+        }
+        return "\(step): \(reason)"
+    }
+
+    static func rlimits(for limits: ResourceLimits) -> [hearth_rlimit] {
+        let nproc = UInt64(max(1024, limits.pids))
+        return [
+            hearth_rlimit(resource: hearth_rlimit_nofile(), soft: 1024, hard: 1024),
+            hearth_rlimit(resource: hearth_rlimit_nproc(), soft: nproc, hard: nproc),
+            hearth_rlimit(resource: hearth_rlimit_core(), soft: 0, hard: 0),
+        ]
+    }
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
