@@ -29,10 +29,12 @@ public final class SandboxEngine: Sendable {
         self.lastCap = bits > 0 ? Int32(bits) - 1 : 63
     }
 
-    /// The engine for this machine: detected cgroups, default runtime directory, installed init.
-    public static func forThisHost(runtimeDirectory: String = RuntimeDirectory.defaultPath) throws -> SandboxEngine {
-        try SandboxEngine(cgroups: CgroupDetector.currentManager(), runtime: RuntimeDirectory(path: runtimeDirectory),
-                          initPath: InitBinary.locate())
+    /// The engine for this machine: detected cgroups, the runtime directory (HEARTH_RUNTIME_DIR or
+    /// /run/hearth), the installed init.
+    public static func forThisHost(runtimeDirectory: String? = nil) throws -> SandboxEngine {
+        let path = runtimeDirectory ?? getenv("HEARTH_RUNTIME_DIR").map { String(cString: $0) } ?? RuntimeDirectory.defaultPath
+        return try SandboxEngine(cgroups: CgroupDetector.currentManager(), runtime: RuntimeDirectory(path: path),
+                                 initPath: InitBinary.locate())
     }
 
     /// File descriptors the sandbox gets as 0, 1 and 2. The caller keeps ownership.

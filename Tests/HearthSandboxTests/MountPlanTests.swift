@@ -1,0 +1,62 @@
+import HearthModel
+@testable import HearthSandbox
+import XCTest
+
+final class MountPlanTests: XCTestCase {
+    func spec(layers: [String] = ["/srv/rootfs"], binds: [SandboxSpec.BindMount] = [], tmp: Int = 64) -> SandboxSpec {
+        SandboxSpec(id: "sb-t", layers: layers, binds: binds, command: ["/bin/true"],
+                    limits: ResourceLimits(tmpSizeMB: tmp), uid: 1000, gid: 1000)
+    }
+
+    func plan(_ s: SandboxSpec) throws -> [MountOp] {
+        try MountPlan.operations(for: s, rootMountPoint: "/run/hearth/rootfs", skeleton: "/run/hearth/skeleton")
+    }
+
+    func testOrderPrivateOverlayBindsPivotThenSpecialFilesystems() throws {
+        let ops = try plan(spec(binds: [.init(source: "/store/layer1", target: "/var/task")]))
+        XCTAssertEqual(ops[0].kind, .mount)
+        XCTAssertEqual(ops[0].target, "/")
+        XCTAssertEqual(ops[0].flags & MountPlan.MS_PRIVATE, MountPlan.MS_PRIVATE)
+        XCTAssertEqual(ops[1].fstype, "overlay")
+        XCTAssertEqual(ops[1].data, "lowerdir=/run/hearth/skeleton:/srv/rootfs", "skeleton must be the topmost layer")
+        XCTAssertEqual(ops[1].flags & MountPlan.MS_RDONLY, MountPlan.MS_RDONLY)
+        XCTAssertEqual(ops[2].source, "/store/layer1")
+        XCTAssertEqual(ops[2].target, "/run/hearth/rootfs/var/task")
+        XCTAssertEqual(ops[3].flags & (MountPlan.MS_REMOUNT | MountPlan.MS_RDONLY), MountPlan.MS_REMOUNT | MountPlan.MS_RDONLY)
+        let pivot = try XCTUnwrap(ops.firstIndex { $0.kind == .pivot })
+        let proc = try XCTUnwrap(ops.firstIndex { $0.fstype == "proc" })
+        let tmp = try XCTUnwrap(ops.firstIndex { $0.target == "/tmp" })
+        let firstMask = try XCTUnwrap(ops.firstIndex { $0.kind == .mask })
+        XCTAssertLessThan(pivot, proc)
+        XCTAssertLessThan(proc, firstMask)
+        XCTAssertTrue(ops[tmp].data?.contains("size=64m") ?? false)
+        XCTAssertEqual(ops[tmp].flags & MountPlan.MS_NOSUID, MountPlan.MS_NOSUID)
+    }
+
+    func testDevIsMinimalAndReadOnly() throws {
+        let ops = try plan(spec())
+        let nodes = ops.filter { $0.kind == .mknod }.map(\.target)
+        XCTAssertEqual(Set(nodes), ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"])
+        let remount = try XCTUnwrap(ops.firstIndex { $0.target == "/dev" && $0.flags & MountPlan.MS_REMOUNT != 0 })
+        XCTAssertNotEqual(ops[remount].flags & MountPlan.MS_RDONLY, 0)
+        XCTAssertLessThan(try XCTUnwrap(ops.lastIndex { $0.kind == .mknod || $0.kind == .symlink }), remount)
+    }
+
+    func testEveryMaskedAndReadOnlyPathIsCovered() throws {
+        let ops = try plan(spec())
+        XCTAssertEqual(ops.filter { $0.kind == .mask }.map(\.target), MountPlan.maskedPaths)
+        XCTAssertTrue(ops.filter { $0.kind == .mask }.allSatisfy { $0.source == "/dev/null" && $0.optional })
+        for path in MountPlan.readOnlyPaths {
+            XCTAssertTrue(ops.contains { $0.target == path && $0.flags & MountPlan.MS_RDONLY != 0 }, path)
+        }
+    }
+
+    func testHostileLayerPathsAndTargetsAreRejected() {
+        XCTAssertThrowsError(try plan(spec(layers: ["/a:b"])))
+        XCTAssertThrowsError(try plan(spec(layers: ["relative/dir"])))
+        XCTAssertThrowsError(try plan(spec(layers: ["/a,upperdir=/etc"])))
+        XCTAssertThrowsError(try plan(spec(binds: [.init(source: "/x", target: "/etc")]))) { error in
+            XCTAssertTrue("\(error)".contains("/etc"))
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import HearthCgroups
+import HearthModel
+import HearthSandbox
+import XCTest
+
+/// Shared set-up for tests that start real sandboxes: root, a test rootfs made
+/// of the static busybox and the probe, and an engine with its own runtime
+/// directory. Everything is removed again by `tearDown`.
+final class SandboxHarness: @unchecked Sendable {
+    let engine: SandboxEngine
+    let rootfs: String
+    let runtimeDirectory: String
+    let buildDirectory: URL
+
+    struct Captured {
+        var exit: SandboxExit
+        var stdout: String
+        var stderr: String
+
+        /// probe's "key=value" lines.
+        var values: [String: String] {
+            var out: [String: String] = [:]
+            for line in stdout.split(separator: "\n") {
+                if let eq = line.firstIndex(of: "=") { out[String(line[..<eq])] = String(line[line.index(after: eq)...]) }
+            }
+            return out
+        }
+    }
+
+    /// Returns nil (and the reason) when this machine cannot run sandboxes.
+    static func make() throws -> SandboxHarness {
+        guard geteuid() == 0 else { throw XCTSkip("sandbox integration tests need root (running as uid \(geteuid()))") }
+        guard FileManager.default.isExecutableFile(atPath: "/bin/busybox") else {
+            throw XCTSkip("/bin/busybox is missing: run scripts/setup (package busybox-static)")
+        }
+        return try SandboxHarness()
+    }
+
+    private init() throws {
+        // The XCTest runner lives in the build directory, next to the executables it tests.
+        buildDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let probe = buildDirectory.appendingPathComponent("hearth-probe").path
+        let initPath = buildDirectory.appendingPathComponent("hearth-init").path
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-it-\(getpid())-\(UUID().uuidString.prefix(8))").path
+        rootfs = base + "/rootfs"
+        runtimeDirectory = base + "/run"
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: rootfs + "/bin", withIntermediateDirectories: true)
+            try fm.createDirectory(atPath: runtimeDirectory, withIntermediateDirectories: true)
+            try fm.copyItem(atPath: "/bin/busybox", toPath: rootfs + "/bin/busybox")
+            try fm.copyItem(atPath: probe, toPath: rootfs + "/bin/probe")
+            for applet in ["sh", "true", "cat", "echo", "sleep", "ls", "id", "hostname", "dd", "yes"] {
+                try fm.createSymbolicLink(atPath: rootfs + "/bin/" + applet, withDestinationPath: "busybox")
+            }
+            // Everything in a package is world-readable, as Lambda makes it.
+            chmod(base, 0o755)
+            engine = try SandboxEngine(
+                cgroups: CgroupDetector.currentManager(), runtime: RuntimeDirectory(path: runtimeDirectory), initPath: initPath)
+        } catch {
+            try? fm.removeItem(atPath: base)
+            throw error
+        }
+    }
+
+    func tearDown() {
+        engine.cgroups.releaseIfUnused()
+        try? FileManager.default.removeItem(atPath: (rootfs as NSString).deletingLastPathComponent)
+    }
+
+    func spec(_ command: [String], limits: ResourceLimits = ResourceLimits(memoryMB: 256, pids: 256, tmpSizeMB: 16),
+              environment: [(String, String)] = []) -> SandboxSpec {
+        SandboxSpec(id: SandboxIdentity.newID(), layers: [rootfs], command: command, environment: environment,
+                    hostname: "probe-host", limits: limits, uid: 1_000_050_000, gid: 1_000_050_000)
+    }
+
+    /// Runs a command to completion and returns what it printed.
+    func run(_ command: [String], limits: ResourceLimits = ResourceLimits(memoryMB: 256, pids: 256, tmpSizeMB: 16),
+             onStart: ((RunningSandbox) -> Void)? = nil) throws -> Captured {
+        let (sandbox, collect) = try start(spec(command, limits: limits))
+        onStart?(sandbox)
+        let exit = sandbox.wait()
+        let (out, err) = collect()
+        try sandbox.destroy()
+        return Captured(exit: exit, stdout: out, stderr: err)
+    }
+
+    func start(_ spec: SandboxSpec) throws -> (RunningSandbox, () -> (String, String)) {
+        var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
+        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw XCTSkip("pipe failed") }
+        let devNull = open("/dev/null", O_RDONLY)
+        defer { close(devNull) }
+        let sandbox: RunningSandbox
+        do {
+            sandbox = try engine.start(spec, stdio: .init(stdin: devNull, stdout: outPipe[1], stderr: errPipe[1]))
+        } catch {
+            for fd in outPipe + errPipe { close(fd) }
+            throw error
+        }
+        close(outPipe[1])
+        close(errPipe[1])
+        let out = Collector(fd: outPipe[0]), err = Collector(fd: errPipe[0])
+        return (sandbox, { (out.finish(), err.finish()) })
+    }
+}
+
+/// Reads a pipe to EOF on a background thread.
+final class Collector: @unchecked Sendable {
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(fd: Int32) {
+        Thread {
+            let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+            self.data = handle.readDataToEndOfFile()
+            self.done.signal()
+        }.start()
+    }
+
+    func finish() -> String {
+        done.wait()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// What a host looks like, for leak checks: mounts, cgroups, network namespaces, our fds.
+struct HostSnapshot: Equatable {
+    var mounts: Int
+    var cgroups: Int
+    var networkNamespaces: Int
+    var openFds: Int
+
+    static func take() -> HostSnapshot {
+        let fm = FileManager.default
+        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8))?.split(separator: "\n").count ?? -1
+        var cgroups = 0
+        if let e = fm.enumerator(atPath: "/sys/fs/cgroup") {
+            for case let path as String in e where path.hasSuffix("cgroup.procs") { cgroups += 1 }
+        }
+        var netns = Set<String>()
+        for entry in (try? fm.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(entry) != nil {
+            if let target = try? fm.destinationOfSymbolicLink(atPath: "/proc/\(entry)/ns/net") { netns.insert(target) }
+        }
+        netns.formUnion(((try? fm.contentsOfDirectory(atPath: "/run/netns")) ?? []).map { "named:" + $0 })
+        let fds = ((try? fm.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count
+        return HostSnapshot(mounts: mounts, cgroups: cgroups, networkNamespaces: netns.count, openFds: fds)
+    }
+}
+
+/// Host processes whose command line contains `marker`.
+func hostProcesses(containing marker: String) -> [Int32] {
+    let fm = FileManager.default
+    var found: [Int32] = []
+    for entry in (try? fm.contentsOfDirectory(atPath: "/proc")) ?? [] {
+        guard let pid = Int32(entry), pid != getpid(),
+              let data = fm.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+        let args = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        if args.contains(marker) { found.append(pid) }
+    }
+    return found
+}

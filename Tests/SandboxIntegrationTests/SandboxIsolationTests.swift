@@ -1,0 +1,194 @@
+import Foundation
+import HearthModel
+import HearthSandbox
+import XCTest
+
+/// What a sandboxed process can see and do, proven from inside by the probe.
+final class SandboxIsolationTests: XCTestCase {
+    nonisolated(unsafe) static var harness: SandboxHarness?
+    nonisolated(unsafe) static var setupError: Error?
+
+    override class func setUp() {
+        do { harness = try SandboxHarness.make() } catch { setupError = error }
+    }
+
+    override class func tearDown() {
+        harness?.tearDown()
+        harness = nil
+    }
+
+    func h() throws -> SandboxHarness {
+        if let error = Self.setupError { throw error }
+        return try XCTUnwrap(Self.harness)
+    }
+
+    func probe(_ args: String...) throws -> SandboxHarness.Captured {
+        let result = try h().run(["/bin/probe"] + args)
+        XCTAssertEqual(result.exit.status, .exited(0), "probe \(args) failed: \(result.stderr)")
+        return result
+    }
+
+    // MARK: credentials
+
+    func testCapabilitySetsAreAllZero() throws {
+        let v = try probe("status").values
+        for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+            XCTAssertEqual(v[set], "0000000000000000", set)
+        }
+    }
+
+    func testNoNewPrivsIsSet() throws {
+        XCTAssertEqual(try probe("status").values["NoNewPrivs"], "1")
+    }
+
+    func testSeccompFilterIsLoaded() throws {
+        XCTAssertEqual(try probe("status").values["Seccomp"], "2")
+    }
+
+    func testRunsAsTheSandboxesUnprivilegedUid() throws {
+        let v = try probe("status").values
+        XCTAssertEqual(v["Uid"]?.split(separator: "\t").map(String.init), Array(repeating: "1000050000", count: 4))
+        XCTAssertEqual(v["Gid"]?.split(separator: "\t").map(String.init), Array(repeating: "1000050000", count: 4))
+    }
+
+    // MARK: system calls
+
+    private func assertSyscall(_ name: String, _ expected: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let v = try probe("syscalls").values
+        XCTAssertEqual(v[name], expected, "\(name) from inside the sandbox", file: file, line: line)
+    }
+
+    func testMountIsRefused() throws { try assertSyscall("mount", "EPERM") }
+    func testUmount2IsRefused() throws { try assertSyscall("umount2", "EPERM") }
+    func testUnshareIsRefused() throws {
+        try assertSyscall("unshare", "EPERM")
+        try assertSyscall("unshare_user", "EPERM")
+    }
+    func testSetnsIsRefused() throws { try assertSyscall("setns", "EPERM") }
+    func testPivotRootIsRefused() throws { try assertSyscall("pivot_root", "EPERM") }
+    func testPtraceIsRefused() throws { try assertSyscall("ptrace", "EPERM") }
+    func testKeyctlIsRefused() throws { try assertSyscall("keyctl", "EPERM") }
+    func testBpfIsRefused() throws { try assertSyscall("bpf", "EPERM") }
+    func testPerfEventOpenIsRefused() throws { try assertSyscall("perf_event_open", "EPERM") }
+    func testKexecLoadIsRefused() throws { try assertSyscall("kexec_load", "EPERM") }
+    func testInitModuleIsRefused() throws { try assertSyscall("init_module", "EPERM") }
+    func testOpenByHandleAtIsRefused() throws { try assertSyscall("open_by_handle_at", "EPERM") }
+
+    func testOtherEscapeHatchesAreClosed() throws {
+        let v = try probe("syscalls").values
+        for name in ["chroot", "io_uring_setup", "userfaultfd", "clone_newpid", "personality_bsd", "socket_vsock",
+                     "socket_vsock_highbits", "socket_packet", "setuid0", "sethostname", "clock_settime", "mknod"] {
+            XCTAssertEqual(v[name], "EPERM", name)
+        }
+        XCTAssertEqual(v["clone3"], "ENOSYS", "clone3 must answer ENOSYS so libc falls back to clone")
+    }
+
+    func testOrdinaryCallsStillWork() throws {
+        let v = try probe("syscalls").values
+        XCTAssertEqual(v["fork"], "OK")
+        XCTAssertEqual(v["socket_inet"], "OK")
+        XCTAssertEqual(v["personality_query"], "OK")
+    }
+
+    // MARK: namespaces
+
+    func testOnlyTheSandboxesProcessesAreVisible() throws {
+        let v = try probe("pids").values
+        // PID 1 is hearth-init, PID 2 the probe.
+        XCTAssertEqual(v["pids"], "1,2")
+        XCTAssertEqual(v["kill_host_init"], "ESRCH")
+    }
+
+    func testHostnameIsTheSandboxes() throws {
+        XCTAssertEqual(try probe("hostname").values["hostname"], "probe-host")
+    }
+
+    func testHostLoopbackListenerIsUnreachable() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try withUnsafeMutablePointer(to: &addr) { p in
+            try p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                XCTAssertEqual(bind(listener, sa, len), 0)
+                XCTAssertEqual(listen(listener, 8), 0)
+                XCTAssertEqual(getsockname(listener, sa, &len), 0)
+                // The listener is reachable from the host itself, so the check below can fail.
+                let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                defer { close(client) }
+                XCTAssertEqual(connect(client, sa, len), 0, "the host listener should accept host connections")
+                _ = try XCTUnwrap(Optional(sa))
+            }
+        }
+        let port = UInt16(bigEndian: addr.sin_port)
+        let v = try probe("connect", String(port)).values
+        XCTAssertEqual(v["connect"], "ECONNREFUSED", "the sandbox's 127.0.0.1 is its own loopback")
+        XCTAssertEqual(v["connect_outside"], "ENETUNREACH", "no route out of the sandbox")
+    }
+
+    // MARK: filesystem
+
+    func testRootIsReadOnlyAndTmpIsWritable() throws {
+        let v = try probe("rofs").values
+        XCTAssertEqual(v["write_root"], "EROFS")
+        XCTAssertEqual(v["write_bin"], "EROFS")
+        XCTAssertEqual(v["write_dev"], "EROFS")
+        XCTAssertEqual(v["write_tmp"], "OK")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: try h().rootfs + "/probe-file"), "nothing reaches the host's rootfs")
+    }
+
+    func testTmpIsWritableUpToItsSizeThenENOSPC() throws {
+        let result = try h().run(["/bin/probe", "tmpfill"], limits: ResourceLimits(memoryMB: 256, pids: 64, tmpSizeMB: 8))
+        let v = result.values
+        XCTAssertEqual(v["error"], "ENOSPC")
+        let written = try XCTUnwrap(v["written_mb"].flatMap(Int.init))
+        XCTAssertTrue((7...8).contains(written), "wrote \(written) MB into an 8 MB /tmp")
+    }
+
+    func testOnlyStdioFdsAreOpen() throws {
+        XCTAssertEqual(try probe("fds").values["fds"], "0,1,2")
+    }
+
+    func testMaskedProcPathsReadEmpty() throws {
+        let v = try probe("masked").values
+        var checked = 0
+        for path in ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug", "/proc/latency_stats",
+                     "/proc/timer_stats", "/proc/interrupts", "/proc/acpi", "/proc/scsi"] {
+            let value = try XCTUnwrap(v[path], path)
+            if value == "absent" { continue }  // this kernel has no such file
+            XCTAssertEqual(value, "0", "\(path) must read empty")
+            checked += 1
+        }
+        XCTAssertGreaterThanOrEqual(checked, 3, "at least /proc/keys, /proc/timer_list and /proc/interrupts exist")
+        XCTAssertEqual(v["umount_kcore"], "EPERM")
+        XCTAssertNotEqual(v["write_core_pattern"], "OK")
+    }
+
+    // MARK: status
+
+    func testExitStatusAndSignalsPassThrough() throws {
+        XCTAssertEqual(try h().run(["/bin/probe", "exit", "7"]).exit.status, .exited(7))
+        XCTAssertEqual(try h().run(["/bin/sh", "-c", "kill -9 $$"]).exit.status, .signaled(9))
+    }
+
+    func testMissingCommandIsReportedByInit() throws {
+        let result = try h().run(["/bin/not-there"])
+        XCTAssertEqual(result.exit.status, .execFailed(ENOENT))
+        XCTAssertTrue(result.stderr.contains("cannot execute /bin/not-there"), result.stderr)
+    }
+
+    func testEnvironmentIsExactlyWhatWasGiven() throws {
+        let h = try h()
+        let (sandbox, collect) = try h.start(h.spec(["/bin/sh", "-c", "env"], environment: [("GREETING", "hello world")]))
+        _ = sandbox.wait()
+        let (out, _) = collect()
+        try sandbox.destroy()
+        let names = Set(out.split(separator: "\n").compactMap { $0.split(separator: "=").first.map(String.init) })
+        XCTAssertTrue(out.contains("GREETING=hello world"))
+        // busybox sh adds PWD and SHLVL of its own; nothing of the host's environment may appear.
+        XCTAssertEqual(names.subtracting(["PWD", "SHLVL"]), ["GREETING", "PATH"])
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import HearthModel
+import HearthSandbox
+import XCTest
+
+/// Memory, pids and time limits, enforced by the kernel and reported by Hearth.
+final class SandboxLimitTests: XCTestCase {
+    nonisolated(unsafe) static var harness: SandboxHarness?
+    nonisolated(unsafe) static var setupError: Error?
+
+    override class func setUp() {
+        do { harness = try SandboxHarness.make() } catch { setupError = error }
+    }
+
+    override class func tearDown() {
+        harness?.tearDown()
+        harness = nil
+    }
+
+    func h() throws -> SandboxHarness {
+        if let error = Self.setupError { throw error }
+        return try XCTUnwrap(Self.harness)
+    }
+
+    func testMemoryHogIsOOMKilledAndReportedAsSuch() throws {
+        let result = try h().run(["/bin/probe", "memhog"], limits: ResourceLimits(memoryMB: 48, timeoutSeconds: 30, pids: 64, tmpSizeMB: 8))
+        XCTAssertEqual(result.exit.limit, .outOfMemory(limitMB: 48))
+        XCTAssertEqual(result.exit.status, .signaled(SIGKILL))
+        XCTAssertGreaterThanOrEqual(result.exit.stats.oomKills, 1)
+        let peak = try XCTUnwrap(result.exit.stats.peakMemoryBytes)
+        XCTAssertGreaterThan(peak, 40 * 1024 * 1024, "peak memory is the cgroup's real peak")
+        XCTAssertLessThanOrEqual(peak, 48 * 1024 * 1024)
+    }
+
+    func testPeakMemoryOfASmallCommandIsSmall() throws {
+        let result = try h().run(["/bin/true"], limits: ResourceLimits(memoryMB: 128))
+        XCTAssertNil(result.exit.limit)
+        let peak = try XCTUnwrap(result.exit.stats.peakMemoryBytes)
+        XCTAssertLessThan(peak, 16 * 1024 * 1024, "a busybox true never uses its configured 128 MB")
+    }
+
+    func testForkBombStopsAtThePidsLimitAndTheHostIsUnaffected() throws {
+        let result = try h().run(["/bin/probe", "forkbomb"], limits: ResourceLimits(memoryMB: 256, timeoutSeconds: 30, pids: 40, tmpSizeMB: 8))
+        let v = result.values
+        XCTAssertEqual(v["error"], "EAGAIN")
+        let forks = try XCTUnwrap(v["forks"].flatMap(Int.init))
+        // init and the probe count too.
+        XCTAssertEqual(forks, 38, "forks stop exactly at pids.max")
+        XCTAssertEqual(result.exit.limit, .pidsLimit(max: 40))
+        XCTAssertGreaterThanOrEqual(result.exit.stats.pidsLimitHits, 1)
+        // The host can still start processes, and every forked child is gone.
+        let task = Process()
+        task.executableURL = URL(fileURLWithPath: "/bin/true")
+        try task.run()
+        task.waitUntilExit()
+        XCTAssertEqual(task.terminationStatus, 0)
+    }
+
+    func testShellForkBombIsContainedUntilTheTimeout() throws {
+        let started = Date()
+        let result = try h().run(["/bin/sh", "-c", "f() { f | f & }; f; sleep 100"],
+                                 limits: ResourceLimits(memoryMB: 256, timeoutSeconds: 2, pids: 64, tmpSizeMB: 8))
+        XCTAssertEqual(result.exit.limit, .timeout(seconds: 2))
+        XCTAssertGreaterThanOrEqual(result.exit.stats.pidsLimitHits, 1)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 20)
+    }
+
+    func testTimeoutKillsTheWholeTreeIncludingADoubleForkedDaemon() throws {
+        let marker = "hearth-daemon-marker-\(UUID().uuidString)"
+        var sawDaemon = false
+        let result = try h().run(["/bin/probe", "daemon", marker], limits: ResourceLimits(memoryMB: 128, timeoutSeconds: 1, pids: 64, tmpSizeMB: 8)) { _ in
+            for _ in 0..<100 where !sawDaemon {
+                sawDaemon = !hostProcesses(containing: marker).isEmpty
+                if !sawDaemon { usleep(10_000) }
+            }
+        }
+        XCTAssertTrue(sawDaemon, "the daemon must have been running, or this test proves nothing")
+        XCTAssertEqual(result.exit.limit, .timeout(seconds: 1))
+        XCTAssertEqual(result.exit.status, .signaled(SIGKILL))
+        XCTAssertGreaterThanOrEqual(result.exit.duration, 1.0)
+        XCTAssertLessThan(result.exit.duration, 3.0)
+        XCTAssertEqual(hostProcesses(containing: marker), [], "the double-forked daemon outlived the sandbox")
+    }
+
+    func testDestroyWhileRunningKillsEverything() throws {
+        let h = try h()
+        let marker = "hearth-destroy-marker-\(UUID().uuidString)"
+        let (sandbox, collect) = try h.start(h.spec(["/bin/probe", "daemon", marker]))
+        for _ in 0..<100 where hostProcesses(containing: marker).isEmpty { usleep(10_000) }
+        XCTAssertFalse(hostProcesses(containing: marker).isEmpty)
+        try sandbox.destroy()
+        _ = collect()
+        XCTAssertEqual(hostProcesses(containing: marker), [])
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import HearthCommands
+import XCTest
+
+/// `hearth sandbox run` as a user runs it: the real executable, real pipes.
+final class SandboxRunCLITests: XCTestCase {
+    nonisolated(unsafe) static var harness: SandboxHarness?
+    nonisolated(unsafe) static var setupError: Error?
+
+    override class func setUp() {
+        do { harness = try SandboxHarness.make() } catch { setupError = error }
+    }
+
+    override class func tearDown() {
+        harness?.tearDown()
+        harness = nil
+    }
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    func hearth(_ args: [String], stdin: String = "") throws -> Output {
+        if let error = Self.setupError { throw error }
+        let h = try XCTUnwrap(Self.harness)
+        let task = Process()
+        task.executableURL = h.buildDirectory.appendingPathComponent("hearth")
+        task.arguments = args.map { $0 == "ROOTFS" ? h.rootfs : $0 }
+        task.environment = ["HEARTH_RUNTIME_DIR": h.runtimeDirectory, "PATH": "/usr/bin:/bin"]
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        task.standardOutput = out
+        task.standardError = err
+        task.standardInput = input
+        try task.run()
+        input.fileHandleForWriting.write(Data(stdin.utf8))
+        try input.fileHandleForWriting.close()
+        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        task.waitUntilExit()
+        return Output(status: task.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
+                      stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+
+    func testStreamsOutputAndReturnsTheCommandsStatus() throws {
+        let r = try hearth(["sandbox", "run", "--rootfs", "ROOTFS", "--", "/bin/sh", "-c", "echo out; echo err >&2; exit 3"])
+        XCTAssertEqual(r.status, 3)
+        XCTAssertEqual(r.stdout, "out\n")
+        XCTAssertEqual(r.stderr, "err\n")
+    }
+
+    func testStdinIsPipedThrough() throws {
+        let r = try hearth(["sandbox", "run", "--rootfs", "ROOTFS", "--", "cat"], stdin: "hello sandbox\n")
+        XCTAssertEqual(r.status, 0)
+        XCTAssertEqual(r.stdout, "hello sandbox\n")
+    }
+
+    func testSignalDeathIs128PlusSignal() throws {
+        let r = try hearth(["sandbox", "run", "--rootfs", "ROOTFS", "--", "/bin/sh", "-c", "kill -9 $$"])
+        XCTAssertEqual(r.status, 137)
+    }
+
+    func testEnvAndWorkdirReachTheCommand() throws {
+        let r = try hearth(["sandbox", "run", "--rootfs", "ROOTFS", "--env", "WHO=world", "--workdir", "/tmp", "--",
+                            "/bin/sh", "-c", "echo hello $WHO from $(pwd)"])
+        XCTAssertEqual(r.stdout, "hello world from /tmp\n")
+    }
+
+    func testOutOfMemoryIsNamedWithTheLimit() throws {
+        let r = try hearth(["sandbox", "run", "--rootfs", "ROOTFS", "--memory", "48", "--", "/bin/probe", "memhog"])
+        XCTAssertEqual(r.status, SandboxExitCode.outOfMemory)
+        XCTAssertTrue(r.stderr.contains("out of memory"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("48 MB"), r.stderr)
+    }
+
+    func testTimeoutIsNamedWithTheSeconds() throws {
+        let r = try hearth(["sandbox", "run", "--rootfs", "ROOTFS", "--timeout", "1", "--", "/bin/sleep", "30"])
+        XCTAssertEqual(r.status, SandboxExitCode.timeout)
+        XCTAssertTrue(r.stderr.contains("timeout: killed after 1 seconds"), r.stderr)
+    }
+
+    func testPidsLimitIsNamed() throws {
+        let r = try hearth(["sandbox", "run", "--rootfs", "ROOTFS", "--pids", "20", "--", "/bin/probe", "forkbomb"])
+        XCTAssertEqual(r.status, SandboxExitCode.pidsLimit)
+        XCTAssertTrue(r.stderr.contains("pids limit"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("20 processes"), r.stderr)
+    }
+
+    func testBadArgumentsGetAClearErrorAndStatus2() throws {
+        let cases: [([String], String)] = [
+            (["sandbox", "run", "--", "/bin/true"], "--rootfs"),
+            (["sandbox", "run", "--rootfs", "/no/such/rootfs", "--", "/bin/true"], "/no/such/rootfs"),
+            (["sandbox", "run", "--rootfs", "ROOTFS", "--", "/usr/bin/python3"], "not found in"),
+            (["sandbox", "run", "--rootfs", "ROOTFS", "--", "python3"], "not found in"),
+            (["sandbox", "run", "--rootfs", "ROOTFS", "--memory", "0", "--", "/bin/true"], "memory must be between"),
+            (["sandbox", "run", "--rootfs", "ROOTFS", "--memory", "lots", "--", "/bin/true"], "lots"),
+            (["sandbox", "run", "--rootfs", "ROOTFS", "--timeout=-1", "--", "/bin/true"], "timeout must be between"),
+            (["sandbox", "run", "--rootfs", "ROOTFS", "--pids", "0", "--", "/bin/true"], "pids must be between"),
+            (["sandbox", "run", "--rootfs", "ROOTFS", "--tmp-size", "999999", "--", "/bin/true"], "tmp size"),
+            (["sandbox", "run", "--rootfs", "ROOTFS", "--env", "NOEQUALS", "--", "/bin/true"], "KEY=VALUE"),
+            (["sandbox", "run", "--rootfs", "ROOTFS", "--workdir", "/proc/self/fd/3", "--", "/bin/true"], "/proc"),
+            (["sandbox", "run", "--rootfs", "ROOTFS"], "no command"),
+            (["sandbox", "run", "--rootfs", "/etc/passwd", "--", "/bin/true"], "not a directory"),
+        ]
+        for (args, fragment) in cases {
+            let r = try hearth(args)
+            XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(fragment), "\(args): stderr should mention \(fragment): \(r.stderr)")
+            XCTAssertFalse(r.stderr.contains("Fatal error"), r.stderr)
+        }
+    }
+}
