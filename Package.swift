@@ -43,6 +43,16 @@ let package = Package(
             dependencies: ["HearthCommands", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
+        // Benchmarks (scripts/bench): Hearth timed in-process next to its peers.
+        .target(name: "CBenchSupport"),
+        .executableTarget(
+            name: "hearth-bench",
+            dependencies: [
+                "HearthSandbox", "HearthCgroups", "HearthModel", "CBenchSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
         // Static probe that runs inside sandboxes in the integration tests.
         .executableTarget(
             name: "hearth-probe",

@@ -23,6 +23,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef CLONE_PIDFD
@@ -124,9 +125,16 @@ static int move_fd(int from, int to) {
     return dup2(from, to) < 0 ? -1 : 0;
 }
 
+static long long now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 static int child_main(void *arg) {
     struct hearth_child_ctx *ctx = arg;
     const struct hearth_spawn_config *c = ctx->config;
+    ctx->result->timeline_ns[1] = now_ns();
 
     /* Handlers of the parent must not run here; SIGPIPE and friends go back to default. */
     for (int sig = 1; sig < _NSIG; sig++) {
@@ -156,6 +164,8 @@ static int child_main(void *arg) {
         if (write_all(c->cgroup_procs_fds[i], "0", 1) < 0) fail(ctx, HEARTH_STEP_CGROUP_JOIN, (int)i);
     }
     if (c->new_cgroup_ns && unshare(CLONE_NEWCGROUP) < 0) fail(ctx, HEARTH_STEP_CGROUP_NS, 0);
+    if (c->netns_fd >= 0 && setns(c->netns_fd, CLONE_NEWNET) < 0) fail(ctx, HEARTH_STEP_NETNS, 0);
+    ctx->result->timeline_ns[2] = now_ns();
 
     for (size_t i = 0; i < c->n_ops; i++) {
         if (run_op(&c->ops[i]) < 0) {
@@ -164,6 +174,7 @@ static int child_main(void *arg) {
         }
     }
 
+    ctx->result->timeline_ns[3] = now_ns();
     if (c->hostname && sethostname(c->hostname, hearth_strlen(c->hostname)) < 0)
         fail(ctx, HEARTH_STEP_HOSTNAME, 0);
     if (c->loopback_up && loopback_up() < 0) fail(ctx, HEARTH_STEP_LOOPBACK, 0);
@@ -217,6 +228,7 @@ static int child_main(void *arg) {
         if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) fail(ctx, HEARTH_STEP_SECCOMP, 0);
     }
 
+    ctx->result->timeline_ns[4] = now_ns();
     syscall(SYS_execveat, c->exec_fd, "", c->argv, c->envp, AT_EMPTY_PATH);
     fail(ctx, HEARTH_STEP_EXEC, 0);
     return 127;
@@ -248,8 +260,10 @@ int hearth_spawn(const struct hearth_spawn_config *config, struct hearth_spawn_r
     int pidfd = -1;
     /* CLONE_VM|CLONE_VFORK: no copy of the (large) supervisor; we resume once the child execs or dies. */
     int flags = config->clone_flags | CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD;
+    result->timeline_ns[0] = now_ns();
     pid_t pid = clone(child_main, (char *)stack + CHILD_STACK_SIZE, flags, &ctx, &pidfd, NULL, NULL);
     int clone_errno = errno;
+    result->timeline_ns[5] = now_ns();
 
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     munmap(stack, CHILD_STACK_SIZE);
@@ -278,6 +292,7 @@ const char *hearth_spawn_step_name(int step) {
     case HEARTH_STEP_OOM_SCORE: return "set oom_score_adj";
     case HEARTH_STEP_CGROUP_JOIN: return "join cgroup";
     case HEARTH_STEP_CGROUP_NS: return "create cgroup namespace";
+    case HEARTH_STEP_NETNS: return "join network namespace";
     case HEARTH_STEP_MOUNT_OP: return "mount";
     case HEARTH_STEP_HOSTNAME: return "set hostname";
     case HEARTH_STEP_LOOPBACK: return "bring up loopback";
@@ -349,3 +364,21 @@ int hearth_pipe2_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 int hearth_rlimit_nofile(void) { return RLIMIT_NOFILE; }
 int hearth_rlimit_nproc(void) { return RLIMIT_NPROC; }
 int hearth_rlimit_core(void) { return RLIMIT_CORE; }
+
+int hearth_netns_create(int home_fd) {
+    if (unshare(CLONE_NEWNET) < 0) return -1;
+    int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    int saved = errno;
+    if (fd >= 0 && loopback_up() < 0) {
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    if (setns(home_fd, CLONE_NEWNET) < 0) {
+        /* The thread is stranded in the new namespace; the caller must not use it for anything else. */
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    errno = saved;
+    return fd;
+}

@@ -2,12 +2,13 @@
 import Glibc
 #endif
 import HearthModel
+import Synchronization
 
 /// cgroup v2 (unified). Sandboxes live in <own>/hearth/<id>. If our own cgroup
 /// still holds our process and its controllers are not yet enabled for children
 /// (the "no internal processes" rule), we move ourselves into a leaf first, as
 /// systemd's Delegate=yes expects.
-public final class CgroupV2Manager: CgroupManager, @unchecked Sendable {
+public final class CgroupV2Manager: CgroupManager, Sendable {
     public var kind: String { "v2" }
     public static let controllers = ["memory", "pids", "cpu"]
     public static let supervisorLeafName = "supervisor"
@@ -19,7 +20,7 @@ public final class CgroupV2Manager: CgroupManager, @unchecked Sendable {
     /// Controllers enabled for sandboxes (cpu is optional, memory and pids are not).
     public let enabledControllers: [String]
     /// Set when we moved ourselves into a leaf and must undo it on release.
-    private(set) var movedIntoLeaf = false
+    private let movedIntoLeaf = Mutex(false)
 
     public var parentDirectories: [String] { [parent] }
     var parent: String { ownDirectory + "/" + sandboxParentName }
@@ -61,7 +62,7 @@ public final class CgroupV2Manager: CgroupManager, @unchecked Sendable {
                     let leaf = ownDirectory + "/" + Self.supervisorLeafName
                     try fs.makeDirectory(leaf, mayExist: true)
                     try fs.write(String(selfPid), to: leaf + "/cgroup.procs")
-                    movedIntoLeaf = true
+                    movedIntoLeaf.withLock { $0 = true }
                 }
             }
             try fs.write(enableLine, to: ownDirectory + "/cgroup.subtree_control")
@@ -103,14 +104,15 @@ public final class CgroupV2Manager: CgroupManager, @unchecked Sendable {
 
     /// Undoes what we did to our own cgroup, when no sandbox is left (CLI use).
     public func releaseIfUnused() {
-        guard (try? fs.removeDirectory(parent, attempts: 1)) != nil else { return }
-        guard movedIntoLeaf else { return }
-        let disable = enabledControllers.map { "-" + $0 }.joined(separator: " ")
-        try? fs.write(disable, to: ownDirectory + "/cgroup.subtree_control")
-        let leaf = ownDirectory + "/" + Self.supervisorLeafName
-        if (try? fs.write(String(selfPid), to: ownDirectory + "/cgroup.procs")) != nil {
-            try? fs.removeDirectory(leaf, attempts: 1)
-            movedIntoLeaf = false
+        movedIntoLeaf.withLock { moved in
+            guard (try? fs.removeDirectory(parent, attempts: 1)) != nil, moved else { return }
+            let disable = enabledControllers.map { "-" + $0 }.joined(separator: " ")
+            try? fs.write(disable, to: ownDirectory + "/cgroup.subtree_control")
+            let leaf = ownDirectory + "/" + Self.supervisorLeafName
+            if (try? fs.write(String(selfPid), to: ownDirectory + "/cgroup.procs")) != nil {
+                try? fs.removeDirectory(leaf, attempts: 1)
+                moved = false
+            }
         }
     }
 }

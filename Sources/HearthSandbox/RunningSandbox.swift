@@ -14,12 +14,15 @@ public final class RunningSandbox: @unchecked Sendable {
     public let cgroup: any SandboxCgroup
     let statusFd: Int32
     let startedAt: Double
+    public let startTimings: StartTimings
 
     private let lock = NSLockLite()
     private var reaped: (code: Int32, status: Int32)?
     private var destroyed = false
 
-    init(spec: SandboxSpec, pid: Int32, pidfd: Int32, cgroup: any SandboxCgroup, statusFd: Int32, startedAt: Double) {
+    init(spec: SandboxSpec, pid: Int32, pidfd: Int32, cgroup: any SandboxCgroup, statusFd: Int32, startedAt: Double,
+         startTimings: StartTimings) {
+        self.startTimings = startTimings
         self.spec = spec
         self.pid = pid
         self.pidfd = pidfd

@@ -14,11 +14,17 @@ public final class SandboxEngine: Sendable {
     let initBinary: InitBinary
     let seccomp: SeccompProgram
     let lastCap: Int32
+    /// Prepared cgroups and network namespaces; nil for one-shot use, where preparing ahead gains nothing.
+    public let slots: SandboxSlotPool?
 
-    // CLONE_NEWNS | NEWUTS | NEWIPC | NEWPID | NEWNET; the cgroup namespace comes after joining.
-    static let cloneFlags: Int32 = 0x0002_0000 | 0x0400_0000 | 0x0800_0000 | 0x2000_0000 | 0x4000_0000
+    // CLONE_NEWNS | NEWUTS | NEWIPC | NEWPID; the network namespace is joined or made (NEWNET),
+    // the cgroup namespace comes after joining the cgroups.
+    static let cloneFlags: Int32 = 0x0002_0000 | 0x0400_0000 | 0x0800_0000 | 0x2000_0000
+    static let cloneNewNet: Int32 = 0x4000_0000
 
-    public init(cgroups: any CgroupManager, runtime: RuntimeDirectory, initPath: String) throws {
+    /// - Parameter prepared: keep this many slots (cgroup and network namespace) ready for sandboxes with these limits.
+    public init(cgroups: any CgroupManager, runtime: RuntimeDirectory, initPath: String,
+                prepared: (count: Int, limits: ResourceLimits)? = nil) throws {
         guard geteuid() == 0 else { throw HearthError.system("sandboxes need root (running as uid \(geteuid()))") }
         self.cgroups = cgroups
         self.runtime = runtime
@@ -27,6 +33,16 @@ public final class SandboxEngine: Sendable {
         // libcap knows how many capabilities this kernel has; every one of them is dropped.
         let bits = cap_max_bits()
         self.lastCap = bits > 0 ? Int32(bits) - 1 : 63
+        if let prepared, prepared.count > 0 {
+            slots = try SandboxSlotPool(target: prepared.count, limits: prepared.limits, cgroups: cgroups)
+        } else {
+            slots = nil
+        }
+    }
+
+    /// Stops background work and releases what is prepared but unused.
+    public func shutdown() {
+        slots?.shutdown()
     }
 
     /// The engine for this machine: detected cgroups, the runtime directory (HEARTH_RUNTIME_DIR or
@@ -50,7 +66,13 @@ public final class SandboxEngine: Sendable {
     public func start(_ spec: SandboxSpec, stdio: Stdio) throws -> RunningSandbox {
         try spec.validate()
         let ops = try MountPlan.operations(for: spec, rootMountPoint: runtime.rootMountPoint, skeleton: runtime.skeleton)
-        let cgroup = try cgroups.createSandboxCgroup(id: spec.id, limits: spec.limits)
+        slots?.startBegan()
+        defer { slots?.startEnded() }
+        let beforeCgroup = monotonicSeconds()
+        let slot = slots?.take(for: spec.limits)
+        let cgroup = try slot?.cgroup ?? cgroups.createSandboxCgroup(id: spec.id, limits: spec.limits)
+        let netns = slot?.networkNamespace ?? -1
+        defer { if netns >= 0 { close(netns) } }
         var procsFds: [Int32] = []
         var statusPipe: [Int32] = [-1, -1]
         func cleanup() {
@@ -68,20 +90,25 @@ public final class SandboxEngine: Sendable {
                 throw HearthError.system("pipe: \(String(cString: strerror(errno)))")
             }
             let started = monotonicSeconds()
-            let result = try spawn(spec: spec, ops: ops, stdio: stdio, procsFds: procsFds, statusFd: statusPipe[1])
+            let result = try spawn(spec: spec, ops: ops, stdio: stdio, procsFds: procsFds, statusFd: statusPipe[1], netns: netns)
             close(statusPipe[1])
             statusPipe[1] = -1
             for fd in procsFds { close(fd) }
             procsFds = []
+            let t = withUnsafeBytes(of: result.timeline_ns) { Array($0.bindMemory(to: Int64.self)) }
+            let ms = { (a: Int, b: Int) in Double(t[b] - t[a]) / 1e6 }
+            let timings = StartTimings(
+                cgroupMs: (started - beforeCgroup) * 1000, cloneMs: ms(0, 1), cgroupJoinMs: ms(1, 2),
+                mountsMs: ms(2, 3), lockdownMs: ms(3, 4), execMs: ms(4, 5))
             return RunningSandbox(spec: spec, pid: result.pid, pidfd: result.pidfd, cgroup: cgroup,
-                                  statusFd: statusPipe[0], startedAt: started)
+                                  statusFd: statusPipe[0], startedAt: started, startTimings: timings)
         } catch {
             cleanup()
             throw error
         }
     }
 
-    private func spawn(spec: SandboxSpec, ops: [MountOp], stdio: Stdio, procsFds: [Int32], statusFd: Int32) throws -> hearth_spawn_result {
+    private func spawn(spec: SandboxSpec, ops: [MountOp], stdio: Stdio, procsFds: [Int32], statusFd: Int32, netns: Int32) throws -> hearth_spawn_result {
         let arena = CArena()
         let cOps = arena.buffer(of: hearth_op.self, count: ops.count)
         for (i, op) in ops.enumerated() {
@@ -103,14 +130,15 @@ public final class SandboxEngine: Sendable {
 
         return try seccomp.bytes.withUnsafeBytes { filter -> hearth_spawn_result in
             var config = hearth_spawn_config()
-            config.clone_flags = Self.cloneFlags
+            config.clone_flags = Self.cloneFlags | (netns >= 0 ? 0 : Self.cloneNewNet)
+            config.netns_fd = netns
             config.new_cgroup_ns = 1
             config.cgroup_procs_fds = UnsafePointer(cProcs)
             config.n_cgroup_procs_fds = procsFds.count
             config.ops = UnsafePointer(cOps)
             config.n_ops = ops.count
             config.hostname = arena.optionalString(spec.hostname)
-            config.loopback_up = 1
+            config.loopback_up = netns >= 0 ? 0 : 1
             config.rlimits = UnsafePointer(cLimits)
             config.n_rlimits = rlimits.count
             config.cwd = arena.optionalString(spec.workingDirectory)
@@ -155,6 +183,25 @@ public final class SandboxEngine: Sendable {
             hearth_rlimit(resource: hearth_rlimit_core(), soft: 0, hard: 0),
         ]
     }
+}
+
+/// Where a start spent its time, for benchmarks and diagnosis (milliseconds).
+public struct StartTimings: Sendable, Equatable {
+    /// Creating the cgroup(s) and writing limits.
+    public var cgroupMs: Double
+    /// clone with new namespaces, until the child runs.
+    public var cloneMs: Double
+    /// The child joining its cgroups and making its cgroup namespace.
+    public var cgroupJoinMs: Double
+    /// Every mount operation of the plan.
+    public var mountsMs: Double
+    /// Hostname, loopback, rlimits, credentials, capabilities, seccomp.
+    public var lockdownMs: Double
+    /// exec of the init until the parent resumes.
+    public var execMs: Double
+
+    public static let names = ["cgroup create", "clone", "cgroup join", "mounts", "lockdown", "exec"]
+    public var values: [Double] { [cgroupMs, cloneMs, cgroupJoinMs, mountsMs, lockdownMs, execMs] }
 }
 
 func monotonicSeconds() -> Double {

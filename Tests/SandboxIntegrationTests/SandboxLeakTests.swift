@@ -12,7 +12,7 @@ final class SandboxLeakTests: XCTestCase {
         let warm = try harness.run(["/bin/true"])
         XCTAssertEqual(warm.exit.status, .exited(0))
 
-        let before = HostSnapshot.take()
+        let before = HostResources.take()
         var failures = 0
         for i in 0..<500 {
             // Mix in every way a sandbox ends: success, failure, limit kill.
@@ -24,7 +24,7 @@ final class SandboxLeakTests: XCTestCase {
             let result = try harness.run(command)
             if case .signaled = result.exit.status { failures += 1 }
         }
-        let after = HostSnapshot.take()
+        let after = HostResources.take()
         XCTAssertEqual(failures, 0)
         XCTAssertEqual(after.mounts, before.mounts, "mounts")
         XCTAssertEqual(after.cgroups, before.cgroups, "cgroups")
@@ -37,7 +37,7 @@ final class SandboxLeakTests: XCTestCase {
         let harness = try SandboxHarness.make()
         defer { harness.tearDown() }
         _ = try harness.run(["/bin/true"])
-        let before = HostSnapshot.take()
+        let before = HostResources.take()
         for _ in 0..<20 {
             // A working directory that does not exist fails in the child after the cgroup is made.
             var spec = harness.spec(["/bin/true"])
@@ -52,7 +52,38 @@ final class SandboxLeakTests: XCTestCase {
                 XCTAssertTrue("\(error)".contains("overlay"), "\(error)")
             }
         }
-        XCTAssertEqual(HostSnapshot.take(), before)
+        XCTAssertEqual(HostResources.take(), before)
+    }
+
+    func testPreparedSlotsGiveEachLiveSandboxItsOwnNamespaceAndLeaveNothing() throws {
+        let before = HostResources.take()
+        try {
+            let h = try SandboxHarness.make(prepared: 3)
+            defer { h.tearDown() }
+            h.engine.slots?.waitUntilFull()
+            // Five sandboxes alive at once: three from prepared slots, two made on the spot.
+            var running: [(RunningSandbox, () -> (String, String))] = []
+            for _ in 0..<5 { running.append(try h.start(h.spec(["/bin/sh", "-c", "/bin/probe netns; sleep 30"]))) }
+            var namespaces: [String] = []
+            for (sandbox, collect) in running {
+                sandbox.kill()
+                _ = sandbox.wait()
+                let (out, _) = collect()
+                try sandbox.destroy()
+                let values = Dictionary(out.split(separator: "\n").compactMap { line -> (String, String)? in
+                    guard let eq = line.firstIndex(of: "=") else { return nil }
+                    return (String(line[..<eq]), String(line[line.index(after: eq)...]))
+                }, uniquingKeysWith: { a, _ in a })
+                namespaces.append(try XCTUnwrap(values["netns"], out))
+                // ECONNREFUSED, not ENETUNREACH: loopback is up in prepared and fresh namespaces alike.
+                XCTAssertEqual(values["connect"], "ECONNREFUSED")
+            }
+            XCTAssertEqual(Set(namespaces).count, 5, "two live sandboxes shared a network namespace: \(namespaces)")
+            let hostNet = try XCTUnwrap(HostResources.link("/proc/self/ns/net"))
+            XCTAssertFalse(namespaces.contains(hostNet))
+            for _ in 0..<30 { _ = try h.run(["/bin/true"]) }
+        }()
+        XCTAssertEqual(HostResources.take(), before, "prepared slots left something behind")
     }
 
     private func zombieChildren() -> Int {

@@ -40,6 +40,7 @@ struct hearth_rlimit {
 
 struct hearth_spawn_config {
     int clone_flags;                 /* CLONE_NEW* except CLONE_NEWCGROUP */
+    int netns_fd;                    /* a prepared network namespace to join, or -1 (then CLONE_NEWNET) */
     int new_cgroup_ns;               /* unshare(CLONE_NEWCGROUP) after joining the cgroups */
     const int *cgroup_procs_fds;     /* cgroup.procs of each hierarchy, opened O_WRONLY */
     size_t n_cgroup_procs_fds;
@@ -71,6 +72,7 @@ enum hearth_step {
     HEARTH_STEP_OOM_SCORE,
     HEARTH_STEP_CGROUP_JOIN,
     HEARTH_STEP_CGROUP_NS,
+    HEARTH_STEP_NETNS,
     HEARTH_STEP_MOUNT_OP,
     HEARTH_STEP_HOSTNAME,
     HEARTH_STEP_LOOPBACK,
@@ -97,6 +99,8 @@ struct hearth_spawn_result {
     int failed_step;  /* enum hearth_step, 0 on success */
     int failed_op;    /* index into ops for HEARTH_STEP_MOUNT_OP */
     int error;        /* errno of the failed step */
+    /* CLOCK_MONOTONIC ns at: clone, child entry, cgroups joined, mounts done, before exec, parent resumed. */
+    long long timeline_ns[6];
 };
 
 /* Returns 0 and fills pid/pidfd, or -1 with failed_step/error set (the child is reaped). */
@@ -112,6 +116,9 @@ int hearth_seal_memfd(int fd);
 int hearth_openat2_beneath(int dirfd, const char *path, int flags, int in_root);
 int hearth_fcntl_setfd_cloexec(int fd);
 int hearth_o_path(void);
+/* Makes a fresh network namespace with loopback up on the calling thread, returns an fd
+ * to it and puts the thread back into `home_fd`'s namespace. Returns -1 with errno. */
+int hearth_netns_create(int home_fd);
 int hearth_pipe2_cloexec(int fds[2]);
 /* RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_CORE (glibc hides some from Swift). */
 int hearth_rlimit_nofile(void);

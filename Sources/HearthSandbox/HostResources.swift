@@ -1,0 +1,77 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// Counts of what sandboxes could leave behind on the host: mounts, cgroup
+/// directories (in every cgroup hierarchy, walked mount by mount), network
+/// namespaces (entered by a process or held open by an fd) and this process's
+/// open fds. Tests and benchmarks compare two of these.
+public struct HostResources: Equatable, Sendable, CustomStringConvertible {
+    public var mounts: Int
+    public var cgroups: Int
+    public var networkNamespaces: Int
+    public var openFds: Int
+
+    public static func take() -> HostResources {
+        let mountinfo = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        let lines = mountinfo.split(separator: "\n")
+        var cgroups = 0
+        for line in lines {
+            let halves = line.components(separatedBy: " - ")
+            guard halves.count == 2, halves[1].hasPrefix("cgroup") else { continue }
+            let fields = halves[0].split(separator: " ")
+            guard fields.count > 4 else { continue }
+            cgroups += countDirectories(String(fields[4]))
+        }
+        return HostResources(mounts: lines.count, cgroups: cgroups, networkNamespaces: networkNamespaceCount(),
+                             openFds: entries("/proc/self/fd").count)
+    }
+
+    public var description: String {
+        "mounts \(mounts), cgroups \(cgroups), network namespaces \(networkNamespaces), open fds \(openFds)"
+    }
+
+    /// Directories below `path`, itself included; never leaves its filesystem (cgroupfs has no links).
+    static func countDirectories(_ path: String) -> Int {
+        guard let dir = opendir(path) else { return 0 }
+        defer { closedir(dir) }
+        var count = 1
+        while let entry = readdir(dir) {
+            guard entry.pointee.d_type == UInt8(DT_DIR) else { continue }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name == "." || name == ".." { continue }
+            count += countDirectories(path + "/" + name)
+        }
+        return count
+    }
+
+    static func networkNamespaceCount() -> Int {
+        var seen = Set<String>()
+        for pid in entries("/proc") where Int(pid) != nil {
+            if let ns = link("/proc/\(pid)/ns/net") { seen.insert(ns) }
+            for fd in entries("/proc/\(pid)/fd") {
+                if let target = link("/proc/\(pid)/fd/\(fd)"), target.hasPrefix("net:[") { seen.insert(target) }
+            }
+        }
+        return seen.count
+    }
+
+    static func entries(_ path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var out: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { out.append(name) }
+        }
+        return out
+    }
+
+    public static func link(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        let n = readlink(path, &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,270 @@
+import ArgumentParser
+import CBenchSupport
+import Foundation
+import HearthCgroups
+import HearthModel
+import HearthSandbox
+
+/// `hearth-bench sandbox`: wall time to start and finish `busybox true` in a full
+/// Hearth sandbox, next to a bare process, unshare, bubblewrap, crun and runc on
+/// the same rootfs, interleaved in one run; then creation rates with concurrent loops.
+struct SandboxBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "sandbox", abstract: "Sandbox start-up versus its peers.")
+
+    @Option(help: "Timed runs per method.") var runs = 60
+    @Option(help: "Untimed warm-up runs per method.") var warmups = 5
+    @Option(help: "Seconds per creation-rate measurement.") var rateSeconds = 3.0
+    @Option(help: "Path of hearth-init.") var initPath: String?
+    @Option(help: "Slots (cgroup and network namespace) prepared ahead for the 'hearth prepared' row.") var prepared = 4
+    @Option(help: "Only these methods (comma-separated names as printed), e.g. for profiling.") var only: String?
+
+    func run() throws {
+        guard geteuid() == 0 else { throw ValidationError("the sandbox benchmark needs root") }
+        let workspace = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-bench-\(getpid())").path
+        let rootfs = workspace + "/bundle/rootfs"
+        try makeRootfs(rootfs)
+        defer { try? FileManager.default.removeItem(atPath: workspace) }
+        let before = HostResources.take()
+
+        let cgroups = try CgroupDetector.currentManager()
+        let runtime = try RuntimeDirectory(path: workspace + "/run")
+        let initBinary = try initPath ?? InitBinary.locate()
+        let cold = try SandboxEngine(cgroups: cgroups, runtime: runtime, initPath: initBinary)
+        let warm = try SandboxEngine(cgroups: cgroups, runtime: runtime, initPath: initBinary,
+                                     prepared: prepared > 0 ? (prepared, Self.limits) : nil)
+        defer {
+            warm.shutdown()
+            cgroups.releaseIfUnused()
+        }
+        warm.slots?.waitUntilFull()
+        var (methods, notes) = try buildMethods(cold: cold, prepared: warm, rootfs: rootfs, bundle: workspace + "/bundle")
+        if let only {
+            let wanted = Set(only.split(separator: ",").map(String.init))
+            methods = methods.filter { wanted.contains($0.name) }
+        }
+        defer { for fd in openNamespaceFds { close(fd) } }
+
+        print("# Sandbox start: `busybox true`, \(runs) runs each after \(warmups) warm-ups, interleaved")
+        print("# host: \(hostDescription()); cgroups: \(cgroups.kind)")
+        for note in notes { print("# \(note)") }
+        print("")
+
+        for m in methods { for i in 0..<warmups { _ = m.run(-1 - i) } }
+        var samples = [String: [Double]]()
+        var failures = [String: Int]()
+        for round in 0..<runs {
+            for k in 0..<methods.count {
+                let m = methods[(round + k) % methods.count]
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let ok = m.run(round)
+                let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+                if ok { samples[m.name, default: []].append(ms) } else { failures[m.name, default: 0] += 1 }
+            }
+        }
+
+        print("| method | median ms | p90 ms | failed runs |")
+        print("|---|---|---|---|")
+        for m in methods {
+            let s = Sample(values: samples[m.name] ?? [])
+            print("| \(m.name) | \(formatMs(s.median)) | \(formatMs(s.p90)) | \(failures[m.name] ?? 0) |")
+        }
+        print("")
+        for name in hearthRows where samples[name] != nil {
+            let hearth = Sample(values: samples[name] ?? [])
+            if let crun = samples["crun"].map({ Sample(values: $0) }) {
+                print(String(format: "%@/crun: median ratio %.3f (budget: at most 0.35), p90 ratio %.3f", name, hearth.median / crun.median, hearth.p90 / crun.p90))
+            }
+            if let bare = samples["bare posix_spawn"].map({ Sample(values: $0).median }) {
+                print(String(format: "%@ - bare median: %.2f ms", name, hearth.median - bare))
+            }
+            let phases = phaseTimes[name] ?? PhaseTimes()
+            let names = ["start", "run (init, command, exit)", "teardown"]
+            print("  phases, median ms: " + names.enumerated().map { "\($0.element) \(formatMs(Sample(values: phases.values($0.offset)).median))" }.joined(separator: "; "))
+            print("  start, median ms:  " + StartTimings.names.enumerated().map { "\($0.element) \(formatMs(Sample(values: phases.startValues($0.offset)).median))" }.joined(separator: "; "))
+            print("  start, p90 ms:     " + StartTimings.names.enumerated().map { "\($0.element) \(formatMs(Sample(values: phases.startValues($0.offset)).p90))" }.joined(separator: "; "))
+        }
+
+        print("")
+        print("# Creation rate (runs/s, whole box), \(rateSeconds) s per measurement")
+        print("| method | 1 loop | 2 loops |")
+        print("|---|---|---|")
+        var rates = [String: Double]()
+        for m in methods where hearthRows.contains(m.name) || m.name == "crun" {
+            let one = rate(m, loops: 1), two = rate(m, loops: 2)
+            rates[m.name] = two
+            print("| \(m.name) | \(String(format: "%.0f", one)) | \(String(format: "%.0f", two)) |")
+        }
+        for name in hearthRows {
+            if let h = rates[name], let c = rates["crun"] {
+                print(String(format: "%@/crun rate at 2 loops: %.2fx (budget: at least 2x)", name, h / c))
+            }
+        }
+
+        let after = HostResources.take()
+        print("")
+        let leaked = after.mounts != before.mounts || after.cgroups != before.cgroups || after.networkNamespaces != before.networkNamespaces
+        print(leaked ? "# LEAK: before \(before); after \(after)" : "# leak check: \(after) (mounts, cgroups, network namespaces as before)")
+    }
+
+    private func rate(_ method: Method, loops: Int) -> Double {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(rateSeconds * 1e9)
+        let counts = LoopCounts(loops)
+        let group = DispatchGroup()
+        let start = DispatchTime.now().uptimeNanoseconds
+        for loop in 0..<loops {
+            group.enter()
+            Thread {
+                var n = 0
+                while DispatchTime.now().uptimeNanoseconds < deadline {
+                    if method.run(1_000_000 * (loop + 1) + n) { n += 1 }
+                }
+                counts.set(loop, n)
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return Double(counts.total) / elapsed
+    }
+
+    nonisolated(unsafe) private static var namespaceFds: [Int32] = []
+    static let limits = ResourceLimits(memoryMB: 512, pids: 1024, tmpSizeMB: 64)
+    private let hearthRows = ["hearth", "hearth prepared"]
+    private static let phaseTimesByRow = ["hearth": PhaseTimes(), "hearth prepared": PhaseTimes()]
+    private var phaseTimes: [String: PhaseTimes] { Self.phaseTimesByRow }
+    private var openNamespaceFds: [Int32] { Self.namespaceFds }
+
+    private func buildMethods(cold: SandboxEngine, prepared: SandboxEngine, rootfs: String, bundle: String) throws -> ([Method], [String]) {
+        var methods: [Method] = []
+        var notes: [String] = []
+        let truePath = rootfs + "/bin/true"
+        methods.append(commandMethod("bare posix_spawn", path: truePath, arguments: { _ in [] }))
+
+        if let unshare = which("unshare") {
+            methods.append(commandMethod("unshare pid,mnt,uts,ipc,net,cgroup", path: unshare,
+                                         arguments: { _ in ["-fpmuinC", "--root", rootfs, "/bin/true"] }))
+        } else { notes.append("unshare not installed: skipped (util-linux)") }
+
+        if let bwrap = which("bwrap") {
+            methods.append(commandMethod("bubblewrap +net", path: bwrap, arguments: { _ in
+                ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--unshare-cgroup",
+                 "--ro-bind", rootfs, "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "/bin/true"]
+            }))
+        } else { notes.append("bwrap not installed: skipped (bubblewrap)") }
+
+        try writeOCIConfig(bundle: bundle)
+        let pid = getpid()
+        if let crun = which("crun") {
+            var ns: Int32 = -1
+            let layout = try CgroupLayout.current()
+            if !layout.v1.isEmpty, let unified = layout.unifiedMountPoint {
+                ns = hearth_bench_mntns_without(unified)
+                if ns >= 0 {
+                    Self.namespaceFds.append(ns)
+                    notes.append("crun runs in a mount namespace without \(unified) (crun 1.8 refuses hybrid cgroups); one setns per run is charged to it")
+                } else {
+                    notes.append("could not prepare a mount namespace for crun: it will fail on this hybrid host")
+                }
+            }
+            methods.append(commandMethod("crun", path: crun, arguments: { i in ["run", "--bundle", bundle, "hb-crun-\(pid)-\(i)"] },
+                                         mountNamespace: ns))
+        } else { notes.append("crun not installed: skipped") }
+        if let runc = which("runc") {
+            methods.append(commandMethod("runc", path: runc, arguments: { i in ["run", "--bundle", bundle, "hb-runc-\(pid)-\(i)"] }))
+        } else { notes.append("runc not installed: skipped") }
+
+        let ids = SandboxIdentity.oneShot()
+        for (name, engine) in [("hearth", cold), ("hearth prepared", prepared)] {
+            let phases = phaseTimes[name] ?? PhaseTimes()
+            methods.append(Method(name: name) { index in
+                let devnull = open("/dev/null", O_RDWR | O_CLOEXEC)
+                defer { close(devnull) }
+                let spec = SandboxSpec(id: SandboxIdentity.newID(), layers: [rootfs], command: ["/bin/true"],
+                                       limits: Self.limits, uid: ids.uid, gid: ids.gid)
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                guard let sandbox = try? engine.start(spec, stdio: .init(stdin: devnull, stdout: devnull, stderr: devnull)) else { return false }
+                let t1 = DispatchTime.now().uptimeNanoseconds
+                let exit = sandbox.wait()
+                let t2 = DispatchTime.now().uptimeNanoseconds
+                let destroyed = (try? sandbox.destroy()) != nil
+                let t3 = DispatchTime.now().uptimeNanoseconds
+                if index >= 0 && index < 1_000_000 {
+                    phases.record([t1 - t0, t2 - t1, t3 - t2], start: sandbox.startTimings.values)
+                }
+                return destroyed && exit.status == .exited(0)
+            })
+        }
+        notes.append("hearth is timed in-process (start, wait, teardown); the others as whole commands")
+        notes.append("hearth: cgroup and network namespace made on the start path; hearth prepared: taken from \(self.prepared) slots made ahead on a background thread while no start runs (as the supervisor will), each used once; their cost is off the start path but counted in the rate")
+        return (methods, notes)
+    }
+
+    private func makeRootfs(_ rootfs: String) throws {
+        let fm = FileManager.default
+        guard fm.isExecutableFile(atPath: "/bin/busybox") else { throw ValidationError("/bin/busybox missing: run scripts/setup") }
+        for dir in ["bin", "proc", "dev", "sys", "tmp"] {
+            try fm.createDirectory(atPath: rootfs + "/" + dir, withIntermediateDirectories: true)
+        }
+        try fm.copyItem(atPath: "/bin/busybox", toPath: rootfs + "/bin/busybox")
+        try fm.createSymbolicLink(atPath: rootfs + "/bin/true", withDestinationPath: "busybox")
+    }
+
+    /// The same isolation for crun and runc: pid, net, ipc, uts, mount and cgroup namespaces, a
+    /// read-only root, memory and pids limits like Hearth's.
+    private func writeOCIConfig(bundle: String) throws {
+        let config: [String: Any] = [
+            "ociVersion": "1.0.0",
+            "process": [
+                "terminal": false, "user": ["uid": 0, "gid": 0], "args": ["/bin/true"],
+                "env": ["PATH=/bin"], "cwd": "/", "noNewPrivileges": true,
+                "capabilities": ["bounding": [String](), "effective": [String](), "permitted": [String](), "ambient": [String]()],
+            ],
+            "root": ["path": "rootfs", "readonly": true],
+            "hostname": "bench",
+            "mounts": [
+                ["destination": "/proc", "type": "proc", "source": "proc"],
+                ["destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]],
+                ["destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "size=64m"]],
+            ],
+            "linux": [
+                "namespaces": ["pid", "network", "ipc", "uts", "mount", "cgroup"].map { ["type": $0] },
+                "resources": ["memory": ["limit": 512 * 1024 * 1024], "pids": ["limit": 1024]],
+                "maskedPaths": MountPlan.maskedPaths,
+                "readonlyPaths": MountPlan.readOnlyPaths,
+            ],
+        ]
+        let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted])
+        try data.write(to: URL(fileURLWithPath: bundle + "/config.json"))
+    }
+
+    private func hostDescription() -> String {
+        var u = utsname()
+        uname(&u)
+        let release = withUnsafeBytes(of: &u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return "Linux \(release), \(ProcessInfo.processInfo.activeProcessorCount) CPUs"
+    }
+}
+
+/// Per-loop run counts, each written once by its own thread and read after all have finished.
+final class LoopCounts: @unchecked Sendable {
+    private var counts: [Int]
+    private let lock = NSLock()
+    init(_ loops: Int) { counts = Array(repeating: 0, count: loops) }
+    func set(_ loop: Int, _ n: Int) { lock.withLock { counts[loop] = n } }
+    var total: Int { lock.withLock { counts.reduce(0, +) } }
+}
+
+/// Per-phase durations of Hearth's runs.
+final class PhaseTimes: @unchecked Sendable {
+    private var samples: [[Double]] = [[], [], []]
+    private var start: [[Double]] = Array(repeating: [], count: StartTimings.names.count)
+    private let lock = NSLock()
+    func record(_ ns: [UInt64], start ms: [Double]) {
+        lock.withLock {
+            for (i, v) in ns.enumerated() { samples[i].append(Double(v) / 1e6) }
+            for (i, v) in ms.enumerated() { start[i].append(v) }
+        }
+    }
+    func values(_ phase: Int) -> [Double] { lock.withLock { samples[phase] } }
+    func startValues(_ step: Int) -> [Double] { lock.withLock { start[step] } }
+}

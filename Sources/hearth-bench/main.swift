@@ -1,0 +1,9 @@
+import ArgumentParser
+
+struct HearthBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hearth-bench", abstract: "Hearth's benchmarks, side by side with its peers.",
+        subcommands: [SandboxBench.self])
+}
+
+HearthBench.main()
