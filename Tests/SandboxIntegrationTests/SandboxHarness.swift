@@ -140,3 +140,31 @@ func hostProcesses(containing marker: String) -> [Int32] {
     }
     return found
 }
+
+/// Base of the integration test classes: one harness per class, made in class
+/// set-up and torn down after the class's last test. Tests call `h()`, which
+/// rethrows the set-up error (an XCTSkip with its reason when there is no root).
+class SandboxTestCase: XCTestCase {
+    nonisolated(unsafe) static var harness: SandboxHarness?
+    nonisolated(unsafe) static var setupError: Error?
+
+    override class func setUp() {
+        setupError = nil
+        do { harness = try SandboxHarness.make() } catch { setupError = error }
+    }
+
+    override class func tearDown() {
+        harness?.tearDown()
+        harness = nil
+    }
+
+    /// Skips (with the reason) before the test body runs, when the class could not set up.
+    override func setUpWithError() throws {
+        if let error = Self.setupError { throw error }
+    }
+
+    func h() throws -> SandboxHarness {
+        if let error = Self.setupError { throw error }
+        return try XCTUnwrap(Self.harness)
+    }
+}

@@ -4,24 +4,7 @@ import HearthSandbox
 import XCTest
 
 /// What a sandboxed process can see and do, proven from inside by the probe.
-final class SandboxIsolationTests: XCTestCase {
-    nonisolated(unsafe) static var harness: SandboxHarness?
-    nonisolated(unsafe) static var setupError: Error?
-
-    override class func setUp() {
-        do { harness = try SandboxHarness.make() } catch { setupError = error }
-    }
-
-    override class func tearDown() {
-        harness?.tearDown()
-        harness = nil
-    }
-
-    func h() throws -> SandboxHarness {
-        if let error = Self.setupError { throw error }
-        return try XCTUnwrap(Self.harness)
-    }
-
+final class SandboxIsolationTests: SandboxTestCase {
     func probe(_ args: String...) throws -> SandboxHarness.Captured {
         let result = try h().run(["/bin/probe"] + args)
         XCTAssertEqual(result.exit.status, .exited(0), "probe \(args) failed: \(result.stderr)")

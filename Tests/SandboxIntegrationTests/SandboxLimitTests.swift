@@ -4,24 +4,7 @@ import HearthSandbox
 import XCTest
 
 /// Memory, pids and time limits, enforced by the kernel and reported by Hearth.
-final class SandboxLimitTests: XCTestCase {
-    nonisolated(unsafe) static var harness: SandboxHarness?
-    nonisolated(unsafe) static var setupError: Error?
-
-    override class func setUp() {
-        do { harness = try SandboxHarness.make() } catch { setupError = error }
-    }
-
-    override class func tearDown() {
-        harness?.tearDown()
-        harness = nil
-    }
-
-    func h() throws -> SandboxHarness {
-        if let error = Self.setupError { throw error }
-        return try XCTUnwrap(Self.harness)
-    }
-
+final class SandboxLimitTests: SandboxTestCase {
     func testMemoryHogIsOOMKilledAndReportedAsSuch() throws {
         let result = try h().run(["/bin/probe", "memhog"], limits: ResourceLimits(memoryMB: 48, timeoutSeconds: 30, pids: 64, tmpSizeMB: 8))
         XCTAssertEqual(result.exit.limit, .outOfMemory(limitMB: 48))

@@ -3,19 +3,7 @@ import HearthCommands
 import XCTest
 
 /// `hearth sandbox run` as a user runs it: the real executable, real pipes.
-final class SandboxRunCLITests: XCTestCase {
-    nonisolated(unsafe) static var harness: SandboxHarness?
-    nonisolated(unsafe) static var setupError: Error?
-
-    override class func setUp() {
-        do { harness = try SandboxHarness.make() } catch { setupError = error }
-    }
-
-    override class func tearDown() {
-        harness?.tearDown()
-        harness = nil
-    }
-
+final class SandboxRunCLITests: SandboxTestCase {
     struct Output {
         var status: Int32
         var stdout: String
@@ -23,8 +11,7 @@ final class SandboxRunCLITests: XCTestCase {
     }
 
     func hearth(_ args: [String], stdin: String = "") throws -> Output {
-        if let error = Self.setupError { throw error }
-        let h = try XCTUnwrap(Self.harness)
+        let h = try h()
         let task = Process()
         task.executableURL = h.buildDirectory.appendingPathComponent("hearth")
         task.arguments = args.map { $0 == "ROOTFS" ? h.rootfs : $0 }
