@@ -29,17 +29,17 @@ final class SandboxHarness: @unchecked Sendable {
     }
 
     /// Returns nil (and the reason) when this machine cannot run sandboxes.
-    static func make(prepared: Int = 0) throws -> SandboxHarness {
+    static func make(prepared: Int = 0, cgroups: (any CgroupManager)? = nil) throws -> SandboxHarness {
         guard geteuid() == 0 else { throw XCTSkip("sandbox integration tests need root (running as uid \(geteuid()))") }
         guard FileManager.default.isExecutableFile(atPath: "/bin/busybox") else {
             throw XCTSkip("/bin/busybox is missing: run scripts/setup (package busybox-static)")
         }
-        return try SandboxHarness(prepared: prepared)
+        return try SandboxHarness(prepared: prepared, cgroups: cgroups)
     }
 
     static let defaultLimits = ResourceLimits(memoryMB: 256, pids: 256, tmpSizeMB: 16)
 
-    private init(prepared: Int) throws {
+    private init(prepared: Int, cgroups: (any CgroupManager)?) throws {
         // The XCTest runner lives in the build directory, next to the executables it tests.
         buildDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         let probe = buildDirectory.appendingPathComponent("hearth-probe").path
@@ -59,7 +59,7 @@ final class SandboxHarness: @unchecked Sendable {
             // Everything in a package is world-readable, as Lambda makes it.
             chmod(base, 0o755)
             engine = try SandboxEngine(
-                cgroups: CgroupDetector.currentManager(), runtime: RuntimeDirectory(path: runtimeDirectory), initPath: initPath,
+                cgroups: cgroups ?? CgroupDetector.currentManager(), runtime: RuntimeDirectory(path: runtimeDirectory), initPath: initPath,
                 prepared: prepared > 0 ? (prepared, Self.defaultLimits) : nil)
         } catch {
             try? fm.removeItem(atPath: base)
