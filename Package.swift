@@ -10,11 +10,13 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // C system libraries.
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
 
         // Child side of the spawn: async-signal-safe C that runs between clone and exec.
         .target(name: "CSandboxInit"),
@@ -32,9 +34,13 @@ let package = Package(
             dependencies: ["HearthModel", "HearthCgroups", "CSandboxInit", "CSeccomp", "CCap"]
         ),
         .target(
+            name: "HearthPackages",
+            dependencies: ["HearthModel", "CArchive", "CSandboxInit", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
             name: "HearthCommands",
             dependencies: [
-                "HearthModel", "HearthSandbox", "HearthCgroups",
+                "HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -62,6 +68,7 @@ let package = Package(
 
         .testTarget(name: "HearthCgroupsTests", dependencies: ["HearthCgroups"]),
         .testTarget(name: "HearthSandboxTests", dependencies: ["HearthSandbox"]),
+        .testTarget(name: "HearthPackagesTests", dependencies: ["HearthPackages"], exclude: ["Fixtures"]),
         .testTarget(
             name: "SandboxIntegrationTests",
             dependencies: ["HearthSandbox", "HearthCgroups", "HearthCommands", "hearth-probe", "hearth-init", "hearth"]

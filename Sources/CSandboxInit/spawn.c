@@ -23,6 +23,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -382,3 +383,9 @@ int hearth_netns_create(int home_fd) {
     errno = saved;
     return fd;
 }
+
+int hearth_fsetxattr(int fd, const char *name, const void *value, size_t size) {
+    return fsetxattr(fd, name, value, size, 0);
+}
+
+int hearth_syncfs(int fd) { return syncfs(fd); }

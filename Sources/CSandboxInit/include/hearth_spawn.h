@@ -116,6 +116,8 @@ int hearth_seal_memfd(int fd);
 int hearth_openat2_beneath(int dirfd, const char *path, int flags, int in_root);
 int hearth_fcntl_setfd_cloexec(int fd);
 int hearth_o_path(void);
+int hearth_fsetxattr(int fd, const char *name, const void *value, size_t size);
+int hearth_syncfs(int fd);
 /* Makes a fresh network namespace with loopback up on the calling thread, returns an fd
  * to it and puts the thread back into `home_fd`'s namespace. Returns -1 with errno. */
 int hearth_netns_create(int home_fd);
