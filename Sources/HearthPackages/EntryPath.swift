@@ -38,6 +38,8 @@ struct EntryPath: Hashable {
         // A trailing slash marks a directory; "./" prefixes are how tar writes relative names.
         if parts.last?.isEmpty == true { parts.removeLast() }
         while parts.first == [UInt8(ascii: ".")] && parts.count > 1 { parts.removeFirst() }
+        // Tar writes the root directory itself as "./"; callers skip it for directories and refuse it otherwise.
+        if dialect == .tar && parts == [[UInt8(ascii: ".")]] { return EntryPath(components: []) }
         var out: [[UInt8]] = []
         for part in parts {
             if part.isEmpty { throw PackageError.hostileEntry(display, "empty path component ('//')") }

@@ -118,6 +118,11 @@ struct SafeExtractor {
         let display = String(decoding: entry.rawPath, as: UTF8.self)
         if entry.encrypted { throw PackageError.hostileEntry(display, "encrypted entries are not supported") }
         let path = try EntryPath.parse(entry.rawPath, dialect: mode == .zip ? .zip : .tar, limits: limits)
+        if path.components.isEmpty {
+            // "./": the root directory's own entry carries nothing we apply; anything else there would replace the root.
+            guard entry.kind == .directory else { throw PackageError.hostileEntry(display, "names the extraction root itself") }
+            return
+        }
 
         if mode == .layer, let whiteout = try whiteoutTarget(path, display: display) {
             try applyWhiteout(whiteout, state: &state, display: display)
