@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "HearthPackagesTests", dependencies: ["HearthPackages"], exclude: ["Fixtures"]),
         .testTarget(
             name: "SandboxIntegrationTests",
-            dependencies: ["HearthSandbox", "HearthCgroups", "HearthCommands", "hearth-probe", "hearth-init", "hearth"]
+            dependencies: ["HearthSandbox", "HearthCgroups", "HearthCommands", "HearthPackages", "hearth-probe", "hearth-init", "hearth"]
         ),
     ]
 )

@@ -4,6 +4,7 @@ import Glibc
 #endif
 import CSandboxInit
 import HearthModel
+import HearthPackages
 import HearthSandbox
 
 /// `hearth sandbox run`: one command in a fresh sandbox, its output streamed, its status returned.
@@ -17,7 +18,19 @@ public struct SandboxRunCommand: ParsableCommand {
             """)
 
     @Option(help: "Root filesystem directory (mounted read-only).")
-    var rootfs: String
+    var rootfs: String?
+
+    @Option(help: "Container image: an OCI layout directory (DIR or DIR:TAG), an OCI archive or a docker save tarball.")
+    var image: String?
+
+    @Option(help: "Lambda zip package, mounted read-only at /var/task.")
+    var zip: String?
+
+    @Option(name: .customLong("layer"), help: "Lambda layer zip, mounted at /opt; later layers on top (repeatable).")
+    var layers: [String] = []
+
+    @Option(name: .customLong("state-dir"), help: "Where imported packages are kept (default: HEARTH_STATE_DIR or /var/lib/hearth).")
+    var stateDirectory: String?
 
     @Option(help: "Memory limit in MB; also sets the CPU share (1769 MB = one vCPU).")
     var memory: Int = 512
@@ -34,8 +47,8 @@ public struct SandboxRunCommand: ParsableCommand {
     @Option(name: .customLong("env"), help: "Environment variable KEY=VALUE (repeatable).")
     var environment: [String] = []
 
-    @Option(help: "Working directory inside the sandbox.")
-    var workdir: String = "/"
+    @Option(help: "Working directory inside the sandbox (default: the image's WORKDIR, else /).")
+    var workdir: String?
 
     @Argument(parsing: .captureForPassthrough, help: "-- COMMAND [ARGS...]")
     var command: [String] = []
@@ -51,9 +64,14 @@ public struct SandboxRunCommand: ParsableCommand {
         do {
             spec = try makeSpec()
             try spec.validate()
-            let path = spec.environment.last(where: { $0.0 == "PATH" })?.1 ?? SandboxSpec.defaultPath
-            try CommandResolver.check(command: spec.command[0], rootfs: rootfs, path: path)
+            if let rootfs {
+                let path = spec.environment.last(where: { $0.0 == "PATH" })?.1 ?? SandboxSpec.defaultPath
+                try CommandResolver.check(command: spec.command[0], rootfs: rootfs, path: path)
+            }
         } catch let error as HearthError {
+            printError("hearth: \(error)")
+            throw ExitCode(SandboxExitCode.usage)
+        } catch let error as PackageError {
             printError("hearth: \(error)")
             throw ExitCode(SandboxExitCode.usage)
         }
@@ -68,8 +86,9 @@ public struct SandboxRunCommand: ParsableCommand {
     }
 
     func makeSpec() throws -> SandboxSpec {
-        let line = commandLine
-        guard !line.isEmpty else { throw HearthError.invalidArgument("no command given: hearth sandbox run --rootfs DIR -- COMMAND [ARGS...]") }
+        guard (rootfs == nil) != (image == nil) else {
+            throw HearthError.invalidArgument("give exactly one of --rootfs DIR and --image PATH")
+        }
         var env: [(String, String)] = []
         for pair in environment {
             guard let eq = pair.firstIndex(of: "=") else {
@@ -77,13 +96,45 @@ public struct SandboxRunCommand: ParsableCommand {
             }
             env.append((String(pair[..<eq]), String(pair[pair.index(after: eq)...])))
         }
-        let rootPath = rootfs.hasPrefix("/") ? rootfs : (currentDirectory() + "/" + rootfs)
+        var layers: [String] = []
+        var binds: [SandboxSpec.BindMount] = []
+        var config = ImageConfig()
+        if let rootfs {
+            layers = [rootfs.hasPrefix("/") ? rootfs : (currentDirectory() + "/" + rootfs)]
+        }
+        if image != nil || zip != nil || !self.layers.isEmpty {
+            let store = try PackageStore(root: Self.stateDirectory(stateDirectory) + "/store")
+            let assembled = try PackageAssembler(store: store).assemble(image: image, zip: zip, layers: self.layers)
+            layers += assembled.rootLayers
+            binds = assembled.binds
+            config = assembled.config
+        }
+        // docker run's rules: arguments replace CMD, ENTRYPOINT stays; --env overrides the image's ENV.
+        let line = config.command(overriding: commandLine)
+        guard !line.isEmpty else {
+            throw HearthError.invalidArgument(image == nil ? "no command given: hearth sandbox run --rootfs DIR -- COMMAND [ARGS...]"
+                                                         : "the image has no ENTRYPOINT or CMD: give a command after --")
+        }
+        var merged = try config.environment()
+        for (key, value) in env {
+            merged.removeAll { $0.0 == key }
+            merged.append((key, value))
+        }
         let ids = SandboxIdentity.oneShot()
         return SandboxSpec(
-            id: SandboxIdentity.newID(), layers: [rootPath], command: line, environment: env,
-            workingDirectory: workdir, hostname: "hearth",
+            id: SandboxIdentity.newID(), layers: layers, binds: binds, command: line, environment: merged,
+            workingDirectory: workdir ?? config.workingDir ?? "/", hostname: "hearth",
             limits: ResourceLimits(memoryMB: memory, timeoutSeconds: timeout, pids: pids, tmpSizeMB: tmpSize),
             uid: ids.uid, gid: ids.gid)
+    }
+
+    static func stateDirectory(_ option: String?) throws -> String {
+        let path = option ?? getenv("HEARTH_STATE_DIR").map { String(cString: $0) } ?? "/var/lib/hearth"
+        guard path.hasPrefix("/") else { throw HearthError.invalidArgument("the state directory must be an absolute path: \(path)") }
+        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw HearthError.system("cannot create the state directory \(path): \(String(cString: strerror(errno)))")
+        }
+        return path
     }
 
     /// One line on stderr naming the limit that ended the run; returns the exit code.

@@ -1,11 +1,15 @@
 /// Everything needed to start one sandbox: what to run, on which layers, under which limits.
 public struct SandboxSpec: Sendable, Equatable {
-    /// A host directory mounted read-only inside the sandbox (a function's code at /var/task, layers at /opt).
+    /// Host directories mounted read-only inside the sandbox: a function's code at /var/task,
+    /// its layers at /opt. Several sources are stacked, the last one on top (Lambda's layer order).
     public struct BindMount: Sendable, Equatable {
-        public var source: String
+        public var sources: [String]
         public var target: String
         public init(source: String, target: String) {
-            self.source = source
+            self.init(sources: [source], target: target)
+        }
+        public init(sources: [String], target: String) {
+            self.sources = sources
             self.target = target
         }
     }
@@ -77,6 +81,7 @@ public struct SandboxSpec: Sendable, Equatable {
             && hostname.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 46 || ($0 >= 65 && $0 <= 90) }
         guard validHost else { throw HearthError.invalidArgument("invalid hostname: \(hostname)") }
         for bind in binds {
+            guard !bind.sources.isEmpty else { throw HearthError.invalidArgument("mount at \(bind.target) has no source") }
             guard bind.target.hasPrefix("/"), !bind.target.split(separator: "/").contains(".."), bind.target != "/" else {
                 throw HearthError.invalidArgument("mount target must be an absolute path below /: \(bind.target)")
             }

@@ -44,6 +44,16 @@ public enum MountPlan {
         ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0),
     ]
 
+    /// overlay's lowerdir option; paths with its separators are refused rather than escaped.
+    static func overlayData(topFirst lowers: [String]) throws -> String {
+        for dir in lowers where dir.contains(where: { $0 == ":" || $0 == "," || $0 == "\\" || $0 == "\n" }) || !dir.hasPrefix("/") {
+            throw HearthError.rootfs("layer path must be absolute and free of ':', ',' and '\\': \(dir)")
+        }
+        let data = "lowerdir=" + lowers.joined(separator: ":")
+        guard data.utf8.count < 4000 else { throw HearthError.rootfs("too many layers for one overlay mount (\(lowers.count))") }
+        return data
+    }
+
     /// - Parameters:
     ///   - rootMountPoint: an empty host directory; the child mounts the root there in its own namespace.
     ///   - skeleton: the skeleton layer directory.
@@ -51,14 +61,9 @@ public enum MountPlan {
         var ops: [MountOp] = []
         ops.append(.mount(nil, "/", nil, MS_REC | MS_PRIVATE))
 
-        let lowers = [skeleton] + spec.layers
-        for dir in lowers where dir.contains(where: { $0 == ":" || $0 == "," || $0 == "\\" || $0 == "\n" }) || !dir.hasPrefix("/") {
-            throw HearthError.rootfs("layer path must be absolute and free of ':', ',' and '\\': \(dir)")
-        }
-        let data = "lowerdir=" + lowers.joined(separator: ":")
-        guard data.utf8.count < 4000 else { throw HearthError.rootfs("too many layers for one overlay mount (\(spec.layers.count))") }
         // Lower directories only, no upper: the root is read-only by construction.
-        ops.append(.mount("overlay", rootMountPoint, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, data))
+        ops.append(.mount("overlay", rootMountPoint, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV,
+                          try overlayData(topFirst: [skeleton] + spec.layers)))
 
         for bind in spec.binds {
             let relative = String(bind.target.drop(while: { $0 == "/" }))
@@ -66,8 +71,13 @@ public enum MountPlan {
                 throw HearthError.invalidArgument("mount target \(bind.target) is not one of /\(skeletonDirectories.joined(separator: ", /"))")
             }
             let target = rootMountPoint + "/" + relative
-            ops.append(.mount(bind.source, target, nil, MS_BIND | MS_REC))
-            ops.append(.mount(nil, target, nil, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV))
+            if bind.sources.count == 1 {
+                ops.append(.mount(bind.sources[0], target, nil, MS_BIND | MS_REC))
+                ops.append(.mount(nil, target, nil, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV))
+            } else {
+                ops.append(.mount("overlay", target, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV,
+                                  try overlayData(topFirst: bind.sources.reversed())))
+            }
         }
 
         ops.append(MountOp(kind: .pivot, target: rootMountPoint, flags: 0))

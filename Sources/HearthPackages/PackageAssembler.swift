@@ -1,0 +1,44 @@
+import HearthModel
+
+/// Turns what a user names (an image, a function zip, Lambda layers) into what
+/// a sandbox needs: layer directories for the root, read-only mounts for
+/// /var/task and /opt, and the image's run configuration. Imports on the way;
+/// nothing is copied per sandbox.
+public struct PackageAssembler: Sendable {
+    public struct Assembled: Sendable {
+        /// Root filesystem layers, topmost first.
+        public var rootLayers: [String]
+        public var binds: [SandboxSpec.BindMount]
+        public var config: ImageConfig
+        public var imageDigest: Digest?
+    }
+
+    public let store: PackageStore
+    public var zipLimits: ExtractionLimits = .lambdaZip
+
+    public init(store: PackageStore) { self.store = store }
+
+    public func assemble(image: String?, zip: String?, layers: [String]) throws -> Assembled {
+        var assembled = Assembled(rootLayers: [], binds: [], config: ImageConfig(), imageDigest: nil)
+        if let image {
+            let (digest, stored) = try ImageImporter(store: store).importImage(image)
+            assembled.rootLayers = store.layerDirectories(of: stored)
+            assembled.config = stored.config
+            assembled.imageDigest = digest
+        }
+        let zips = ZipImporter(store: store, limits: zipLimits)
+        var code: [StoredLayer] = []
+        if let zip {
+            let layer = try zips.importZip(at: zip)
+            code.append(layer)
+            assembled.binds.append(.init(source: store.layerDirectory(layer.digest), target: "/var/task"))
+        }
+        if !layers.isEmpty {
+            let imported = try layers.map { try zips.importZip(at: $0) }
+            code += imported
+            assembled.binds.append(.init(sources: imported.map { store.layerDirectory($0.digest) }, target: "/opt"))
+        }
+        try zips.checkUnzippedTotal(code)
+        return assembled
+    }
+}
