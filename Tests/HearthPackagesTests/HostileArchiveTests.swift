@@ -8,6 +8,11 @@ final class HostileArchiveTests: XCTestCase {
     var fixtures = ""
     var scratch: Scratch!
 
+    override class func tearDown() {
+        Fixtures.removeAll()
+        super.tearDown()
+    }
+
     override func setUpWithError() throws {
         fixtures = try Fixtures.generated(by: "make_hostile.py")
         scratch = try Scratch()

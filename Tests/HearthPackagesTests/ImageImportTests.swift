@@ -8,6 +8,11 @@ final class ImageImportTests: XCTestCase {
     var storeRoot = ""
     var store: PackageStore!
 
+    override class func tearDown() {
+        Fixtures.removeAll()
+        super.tearDown()
+    }
+
     override func setUpWithError() throws {
         for tool in ["umoci", "skopeo", "zip", "zstd"] where Fixtures.which(tool) == nil {
             throw XCTSkip("\(tool) is not installed: run scripts/setup")

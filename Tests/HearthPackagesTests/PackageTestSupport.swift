@@ -65,6 +65,14 @@ enum Fixtures {
         }
     }
 
+    /// Removes every generated fixture directory (class tear-down of the classes that use them).
+    static func removeAll() {
+        lock.withLock {
+            for dir in made.values { try? FileManager.default.removeItem(atPath: dir) }
+            made = [:]
+        }
+    }
+
     @discardableResult
     static func run(_ tool: String, _ args: [String], in dir: String? = nil, output: UnsafeMutablePointer<String>? = nil) throws -> Int32 {
         let p = Process()
