@@ -54,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "hearth-bench",
             dependencies: [
-                "HearthSandbox", "HearthCgroups", "HearthModel", "CBenchSupport",
+                "HearthSandbox", "HearthCgroups", "HearthModel", "HearthPackages", "CBenchSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

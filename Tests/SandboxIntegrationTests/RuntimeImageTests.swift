@@ -1,0 +1,88 @@
+import Foundation
+import XCTest
+
+/// The runtime images scripts/build-images makes from Debian packages run in a sandbox.
+final class RuntimeImageTests: SandboxTestCase {
+    /// Cached in the build directory: a fresh checkout builds them once (a few minutes).
+    static var imagesDirectory: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/hearth-images").path
+    }
+
+    nonisolated(unsafe) static var buildOutput: String?
+
+    func buildImages() throws -> String {
+        if let output = Self.buildOutput { return output }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/mmdebstrap") else {
+            throw XCTSkip("mmdebstrap is not installed: run scripts/setup")
+        }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/build-images").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: script)
+        p.arguments = ["--out", Self.imagesDirectory]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, out)
+        Self.buildOutput = out
+        return out
+    }
+
+    func run(_ image: String, _ command: [String]) throws -> (Int32, String, String) {
+        _ = try buildImages()
+        let h = try h()
+        let task = Process()
+        task.executableURL = h.buildDirectory.appendingPathComponent("hearth")
+        task.arguments = ["sandbox", "run", "--image", Self.imagesDirectory + "/" + image, "--"] + command
+        task.environment = ["HEARTH_RUNTIME_DIR": h.runtimeDirectory, "HEARTH_STATE_DIR": h.runtimeDirectory + "/state"]
+        let out = Pipe(), err = Pipe()
+        task.standardOutput = out
+        task.standardError = err
+        task.standardInput = FileHandle.nullDevice
+        try task.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        task.waitUntilExit()
+        return (task.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func testBuildsAreReusedUntilTheRecipeChanges() throws {
+        _ = try buildImages()
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/build-images").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: script)
+        p.arguments = ["--out", Self.imagesDirectory]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        for name in ["provided", "python3", "nodejs"] {
+            XCTAssertTrue(out.contains("build-images: \(name) reused"), out)
+        }
+    }
+
+    func testProvidedHasBashAndCurlForCustomRuntimes() throws {
+        let (status, out, err) = try run("provided", ["bash", "-c", "curl --version | head -1 | cut -d' ' -f1; id -u"])
+        XCTAssertEqual(status, 0, err)
+        let lines = out.split(separator: "\n")
+        XCTAssertEqual(lines.first, "curl")
+        XCTAssertNotEqual(lines.last, "0")
+    }
+
+    func testPython3IsDebiansWithHearthsBootstrap() throws {
+        let (status, out, err) = try run("python3", ["sh", "-c", "python3 -c 'import sys; print(sys.version_info[:2])'; test -x /var/runtime/bootstrap && echo bootstrap"])
+        XCTAssertEqual(status, 0, err)
+        XCTAssertEqual(out, "(3, 11)\nbootstrap\n")
+    }
+
+    func testNodejsIsDebiansWithHearthsBootstrap() throws {
+        let (status, out, err) = try run("nodejs", ["sh", "-c", "node -e 'console.log(typeof require(\"http\").request)'; node --check /var/runtime/runtime.js && echo bootstrap"])
+        XCTAssertEqual(status, 0, err)
+        XCTAssertEqual(out, "function\nbootstrap\n")
+    }
+}

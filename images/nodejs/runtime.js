@@ -1,0 +1,111 @@
+'use strict';
+// Hearth's Lambda Runtime API loop for Node.js (handler "file.function"),
+// for async handlers and for callback handlers.
+const http = require('http');
+const path = require('path');
+
+const [host, port] = (process.env.AWS_LAMBDA_RUNTIME_API || '127.0.0.1:9001').split(':');
+const base = '/2018-06-01/runtime';
+
+function call(method, urlPath, body, headers) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host, port, method, path: base + urlPath, headers: headers || {} }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+function errorBody(err, type) {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return JSON.stringify({
+    errorType: type || e.name || 'Error',
+    errorMessage: e.message,
+    trace: (e.stack || '').split('\n'),
+  });
+}
+
+async function loadHandler() {
+  const handler = process.env._HANDLER || '';
+  const dot = handler.lastIndexOf('.');
+  if (dot <= 0) throw Object.assign(new Error(`Bad handler ${handler}: expected file.function`), { runtimeType: 'Runtime.MalformedHandlerName' });
+  const file = path.resolve(process.env.LAMBDA_TASK_ROOT || '/var/task', handler.slice(0, dot));
+  let mod;
+  try {
+    mod = require(file);
+  } catch (e) {
+    if (e.code !== 'ERR_REQUIRE_ESM' && e.code !== 'MODULE_NOT_FOUND') throw Object.assign(e, { runtimeType: 'Runtime.UserCodeSyntaxError' });
+    try {
+      mod = await import(file + (e.code === 'MODULE_NOT_FOUND' ? '.mjs' : '.js'));
+    } catch (e2) {
+      throw Object.assign(new Error(`Cannot find module '${handler.slice(0, dot)}'`), { runtimeType: 'Runtime.ImportModuleError' });
+    }
+  }
+  const fn = mod[handler.slice(dot + 1)];
+  if (typeof fn !== 'function') throw Object.assign(new Error(`${handler} is undefined or not exported`), { runtimeType: 'Runtime.HandlerNotFound' });
+  return fn;
+}
+
+function invoke(fn, event, context) {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const done = (err, result) => {
+      if (settled) return;
+      settled = true;
+      if (err !== null && err !== undefined) reject(err);
+      else resolve(result);
+    };
+    context.done = done;
+    context.succeed = (r) => done(null, r);
+    context.fail = (e) => done(e);
+    try {
+      // Three parameters means a callback handler; otherwise the returned value (or promise) is the result.
+      const returned = fn(event, context, done);
+      if (fn.length < 3 || (returned && typeof returned.then === 'function')) Promise.resolve(returned).then((r) => done(null, r), done);
+    } catch (e) {
+      done(e);
+    }
+  });
+}
+
+async function main() {
+  let fn;
+  try {
+    fn = await loadHandler();
+  } catch (e) {
+    const type = e.runtimeType || 'Runtime.ImportModuleError';
+    await call('POST', '/init/error', errorBody(e, type), { 'Lambda-Runtime-Function-Error-Type': type });
+    process.exit(1);
+  }
+  for (;;) {
+    const next = await call('GET', '/invocation/next');
+    const id = next.headers['lambda-runtime-aws-request-id'];
+    const deadline = Number(next.headers['lambda-runtime-deadline-ms'] || 0);
+    if (next.headers['lambda-runtime-trace-id']) process.env._X_AMZN_TRACE_ID = next.headers['lambda-runtime-trace-id'];
+    const context = {
+      awsRequestId: id,
+      invokedFunctionArn: next.headers['lambda-runtime-invoked-function-arn'],
+      functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+      functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+      memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+      logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+      logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+      callbackWaitsForEmptyEventLoop: true,
+    };
+    try {
+      const event = next.body ? JSON.parse(next.body) : null;
+      const result = await invoke(fn, event, context);
+      await call('POST', `/invocation/${id}/response`, JSON.stringify(result === undefined ? null : result));
+    } catch (e) {
+      console.error(e);
+      await call('POST', `/invocation/${id}/error`, errorBody(e), { 'Lambda-Runtime-Function-Error-Type': 'Unhandled' });
+    }
+  }
+}
+
+main();
