@@ -100,6 +100,10 @@ public struct SandboxRunCommand: ParsableCommand {
         var binds: [SandboxSpec.BindMount] = []
         var config = ImageConfig()
         if let rootfs {
+            var given = stat(), hostRoot = stat()
+            if stat(rootfs, &given) == 0, stat("/", &hostRoot) == 0, given.st_dev == hostRoot.st_dev, given.st_ino == hostRoot.st_ino {
+                throw HearthError.rootfs("the host's own root filesystem is never a sandbox root; give a directory holding one")
+            }
             layers = [rootfs.hasPrefix("/") ? rootfs : (currentDirectory() + "/" + rootfs)]
         }
         if image != nil || zip != nil || !self.layers.isEmpty {

@@ -89,6 +89,8 @@ final class SandboxRunCLITests: SandboxTestCase {
             (["sandbox", "run", "--rootfs", "ROOTFS", "--workdir", "/proc/self/fd/3", "--", "/bin/true"], "/proc"),
             (["sandbox", "run", "--rootfs", "ROOTFS"], "no command"),
             (["sandbox", "run", "--rootfs", "/etc/passwd", "--", "/bin/true"], "not a directory"),
+            (["sandbox", "run", "--rootfs", "/", "--", "/bin/true"], "host's own root filesystem"),
+            (["sandbox", "run", "--rootfs", "/./", "--", "/bin/true"], "host's own root filesystem"),
         ]
         for (args, fragment) in cases {
             let r = try hearth(args)
