@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         // C system libraries.
@@ -38,9 +39,18 @@ let package = Package(
             dependencies: ["HearthModel", "CArchive", "CSandboxInit", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
+            name: "HearthRuntimeAPI",
+            dependencies: [
+                "HearthModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "HearthCommands",
             dependencies: [
-                "HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages",
+                "HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -69,6 +79,7 @@ let package = Package(
         .testTarget(name: "HearthCgroupsTests", dependencies: ["HearthCgroups"]),
         .testTarget(name: "HearthSandboxTests", dependencies: ["HearthSandbox"]),
         .testTarget(name: "HearthPackagesTests", dependencies: ["HearthPackages"], exclude: ["Fixtures"]),
+        .testTarget(name: "HearthRuntimeAPITests", dependencies: ["HearthRuntimeAPI"]),
         .testTarget(
             name: "SandboxIntegrationTests",
             dependencies: ["HearthSandbox", "HearthCgroups", "HearthCommands", "HearthPackages", "hearth-probe", "hearth-init", "hearth"]

@@ -10,6 +10,8 @@
 #include <linux/seccomp.h>
 #include <linux/filter.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -389,3 +391,51 @@ int hearth_fsetxattr(int fd, const char *name, const void *value, size_t size) {
 }
 
 int hearth_syncfs(int fd) { return syncfs(fd); }
+
+static int listen_loopback(unsigned short port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, 64) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+int hearth_netns_create_with_listener(int home_fd, unsigned short port, int *listen_fd) {
+    *listen_fd = -1;
+    if (unshare(CLONE_NEWNET) < 0) return -1;
+    int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    int saved = errno;
+    if (fd >= 0 && loopback_up() < 0) {
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    /* A socket belongs to the namespace it was created in, whichever thread serves it later. */
+    if (fd >= 0) {
+        *listen_fd = listen_loopback(port);
+        if (*listen_fd < 0) {
+            saved = errno;
+            close(fd);
+            fd = -1;
+        }
+    }
+    if (setns(home_fd, CLONE_NEWNET) < 0) {
+        if (fd >= 0) close(fd);
+        if (*listen_fd >= 0) close(*listen_fd);
+        *listen_fd = -1;
+        return -1;
+    }
+    errno = saved;
+    return fd;
+}

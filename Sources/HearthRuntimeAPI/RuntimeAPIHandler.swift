@@ -1,0 +1,72 @@
+import NIOCore
+import NIOHTTP1
+
+/// One HTTP connection from a runtime: collects each request (body capped, length
+/// counted), routes it, writes the answer. Keep-alive, as runtimes reuse connections.
+final class RuntimeAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let session: RuntimeSession
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var bodyLength = 0
+
+    init(session: RuntimeSession) { self.session = session }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+            body = []
+            bodyLength = 0
+        case .body(var buffer):
+            bodyLength += buffer.readableBytes
+            let room = max(0, RuntimeAPILimits.maxResponseBytes + 1 - body.count)
+            if room > 0, let bytes = buffer.readBytes(length: min(room, buffer.readableBytes)) { body += bytes }
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            let request = RuntimeAPIRequest(method: head.method.rawValue, path: head.uri,
+                                            headers: head.headers.map { ($0.name, $0.value) }, body: body, bodyLength: bodyLength)
+            body = []
+            let keepAlive = head.isKeepAlive
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            Router.route(request, session: session, connection: ObjectIdentifier(context.channel)) { response in
+                let (handler, context) = loopBound.value
+                handler.write(response, keepAlive: keepAlive, context: context)
+            }
+        }
+    }
+
+    private func write(_ response: RuntimeAPIResponse, keepAlive: Bool, context: ChannelHandlerContext) {
+        guard context.channel.isActive else { return }
+        var headers = HTTPHeaders(response.headers)
+        headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
+        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        let status = HTTPResponseStatus(statusCode: response.status)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        if !response.body.isEmpty {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
+        }
+        let done = context.writeAndFlushWithPromise(wrapOutboundOut(.end(nil)))
+        if !keepAlive { done.whenComplete { _ in context.close(promise: nil) } }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        session.connectionClosed(ObjectIdentifier(context.channel))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}
+
+extension ChannelHandlerContext {
+    func writeAndFlushWithPromise(_ data: NIOAny) -> EventLoopFuture<Void> {
+        let promise = eventLoop.makePromise(of: Void.self)
+        writeAndFlush(data, promise: promise)
+        return promise.futureResult
+    }
+}

@@ -1,0 +1,56 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The Runtime API for one sandbox. In production it serves a socket that was
+/// created listening on 127.0.0.1:9001 inside the sandbox's own network
+/// namespace; tests bind an ordinary address. One event loop serves all of the
+/// sandbox's connections, so its session needs no lock.
+public final class RuntimeAPIServer: Sendable {
+    public let session: RuntimeSession
+    private let channel: Channel
+
+    private init(session: RuntimeSession, channel: Channel) {
+        self.session = session
+        self.channel = channel
+    }
+
+    /// The shared event loops every sandbox's server runs on.
+    public static var group: MultiThreadedEventLoopGroup { .singleton }
+
+    /// Serves an already listening socket (ownership passes to the server).
+    public static func serve(listeningSocket fd: Int32) -> EventLoopFuture<RuntimeAPIServer> {
+        let loop = group.next()
+        let session = RuntimeSession(eventLoop: loop)
+        return bootstrap(loop, session).withBoundSocket(fd).map { RuntimeAPIServer(session: session, channel: $0) }
+    }
+
+    /// Binds `host:port` (port 0: any); for tests and tools outside a sandbox.
+    public static func bind(host: String, port: Int) -> EventLoopFuture<RuntimeAPIServer> {
+        let loop = group.next()
+        let session = RuntimeSession(eventLoop: loop)
+        return bootstrap(loop, session).bind(host: host, port: port).map { RuntimeAPIServer(session: session, channel: $0) }
+    }
+
+    private static func bootstrap(_ loop: EventLoop, _ session: RuntimeSession) -> ServerBootstrap {
+        ServerBootstrap(group: loop, childGroup: loop)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(RuntimeAPIHandler(session: session))
+                }
+            }
+    }
+
+    public var port: Int? { channel.localAddress?.port }
+
+    /// Stops listening and drops every connection.
+    public func close() -> EventLoopFuture<Void> {
+        channel.close().flatMapError { _ in self.channel.eventLoop.makeSucceededVoidFuture() }
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+@testable import HearthRuntimeAPI
+import NIOCore
+import XCTest
+
+/// Every route, status code and header of the Runtime API, as runtimes see them.
+final class RuntimeAPIConformanceTests: XCTestCase {
+    var server: RuntimeAPIServer!
+    var port = 0
+
+    override func setUpWithError() throws {
+        server = try RuntimeAPIServer.bind(host: "127.0.0.1", port: 0).wait()
+        port = try XCTUnwrap(server.port)
+    }
+
+    override func tearDownWithError() throws {
+        try server.close().wait()
+    }
+
+    func invocation(_ id: String = UUID().uuidString.lowercased(), payload: String = #"{"hello":"world"}"#,
+                    clientContext: String? = nil, identity: String? = nil) -> RuntimeInvocation {
+        RuntimeInvocation(requestId: id, payload: Array(payload.utf8), deadlineMs: 1_900_000_000_000,
+                          invokedFunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:fn",
+                          traceId: "Root=1-5e1b4151-5ac6c58f3375aa3c7c6b73c9;Parent=1234567890abcdef;Sampled=0",
+                          clientContext: clientContext, cognitoIdentity: identity)
+    }
+
+    /// GET /next on a thread of its own: it blocks until an event is there.
+    func nextInBackground() throws -> (RawHTTP, () -> RawHTTP.Response?) {
+        let client = try RawHTTP(port: port)
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: RawHTTP.Response?
+        Thread {
+            result = try? client.send("GET", "/2018-06-01/runtime/invocation/next")
+            done.signal()
+        }.start()
+        return (client, { done.wait(timeout: .now() + 5) == .success ? result : nil })
+    }
+
+    func testNextLongPollsAndCarriesEveryHeader() throws {
+        let (_, next) = try nextInBackground()
+        XCTAssertEqual(try server.session.initOutcome.futureResult.wait(), .ready, "the first /next ends the init phase")
+        let inv = invocation(clientContext: #"{"custom":{"a":"b"}}"#, identity: #"{"cognitoIdentityId":"id","cognitoIdentityPoolId":"pool"}"#)
+        let outcome = server.session.invoke(inv)
+        let response = try XCTUnwrap(next())
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(String(decoding: response.body, as: UTF8.self), #"{"hello":"world"}"#)
+        XCTAssertEqual(response.headers["lambda-runtime-aws-request-id"], inv.requestId)
+        XCTAssertEqual(response.headers["lambda-runtime-deadline-ms"], "1900000000000")
+        XCTAssertEqual(response.headers["lambda-runtime-invoked-function-arn"], inv.invokedFunctionArn)
+        XCTAssertEqual(response.headers["lambda-runtime-trace-id"], inv.traceId)
+        XCTAssertEqual(response.headers["lambda-runtime-client-context"], inv.clientContext)
+        XCTAssertEqual(response.headers["lambda-runtime-cognito-identity"], inv.cognitoIdentity)
+        XCTAssertEqual(response.headers["content-type"], "application/json")
+        let post = try RawHTTP(port: port).send("POST", "/2018-06-01/runtime/invocation/\(inv.requestId)/response", body: Data("42".utf8))
+        XCTAssertEqual(post.status, 202)
+        XCTAssertEqual(post.json["status"] as? String, "OK")
+        XCTAssertEqual(try outcome.wait(), .response(Array("42".utf8)))
+    }
+
+    func testOptionalHeadersAreAbsentWithoutValues() throws {
+        let (_, next) = try nextInBackground()
+        _ = server.session.invoke(invocation())
+        let response = try XCTUnwrap(next())
+        XCTAssertNil(response.headers["lambda-runtime-client-context"])
+        XCTAssertNil(response.headers["lambda-runtime-cognito-identity"])
+    }
+
+    func testWrongRequestIdIs400AndRepeatedPostIs403() throws {
+        let (client, next) = try nextInBackground()
+        let inv = invocation()
+        let outcome = server.session.invoke(inv)
+        _ = try XCTUnwrap(next())
+        let wrong = try client.send("POST", "/2018-06-01/runtime/invocation/not-the-id/response", body: Data("1".utf8))
+        XCTAssertEqual(wrong.status, 400)
+        XCTAssertEqual(wrong.json["errorType"] as? String, "InvalidRequestID")
+        XCTAssertEqual(wrong.json["errorMessage"] as? String, "Invalid request ID")
+        XCTAssertEqual(try client.send("POST", "/2018-06-01/runtime/invocation/\(inv.requestId)/response", body: Data("1".utf8)).status, 202)
+        XCTAssertEqual(try outcome.wait(), .response(Array("1".utf8)))
+        for route in ["response", "error"] {
+            let again = try client.send("POST", "/2018-06-01/runtime/invocation/\(inv.requestId)/\(route)", body: Data("2".utf8))
+            XCTAssertEqual(again.status, 403, route)
+            XCTAssertEqual(again.json["errorType"] as? String, "InvalidStateTransition")
+        }
+    }
+
+    func testResponseBeforeAnyEventIs400() throws {
+        let early = try RawHTTP(port: port).send("POST", "/2018-06-01/runtime/invocation/abc/response", body: Data("x".utf8))
+        XCTAssertEqual(early.status, 400)
+        XCTAssertEqual(early.json["errorType"] as? String, "InvalidRequestID")
+    }
+
+    func testOversizeResponseIs413AndTheInvocationFailsAsLambdaSays() throws {
+        let (client, next) = try nextInBackground()
+        let inv = invocation()
+        let outcome = server.session.invoke(inv)
+        _ = try XCTUnwrap(next())
+        let big = Data(repeating: UInt8(ascii: "a"), count: RuntimeAPILimits.maxResponseBytes + 1)
+        let response = try client.send("POST", "/2018-06-01/runtime/invocation/\(inv.requestId)/response", body: big)
+        XCTAssertEqual(response.status, 413)
+        XCTAssertEqual(response.json["errorType"] as? String, "RequestEntityTooLarge")
+        XCTAssertEqual(response.json["errorMessage"] as? String, "Exceeded maximum allowed payload size (6291556 bytes).")
+        XCTAssertEqual(try outcome.wait(), .platformError(
+            errorType: "Function.ResponseSizeTooLarge",
+            message: "Response payload size (6291557 bytes) exceeded maximum allowed payload size (6291556 bytes)."))
+    }
+
+    func testExactlyTheLimitIsAccepted() throws {
+        let (client, next) = try nextInBackground()
+        let inv = invocation()
+        let outcome = server.session.invoke(inv)
+        _ = try XCTUnwrap(next())
+        let body = Data(repeating: UInt8(ascii: "a"), count: RuntimeAPILimits.maxResponseBytes)
+        XCTAssertEqual(try client.send("POST", "/2018-06-01/runtime/invocation/\(inv.requestId)/response", body: body).status, 202)
+        guard case .response(let bytes) = try outcome.wait() else { return XCTFail("expected a response") }
+        XCTAssertEqual(bytes.count, RuntimeAPILimits.maxResponseBytes)
+    }
+
+    func testErrorTakesItsTypeFromTheHeaderOrTheBody() throws {
+        for (header, expected) in [(Optional("Runtime.HandlerNotFound"), "Runtime.HandlerNotFound"), (nil, "ValueError")] {
+            let (client, next) = try nextInBackground()
+            let inv = invocation()
+            let outcome = server.session.invoke(inv)
+            _ = try XCTUnwrap(next())
+            let document = #"{"errorMessage":"bad","errorType":"ValueError","requestId":"x","stackTrace":[]}"#
+            let response = try client.send("POST", "/2018-06-01/runtime/invocation/\(inv.requestId)/error", body: Data(document.utf8),
+                                            headers: header.map { ["Lambda-Runtime-Function-Error-Type": $0] } ?? [:])
+            XCTAssertEqual(response.status, 202)
+            XCTAssertEqual(try outcome.wait(), .functionError(body: Array(document.utf8), errorType: expected))
+        }
+    }
+
+    func testInitErrorIsAcceptedOnceBeforeNextAndGoesToTheInvoker() throws {
+        let document = #"{"errorMessage":"Unable to import module 'app'","errorType":"Runtime.ImportModuleError"}"#
+        let client = try RawHTTP(port: port)
+        let first = try client.send("POST", "/2018-06-01/runtime/init/error", body: Data(document.utf8),
+                                    headers: ["Lambda-Runtime-Function-Error-Type": "Runtime.ImportModuleError"])
+        XCTAssertEqual(first.status, 202)
+        XCTAssertEqual(try server.session.initOutcome.futureResult.wait(), .failed(body: Array(document.utf8), errorType: "Runtime.ImportModuleError"))
+        XCTAssertEqual(try client.send("POST", "/2018-06-01/runtime/init/error", body: Data(document.utf8)).status, 403)
+    }
+
+    func testInitErrorAfterInitIs403() throws {
+        let (_, next) = try nextInBackground()
+        XCTAssertEqual(try server.session.initOutcome.futureResult.wait(), .ready)
+        let late = try RawHTTP(port: port).send("POST", "/2018-06-01/runtime/init/error", body: Data("{}".utf8))
+        XCTAssertEqual(late.status, 403)
+        XCTAssertEqual(late.json["errorType"] as? String, "InvalidStateTransition")
+        _ = server.session.invoke(invocation())
+        _ = next()
+    }
+
+    func testConcurrentNextIs403AndNextBeforeAnsweringIs403() throws {
+        let (_, first) = try nextInBackground()
+        XCTAssertEqual(try server.session.initOutcome.futureResult.wait(), .ready)
+        let second = try RawHTTP(port: port).send("GET", "/2018-06-01/runtime/invocation/next")
+        XCTAssertEqual(second.status, 403, "only one runtime loop may wait")
+        let inv = invocation()
+        _ = server.session.invoke(inv)
+        _ = try XCTUnwrap(first())
+        let early = try RawHTTP(port: port).send("GET", "/2018-06-01/runtime/invocation/next")
+        XCTAssertEqual(early.status, 403, "the current invocation has not been answered")
+        XCTAssertEqual(early.json["errorType"] as? String, "InvalidStateTransition")
+    }
+
+    func testAParkedNextWhoseConnectionClosedIsForgotten() throws {
+        let (client, _) = try nextInBackground()
+        XCTAssertEqual(try server.session.initOutcome.futureResult.wait(), .ready)
+        client.hangUp()
+        usleep(100_000)
+        let (_, next) = try nextInBackground()
+        let inv = invocation()
+        _ = server.session.invoke(inv)
+        XCTAssertEqual(next()?.headers["lambda-runtime-aws-request-id"], inv.requestId)
+    }
+
+    func testManyInvocationsInARowOnOneConnection() throws {
+        let client = try RawHTTP(port: port)
+        for i in 0..<50 {
+            let inv = invocation(payload: "\(i)")
+            let outcome = server.session.invoke(inv)
+            let event = try client.send("GET", "/2018-06-01/runtime/invocation/next")
+            XCTAssertEqual(String(decoding: event.body, as: UTF8.self), "\(i)")
+            XCTAssertEqual(try client.send("POST", "/2018-06-01/runtime/invocation/\(inv.requestId)/response", body: event.body).status, 202)
+            XCTAssertEqual(try outcome.wait(), .response(Array("\(i)".utf8)))
+        }
+    }
+
+    func testUnknownPathsAndMethods() throws {
+        let client = try RawHTTP(port: port)
+        XCTAssertEqual(try client.send("GET", "/2018-06-01/runtime/nope").status, 404)
+        XCTAssertEqual(try client.send("GET", "/2019-01-01/runtime/invocation/next").status, 404)
+        XCTAssertEqual(try client.send("POST", "/2018-06-01/runtime/invocation/next").status, 405)
+        XCTAssertEqual(try client.send("GET", "/2018-06-01/runtime/init/error").status, 405)
+    }
+
+    func testClosingTheSessionAnswersWhatIsOutstanding() throws {
+        let outcome = server.session.invoke(invocation())
+        server.session.close(.platformError(errorType: "Runtime.ExitError", message: "exit status 1"), reason: "exited")
+        XCTAssertEqual(try outcome.wait(), .platformError(errorType: "Runtime.ExitError", message: "exit status 1"))
+        XCTAssertThrowsError(try server.session.initOutcome.futureResult.wait())
+    }
+}
