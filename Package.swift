@@ -48,9 +48,13 @@ let package = Package(
             ]
         ),
         .target(
+            name: "HearthSupervisor",
+            dependencies: ["HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "CSandboxInit"]
+        ),
+        .target(
             name: "HearthCommands",
             dependencies: [
-                "HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI",
+                "HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthSupervisor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -80,6 +84,7 @@ let package = Package(
         .testTarget(name: "HearthSandboxTests", dependencies: ["HearthSandbox"]),
         .testTarget(name: "HearthPackagesTests", dependencies: ["HearthPackages"], exclude: ["Fixtures"]),
         .testTarget(name: "HearthRuntimeAPITests", dependencies: ["HearthRuntimeAPI"]),
+        .testTarget(name: "HearthSupervisorTests", dependencies: ["HearthSupervisor"]),
         .testTarget(
             name: "SandboxIntegrationTests",
             dependencies: ["HearthSandbox", "HearthCgroups", "HearthCommands", "HearthPackages", "hearth-probe", "hearth-init", "hearth"]

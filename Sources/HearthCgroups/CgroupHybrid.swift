@@ -52,6 +52,8 @@ public struct SandboxCgroupHybrid: SandboxCgroup {
         resources.killAll()
     }
 
+    public func setCPULimit(_ limits: ResourceLimits?) throws { try resources.setCPULimit(limits) }
+
     public func remove() throws {
         var firstError: Error?
         do { try membership.remove() } catch { firstError = error }

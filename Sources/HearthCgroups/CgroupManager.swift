@@ -24,6 +24,8 @@ public protocol SandboxCgroup: Sendable {
     func stats() -> CgroupStats
     /// SIGKILL every process in the cgroup.
     func killAll()
+    /// The CPU quota in proportion to `limits`' memory, or none (nil): Lambda's init runs with burst CPU.
+    func setCPULimit(_ limits: ResourceLimits?) throws
     /// Waits for the cgroup to empty and removes it from every hierarchy.
     func remove() throws
 }

@@ -110,6 +110,11 @@ public struct SandboxCgroupV1: SandboxCgroup {
         }
     }
 
+    public func setCPULimit(_ limits: ResourceLimits?) throws {
+        guard let cpu = byController["cpu"] else { return }
+        try fs.write(limits.map { String(CPUShare.quota(for: $0)) } ?? "-1", to: cpu + "/cpu.cfs_quota_us")
+    }
+
     public func remove() throws {
         var firstError: Error?
         for dir in directories {

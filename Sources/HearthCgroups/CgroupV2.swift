@@ -146,6 +146,11 @@ public struct SandboxCgroupV2: SandboxCgroup {
         }
     }
 
+    public func setCPULimit(_ limits: ResourceLimits?) throws {
+        guard hasResourceControllers, fs.exists(directory + "/cpu.max") else { return }
+        try fs.write(limits.map { "\(CPUShare.quota(for: $0)) \(CPUShare.period)" } ?? "max \(CPUShare.period)", to: directory + "/cpu.max")
+    }
+
     public var isPopulated: Bool {
         (fs.keyedValues(directory + "/cgroup.events")["populated"] ?? 0) != 0
     }

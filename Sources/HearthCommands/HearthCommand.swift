@@ -4,7 +4,7 @@ public struct HearthCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "hearth",
         abstract: "Self-hosted serverless for one Linux box.",
-        subcommands: [SandboxCommand.self])
+        subcommands: [RunCommand.self, SandboxCommand.self])
 
     public init() {}
 }

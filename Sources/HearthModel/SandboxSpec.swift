@@ -26,6 +26,8 @@ public struct SandboxSpec: Sendable, Equatable {
     public var limits: ResourceLimits
     public var uid: UInt32
     public var gid: UInt32
+    /// Start without the CPU quota; whoever runs the sandbox applies it when init is over (Lambda's burst CPU at init).
+    public var burstCPUAtStart = false
 
     public init(
         id: String, layers: [String], binds: [BindMount] = [], command: [String],

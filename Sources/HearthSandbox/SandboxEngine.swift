@@ -63,7 +63,9 @@ public final class SandboxEngine: Sendable {
         }
     }
 
-    public func start(_ spec: SandboxSpec, stdio: Stdio) throws -> RunningSandbox {
+    /// - Parameter networkNamespace: a namespace prepared by the caller (with the Runtime API listening
+    ///   inside); the caller keeps its fd. Without one, a prepared slot's or a new one is used.
+    public func start(_ spec: SandboxSpec, stdio: Stdio, networkNamespace: Int32? = nil) throws -> RunningSandbox {
         try spec.validate()
         let ops = try MountPlan.operations(for: spec, rootMountPoint: runtime.rootMountPoint, skeleton: runtime.skeleton)
         slots?.startBegan()
@@ -71,8 +73,10 @@ public final class SandboxEngine: Sendable {
         let beforeCgroup = monotonicSeconds()
         let slot = slots?.take(for: spec.limits)
         let cgroup = try slot?.cgroup ?? cgroups.createSandboxCgroup(id: spec.id, limits: spec.limits)
-        let netns = slot?.networkNamespace ?? -1
-        defer { if netns >= 0 { close(netns) } }
+        if spec.burstCPUAtStart { try cgroup.setCPULimit(nil) }
+        let slotNetns = slot?.networkNamespace ?? -1
+        defer { if slotNetns >= 0 { close(slotNetns) } }
+        let netns = networkNamespace ?? slotNetns
         var procsFds: [Int32] = []
         var statusPipe: [Int32] = [-1, -1]
         func cleanup() {

@@ -114,6 +114,18 @@ final class CgroupV2ManagerTests: XCTestCase {
         XCTAssertFalse(fs.exists(own + "/escape"))
     }
 
+    func testCPUQuotaCanBeLiftedForInitAndPutBack() throws {
+        let own = try fs.makeSystemCgroup("system.slice/hearth.service", pids: [7])
+        let manager = try CgroupV2Manager(ownDirectory: own, isRoot: false, selfPid: 7, fs: fs)
+        let limits = ResourceLimits(memoryMB: 128)
+        let cgroup = try manager.createSandboxCgroup(id: "sb-cpu", limits: limits)
+        try cgroup.setCPULimit(nil)
+        XCTAssertEqual(fs.read(own + "/hearth/sb-cpu/cpu.max"), "max 100000")
+        try cgroup.setCPULimit(limits)
+        XCTAssertEqual(fs.read(own + "/hearth/sb-cpu/cpu.max"), "7236 100000")
+        XCTAssertEqual(fs.read(own + "/hearth/sb-cpu/memory.max"), String(128 * 1024 * 1024), "memory is untouched")
+    }
+
     func testCPUShareScalesWithMemory() {
         XCTAssertEqual(CPUShare.quota(for: ResourceLimits(memoryMB: 128)), 7_236)
         XCTAssertEqual(CPUShare.quota(for: ResourceLimits(memoryMB: 3538)), 200_000)

@@ -1,0 +1,152 @@
+import ArgumentParser
+import Foundation
+import HearthModel
+import HearthPackages
+import HearthSandbox
+import HearthSupervisor
+
+/// `hearth run`: one cold invocation without a daemon, like `sam local invoke`.
+public struct RunCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Invoke a function once, cold, without a daemon.",
+        discussion: """
+            The function's result goes to stdout, its log (START, END, REPORT) to stderr. \
+            Exit status: 0 success, 1 function error (the error document is on stdout), 2 bad usage.
+            """)
+
+    @Option(help: "Lambda zip package with the function's code.") var zip: String?
+    @Option(help: "Runtime for a zip: \(RuntimeCatalog.names.map(\.0).joined(separator: ", ")).") var runtime: String?
+    @Option(help: "Handler, e.g. app.handler (zip functions).") var handler: String?
+    @Option(help: "Container image (OCI layout DIR[:TAG], OCI archive, docker save tarball).") var image: String?
+    @Option(help: "Event JSON file, or - for stdin (default: {}).") var event: String?
+    @Option(help: "Memory in MB (128-10240).") var memory = 128
+    @Option(help: "Timeout in seconds (1-900).") var timeout = 3
+    @Option(name: .customLong("env"), help: "Environment variable KEY=VALUE (repeatable).") var environment: [String] = []
+    @Option(name: .customLong("layer"), help: "Lambda layer zip, mounted at /opt (repeatable, later on top).") var layers: [String] = []
+    @Option(help: "Function name.") var name = "function"
+    @Option(name: .customLong("state-dir"), help: "Where packages are kept (default: HEARTH_STATE_DIR or /var/lib/hearth).") var stateDirectory: String?
+    @Option(name: .customLong("images-dir"), help: "Runtime images (default: HEARTH_IMAGES_DIR or /var/lib/hearth/images).") var imagesDirectory: String?
+
+    public init() {}
+
+    public func run() throws {
+        let function: FunctionInstance
+        let payload: [UInt8]
+        do {
+            (function, payload) = try prepare()
+        } catch let error as InvalidEntrypoint {
+            print(String(decoding: LambdaErrors.document(type: "Runtime.InvalidEntrypoint", message: error.message), as: UTF8.self))
+            throw ExitCode(1)
+        } catch let error as HearthError {
+            printError("hearth: \(error)")
+            throw ExitCode(2)
+        } catch let error as PackageError {
+            printError("hearth: \(error)")
+            throw ExitCode(2)
+        }
+        let log = InvocationLog(sink: { bytes in _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) } })
+        let result: InvocationResult
+        do {
+            result = try ColdInvoker(engine: SandboxEngine.forThisHost()).invoke(function, payload: payload, log: log)
+        } catch {
+            printError("hearth: \(error)")
+            throw ExitCode(1)
+        }
+        switch result.body {
+        case .success(let bytes):
+            FileHandle.standardOutput.write(Data(bytes + (bytes.last == UInt8(ascii: "\n") ? [] : [10])))
+        case .error(let document, _):
+            FileHandle.standardOutput.write(Data(document + [10]))
+            throw ExitCode(1)
+        }
+    }
+
+    struct InvalidEntrypoint: Error { var message: String }
+
+    func prepare() throws -> (FunctionInstance, [UInt8]) {
+        guard (zip == nil) != (image == nil) else {
+            throw HearthError.invalidArgument("give either --zip FILE --runtime NAME --handler H, or --image PATH")
+        }
+        guard (128...10_240).contains(memory) else { throw HearthError.invalidLimit("memory must be between 128 and 10240 MB, got \(memory)") }
+        guard (1...900).contains(timeout) else { throw HearthError.invalidLimit("timeout must be between 1 and 900 seconds, got \(timeout)") }
+        var user: [(String, String)] = []
+        for pair in environment {
+            guard let eq = pair.firstIndex(of: "=") else { throw HearthError.invalidArgument("--env expects KEY=VALUE, got '\(pair)'") }
+            user.append((String(pair[..<eq]), String(pair[pair.index(after: eq)...])))
+        }
+        try LambdaEnvironment.validateUserVariables(user)
+        let payload = try readEvent()
+
+        let store = try PackageStore(root: SandboxRunCommand.stateDirectory(stateDirectory) + "/store")
+        let assembler = PackageAssembler(store: store)
+        let assembled: PackageAssembler.Assembled
+        var command: [String]
+        var context: LambdaEnvironment.Context
+        var runtimeEnvironment: [(String, String)] = []
+        let stream = Self.logStreamName()
+        if let zip {
+            guard let runtime, let handler else {
+                throw HearthError.invalidArgument("a zip function needs --runtime NAME and --handler H")
+            }
+            let info = try RuntimeCatalog.lookup(runtime)
+            let images = imagesDirectory ?? getenv("HEARTH_IMAGES_DIR").map { String(cString: $0) } ?? "/var/lib/hearth/images"
+            let layout = images + "/" + info.image
+            guard FileManager.default.fileExists(atPath: layout + "/index.json") else {
+                throw HearthError.invalidArgument("runtime image '\(info.image)' is not built in \(images): run scripts/build-images \(info.image)")
+            }
+            assembled = try assembler.assemble(image: layout, zip: zip, layers: layers)
+            let task = assembled.binds.first { $0.target == "/var/task" }?.sources.first
+            let opt = assembled.binds.first { $0.target == "/opt" }.map { Array($0.sources.reversed()) } ?? []
+            guard let bootstrap = BootstrapResolver.resolve(task: task, opt: opt, root: assembled.rootLayers) else {
+                throw InvalidEntrypoint(message: "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap /var/runtime/bootstrap]")
+            }
+            command = [bootstrap]
+            context = .init(functionName: name, memoryMB: memory, handler: handler, executionEnvironment: info.executionEnvironment, logStreamName: stream)
+            runtimeEnvironment = info.extraEnvironment
+        } else {
+            assembled = try assembler.assemble(image: image, zip: nil, layers: layers)
+            command = assembled.config.command(overriding: [])
+            guard !command.isEmpty else { throw InvalidEntrypoint(message: "the image has no ENTRYPOINT or CMD") }
+            // Image functions: the handler is CMD's last word, as on Lambda.
+            context = .init(functionName: name, memoryMB: memory, handler: assembled.config.cmd?.last,
+                            executionEnvironment: "AWS_Lambda_Image", logStreamName: stream)
+        }
+        let environment = LambdaEnvironment.build(context, image: try assembled.config.environment() + runtimeEnvironment, user: user)
+        let ids = SandboxIdentity.oneShot()
+        var spec = SandboxSpec(
+            id: SandboxIdentity.newID(), layers: assembled.rootLayers, binds: assembled.binds, command: command,
+            environment: environment, workingDirectory: zip != nil ? "/var/task" : (assembled.config.workingDir ?? "/var/task"),
+            hostname: "hearth", limits: ResourceLimits(memoryMB: memory, timeoutSeconds: nil, pids: 1024, tmpSizeMB: 512),
+            uid: ids.uid, gid: ids.gid)
+        spec.burstCPUAtStart = true
+        try spec.validate()
+        return (FunctionInstance(name: name, spec: spec, timeoutSeconds: Double(timeout)), payload)
+    }
+
+    func readEvent() throws -> [UInt8] {
+        guard let event else { return Array("{}".utf8) }
+        let data: Data?
+        if event == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            data = FileManager.default.contents(atPath: event)
+        }
+        guard let data else { throw HearthError.invalidArgument("cannot read the event file \(event)") }
+        guard data.count <= 6 * 1024 * 1024 else {
+            throw HearthError.invalidArgument("the event is \(data.count) bytes; Lambda's synchronous limit is 6291456")
+        }
+        guard (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil else {
+            throw HearthError.invalidArgument("the event in \(event == "-" ? "stdin" : event) is not valid JSON")
+        }
+        return Array(data)
+    }
+
+    /// Lambda's stream name: 2026/11/23/[$LATEST]<32 hex>.
+    static func logStreamName() -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyy/MM/dd"
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: Date()) + "/[$LATEST]" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    }
+}

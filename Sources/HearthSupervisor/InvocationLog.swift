@@ -1,0 +1,56 @@
+import Foundation
+
+/// A function's log as Lambda writes it: the runtime's output between START,
+/// END and REPORT lines (tab-separated), streamed to a sink, with the last
+/// 4 KB kept for X-Amz-Log-Result.
+public final class InvocationLog: @unchecked Sendable {
+    public static let tailBytes = 4096
+    private let lock = NSLock()
+    private var tailBuffer: [UInt8] = []
+    private let sink: (@Sendable ([UInt8]) -> Void)?
+
+    public init(sink: (@Sendable ([UInt8]) -> Void)? = nil) { self.sink = sink }
+
+    public func append(_ bytes: [UInt8]) {
+        lock.withLock {
+            tailBuffer += bytes
+            if tailBuffer.count > 4 * Self.tailBytes { tailBuffer.removeFirst(tailBuffer.count - Self.tailBytes) }
+        }
+        sink?(bytes)
+    }
+
+    public func line(_ text: String) { append(Array((text + "\n").utf8)) }
+
+    /// The last 4 KB, as X-Amz-Log-Result carries it (base64 by the caller).
+    public var tail: [UInt8] { lock.withLock { Array(tailBuffer.suffix(Self.tailBytes)) } }
+
+    public func start(requestId: String, version: String) {
+        line("START RequestId: \(requestId) Version: \(version)")
+    }
+
+    public func end(requestId: String) { line("END RequestId: \(requestId)") }
+
+    /// The figures of a REPORT line.
+    public struct Report: Sendable, Equatable {
+        public var durationMs: Double
+        public var memorySizeMB: Int
+        public var maxMemoryUsedMB: Int
+        public var initDurationMs: Double?
+        /// "timeout" or "error" (with an error type), as Lambda's current REPORT lines add them.
+        public var status: String?
+        public var errorType: String?
+
+        public var billedDurationMs: Int { max(1, Int(durationMs.rounded(.up))) }
+    }
+
+    public func report(requestId: String, _ r: Report) {
+        var text = "REPORT RequestId: \(requestId)\tDuration: \(String(format: "%.2f", r.durationMs)) ms\tBilled Duration: \(r.billedDurationMs) ms"
+        text += "\tMemory Size: \(r.memorySizeMB) MB\tMax Memory Used: \(r.maxMemoryUsedMB) MB"
+        if let initMs = r.initDurationMs { text += "\tInit Duration: \(String(format: "%.2f", initMs)) ms" }
+        if let status = r.status {
+            text += "\tStatus: \(status)"
+            if let type = r.errorType { text += "\tError Type: \(type)" }
+        }
+        line(text + "\t")
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import HearthModel
+import HearthSandbox
+@testable import HearthSupervisor
+import XCTest
+
+final class LambdaConventionsTests: XCTestCase {
+    func testReportLineIsLambdasTabSeparatedFormat() {
+        let log = InvocationLog()
+        log.report(requestId: "r1", .init(durationMs: 2.391, memorySizeMB: 128, maxMemoryUsedMB: 37, initDurationMs: 112.289))
+        XCTAssertEqual(String(decoding: log.tail, as: UTF8.self),
+                       "REPORT RequestId: r1\tDuration: 2.39 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\tMax Memory Used: 37 MB\tInit Duration: 112.29 ms\t\n")
+        let timeout = InvocationLog()
+        timeout.report(requestId: "r2", .init(durationMs: 3000.5, memorySizeMB: 128, maxMemoryUsedMB: 31, initDurationMs: nil, status: "timeout"))
+        XCTAssertTrue(String(decoding: timeout.tail, as: UTF8.self).hasSuffix("Max Memory Used: 31 MB\tStatus: timeout\t\n"))
+        let oom = InvocationLog()
+        oom.report(requestId: "r3", .init(durationMs: 10, memorySizeMB: 128, maxMemoryUsedMB: 128, initDurationMs: nil, status: "error", errorType: "Runtime.OutOfMemory"))
+        XCTAssertTrue(String(decoding: oom.tail, as: UTF8.self).hasSuffix("\tStatus: error\tError Type: Runtime.OutOfMemory\t\n"))
+    }
+
+    func testStartEndAndTheTailKeepsTheLast4KB() {
+        let log = InvocationLog()
+        log.start(requestId: "abc", version: "$LATEST")
+        log.append(Array(repeating: UInt8(ascii: "x"), count: 10_000))
+        log.end(requestId: "abc")
+        let tail = log.tail
+        XCTAssertEqual(tail.count, 4096)
+        XCTAssertTrue(String(decoding: tail, as: UTF8.self).hasSuffix("xEND RequestId: abc\n"))
+        let short = InvocationLog()
+        short.start(requestId: "abc", version: "7")
+        XCTAssertEqual(String(decoding: short.tail, as: UTF8.self), "START RequestId: abc Version: 7\n")
+    }
+
+    func testErrorDocumentsWordedAsLambda() throws {
+        let timeout = try JSONSerialization.jsonObject(with: Data(LambdaErrors.timedOut(requestId: "id1", seconds: 3))) as? [String: String]
+        XCTAssertEqual(timeout, ["errorType": "Sandbox.Timedout", "errorMessage": "RequestId: id1 Error: Task timed out after 3.00 seconds"])
+        let exit = try JSONSerialization.jsonObject(with: Data(LambdaErrors.exited(requestId: "id2", status: .exited(1)))) as? [String: String]
+        XCTAssertEqual(exit?["errorMessage"], "RequestId: id2 Error: Runtime exited with error: exit status 1")
+        XCTAssertEqual(exit?["errorType"], "Runtime.ExitError")
+        XCTAssertEqual(LambdaErrors.describe(.signaled(SIGKILL)), "signal: killed")
+        XCTAssertEqual(LambdaErrors.describe(.signaled(SIGABRT)), "signal: aborted")
+    }
+
+    func testUserEnvironmentFollowsLambdasRules() {
+        XCTAssertNoThrow(try LambdaEnvironment.validateUserVariables([("TABLE_NAME", "t"), ("ab", "x")]))
+        for (key, fragment) in [("A", "must match"), ("1AB", "must match"), ("_X", "must match"), ("A-B", "must match"), ("AWS_REGION", "AWS_REGION")] {
+            XCTAssertThrowsError(try LambdaEnvironment.validateUserVariables([(key, "v")])) { XCTAssertTrue("\($0)".contains(fragment), "\($0)") }
+        }
+        XCTAssertThrowsError(try LambdaEnvironment.validateUserVariables([("BIG", String(repeating: "v", count: 4094))])) {
+            XCTAssertTrue("\($0)".contains("4096"), "\($0)")
+        }
+    }
+
+    func testReservedVariablesWinAndUserOnesOverrideDefaults() {
+        let context = LambdaEnvironment.Context(functionName: "fn", memoryMB: 256, handler: "app.handler", executionEnvironment: nil,
+                                                logStreamName: "2026/11/23/[$LATEST]abc")
+        let env = LambdaEnvironment.build(context, image: [("PATH", "/img"), ("IMAGE_ONLY", "1")], user: [("TZ", "Europe/Paris"), ("MY", "v")])
+        let dict = Dictionary(env, uniquingKeysWith: { _, last in last })
+        XCTAssertEqual(env.filter { $0.0 == "PATH" }.count, 1)
+        XCTAssertEqual(dict["TZ"], "Europe/Paris")
+        XCTAssertEqual(dict["IMAGE_ONLY"], "1")
+        XCTAssertEqual(dict["_HANDLER"], "app.handler")
+        XCTAssertEqual(dict["AWS_LAMBDA_RUNTIME_API"], "127.0.0.1:9001")
+        XCTAssertEqual(dict["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "256")
+        XCTAssertEqual(dict["AWS_LAMBDA_LOG_GROUP_NAME"], "/aws/lambda/fn")
+        XCTAssertNil(dict["AWS_EXECUTION_ENV"], "custom runtimes get none, as on Lambda")
+    }
+
+    func testRuntimeNames() throws {
+        XCTAssertEqual(try RuntimeCatalog.lookup("python3.11").image, "python3")
+        XCTAssertEqual(try RuntimeCatalog.lookup("nodejs20.x").image, "nodejs")
+        XCTAssertEqual(try RuntimeCatalog.lookup("provided.al2023").image, "provided")
+        XCTAssertEqual(try RuntimeCatalog.lookup("provided").image, "provided")
+        XCTAssertThrowsError(try RuntimeCatalog.lookup("java21")) { error in
+            XCTAssertTrue("\(error)".contains("unknown runtime 'java21'"))
+            XCTAssertTrue("\(error)".contains("python3.11, nodejs20.x"), "the error lists the known runtimes")
+        }
+    }
+
+    func testBootstrapOrderIsTaskThenOptThenRuntime() throws {
+        let root = NSTemporaryDirectory() + "hearth-bootstrap-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let fm = FileManager.default
+        for dir in ["task", "opt1", "opt2", "image/var/runtime"] { try fm.createDirectory(atPath: root + "/" + dir, withIntermediateDirectories: true) }
+        func make(_ path: String, mode: Int) { fm.createFile(atPath: root + "/" + path, contents: Data(), attributes: [.posixPermissions: mode]) }
+        XCTAssertNil(BootstrapResolver.resolve(task: root + "/task", opt: [root + "/opt2", root + "/opt1"], root: [root + "/image"]))
+        make("image/var/runtime/bootstrap", mode: 0o755)
+        XCTAssertEqual(BootstrapResolver.resolve(task: root + "/task", opt: [root + "/opt2", root + "/opt1"], root: [root + "/image"]), "/var/runtime/bootstrap")
+        make("opt1/bootstrap", mode: 0o755)
+        XCTAssertEqual(BootstrapResolver.resolve(task: root + "/task", opt: [root + "/opt2", root + "/opt1"], root: [root + "/image"]), "/opt/bootstrap")
+        make("task/bootstrap", mode: 0o644)
+        XCTAssertEqual(BootstrapResolver.resolve(task: root + "/task", opt: [root + "/opt2", root + "/opt1"], root: [root + "/image"]), "/opt/bootstrap",
+                       "a bootstrap that is not executable is skipped")
+        try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root + "/task/bootstrap")
+        XCTAssertEqual(BootstrapResolver.resolve(task: root + "/task", opt: [], root: []), "/var/task/bootstrap")
+    }
+}
