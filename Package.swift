@@ -87,7 +87,8 @@ let package = Package(
         .testTarget(name: "HearthSupervisorTests", dependencies: ["HearthSupervisor"]),
         .testTarget(
             name: "SandboxIntegrationTests",
-            dependencies: ["HearthSandbox", "HearthCgroups", "HearthCommands", "HearthPackages", "hearth-probe", "hearth-init", "hearth"]
+            dependencies: ["HearthSandbox", "HearthCgroups", "HearthCommands", "HearthPackages", "hearth-probe", "hearth-init", "hearth"],
+            exclude: ["Fixtures"]
         ),
     ]
 )

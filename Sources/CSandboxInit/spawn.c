@@ -170,6 +170,8 @@ static int child_main(void *arg) {
     if (c->netns_fd >= 0 && setns(c->netns_fd, CLONE_NEWNET) < 0) fail(ctx, HEARTH_STEP_NETNS, 0);
     ctx->result->timeline_ns[2] = now_ns();
 
+    /* Device nodes and mount points get exactly the modes the plan gives, not the supervisor's umask. */
+    umask(0);
     for (size_t i = 0; i < c->n_ops; i++) {
         if (run_op(&c->ops[i]) < 0) {
             if (c->ops[i].optional && errno == ENOENT) continue;
@@ -225,6 +227,7 @@ static int child_main(void *arg) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    umask(022);
 
     if (c->seccomp_len > 0) {
         struct sock_fprog prog = {.len = c->seccomp_len, .filter = (struct sock_filter *)c->seccomp_filter};

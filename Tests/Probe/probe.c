@@ -163,6 +163,11 @@ static int cmd_rofs(void) {
     result("write_bin", open("/bin/probe-file", O_CREAT | O_WRONLY, 0644));
     result("write_dev", open("/dev/probe-file", O_CREAT | O_WRONLY, 0644));
     result("write_tmp", open("/tmp/probe-file", O_CREAT | O_WRONLY, 0644));
+    result("write_devnull", open("/dev/null", O_WRONLY));
+    result("read_urandom", open("/dev/urandom", O_RDONLY));
+    result("write_devshm", open("/dev/shm/probe", O_CREAT | O_WRONLY, 0644));
+    struct stat st;
+    if (stat("/tmp/probe-file", &st) == 0) printf("tmp_file_mode=%o\n", st.st_mode & 0777);
     return 0;
 }
 

@@ -3,34 +3,9 @@ import XCTest
 
 /// The runtime images scripts/build-images makes from Debian packages run in a sandbox.
 final class RuntimeImageTests: SandboxTestCase {
-    /// Cached in the build directory: a fresh checkout builds them once (a few minutes).
-    static var imagesDirectory: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".build/hearth-images").path
-    }
+    static var imagesDirectory: String { RuntimeImages.directory }
 
-    nonisolated(unsafe) static var buildOutput: String?
-
-    func buildImages() throws -> String {
-        if let output = Self.buildOutput { return output }
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/mmdebstrap") else {
-            throw XCTSkip("mmdebstrap is not installed: run scripts/setup")
-        }
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/build-images").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: script)
-        p.arguments = ["--out", Self.imagesDirectory]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, out)
-        Self.buildOutput = out
-        return out
-    }
+    func buildImages() throws -> String { try RuntimeImages.ensureBuilt() }
 
     func run(_ image: String, _ command: [String]) throws -> (Int32, String, String) {
         _ = try buildImages()

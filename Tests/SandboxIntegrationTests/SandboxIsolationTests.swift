@@ -120,6 +120,10 @@ final class SandboxIsolationTests: SandboxTestCase {
         XCTAssertEqual(v["write_bin"], "EROFS")
         XCTAssertEqual(v["write_dev"], "EROFS")
         XCTAssertEqual(v["write_tmp"], "OK")
+        XCTAssertEqual(v["write_devnull"], "OK", "the sandbox user can write /dev/null (0666, whatever the supervisor's umask)")
+        XCTAssertEqual(v["read_urandom"], "OK")
+        XCTAssertEqual(v["write_devshm"], "OK")
+        XCTAssertEqual(v["tmp_file_mode"], "644", "the command runs with umask 022")
         XCTAssertFalse(FileManager.default.fileExists(atPath: try h().rootfs + "/probe-file"), "nothing reaches the host's rootfs")
     }
 

@@ -1,0 +1,274 @@
+import Foundation
+import XCTest
+
+/// `hearth run` end to end with runtimes no one here wrote or tuned: awslambdaric
+/// from PyPI, a shell-and-curl custom runtime, a static binary, Node.js handlers,
+/// and Hearth's own Python bootstrap.
+final class HearthRunTests: SandboxTestCase {
+    nonisolated(unsafe) static var fixtures: String?
+
+    override class func tearDown() {
+        if let fixtures { try? FileManager.default.removeItem(atPath: fixtures) }
+        fixtures = nil
+        super.tearDown()
+    }
+
+    /// Function zips and layers, made with zip, pip and cc.
+    func fixtureDirectory() throws -> String {
+        if let dir = Self.fixtures { return dir }
+        try RuntimeImages.ensureBuilt()
+        let dir = NSTemporaryDirectory() + "hearth-run-" + UUID().uuidString
+        let fm = FileManager.default
+        func write(_ path: String, _ text: String, mode: Int = 0o644) throws {
+            try fm.createDirectory(atPath: (dir + "/" + path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try text.write(toFile: dir + "/" + path, atomically: false, encoding: .utf8)
+            try fm.setAttributes([.posixPermissions: mode], ofItemAtPath: dir + "/" + path)
+        }
+        func zip(_ name: String, from folder: String) throws {
+            let (status, out) = try RuntimeImages.run("/usr/bin/zip", ["-q", "-r", "-y", dir + "/" + name, "."], cwd: dir + "/" + folder)
+            guard status == 0 else { throw XCTSkip("zip failed: \(out)") }
+        }
+
+        try write("py/app.py", """
+            import os, time
+            count = 0
+            def handler(event, context):
+                global count
+                count += 1
+                print("hello from python", event.get("name"))
+                return {"greeting": "hi " + str(event.get("name")), "count": count, "uid": os.getuid(), "cwd": os.getcwd(),
+                        "function": context.function_name, "remaining": context.get_remaining_time_in_millis() > 0}
+            def boom(event, context):
+                raise ValueError("bad input " + str(event.get("name")))
+            def slow(event, context):
+                time.sleep(30)
+            def leave(event, context):
+                os._exit(3)
+            def hog(event, context):
+                blocks = []
+                while True:
+                    blocks.append(bytearray(16 * 1024 * 1024))
+            """)
+        try zip("py.zip", from: "py")
+        try write("broken/app.py", "import no_such_module_anywhere\n")
+        try zip("broken.zip", from: "broken")
+
+        // awslambdaric from PyPI in a layer (/opt/python), started by the function's own bootstrap.
+        let (pip, pipOut) = try RuntimeImages.run("/usr/bin/env", ["python3", "-m", "pip", "install", "--quiet", "--only-binary=:all:",
+            "--python-version", "3.11", "--platform", "manylinux2014_x86_64", "--implementation", "cp",
+            "--target", dir + "/ric/python", "awslambdaric"])
+        guard pip == 0 else { throw XCTSkip("pip could not fetch awslambdaric from PyPI: \(pipOut.suffix(300))") }
+        try zip("ric-layer.zip", from: "ric")
+        try write("ricfn/bootstrap", "#!/bin/sh\nexec /usr/bin/python3 -m awslambdaric \"$_HANDLER\"\n", mode: 0o755)
+        try write("ricfn/app.py", """
+            import time
+            def handler(event, context):
+                return {"ric": True, "request": context.aws_request_id, "name": event.get("name")}
+            def boom(event, context):
+                raise KeyError("missing thing")
+            def slow(event, context):
+                time.sleep(30)
+            """)
+        try zip("ricfn.zip", from: "ricfn")
+
+        // The custom-runtime loop AWS's tutorial teaches: bash and curl against the Runtime API.
+        try write("shell/bootstrap", """
+            #!/bin/bash
+            set -euo pipefail
+            source "$LAMBDA_TASK_ROOT/$(echo "$_HANDLER" | cut -d. -f1).sh"
+            while true; do
+              HEADERS="$(mktemp)"
+              EVENT_DATA=$(curl -sS -LD "$HEADERS" "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/next")
+              REQUEST_ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+              RESPONSE=$($(echo "$_HANDLER" | cut -d. -f2) "$EVENT_DATA")
+              curl -sS "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/$REQUEST_ID/response" -d "$RESPONSE" >/dev/null
+            done
+            """, mode: 0o755)
+        try write("shell/function.sh", """
+            function handler () {
+              EVENT_DATA=$1
+              echo "$EVENT_DATA" 1>&2
+              echo "Echoing request: '$EVENT_DATA'"
+            }
+            """)
+        try zip("shell.zip", from: "shell")
+
+        // A static binary as the whole runtime.
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/static-runtime.c").path
+        try fm.createDirectory(atPath: dir + "/static", withIntermediateDirectories: true)
+        let (cc, ccOut) = try RuntimeImages.run("/usr/bin/cc", ["-static", "-O2", "-o", dir + "/static/bootstrap", source])
+        guard cc == 0 else { throw XCTSkip("cc -static failed: \(ccOut)") }
+        try zip("static.zip", from: "static")
+
+        try write("node/index.js", """
+            exports.handler = async (event) => {
+                const response = {
+                    statusCode: 200,
+                    body: JSON.stringify('Hello, World!'),
+                };
+                return response;
+            };
+            exports.callback = (event, context, callback) => {
+                setTimeout(() => callback(null, { style: 'callback', name: event.name, id: context.awsRequestId.length }), 20);
+            };
+            exports.fails = async () => { throw new TypeError('node says no'); };
+            """)
+        try zip("node.zip", from: "node")
+
+        try write("event.json", #"{"name": "Ada"}"#)
+        Self.fixtures = dir
+        return dir
+    }
+
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(stdout.utf8))) as? [String: Any] ?? [:] }
+        var report: String? { stderr.split(separator: "\n").first { $0.hasPrefix("REPORT RequestId:") }.map(String.init) }
+    }
+
+    func hearthRun(_ args: [String]) throws -> Run {
+        let dir = try fixtureDirectory()
+        let h = try h()
+        let task = Process()
+        task.executableURL = h.buildDirectory.appendingPathComponent("hearth")
+        task.arguments = ["run"] + args.map { $0.replacingOccurrences(of: "FIX", with: dir) }
+        task.environment = ["HEARTH_RUNTIME_DIR": h.runtimeDirectory, "HEARTH_STATE_DIR": h.runtimeDirectory + "/state",
+                            "HEARTH_IMAGES_DIR": RuntimeImages.directory, "PATH": "/usr/bin:/bin"]
+        let out = Pipe(), err = Pipe()
+        task.standardOutput = out
+        task.standardError = err
+        task.standardInput = FileHandle.nullDevice
+        try task.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        task.waitUntilExit()
+        return Run(status: task.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    // awslambdaric
+
+    func testAwslambdaricSuccess() throws {
+        let r = try hearthRun(["--zip", "FIX/ricfn.zip", "--layer", "FIX/ric-layer.zip", "--runtime", "python3.11", "--handler", "app.handler", "--event", "FIX/event.json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.json["ric"] as? Bool, true)
+        XCTAssertEqual(r.json["name"] as? String, "Ada")
+        let requestId = try XCTUnwrap(r.json["request"] as? String)
+        XCTAssertTrue(r.stderr.contains("START RequestId: \(requestId) Version: $LATEST"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("END RequestId: \(requestId)"), r.stderr)
+        XCTAssertTrue(r.report?.contains("Init Duration: ") ?? false, r.stderr)
+    }
+
+    func testAwslambdaricExceptionComesBackAsLambdaReturnsIt() throws {
+        let r = try hearthRun(["--zip", "FIX/ricfn.zip", "--layer", "FIX/ric-layer.zip", "--runtime", "python3.11", "--handler", "app.boom"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertEqual(r.json["errorType"] as? String, "KeyError")
+        XCTAssertEqual(r.json["errorMessage"] as? String, "'missing thing'")
+        XCTAssertNotNil(r.json["stackTrace"], r.stdout)
+    }
+
+    func testAwslambdaricTimeout() throws {
+        let r = try hearthRun(["--zip", "FIX/ricfn.zip", "--layer", "FIX/ric-layer.zip", "--runtime", "python3.11", "--handler", "app.slow", "--timeout", "1"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.json["errorType"] as? String, "Sandbox.Timedout")
+        XCTAssertTrue((r.json["errorMessage"] as? String ?? "").hasSuffix("Error: Task timed out after 1.00 seconds"), r.stdout)
+        XCTAssertTrue(r.report?.hasSuffix("Status: timeout\t") ?? false, r.stderr)
+    }
+
+    // custom runtimes
+
+    func testShellAndCurlCustomRuntime() throws {
+        let r = try hearthRun(["--zip", "FIX/shell.zip", "--runtime", "provided.al2023", "--handler", "function.handler", "--event", "FIX/event.json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "Echoing request: '{\"name\": \"Ada\"}'\n")
+        XCTAssertTrue(r.stderr.contains(#"{"name": "Ada"}"#), "the function's stderr is in the log")
+    }
+
+    func testStaticBinaryCustomRuntime() throws {
+        let r = try hearthRun(["--zip", "FIX/static.zip", "--runtime", "provided", "--handler", "unused", "--event", "FIX/event.json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, #"{"echo":{"name": "Ada"}}"# + "\n")
+        XCTAssertTrue(r.stderr.contains("static runtime got "), r.stderr)
+    }
+
+    // Node.js
+
+    func testNodeSeedExample() throws {
+        let r = try hearthRun(["--zip", "FIX/node.zip", "--runtime", "nodejs20.x", "--handler", "index.handler"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.json["statusCode"] as? Int, 200)
+        XCTAssertEqual(r.json["body"] as? String, "\"Hello, World!\"")
+    }
+
+    func testNodeCallbackHandler() throws {
+        let r = try hearthRun(["--zip", "FIX/node.zip", "--runtime", "nodejs", "--handler", "index.callback", "--event", "FIX/event.json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.json["style"] as? String, "callback")
+        XCTAssertEqual(r.json["name"] as? String, "Ada")
+        XCTAssertEqual(r.json["id"] as? Int, 36)
+    }
+
+    func testNodeError() throws {
+        let r = try hearthRun(["--zip", "FIX/node.zip", "--runtime", "nodejs", "--handler", "index.fails"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertEqual(r.json["errorType"] as? String, "TypeError")
+        XCTAssertEqual(r.json["errorMessage"] as? String, "node says no")
+    }
+
+    // Hearth's Python bootstrap
+
+    func testPythonThroughHearthsBootstrap() throws {
+        let r = try hearthRun(["--zip", "FIX/py.zip", "--runtime", "python3", "--handler", "app.handler", "--event", "FIX/event.json", "--name", "greeter"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.json["greeting"] as? String, "hi Ada")
+        XCTAssertEqual(r.json["cwd"] as? String, "/var/task")
+        XCTAssertEqual(r.json["function"] as? String, "greeter")
+        XCTAssertNotEqual(r.json["uid"] as? Int, 0)
+        XCTAssertTrue(r.stderr.contains("hello from python Ada"), r.stderr)
+        // Max Memory Used is the cgroup's peak, not the configured 128 MB.
+        let report = try XCTUnwrap(r.report, r.stderr)
+        let used = try XCTUnwrap(report.components(separatedBy: "Max Memory Used: ").last?.split(separator: " ").first.flatMap { Int($0) })
+        XCTAssertTrue((1..<100).contains(used), report)
+        XCTAssertTrue(report.contains("\tMemory Size: 128 MB\t"), report)
+    }
+
+    func testPythonExceptionAndInitError() throws {
+        let boom = try hearthRun(["--zip", "FIX/py.zip", "--runtime", "python3", "--handler", "app.boom", "--event", "FIX/event.json"])
+        XCTAssertEqual(boom.status, 1)
+        XCTAssertEqual(boom.json["errorType"] as? String, "ValueError")
+        XCTAssertEqual(boom.json["errorMessage"] as? String, "bad input Ada")
+        let broken = try hearthRun(["--zip", "FIX/broken.zip", "--runtime", "python3", "--handler", "app.handler"])
+        XCTAssertEqual(broken.status, 1)
+        XCTAssertEqual(broken.json["errorType"] as? String, "Runtime.ImportModuleError", "the init error goes to the first invoke")
+        XCTAssertTrue((broken.json["errorMessage"] as? String ?? "").contains("no_such_module_anywhere"), broken.stdout)
+    }
+
+    func testRuntimeExitAndOutOfMemory() throws {
+        let exit = try hearthRun(["--zip", "FIX/py.zip", "--runtime", "python3", "--handler", "app.leave"])
+        XCTAssertEqual(exit.status, 1)
+        XCTAssertEqual(exit.json["errorType"] as? String, "Runtime.ExitError")
+        XCTAssertTrue((exit.json["errorMessage"] as? String ?? "").hasSuffix("Runtime exited with error: exit status 3"), exit.stdout)
+        let oom = try hearthRun(["--zip", "FIX/py.zip", "--runtime", "python3", "--handler", "app.hog", "--memory", "128", "--timeout", "30"])
+        XCTAssertEqual(oom.status, 1)
+        XCTAssertEqual(oom.json["errorType"] as? String, "Runtime.ExitError")
+        XCTAssertTrue((oom.json["errorMessage"] as? String ?? "").hasSuffix("signal: killed"), oom.stdout)
+        XCTAssertTrue(oom.report?.contains("Status: error\tError Type: Runtime.OutOfMemory") ?? false, oom.stderr)
+    }
+
+    func testBadUsageIsExitStatus2() throws {
+        let cases: [([String], String)] = [
+            (["--zip", "FIX/py.zip", "--runtime", "java21", "--handler", "a.b"], "unknown runtime 'java21'"),
+            (["--zip", "FIX/py.zip", "--handler", "a.b"], "--runtime NAME"),
+            (["--zip", "FIX/py.zip", "--runtime", "python3", "--handler", "a.b", "--env", "AWS_REGION=x"], "reserved keys"),
+            (["--zip", "FIX/py.zip", "--runtime", "python3", "--handler", "a.b", "--memory", "64"], "memory must be between 128"),
+            (["--zip", "FIX/py.zip", "--runtime", "python3", "--handler", "a.b", "--timeout", "901"], "timeout must be between 1 and 900"),
+            (["--zip", "FIX/py.zip", "--runtime", "python3", "--handler", "a.b", "--event", "FIX/py/app.py"], "not valid JSON"),
+            (["--runtime", "python3", "--handler", "a.b"], "either --zip"),
+        ]
+        for (args, fragment) in cases {
+            let r = try hearthRun(args)
+            XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(fragment), "\(args): \(r.stderr)")
+        }
+    }
+}

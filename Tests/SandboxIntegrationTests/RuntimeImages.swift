@@ -1,0 +1,40 @@
+import Foundation
+import XCTest
+
+/// The runtime images, built once per checkout by scripts/build-images into .build/hearth-images.
+enum RuntimeImages {
+    static var repository: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+    static var directory: String { repository.appendingPathComponent(".build/hearth-images").path }
+
+    nonisolated(unsafe) private static var output: String?
+    private static let lock = NSLock()
+
+    /// Builds (or reuses) every image; the script's output.
+    @discardableResult
+    static func ensureBuilt() throws -> String {
+        try lock.withLock {
+            if let output { return output }
+            guard FileManager.default.isExecutableFile(atPath: "/usr/bin/mmdebstrap") else {
+                throw XCTSkip("mmdebstrap is not installed: run scripts/setup")
+            }
+            let (status, out) = try run(repository.appendingPathComponent("scripts/build-images").path, ["--out", directory])
+            guard status == 0 else { throw XCTSkip("scripts/build-images failed (\(status)): \(out.suffix(500))") }
+            output = out
+            return out
+        }
+    }
+
+    static func run(_ tool: String, _ args: [String], cwd: String? = nil) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = args
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, out)
+    }
+}
