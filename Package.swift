@@ -68,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "hearth-bench",
             dependencies: [
-                "HearthSandbox", "HearthCgroups", "HearthModel", "HearthPackages", "CBenchSupport",
+                "HearthSandbox", "HearthCgroups", "HearthModel", "HearthPackages", "HearthSupervisor", "HearthRuntimeAPI", "CBenchSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -87,8 +87,7 @@ let package = Package(
         .testTarget(name: "HearthSupervisorTests", dependencies: ["HearthSupervisor"]),
         .testTarget(
             name: "SandboxIntegrationTests",
-            dependencies: ["HearthSandbox", "HearthCgroups", "HearthCommands", "HearthPackages", "hearth-probe", "hearth-init", "hearth"],
-            exclude: ["Fixtures"]
+            dependencies: ["HearthSandbox", "HearthCgroups", "HearthCommands", "HearthPackages", "hearth-probe", "hearth-init", "hearth"]
         ),
     ]
 )

@@ -63,3 +63,26 @@ int hearth_bench_mntns_without(const char *path) {
     waitpid(pid, NULL, 0);
     return fd;
 }
+
+int hearth_bench_spawn(const char *path, char *const argv[], char *const envp[], int mntns_fd) {
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0) return -1;
+    pid_t pid = vfork();
+    if (pid == 0) {
+        if (mntns_fd >= 0 && setns(mntns_fd, CLONE_NEWNS) < 0) _exit(126);
+        dup2(devnull, 0);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        execve(path, argv, envp);
+        _exit(127);
+    }
+    close(devnull);
+    return pid;
+}
+
+void hearth_bench_kill_and_reap(int pid) {
+    if (pid <= 0) return;
+    kill(pid, SIGKILL);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+}

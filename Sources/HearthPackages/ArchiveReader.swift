@@ -15,6 +15,8 @@ struct ArchiveEntry {
     var declaredSize: Int64
     var linkTarget: [UInt8]?
     var encrypted: Bool
+    /// Modification time, kept: Python trusts a .pyc only if its source's mtime matches.
+    var mtime: timespec?
 }
 
 /// Streaming reader over libarchive. Formats are chosen by the caller so a zip
@@ -130,7 +132,9 @@ final class ArchiveReader {
         }
         return ArchiveEntry(rawPath: rawPath, kind: kind, mode: mode & 0o7777,
                             declaredSize: archive_entry_size_is_set(entry) != 0 ? archive_entry_size(entry) : -1,
-                            linkTarget: target, encrypted: archive_entry_is_encrypted(entry) != 0)
+                            linkTarget: target, encrypted: archive_entry_is_encrypted(entry) != 0,
+                            mtime: archive_entry_mtime_is_set(entry) != 0
+                                ? timespec(tv_sec: Int(archive_entry_mtime(entry)), tv_nsec: Int(archive_entry_mtime_nsec(entry))) : nil)
     }
 
     /// Reads the current entry's data in blocks; `body` returns false to stop early.

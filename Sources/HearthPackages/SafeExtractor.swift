@@ -70,6 +70,7 @@ struct SafeExtractor {
         var allNames = Set<EntryPath>()
         var foldedNames: [String: String] = [:]
         var directoryModes: [EntryPath: UInt32] = [:]
+        var directoryTimes: [EntryPath: timespec] = [:]
         var opaque = Set<EntryPath>()
 
         init(root: Int32) { self.root = root }
@@ -98,11 +99,17 @@ struct SafeExtractor {
             for fd in directories.values { close(fd) }
         }
 
-        /// Applies directory modes and opaque markers last, through fds, never through paths.
+        /// Applies directory modes, times and opaque markers last (creating entries changes a
+        /// directory's mtime), through fds, never through paths.
         mutating func finish(mode: Mode) throws {
             for (path, dirMode) in directoryModes {
                 let fd = try directory(path, for: path.display)
                 fchmod(fd, mode_t(dirMode))
+            }
+            for (path, time) in directoryTimes {
+                let fd = try directory(path, for: path.display)
+                var times = [time, time]
+                futimens(fd, &times)
             }
             for path in opaque {
                 let fd = try directory(path, for: path.display)
@@ -146,6 +153,7 @@ struct SafeExtractor {
             state.explicitDirectories.insert(path)
             state.allNames.insert(path)
             state.directoryModes[path] = sanitizedMode(entry.mode, directory: true)
+            if let mtime = entry.mtime { state.directoryTimes[path] = mtime }
         case .regular:
             try claim(path, state: &state, display: display)
             let parentFd = try state.directory(path.parent, for: display)
@@ -177,6 +185,10 @@ struct SafeExtractor {
                 throw PackageError.corrupt(reader.displayName, "'\(display)' holds \(written) bytes, its header says \(entry.declaredSize)")
             }
             fchmod(fd, mode_t(sanitizedMode(entry.mode, directory: false)))
+            if let mtime = entry.mtime {
+                var times = [mtime, mtime]
+                futimens(fd, &times)
+            }
             state.regularFiles.insert(path)
         case .symlink:
             guard let target = entry.linkTarget, !target.isEmpty, !target.contains(0) else {
@@ -189,6 +201,10 @@ struct SafeExtractor {
             guard rc == 0 else {
                 throw errno == EEXIST ? PackageError.hostileEntry(display, "duplicate entry")
                     : PackageError.io("cannot create symlink '\(display)': \(String(cString: strerror(errno)))")
+            }
+            if let mtime = entry.mtime {
+                var times = [mtime, mtime]
+                utimensat(parentFd, String(decoding: path.base, as: UTF8.self), &times, AT_SYMLINK_NOFOLLOW)
             }
         case .hardlink:
             guard let rawTarget = entry.linkTarget else { throw PackageError.hostileEntry(display, "hardlink without a target") }

@@ -19,13 +19,21 @@ struct SandboxBench: ParsableCommand {
     @Option(help: "Only these methods (comma-separated names as printed), e.g. for profiling.") var only: String?
 
     func run() throws {
+        let before = HostResources.take()
+        try measure()
+        let after = HostResources.take()
+        let leaked = after.mounts != before.mounts || after.cgroups != before.cgroups || after.networkNamespaces != before.networkNamespaces
+        print("")
+        print(leaked ? "# LEAK: before \(before); after \(after)" : "# leak check: \(after) (mounts, cgroups, network namespaces as before)")
+    }
+
+    /// Everything measured; its defers have run when the leak check looks.
+    private func measure() throws {
         guard geteuid() == 0 else { throw ValidationError("the sandbox benchmark needs root") }
         let workspace = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-bench-\(getpid())").path
         let rootfs = workspace + "/bundle/rootfs"
         try makeRootfs(rootfs)
         defer { try? FileManager.default.removeItem(atPath: workspace) }
-        let before = HostResources.take()
-
         let cgroups = try CgroupDetector.currentManager()
         let runtime = try RuntimeDirectory(path: workspace + "/run")
         let initBinary = try initPath ?? InitBinary.locate()
@@ -99,11 +107,6 @@ struct SandboxBench: ParsableCommand {
                 print(String(format: "%@/crun rate at 2 loops: %.2fx (budget: at least 2x)", name, h / c))
             }
         }
-
-        let after = HostResources.take()
-        print("")
-        let leaked = after.mounts != before.mounts || after.cgroups != before.cgroups || after.networkNamespaces != before.networkNamespaces
-        print(leaked ? "# LEAK: before \(before); after \(after)" : "# leak check: \(after) (mounts, cgroups, network namespaces as before)")
     }
 
     private func rate(_ method: Method, loops: Int) -> Double {

@@ -111,6 +111,16 @@ final class HostileArchiveTests: XCTestCase {
         XCTAssertEqual(mode("bin"), 0o755)
         XCTAssertEqual(owner("bin/plain"), geteuid(), "the archive's uid 1234 is ignored")
     }
+    func testModificationTimesAreKept() throws {
+        // Python trusts a .pyc only when its source's mtime matches what the .pyc recorded.
+        try extract("tar-modes.tar", .layer)
+        var st = stat()
+        XCTAssertEqual(lstat(scratch.target + "/bin/plain", &st), 0)
+        XCTAssertEqual(st.st_mtim.tv_sec, 1_600_000_000)
+        XCTAssertEqual(lstat(scratch.target + "/bin", &st), 0)
+        XCTAssertEqual(st.st_mtim.tv_sec, 1_600_000_000, "directory times are set after their contents")
+    }
+
     func testXattrsAreDropped() throws {
         try extract("tar-xattrs.tar", .layer)
         var out = ""

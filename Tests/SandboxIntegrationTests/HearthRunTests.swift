@@ -94,7 +94,7 @@ final class HearthRunTests: SandboxTestCase {
         try zip("shell.zip", from: "shell")
 
         // A static binary as the whole runtime.
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/static-runtime.c").path
+        let source = RuntimeImages.repository.appendingPathComponent("scripts/fixtures/static-runtime.c").path
         try fm.createDirectory(atPath: dir + "/static", withIntermediateDirectories: true)
         let (cc, ccOut) = try RuntimeImages.run("/usr/bin/cc", ["-static", "-O2", "-o", dir + "/static/bootstrap", source])
         guard cc == 0 else { throw XCTSkip("cc -static failed: \(ccOut)") }

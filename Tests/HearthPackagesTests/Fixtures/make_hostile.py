@@ -36,6 +36,7 @@ def tar_of(name, members, mode="w"):
 
 def ti(name, kind=tarfile.REGTYPE, linkname="", mode=0o644, **kw):
     info = tarfile.TarInfo(name)
+    info.mtime = 1600000000
     info.type = kind
     info.linkname = linkname
     info.mode = mode
