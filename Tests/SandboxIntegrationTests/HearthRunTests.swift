@@ -115,6 +115,21 @@ final class HearthRunTests: SandboxTestCase {
             """)
         try zip("node.zip", from: "node")
 
+        // An image function: the python3 runtime image plus the code in /var/task, made with umoci.
+        let images = RuntimeImages.directory
+        let (copied, copyOut) = try RuntimeImages.run("/usr/bin/env", ["skopeo", "--insecure-policy", "copy", "-q",
+            "oci:" + images + "/python3:python3", "oci:" + dir + "/fnimage:fn"])
+        guard copied == 0 else { throw XCTSkip("skopeo copy failed: \(copyOut)") }
+        for step in [
+            ["umoci", "unpack", "--image", dir + "/fnimage:fn", dir + "/fnbundle"],
+            ["cp", dir + "/py/app.py", dir + "/fnbundle/rootfs/var/task/app.py"],
+            ["umoci", "repack", "--image", dir + "/fnimage:fn", dir + "/fnbundle"],
+            ["umoci", "config", "--image", dir + "/fnimage:fn", "--config.entrypoint", "/var/runtime/bootstrap", "--config.cmd", "app.handler"],
+        ] {
+            let (status, out) = try RuntimeImages.run("/usr/bin/env", step)
+            guard status == 0 else { throw XCTSkip("\(step[0]) failed: \(out)") }
+        }
+
         try write("event.json", #"{"name": "Ada"}"#)
         Self.fixtures = dir
         return dir
@@ -253,6 +268,14 @@ final class HearthRunTests: SandboxTestCase {
         XCTAssertEqual(oom.json["errorType"] as? String, "Runtime.ExitError")
         XCTAssertTrue((oom.json["errorMessage"] as? String ?? "").hasSuffix("signal: killed"), oom.stdout)
         XCTAssertTrue(oom.report?.contains("Status: error\tError Type: Runtime.OutOfMemory") ?? false, oom.stderr)
+    }
+
+    func testImageFunctionRunsItsEntrypointWithCMDAsHandler() throws {
+        let r = try hearthRun(["--image", "FIX/fnimage:fn", "--event", "FIX/event.json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.json["greeting"] as? String, "hi Ada")
+        XCTAssertEqual(r.json["cwd"] as? String, "/var/task")
+        XCTAssertTrue(r.stderr.contains("hello from python Ada"), r.stderr)
     }
 
     func testBadUsageIsExitStatus2() throws {
