@@ -93,6 +93,10 @@ final class HearthRunTests: SandboxTestCase {
             """)
         try zip("shell.zip", from: "shell")
 
+        // A runtime that never asks for its event.
+        try write("stuck/bootstrap", "#!/bin/sh\nsleep 60\n", mode: 0o755)
+        try zip("stuck.zip", from: "stuck")
+
         // A static binary as the whole runtime.
         let source = RuntimeImages.repository.appendingPathComponent("scripts/fixtures/static-runtime.c").path
         try fm.createDirectory(atPath: dir + "/static", withIntermediateDirectories: true)
@@ -268,6 +272,17 @@ final class HearthRunTests: SandboxTestCase {
         XCTAssertEqual(oom.json["errorType"] as? String, "Runtime.ExitError")
         XCTAssertTrue((oom.json["errorMessage"] as? String ?? "").hasSuffix("signal: killed"), oom.stdout)
         XCTAssertTrue(oom.report?.contains("Status: error\tError Type: Runtime.OutOfMemory") ?? false, oom.stderr)
+    }
+
+    func testInitPhaseIsCappedAtTenSeconds() throws {
+        _ = try fixtureDirectory()
+        let started = Date()
+        let r = try hearthRun(["--zip", "FIX/stuck.zip", "--runtime", "provided", "--handler", "x", "--timeout", "60"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.json["errorType"] as? String, "Sandbox.Timedout")
+        XCTAssertTrue((r.json["errorMessage"] as? String ?? "").hasSuffix("Init phase timed out after 10.00 seconds"), r.stdout)
+        XCTAssertTrue(r.report?.contains("Status: timeout") ?? false, r.stderr)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 20, "the function's 60 s timeout does not apply to init")
     }
 
     func testImageFunctionRunsItsEntrypointWithCMDAsHandler() throws {
