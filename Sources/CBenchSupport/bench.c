@@ -11,19 +11,8 @@
 #include <unistd.h>
 
 int hearth_bench_run(const char *path, char *const argv[], int mntns_fd) {
-    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (devnull < 0) return -1;
-    pid_t pid = vfork();
-    if (pid == 0) {
-        if (mntns_fd >= 0 && setns(mntns_fd, CLONE_NEWNS) < 0) _exit(126);
-        dup2(devnull, 0);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        extern char **environ;
-        execve(path, argv, environ);
-        _exit(127);
-    }
-    close(devnull);
+    extern char **environ;
+    pid_t pid = hearth_bench_spawn(path, argv, environ, mntns_fd);
     if (pid < 0) return -1;
     int status;
     while (waitpid(pid, &status, 0) < 0) {

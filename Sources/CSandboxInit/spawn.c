@@ -372,21 +372,7 @@ int hearth_rlimit_nproc(void) { return RLIMIT_NPROC; }
 int hearth_rlimit_core(void) { return RLIMIT_CORE; }
 
 int hearth_netns_create(int home_fd) {
-    if (unshare(CLONE_NEWNET) < 0) return -1;
-    int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    int saved = errno;
-    if (fd >= 0 && loopback_up() < 0) {
-        saved = errno;
-        close(fd);
-        fd = -1;
-    }
-    if (setns(home_fd, CLONE_NEWNET) < 0) {
-        /* The thread is stranded in the new namespace; the caller must not use it for anything else. */
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    errno = saved;
-    return fd;
+    return hearth_netns_create_with_listener(home_fd, 0, NULL);
 }
 
 int hearth_fsetxattr(int fd, const char *name, const void *value, size_t size) {
@@ -415,7 +401,7 @@ static int listen_loopback(unsigned short port) {
 }
 
 int hearth_netns_create_with_listener(int home_fd, unsigned short port, int *listen_fd) {
-    *listen_fd = -1;
+    if (listen_fd) *listen_fd = -1;
     if (unshare(CLONE_NEWNET) < 0) return -1;
     int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     int saved = errno;
@@ -425,7 +411,7 @@ int hearth_netns_create_with_listener(int home_fd, unsigned short port, int *lis
         fd = -1;
     }
     /* A socket belongs to the namespace it was created in, whichever thread serves it later. */
-    if (fd >= 0) {
+    if (fd >= 0 && listen_fd) {
         *listen_fd = listen_loopback(port);
         if (*listen_fd < 0) {
             saved = errno;
@@ -434,9 +420,10 @@ int hearth_netns_create_with_listener(int home_fd, unsigned short port, int *lis
         }
     }
     if (setns(home_fd, CLONE_NEWNET) < 0) {
+        /* The thread is stranded in the new namespace; the caller must not use it for anything else. */
         if (fd >= 0) close(fd);
-        if (*listen_fd >= 0) close(*listen_fd);
-        *listen_fd = -1;
+        if (listen_fd && *listen_fd >= 0) close(*listen_fd);
+        if (listen_fd) *listen_fd = -1;
         return -1;
     }
     errno = saved;

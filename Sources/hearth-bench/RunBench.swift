@@ -21,14 +21,7 @@ struct RunBench: ParsableCommand {
     @Option(help: "Runtime images (scripts/build-images).") var imagesDir: String?
     @Option(help: "Path of hearth-init.") var initPath: String?
 
-    func run() throws {
-        let before = HostResources.take()
-        try measure()
-        let after = HostResources.take()
-        let leaked = after.mounts != before.mounts || after.cgroups != before.cgroups || after.networkNamespaces != before.networkNamespaces
-        print("")
-        print(leaked ? "# LEAK: before \(before); after \(after)" : "# leak check: \(after) (mounts, cgroups, network namespaces as before)")
-    }
+    func run() throws { try reportingLeaks(measure) }
 
     /// Everything measured; its defers have run when the leak check looks.
     private func measure() throws {

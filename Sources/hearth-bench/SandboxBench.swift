@@ -18,14 +18,7 @@ struct SandboxBench: ParsableCommand {
     @Option(help: "Slots (cgroup and network namespace) prepared ahead for the 'hearth prepared' row.") var prepared = 4
     @Option(help: "Only these methods (comma-separated names as printed), e.g. for profiling.") var only: String?
 
-    func run() throws {
-        let before = HostResources.take()
-        try measure()
-        let after = HostResources.take()
-        let leaked = after.mounts != before.mounts || after.cgroups != before.cgroups || after.networkNamespaces != before.networkNamespaces
-        print("")
-        print(leaked ? "# LEAK: before \(before); after \(after)" : "# leak check: \(after) (mounts, cgroups, network namespaces as before)")
-    }
+    func run() throws { try reportingLeaks(measure) }
 
     /// Everything measured; its defers have run when the leak check looks.
     private func measure() throws {

@@ -1,3 +1,5 @@
+import HearthSandbox
+
 /// Order statistics of a sample, in milliseconds.
 struct Sample {
     var values: [Double]
@@ -16,4 +18,14 @@ struct Sample {
 
 func formatMs(_ v: Double) -> String {
     v.isNaN ? "-" : String(format: "%.2f", v)
+}
+
+/// Runs a benchmark and says whether it left mounts, cgroups or network namespaces behind.
+func reportingLeaks(_ body: () throws -> Void) throws {
+    let before = HostResources.take()
+    try body()
+    let after = HostResources.take()
+    let leaked = after.mounts != before.mounts || after.cgroups != before.cgroups || after.networkNamespaces != before.networkNamespaces
+    print("")
+    print(leaked ? "# LEAK: before \(before); after \(after)" : "# leak check: \(after) (mounts, cgroups, network namespaces as before)")
 }

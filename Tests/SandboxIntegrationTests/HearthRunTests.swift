@@ -139,30 +139,13 @@ final class HearthRunTests: SandboxTestCase {
         return dir
     }
 
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(stdout.utf8))) as? [String: Any] ?? [:] }
-        var report: String? { stderr.split(separator: "\n").first { $0.hasPrefix("REPORT RequestId:") }.map(String.init) }
+    func hearthRun(_ args: [String]) throws -> CLIOutput {
+        let dir = try fixtureDirectory()
+        return try h().hearthCLI(["run"] + args.map { $0.replacingOccurrences(of: "FIX", with: dir) })
     }
 
-    func hearthRun(_ args: [String]) throws -> Run {
-        let dir = try fixtureDirectory()
-        let h = try h()
-        let task = Process()
-        task.executableURL = h.buildDirectory.appendingPathComponent("hearth")
-        task.arguments = ["run"] + args.map { $0.replacingOccurrences(of: "FIX", with: dir) }
-        task.environment = ["HEARTH_RUNTIME_DIR": h.runtimeDirectory, "HEARTH_STATE_DIR": h.runtimeDirectory + "/state",
-                            "HEARTH_IMAGES_DIR": RuntimeImages.directory, "PATH": "/usr/bin:/bin"]
-        let out = Pipe(), err = Pipe()
-        task.standardOutput = out
-        task.standardError = err
-        task.standardInput = FileHandle.nullDevice
-        try task.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        task.waitUntilExit()
-        return Run(status: task.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    func report(_ r: CLIOutput) -> String? {
+        r.stderr.split(separator: "\n").first { $0.hasPrefix("REPORT RequestId:") }.map(String.init)
     }
 
     // awslambdaric
@@ -175,7 +158,7 @@ final class HearthRunTests: SandboxTestCase {
         let requestId = try XCTUnwrap(r.json["request"] as? String)
         XCTAssertTrue(r.stderr.contains("START RequestId: \(requestId) Version: $LATEST"), r.stderr)
         XCTAssertTrue(r.stderr.contains("END RequestId: \(requestId)"), r.stderr)
-        XCTAssertTrue(r.report?.contains("Init Duration: ") ?? false, r.stderr)
+        XCTAssertTrue(report(r)?.contains("Init Duration: ") ?? false, r.stderr)
     }
 
     func testAwslambdaricExceptionComesBackAsLambdaReturnsIt() throws {
@@ -191,7 +174,7 @@ final class HearthRunTests: SandboxTestCase {
         XCTAssertEqual(r.status, 1)
         XCTAssertEqual(r.json["errorType"] as? String, "Sandbox.Timedout")
         XCTAssertTrue((r.json["errorMessage"] as? String ?? "").hasSuffix("Error: Task timed out after 1.00 seconds"), r.stdout)
-        XCTAssertTrue(r.report?.hasSuffix("Status: timeout\t") ?? false, r.stderr)
+        XCTAssertTrue(report(r)?.hasSuffix("Status: timeout\t") ?? false, r.stderr)
     }
 
     // custom runtimes
@@ -245,7 +228,7 @@ final class HearthRunTests: SandboxTestCase {
         XCTAssertNotEqual(r.json["uid"] as? Int, 0)
         XCTAssertTrue(r.stderr.contains("hello from python Ada"), r.stderr)
         // Max Memory Used is the cgroup's peak, not the configured 128 MB.
-        let report = try XCTUnwrap(r.report, r.stderr)
+        let report = try XCTUnwrap(report(r), r.stderr)
         let used = try XCTUnwrap(report.components(separatedBy: "Max Memory Used: ").last?.split(separator: " ").first.flatMap { Int($0) })
         XCTAssertTrue((1..<100).contains(used), report)
         XCTAssertTrue(report.contains("\tMemory Size: 128 MB\t"), report)
@@ -271,7 +254,7 @@ final class HearthRunTests: SandboxTestCase {
         XCTAssertEqual(oom.status, 1)
         XCTAssertEqual(oom.json["errorType"] as? String, "Runtime.ExitError")
         XCTAssertTrue((oom.json["errorMessage"] as? String ?? "").hasSuffix("signal: killed"), oom.stdout)
-        XCTAssertTrue(oom.report?.contains("Status: error\tError Type: Runtime.OutOfMemory") ?? false, oom.stderr)
+        XCTAssertTrue(report(oom)?.contains("Status: error\tError Type: Runtime.OutOfMemory") ?? false, oom.stderr)
     }
 
     func testInitPhaseIsCappedAtTenSeconds() throws {
@@ -281,7 +264,7 @@ final class HearthRunTests: SandboxTestCase {
         XCTAssertEqual(r.status, 1)
         XCTAssertEqual(r.json["errorType"] as? String, "Sandbox.Timedout")
         XCTAssertTrue((r.json["errorMessage"] as? String ?? "").hasSuffix("Init phase timed out after 10.00 seconds"), r.stdout)
-        XCTAssertTrue(r.report?.contains("Status: timeout") ?? false, r.stderr)
+        XCTAssertTrue(report(r)?.contains("Status: timeout") ?? false, r.stderr)
         XCTAssertLessThan(Date().timeIntervalSince(started), 20, "the function's 60 s timeout does not apply to init")
     }
 

@@ -9,19 +9,8 @@ final class RuntimeImageTests: SandboxTestCase {
 
     func run(_ image: String, _ command: [String]) throws -> (Int32, String, String) {
         _ = try buildImages()
-        let h = try h()
-        let task = Process()
-        task.executableURL = h.buildDirectory.appendingPathComponent("hearth")
-        task.arguments = ["sandbox", "run", "--image", Self.imagesDirectory + "/" + image, "--"] + command
-        task.environment = ["HEARTH_RUNTIME_DIR": h.runtimeDirectory, "HEARTH_STATE_DIR": h.runtimeDirectory + "/state"]
-        let out = Pipe(), err = Pipe()
-        task.standardOutput = out
-        task.standardError = err
-        task.standardInput = FileHandle.nullDevice
-        try task.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        task.waitUntilExit()
-        return (task.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let r = try h().hearthCLI(["sandbox", "run", "--image", Self.imagesDirectory + "/" + image, "--"] + command)
+        return (r.status, r.stdout, r.stderr)
     }
 
     func testBuildsAreReusedUntilTheRecipeChanges() throws {

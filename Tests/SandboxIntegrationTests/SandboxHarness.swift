@@ -168,3 +168,32 @@ class SandboxTestCase: XCTestCase {
         return try XCTUnwrap(Self.harness)
     }
 }
+
+/// What the `hearth` executable printed and returned.
+struct CLIOutput {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(stdout.utf8))) as? [String: Any] ?? [:] }
+}
+
+extension SandboxHarness {
+    /// Runs the built `hearth` as a user would, with this harness's runtime and state directories.
+    func hearthCLI(_ args: [String], stdin: String? = nil) throws -> CLIOutput {
+        let task = Process()
+        task.executableURL = buildDirectory.appendingPathComponent("hearth")
+        task.arguments = args
+        task.environment = ["HEARTH_RUNTIME_DIR": runtimeDirectory, "HEARTH_STATE_DIR": runtimeDirectory + "/state",
+                            "HEARTH_IMAGES_DIR": RuntimeImages.directory, "PATH": "/usr/bin:/bin"]
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        task.standardOutput = out
+        task.standardError = err
+        task.standardInput = input
+        try task.run()
+        input.fileHandleForWriting.write(Data((stdin ?? "").utf8))
+        try input.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        task.waitUntilExit()
+        return CLIOutput(status: task.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+}

@@ -43,23 +43,9 @@ final class SandboxImageTests: SandboxTestCase {
         super.tearDown()
     }
 
-    struct Output { var status: Int32; var stdout: String; var stderr: String }
-
-    func hearth(_ args: [String]) throws -> Output {
-        let h = try h()
+    func hearth(_ args: [String]) throws -> CLIOutput {
         let images = try fixtures()
-        let task = Process()
-        task.executableURL = h.buildDirectory.appendingPathComponent("hearth")
-        task.arguments = args.map { $0.replacingOccurrences(of: "IMAGES", with: images) }
-        task.environment = ["HEARTH_RUNTIME_DIR": h.runtimeDirectory, "HEARTH_STATE_DIR": h.runtimeDirectory + "/state", "PATH": "/usr/bin:/bin"]
-        let out = Pipe(), err = Pipe()
-        task.standardOutput = out
-        task.standardError = err
-        task.standardInput = FileHandle.nullDevice
-        try task.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        task.waitUntilExit()
-        return Output(status: task.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        return try h().hearthCLI(args.map { $0.replacingOccurrences(of: "IMAGES", with: images) })
     }
 
     func testEntrypointCmdEnvWorkdirApplyAndUser0StaysUnprivileged() throws {

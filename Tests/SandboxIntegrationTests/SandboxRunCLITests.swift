@@ -4,30 +4,9 @@ import XCTest
 
 /// `hearth sandbox run` as a user runs it: the real executable, real pipes.
 final class SandboxRunCLITests: SandboxTestCase {
-    struct Output {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    func hearth(_ args: [String], stdin: String = "") throws -> Output {
+    func hearth(_ args: [String], stdin: String = "") throws -> CLIOutput {
         let h = try h()
-        let task = Process()
-        task.executableURL = h.buildDirectory.appendingPathComponent("hearth")
-        task.arguments = args.map { $0 == "ROOTFS" ? h.rootfs : $0 }
-        task.environment = ["HEARTH_RUNTIME_DIR": h.runtimeDirectory, "PATH": "/usr/bin:/bin"]
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        task.standardOutput = out
-        task.standardError = err
-        task.standardInput = input
-        try task.run()
-        input.fileHandleForWriting.write(Data(stdin.utf8))
-        try input.fileHandleForWriting.close()
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
-        task.waitUntilExit()
-        return Output(status: task.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
-                      stderr: String(decoding: stderrData, as: UTF8.self))
+        return try h.hearthCLI(args.map { $0 == "ROOTFS" ? h.rootfs : $0 }, stdin: stdin)
     }
 
     func testStreamsOutputAndReturnsTheCommandsStatus() throws {

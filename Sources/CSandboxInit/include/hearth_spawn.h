@@ -121,8 +121,8 @@ int hearth_syncfs(int fd);
 /* Makes a fresh network namespace with loopback up on the calling thread, returns an fd
  * to it and puts the thread back into `home_fd`'s namespace. Returns -1 with errno. */
 int hearth_netns_create(int home_fd);
-/* As hearth_netns_create, and also a TCP socket listening on 127.0.0.1:port inside the
- * new namespace (the Runtime API's address), returned in *listen_fd (CLOEXEC, non-blocking). */
+/* As hearth_netns_create, and, when listen_fd is not NULL, a TCP socket listening on
+ * 127.0.0.1:port inside the new namespace (the Runtime API's address), CLOEXEC, non-blocking. */
 int hearth_netns_create_with_listener(int home_fd, unsigned short port, int *listen_fd);
 int hearth_pipe2_cloexec(int fds[2]);
 /* RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_CORE (glibc hides some from Swift). */
