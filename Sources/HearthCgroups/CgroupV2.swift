@@ -83,7 +83,7 @@ public final class CgroupV2Manager: CgroupManager, Sendable {
             try? fs.removeDirectory(dir, attempts: 1)
             throw error
         }
-        return SandboxCgroupV2(id: id, directory: dir, hasResourceControllers: true, fs: fs)
+        return SandboxCgroupV2(id: id, directory: dir, fs: fs)
     }
 
     func applyLimits(directory dir: String, limits: ResourceLimits) throws {
@@ -120,14 +120,11 @@ public final class CgroupV2Manager: CgroupManager, Sendable {
 public struct SandboxCgroupV2: SandboxCgroup {
     public let id: String
     let directory: String
-    /// False for the hybrid layout's cgroup2 half, which carries membership and kill only.
-    let hasResourceControllers: Bool
     let fs: any CgroupFilesystem
 
     public var procsFiles: [String] { [directory + "/cgroup.procs"] }
 
     public func stats() -> CgroupStats {
-        guard hasResourceControllers else { return CgroupStats() }
         let events = fs.keyedValues(directory + "/memory.events")
         return CgroupStats(
             peakMemoryBytes: fs.integer(directory + "/memory.peak"),
@@ -147,7 +144,7 @@ public struct SandboxCgroupV2: SandboxCgroup {
     }
 
     public func setCPULimit(_ limits: ResourceLimits?) throws {
-        guard hasResourceControllers, fs.exists(directory + "/cpu.max") else { return }
+        guard fs.exists(directory + "/cpu.max") else { return }
         try fs.write(limits.map { "\(CPUShare.quota(for: $0)) \(CPUShare.period)" } ?? "max \(CPUShare.period)", to: directory + "/cpu.max")
     }
 
