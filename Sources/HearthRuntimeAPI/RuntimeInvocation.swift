@@ -43,6 +43,4 @@ public enum InitOutcome: Sendable, Equatable {
 public enum RuntimeAPILimits {
     /// RIE's MaxPayloadSize: 6 MB + 100 bytes.
     public static let maxResponseBytes = 6 * 1024 * 1024 + 100
-    /// Error documents and init errors are small; anything larger is cut here.
-    public static let maxErrorBytes = 1024 * 1024
 }

@@ -116,6 +116,19 @@ final class RuntimeAPIConformanceTests: XCTestCase {
         XCTAssertEqual(bytes.count, RuntimeAPILimits.maxResponseBytes)
     }
 
+    func testAnUnknownResponseModeIs400AndFailsTheInvocation() throws {
+        let (client, next) = try nextInBackground()
+        let inv = invocation()
+        let outcome = server.session.invoke(inv)
+        _ = try XCTUnwrap(next())
+        let response = try client.send("POST", "/2018-06-01/runtime/invocation/\(inv.requestId)/response", body: Data("x".utf8),
+                                        headers: ["Lambda-Runtime-Function-Response-Mode": "buffered-please"])
+        XCTAssertEqual(response.status, 400)
+        XCTAssertEqual(response.json["errorType"] as? String, "InvalidFunctionResponseMode")
+        XCTAssertEqual(try outcome.wait(), .platformError(errorType: "Runtime.InvalidResponseModeHeader",
+                                                          message: "Invalid response mode header value: buffered-please"))
+    }
+
     func testErrorTakesItsTypeFromTheHeaderOrTheBody() throws {
         for (header, expected) in [(Optional("Runtime.HandlerNotFound"), "Runtime.HandlerNotFound"), (nil, "ValueError")] {
             let (client, next) = try nextInBackground()
