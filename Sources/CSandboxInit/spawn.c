@@ -356,11 +356,6 @@ int hearth_openat2_beneath(int dirfd, const char *path, int flags, int in_root) 
     return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
 }
 
-int hearth_fcntl_setfd_cloexec(int fd) {
-    int flags = fcntl(fd, F_GETFD);
-    if (flags < 0) return -1;
-    return fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
-}
 
 int hearth_o_path(void) { return O_PATH; }
 

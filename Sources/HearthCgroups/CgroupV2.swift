@@ -148,10 +148,6 @@ public struct SandboxCgroupV2: SandboxCgroup {
         try fs.write(limits.map { "\(CPUShare.quota(for: $0)) \(CPUShare.period)" } ?? "max \(CPUShare.period)", to: directory + "/cpu.max")
     }
 
-    public var isPopulated: Bool {
-        (fs.keyedValues(directory + "/cgroup.events")["populated"] ?? 0) != 0
-    }
-
     public func remove() throws {
         try fs.removeDirectory(directory)
     }

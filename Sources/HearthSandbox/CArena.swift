@@ -1,14 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// C memory that must stay put while the child reads it; freed all at once.
+/// C memory that must stay put while the child reads it; released all at once.
 final class CArena {
     private var blocks: [UnsafeMutableRawPointer] = []
 
     func string(_ s: String) -> UnsafeMutablePointer<CChar> {
-        let p = strdup(s) ?? UnsafeMutablePointer<CChar>.allocate(capacity: 1)
-        blocks.append(UnsafeMutableRawPointer(p))
+        let bytes = Array(s.utf8CString)
+        let p = buffer(of: CChar.self, count: bytes.count)
+        p.initialize(from: bytes, count: bytes.count)
         return p
     }
 
@@ -25,10 +22,10 @@ final class CArena {
     }
 
     func buffer<T>(of: T.Type, count: Int) -> UnsafeMutablePointer<T> {
-        let raw = malloc(max(1, count) * MemoryLayout<T>.stride) ?? UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 8)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<T>.stride, alignment: MemoryLayout<T>.alignment)
         blocks.append(raw)
         return raw.bindMemory(to: T.self, capacity: max(1, count))
     }
 
-    deinit { for b in blocks { free(b) } }
+    deinit { for b in blocks { b.deallocate() } }
 }

@@ -45,18 +45,14 @@ public final class InitBinary: Sendable {
 
     deinit { close(fd) }
 
-    /// hearth-init next to the running executable (installed layout and the build directory),
-    /// or HEARTH_INIT when set.
+    /// hearth-init next to the running executable (the build directory, and the test runner in it),
+    /// in ../libexec/hearth (installed), or HEARTH_INIT when set.
     public static func locate() throws -> String {
         if let explicit = ProcessInfo.processInfo.environment["HEARTH_INIT"] { return explicit }
         var candidates: [String] = []
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         candidates.append(exe.appendingPathComponent("hearth-init").path)
         candidates.append(exe.deletingLastPathComponent().appendingPathComponent("libexec/hearth/hearth-init").path)
-        // Test bundles live in the build directory next to the executables.
-        for bundle in Bundle.allBundles {
-            candidates.append(bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("hearth-init").path)
-        }
         if let found = candidates.first(where: { access($0, X_OK) == 0 }) { return found }
         throw HearthError.system("hearth-init not found (looked in \(candidates.joined(separator: ", "))); set HEARTH_INIT")
     }

@@ -4,6 +4,7 @@ import Glibc
 import CSandboxInit
 import HearthCgroups
 import HearthModel
+import Synchronization
 
 /// A started sandbox: its PID 1 (by pidfd, never by a pid that could be reused)
 /// and its cgroup. Call `wait` for the outcome and `destroy` to tear it down.
@@ -16,9 +17,11 @@ public final class RunningSandbox: @unchecked Sendable {
     let startedAt: Double
     public let startTimings: StartTimings
 
-    private let lock = NSLockLite()
-    private var reaped: (code: Int32, status: Int32)?
-    private var destroyed = false
+    private struct State {
+        var reaped: (code: Int32, status: Int32)?
+        var destroyed = false
+    }
+    private let state = Mutex(State())
 
     init(spec: SandboxSpec, pid: Int32, pidfd: Int32, cgroup: any SandboxCgroup, statusFd: Int32, startedAt: Double,
          startTimings: StartTimings) {
@@ -60,8 +63,8 @@ public final class RunningSandbox: @unchecked Sendable {
 
     /// SIGKILL to PID 1 takes the whole pid namespace with it; cgroup.kill catches anything else.
     public func kill() {
-        lock.withLock {
-            if reaped == nil { _ = hearth_pidfd_send_signal(pidfd, SIGKILL) }
+        state.withLock {
+            if $0.reaped == nil { _ = hearth_pidfd_send_signal(pidfd, SIGKILL) }
         }
         cgroup.killAll()
     }
@@ -71,17 +74,16 @@ public final class RunningSandbox: @unchecked Sendable {
 
     /// Sends a signal to PID 1, which forwards it to the command.
     public func signal(_ sig: Int32) {
-        lock.withLock {
-            if reaped == nil { _ = hearth_pidfd_send_signal(pidfd, sig) }
+        state.withLock {
+            if $0.reaped == nil { _ = hearth_pidfd_send_signal(pidfd, sig) }
         }
     }
 
     /// Kills what is left, reaps PID 1 and removes the cgroup. Idempotent.
     public func destroy() throws {
-        let alreadyDone = lock.withLock { () -> Bool in
-            let done = destroyed
-            destroyed = true
-            return done
+        let alreadyDone = state.withLock { state -> Bool in
+            defer { state.destroyed = true }
+            return state.destroyed
         }
         if alreadyDone { return }
         if reapIfExited() == nil {
@@ -95,20 +97,17 @@ public final class RunningSandbox: @unchecked Sendable {
     }
 
     private func reapIfExited(block: Bool = false) -> (Int32, Int32)? {
-        lock.withLock {
-            if let reaped { return reaped }
+        state.withLock { state in
+            if let reaped = state.reaped { return reaped }
             var code: Int32 = 0, status: Int32 = 0
             let rc = hearth_waitid_pidfd(pidfd, &code, &status, block ? 0 : 1)
             if rc == 1 {
-                reaped = (code, status)
-                return reaped
-            }
-            if rc < 0 && errno == ECHILD {
+                state.reaped = (code, status)
+            } else if rc < 0 && errno == ECHILD {
                 // Someone else reaped it; treat as killed.
-                reaped = (Int32(CLD_KILLED), SIGKILL)
-                return reaped
+                state.reaped = (Int32(CLD_KILLED), SIGKILL)
             }
-            return nil
+            return state.reaped
         }
     }
 
@@ -145,14 +144,3 @@ public final class RunningSandbox: @unchecked Sendable {
     }
 }
 
-/// A pthread mutex; Foundation's NSLock would pull Foundation into this file for one lock.
-final class NSLockLite: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
-    }
-}

@@ -119,7 +119,6 @@ public struct ColdInvoker: Sendable {
             let ms = Date().timeIntervalSince(started) * 1000
             return finish(.error(body, type: type), durationMs: ms, initMs: ms, status: "error", errorType: type)
         case .exited(let exit):
-            mailbox.keep(.exited(exit))
             log.start(requestId: requestId, version: function.version)
             let ms = Date().timeIntervalSince(started) * 1000
             let type = exit.limit.map { if case .outOfMemory = $0 { "Runtime.OutOfMemory" } else { "Runtime.ExitError" } } ?? "Runtime.ExitError"
@@ -152,13 +151,11 @@ public struct ColdInvoker: Sendable {
         case .outcome(.platformError(let type, let message)):
             // The session closes with this when the runtime exits; the exit itself tells more.
             if type == "Runtime.ExitError", let exit = mailbox.waitForExit(timeout: 1) {
-                mailbox.keep(.exited(exit))
-                return exitResult(exit, ms: ms)
+                    return exitResult(exit, ms: ms)
             }
             return finish(.error(LambdaErrors.document(type: type, message: "RequestId: \(requestId) Error: \(message)"), type: type),
                           durationMs: ms, initMs: initMs, status: "error", errorType: type)
         case .exited(let exit):
-            mailbox.keep(.exited(exit))
             return exitResult(exit, ms: ms)
         case .initialized, nil:
             return finish(.error(LambdaErrors.timedOut(requestId: requestId, seconds: function.timeoutSeconds), type: "Sandbox.Timedout"),
@@ -194,6 +191,7 @@ final class Mailbox: @unchecked Sendable {
 
     private let condition = NSCondition()
     private var events: [Event] = []
+    /// Kept apart from the queue: whoever takes the exit event, `waitForExit` still sees it.
     private var exit: SandboxExit?
 
     func post(_ event: Event) {
@@ -212,13 +210,6 @@ final class Mailbox: @unchecked Sendable {
             if !condition.wait(until: deadline) { return nil }
         }
         return events.removeFirst()
-    }
-
-    /// Puts an exit back so `waitForExit` still sees it.
-    func keep(_ event: Event) {
-        condition.lock()
-        if case .exited(let e) = event { exit = e }
-        condition.unlock()
     }
 
     func waitForExit(timeout: Double = 60) -> SandboxExit? {

@@ -114,7 +114,6 @@ int hearth_waitid_pidfd(int pidfd, int *code, int *status, int nohang);
 int hearth_memfd_create(const char *name);
 int hearth_seal_memfd(int fd);
 int hearth_openat2_beneath(int dirfd, const char *path, int flags, int in_root);
-int hearth_fcntl_setfd_cloexec(int fd);
 int hearth_o_path(void);
 int hearth_fsetxattr(int fd, const char *name, const void *value, size_t size);
 int hearth_syncfs(int fd);
