@@ -62,66 +62,28 @@ public struct RunCommand: ParsableCommand {
         }
     }
 
-    struct InvalidEntrypoint: Error { var message: String }
-
     func prepare() throws -> (FunctionInstance, [UInt8]) {
-        guard (zip == nil) != (image == nil) else {
+        let code: FunctionDefinition.Code
+        switch (zip, image) {
+        case (let zip?, nil):
+            guard let runtime, let handler else { throw HearthError.invalidArgument("a zip function needs --runtime NAME and --handler H") }
+            code = .zip(path: zip, runtime: runtime, handler: handler)
+        case (nil, let image?):
+            code = .image(image)
+        default:
             throw HearthError.invalidArgument("give either --zip FILE --runtime NAME --handler H, or --image PATH")
         }
-        guard (128...10_240).contains(memory) else { throw HearthError.invalidLimit("memory must be between 128 and 10240 MB, got \(memory)") }
-        guard (1...900).contains(timeout) else { throw HearthError.invalidLimit("timeout must be between 1 and 900 seconds, got \(timeout)") }
         var user: [(String, String)] = []
         for pair in environment {
             guard let eq = pair.firstIndex(of: "=") else { throw HearthError.invalidArgument("--env expects KEY=VALUE, got '\(pair)'") }
             user.append((String(pair[..<eq]), String(pair[pair.index(after: eq)...])))
         }
-        try LambdaEnvironment.validateUserVariables(user)
         let payload = try readEvent()
-
+        let definition = FunctionDefinition(name: name, code: code, layers: layers, memoryMB: memory, timeoutSeconds: timeout, environment: user)
         let store = try PackageStore(root: SandboxRunCommand.stateDirectory(stateDirectory) + "/store")
-        let assembler = PackageAssembler(store: store)
-        let assembled: PackageAssembler.Assembled
-        var command: [String]
-        var context: LambdaEnvironment.Context
-        var runtimeEnvironment: [(String, String)] = []
-        let stream = Self.logStreamName()
-        if let zip {
-            guard let runtime, let handler else {
-                throw HearthError.invalidArgument("a zip function needs --runtime NAME and --handler H")
-            }
-            let info = try RuntimeCatalog.lookup(runtime)
-            let images = imagesDirectory ?? getenv("HEARTH_IMAGES_DIR").map { String(cString: $0) } ?? "/var/lib/hearth/images"
-            let layout = images + "/" + info.image
-            guard FileManager.default.fileExists(atPath: layout + "/index.json") else {
-                throw HearthError.invalidArgument("runtime image '\(info.image)' is not built in \(images): run scripts/build-images \(info.image)")
-            }
-            assembled = try assembler.assemble(image: layout, zip: zip, layers: layers)
-            let task = assembled.binds.first { $0.target == "/var/task" }?.sources.first
-            let opt = assembled.binds.first { $0.target == "/opt" }.map { Array($0.sources.reversed()) } ?? []
-            guard let bootstrap = BootstrapResolver.resolve(task: task, opt: opt, root: assembled.rootLayers) else {
-                throw InvalidEntrypoint(message: "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap /var/runtime/bootstrap]")
-            }
-            command = [bootstrap]
-            context = .init(functionName: name, memoryMB: memory, handler: handler, executionEnvironment: info.executionEnvironment, logStreamName: stream)
-            runtimeEnvironment = info.extraEnvironment
-        } else {
-            assembled = try assembler.assemble(image: image, zip: nil, layers: layers)
-            command = assembled.config.command(overriding: [])
-            guard !command.isEmpty else { throw InvalidEntrypoint(message: "the image has no ENTRYPOINT or CMD") }
-            // Image functions: the handler is CMD's last word, as on Lambda.
-            context = .init(functionName: name, memoryMB: memory, handler: assembled.config.cmd?.last,
-                            executionEnvironment: "AWS_Lambda_Image", logStreamName: stream)
-        }
-        let environment = LambdaEnvironment.build(context, image: try assembled.config.environment() + runtimeEnvironment, user: user)
-        let ids = SandboxIdentity.oneShot()
-        var spec = SandboxSpec(
-            id: SandboxIdentity.newID(), layers: assembled.rootLayers, binds: assembled.binds, command: command,
-            environment: environment, workingDirectory: zip != nil ? "/var/task" : (assembled.config.workingDir ?? "/var/task"),
-            hostname: "hearth", limits: ResourceLimits(memoryMB: memory, timeoutSeconds: nil, pids: 1024, tmpSizeMB: 512),
-            uid: ids.uid, gid: ids.gid)
-        spec.burstCPUAtStart = true
-        try spec.validate()
-        return (FunctionInstance(name: name, spec: spec, timeoutSeconds: Double(timeout)), payload)
+        let images = imagesDirectory ?? getenv("HEARTH_IMAGES_DIR").map { String(cString: $0) } ?? "/var/lib/hearth/images"
+        let function = try FunctionBuilder(store: store, imagesDirectory: images).build(definition)
+        return (function, payload)
     }
 
     func readEvent() throws -> [UInt8] {
@@ -140,13 +102,5 @@ public struct RunCommand: ParsableCommand {
             throw HearthError.invalidArgument("the event in \(event == "-" ? "stdin" : event) is not valid JSON")
         }
         return Array(data)
-    }
-
-    /// Lambda's stream name: 2026/11/23/[$LATEST]<32 hex>.
-    static func logStreamName() -> String {
-        let f = DateFormatter()
-        f.dateFormat = "yyyy/MM/dd"
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: Date()) + "/[$LATEST]" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
     }
 }

@@ -42,8 +42,11 @@ struct RunBench: ParsableCommand {
         let engine = try SandboxEngine(cgroups: cgroups, runtime: RuntimeDirectory(path: work + "/run"), initPath: initPath ?? InitBinary.locate())
         defer { cgroups.releaseIfUnused() }
         let store = try PackageStore(root: work + "/store")
-        let staticFn = try function(store: store, image: images + "/provided", zip: work + "/static.zip", handler: "x", runtime: "provided")
-        let pythonFn = try function(store: store, image: images + "/python3", zip: work + "/python.zip", handler: "app.handler", runtime: "python3.11")
+        let builder = FunctionBuilder(store: store, imagesDirectory: images)
+        let staticFn = try builder.build(.init(name: "bench", code: .zip(path: work + "/static.zip", runtime: "provided", handler: "x"),
+                                               memoryMB: 1769, timeoutSeconds: 10))
+        let pythonFn = try builder.build(.init(name: "bench", code: .zip(path: work + "/python.zip", runtime: "python3.11", handler: "app.handler"),
+                                               memoryMB: 1769, timeoutSeconds: 10))
         let invoker = ColdInvoker(engine: engine)
 
         var notes: [String] = []
@@ -91,21 +94,6 @@ struct RunBench: ParsableCommand {
         print(String(format: "static: hearth - bare = %.2f ms median (budget: at most 5 ms); hearth/crun %.2f", m("static: hearth") - m("static: bare"), m("static: hearth") / m("static: crun")))
         print(String(format: "python: hearth - bare = %.2f ms median (budget: at most 5 ms)", m("python: hearth") - m("python: bare")))
         if samples["python: crun"] != nil { print(String(format: "python: hearth/crun %.2f", m("python: hearth") / m("python: crun"))) }
-    }
-
-    private func function(store: PackageStore, image: String, zip: String, handler: String, runtime: String) throws -> FunctionInstance {
-        let info = try RuntimeCatalog.lookup(runtime)
-        let assembled = try PackageAssembler(store: store).assemble(image: image, zip: zip, layers: [])
-        let task = assembled.binds.first { $0.target == "/var/task" }?.sources.first
-        guard let bootstrap = BootstrapResolver.resolve(task: task, opt: [], root: assembled.rootLayers) else { throw ValidationError("no bootstrap") }
-        let context = LambdaEnvironment.Context(functionName: "bench", memoryMB: 1769, handler: handler,
-                                                executionEnvironment: info.executionEnvironment, logStreamName: "bench")
-        let ids = SandboxIdentity.oneShot()
-        var spec = SandboxSpec(id: SandboxIdentity.newID(), layers: assembled.rootLayers, binds: assembled.binds, command: [bootstrap],
-                               environment: LambdaEnvironment.build(context, image: try assembled.config.environment() + info.extraEnvironment, user: []),
-                               workingDirectory: "/var/task", limits: ResourceLimits(memoryMB: 1769, pids: 1024, tmpSizeMB: 512), uid: ids.uid, gid: ids.gid)
-        spec.burstCPUAtStart = true
-        return FunctionInstance(name: "bench", spec: spec, timeoutSeconds: 10)
     }
 
     private func hearth(_ invoker: ColdInvoker, _ fn: FunctionInstance) throws {

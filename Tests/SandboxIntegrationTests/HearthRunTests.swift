@@ -276,6 +276,14 @@ final class HearthRunTests: SandboxTestCase {
         XCTAssertTrue(r.stderr.contains("hello from python Ada"), r.stderr)
     }
 
+    func testNoBootstrapAnywhereIsRuntimeInvalidEntrypoint() throws {
+        // node.zip has no bootstrap, and the provided image has none in /var/runtime.
+        let r = try hearthRun(["--zip", "FIX/node.zip", "--runtime", "provided", "--handler", "index.handler"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertEqual(r.json["errorType"] as? String, "Runtime.InvalidEntrypoint")
+        XCTAssertTrue((r.json["errorMessage"] as? String ?? "").contains("/var/task/bootstrap /opt/bootstrap /var/runtime/bootstrap"), r.stdout)
+    }
+
     func testBadUsageIsExitStatus2() throws {
         let cases: [([String], String)] = [
             (["--zip", "FIX/py.zip", "--runtime", "java21", "--handler", "a.b"], "unknown runtime 'java21'"),

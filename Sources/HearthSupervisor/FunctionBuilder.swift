@@ -1,0 +1,107 @@
+import Foundation
+import HearthModel
+import HearthPackages
+import HearthSandbox
+
+/// What a user says a function is, in Lambda's terms.
+public struct FunctionDefinition: Sendable {
+    public enum Code: Sendable {
+        /// A zip package run by a runtime image (Lambda's runtime name) with a handler.
+        case zip(path: String, runtime: String, handler: String)
+        /// A container image: ENTRYPOINT + CMD start the runtime, CMD's last word is the handler.
+        case image(String)
+    }
+
+    public var name: String
+    public var code: Code
+    public var layers: [String]
+    public var memoryMB: Int
+    public var timeoutSeconds: Int
+    public var environment: [(String, String)]
+
+    public init(name: String, code: Code, layers: [String] = [], memoryMB: Int = 128, timeoutSeconds: Int = 3,
+                environment: [(String, String)] = []) {
+        self.name = name
+        self.code = code
+        self.layers = layers
+        self.memoryMB = memoryMB
+        self.timeoutSeconds = timeoutSeconds
+        self.environment = environment
+    }
+}
+
+/// No executable bootstrap where Lambda looks for one (Runtime.InvalidEntrypoint).
+public struct InvalidEntrypoint: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Turns a definition into a runnable instance: Lambda's ranges checked,
+/// packages imported, bootstrap found, environment and sandbox spec built.
+public struct FunctionBuilder: Sendable {
+    public let store: PackageStore
+    /// Where scripts/build-images put the runtime images.
+    public let imagesDirectory: String
+
+    public init(store: PackageStore, imagesDirectory: String) {
+        self.store = store
+        self.imagesDirectory = imagesDirectory
+    }
+
+    public func build(_ definition: FunctionDefinition) throws -> FunctionInstance {
+        let memory = definition.memoryMB, timeout = definition.timeoutSeconds
+        guard (128...10_240).contains(memory) else { throw HearthError.invalidLimit("memory must be between 128 and 10240 MB, got \(memory)") }
+        guard (1...900).contains(timeout) else { throw HearthError.invalidLimit("timeout must be between 1 and 900 seconds, got \(timeout)") }
+        try LambdaEnvironment.validateUserVariables(definition.environment)
+
+        let assembler = PackageAssembler(store: store)
+        let assembled: PackageAssembler.Assembled
+        let command: [String]
+        let context: LambdaEnvironment.Context
+        var runtimeEnvironment: [(String, String)] = []
+        let stream = Self.logStreamName()
+        switch definition.code {
+        case .zip(let zip, let runtime, let handler):
+            let info = try RuntimeCatalog.lookup(runtime)
+            let layout = imagesDirectory + "/" + info.image
+            guard FileManager.default.fileExists(atPath: layout + "/index.json") else {
+                throw HearthError.invalidArgument("runtime image '\(info.image)' is not built in \(imagesDirectory): run scripts/build-images \(info.image)")
+            }
+            assembled = try assembler.assemble(image: layout, zip: zip, layers: definition.layers)
+            let task = assembled.binds.first { $0.target == "/var/task" }?.sources.first
+            let opt = assembled.binds.first { $0.target == "/opt" }.map { Array($0.sources.reversed()) } ?? []
+            guard let bootstrap = BootstrapResolver.resolve(task: task, opt: opt, root: assembled.rootLayers) else {
+                throw InvalidEntrypoint(message: "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap /var/runtime/bootstrap]")
+            }
+            command = [bootstrap]
+            context = .init(functionName: definition.name, memoryMB: memory, handler: handler,
+                            executionEnvironment: info.executionEnvironment, logStreamName: stream)
+            runtimeEnvironment = info.extraEnvironment
+        case .image(let image):
+            assembled = try assembler.assemble(image: image, zip: nil, layers: definition.layers)
+            command = assembled.config.command(overriding: [])
+            guard !command.isEmpty else { throw InvalidEntrypoint(message: "the image has no ENTRYPOINT or CMD") }
+            context = .init(functionName: definition.name, memoryMB: memory, handler: assembled.config.cmd?.last,
+                            executionEnvironment: "AWS_Lambda_Image", logStreamName: stream)
+        }
+        let environment = LambdaEnvironment.build(context, image: try assembled.config.environment() + runtimeEnvironment,
+                                                  user: definition.environment)
+        let workingDirectory: String = if case .image = definition.code { assembled.config.workingDir ?? "/var/task" } else { "/var/task" }
+        let ids = SandboxIdentity.oneShot()
+        var spec = SandboxSpec(
+            id: SandboxIdentity.newID(), layers: assembled.rootLayers, binds: assembled.binds, command: command,
+            environment: environment, workingDirectory: workingDirectory, hostname: "hearth",
+            limits: ResourceLimits(memoryMB: memory, timeoutSeconds: nil, pids: 1024, tmpSizeMB: 512), uid: ids.uid, gid: ids.gid)
+        spec.burstCPUAtStart = true
+        try spec.validate()
+        return FunctionInstance(name: definition.name, spec: spec, timeoutSeconds: Double(timeout))
+    }
+
+    /// Lambda's stream name: 2026/11/23/[$LATEST]<32 hex>.
+    static func logStreamName() -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyy/MM/dd"
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: Date()) + "/[$LATEST]" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    }
+}
