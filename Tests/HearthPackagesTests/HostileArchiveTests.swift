@@ -154,6 +154,15 @@ final class HostileArchiveTests: XCTestCase {
         assertRefused("tar-many-entries.tar", .layer, mentions: ["more than 1000 entries"])
         XCTAssertLessThan(Date().timeIntervalSince(started), 10)
     }
+    func testZip64EntryCountIsReadFromTheZip64Record() throws {
+        var limits = small
+        limits.maxEntries = 66_000
+        assertRefused("zip64-many-entries.zip", .zip, limits: limits, mentions: ["70000 entries; the limit is 66000"])
+        limits.maxEntries = 100_000
+        XCTAssertNoThrow(try ZipCentralDirectory.check(path: fixtures + "/zip64-many-entries.zip", displayName: "zip64", limits: limits),
+                         "70,000 entries with zip64 offsets and counts parse cleanly")
+    }
+
     func testArchiveSizeIsCapped() {
         let tiny = ExtractionLimits(maxArchiveBytes: 1000, maxTotalBytes: 1 << 20, maxFileBytes: 1 << 20, maxEntries: 10)
         assertRefused("zip-big.zip", .zip, limits: tiny, mentions: ["zip-big.zip", "1000"])

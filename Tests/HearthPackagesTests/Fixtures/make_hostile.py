@@ -120,6 +120,8 @@ with zipfile.ZipFile(inner, "w") as z:
     z.writestr("inner.txt", b"\0" * 1024)
 zip_of("zip-nested.zip", [("inner.zip", inner.getvalue())])
 zip_of("zip-many-entries.zip", [("f%05d" % i, b"") for i in range(2000)], zipfile.ZIP_STORED)
+# Over 65,535 entries: the count lives only in the zip64 end record (the classic one says 0xFFFF).
+zip_of("zip64-many-entries.zip", [("f%05d" % i, b"") for i in range(70000)], zipfile.ZIP_STORED)
 tar_of("tar-many-entries.tar", [(ti("f%05d" % i), b"") for i in range(2000)])
 with tarfile.open(os.path.join(out, "tar-gzip-bomb.tar.gz"), "w:gz", format=tarfile.PAX_FORMAT) as t:
     big = ti("zeros")
