@@ -48,7 +48,7 @@ public struct RunCommand: ParsableCommand {
         let log = InvocationLog(sink: { bytes in _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) } })
         let result: InvocationResult
         do {
-            result = try ColdInvoker(engine: SandboxEngine.forThisHost()).invoke(function, payload: payload, log: log)
+            result = try ColdInvoker(engine: SandboxEngine.forThisHost()).invokeBlocking(function, payload: payload, log: log)
         } catch {
             printError("hearth: \(error)")
             throw ExitCode(1)

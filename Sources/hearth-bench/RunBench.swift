@@ -101,7 +101,7 @@ struct RunBench: ParsableCommand {
         spec.id = SandboxIdentity.newID()
         var instance = fn
         instance.spec = spec
-        let result = try invoker.invoke(instance, payload: Array("{}".utf8), log: InvocationLog())
+        let result = try invoker.invokeBlocking(instance, payload: Array("{}".utf8), log: InvocationLog())
         guard case .success = result.body else { throw ValidationError("hearth invocation failed: \(result.body)") }
     }
 
@@ -115,7 +115,7 @@ struct RunBench: ParsableCommand {
         guard try server.session.initOutcome.futureResult.wait() == .ready else { throw ValidationError("init failed") }
         let invocation = RuntimeInvocation(requestId: UUID().uuidString.lowercased(), payload: Array("{}".utf8),
                                            deadlineMs: Int64(Date().timeIntervalSince1970 * 1000) + 10_000,
-                                           invokedFunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:bench", traceId: "Root=1-0-0;Sampled=0")
+                                           invokedFunctionArn: LambdaARN.function("bench", region: "us-east-1"), traceId: "Root=1-0-0;Sampled=0")
         guard case .response = try server.session.invoke(invocation).wait() else { throw ValidationError("no response") }
     }
 

@@ -131,3 +131,10 @@ int hearth_rlimit_core(void);
 unsigned long long hearth_makedev(unsigned int major, unsigned int minor);
 
 #endif
+
+// epoll for the supervisor's sandbox watcher.
+int hearth_epoll_create(void);
+int hearth_epoll_add(int epfd, int fd, int oneshot, unsigned long long token);
+int hearth_epoll_del(int epfd, int fd);
+/// Waits (no timeout); fills tokens and hangup flags; returns the count or -1.
+int hearth_epoll_wait(int epfd, unsigned long long *tokens, int *hangups, int max);

@@ -1,0 +1,329 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSandboxInit
+import Foundation
+import HearthModel
+import HearthRuntimeAPI
+import HearthSandbox
+import NIOCore
+import Synchronization
+
+/// One Lambda execution environment: a sandbox whose network namespace has the
+/// Runtime API at 127.0.0.1:9001, started once, initialised once (at most 10 s,
+/// ending at the runtime's first GET /next), then handed one event at a time
+/// for as long as it stays healthy. A timeout, an exit or an out-of-memory kill
+/// ends it for good.
+public final class ExecutionEnvironment: @unchecked Sendable {
+    public static let initTimeoutSeconds = 10.0
+
+    /// How the init phase ended.
+    public enum InitResult: Sendable {
+        case ready
+        case failed(body: [UInt8], errorType: String)
+        case timedOut
+        case exited(SandboxExit)
+    }
+
+    public let function: FunctionInstance
+    public let sandbox: RunningSandbox
+    public let initResult: InitResult
+    public let initDurationMs: Double
+    public var id: String { sandbox.spec.id }
+
+    private let server: RuntimeAPIServer
+    private let exitPromise: EventLoopPromise<SandboxExit>
+    private let output: OutputDrain
+
+    /// False once a hard failure ended the sandbox; it is never reused.
+    public var isHealthy: Bool { health.withLock { $0 } }
+    private let health = Mutex(true)
+    /// Invocations served, for diagnosis and tests.
+    public private(set) var invocationCount = 0
+
+    private init(function: FunctionInstance, sandbox: RunningSandbox, server: RuntimeAPIServer, exitPromise: EventLoopPromise<SandboxExit>,
+                 output: OutputDrain, initResult: InitResult, initDurationMs: Double) {
+        self.function = function
+        self.sandbox = sandbox
+        self.server = server
+        self.exitPromise = exitPromise
+        self.output = output
+        self.initResult = initResult
+        self.initDurationMs = initDurationMs
+        if case .ready = initResult {} else { health.withLock { $0 = false } }
+    }
+
+    /// Starts the sandbox and runs the init phase. Output that arrives while no
+    /// invocation is running goes to `idleOutput` (the function's log).
+    /// - Throws: when the sandbox cannot be created at all.
+    public static func start(_ function: FunctionInstance, engine: SandboxEngine,
+                             idleOutput: @escaping @Sendable ([UInt8]) -> Void = { _ in }) async throws -> ExecutionEnvironment {
+        let started = Date()
+        let home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)
+        guard home >= 0 else { throw HearthError.system("cannot open /proc/self/ns/net: \(String(cString: strerror(errno)))") }
+        defer { close(home) }
+        var listener: Int32 = -1
+        let netns = hearth_netns_create_with_listener(home, 9001, &listener)
+        guard netns >= 0 else {
+            throw HearthError.sandboxSetup("cannot create the network namespace and Runtime API listener: \(String(cString: strerror(errno)))")
+        }
+        defer { close(netns) }
+        let server = try await RuntimeAPIServer.serve(listeningSocket: listener).get()
+
+        // stdout and stderr share one pipe: Lambda's log is one stream, and one fd per sandbox is cheaper.
+        var pipe: [Int32] = [-1, -1]
+        guard hearth_pipe2_cloexec(&pipe) == 0 else {
+            _ = try? await server.close().get()
+            throw HearthError.system("pipe: \(String(cString: strerror(errno)))")
+        }
+        let devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        defer { close(devnull) }
+        let sandbox: RunningSandbox
+        do {
+            sandbox = try engine.start(function.spec, stdio: .init(stdin: devnull, stdout: pipe[1], stderr: pipe[1]), networkNamespace: netns)
+        } catch {
+            close(pipe[0])
+            close(pipe[1])
+            _ = try? await server.close().get()
+            throw error
+        }
+        close(pipe[1])
+        let output = OutputDrain(fd: pipe[0], idle: idleOutput)
+
+        let session = server.session
+        let exitPromise = session.eventLoop.makePromise(of: SandboxExit.self)
+        try SandboxWatcher.shared.watch(fd: sandbox.pidfdForSignals, once: true) { _ in
+            let exit = sandbox.wait()
+            exitPromise.succeed(exit)
+            session.close(.platformError(errorType: "Runtime.ExitError", message: LambdaErrors.describe(exit.status)), reason: "the runtime exited")
+        }
+
+        // Init: until the runtime asks for its first event, at most 10 s, with burst CPU.
+        let initResult: InitResult
+        let initTimedOut = Atomic(false)
+        let timer = session.eventLoop.scheduleTask(in: .milliseconds(Int64(initTimeoutSeconds * 1000))) {
+            initTimedOut.store(true, ordering: .relaxed)
+            session.close(.platformError(errorType: "Sandbox.Timedout", message: "init timed out"), reason: "init timed out")
+        }
+        do {
+            switch try await session.initOutcome.futureResult.get() {
+            case .ready: initResult = .ready
+            case .failed(let body, let type): initResult = .failed(body: body, errorType: type)
+            }
+        } catch {
+            // The session closed: the runtime exited, or the init timer fired.
+            if initTimedOut.load(ordering: .relaxed) {
+                initResult = .timedOut
+            } else {
+                initResult = .exited(try await exitPromise.futureResult.get())
+            }
+        }
+        timer.cancel()
+        let initMs = Date().timeIntervalSince(started) * 1000
+        if case .ready = initResult {
+            // From the first event on, CPU in proportion to memory.
+            try? sandbox.cgroup.setCPULimit(function.spec.limits)
+        }
+        return ExecutionEnvironment(function: function, sandbox: sandbox, server: server, exitPromise: exitPromise, output: output,
+                                    initResult: initResult, initDurationMs: initMs)
+    }
+
+    /// What the caller of one invocation asks for.
+    public struct Request: Sendable {
+        public var requestId: String
+        public var payload: [UInt8]
+        public var clientContext: String?
+        /// Init Duration for the REPORT line: set on the first invocation of a cold start.
+        public var reportInit: Bool
+
+        public init(requestId: String = UUID().uuidString.lowercased(), payload: [UInt8], clientContext: String? = nil, reportInit: Bool) {
+            self.requestId = requestId
+            self.payload = payload
+            self.clientContext = clientContext
+            self.reportInit = reportInit
+        }
+    }
+
+    /// Runs one invocation (or reports why init failed) between START and REPORT in `log`.
+    public func invoke(_ request: Request, log: InvocationLog) async -> InvocationResult {
+        let requestId = request.requestId
+        let initMs = request.reportInit ? initDurationMs : nil
+        output.begin(log)
+        defer { output.end() }
+        log.start(requestId: requestId, version: function.version)
+
+        switch initResult {
+        case .ready: break
+        case .failed(let body, let type):
+            return await finish(requestId, .error(body, type: type), ms: initDurationMs, initMs: initDurationMs, status: "error", errorType: type, log: log)
+        case .timedOut:
+            let body = LambdaErrors.document(type: "Sandbox.Timedout", message: "RequestId: \(requestId) Error: Init phase timed out after \(String(format: "%.2f", Self.initTimeoutSeconds)) seconds")
+            return await finish(requestId, .error(body, type: "Sandbox.Timedout"), ms: initDurationMs, initMs: initDurationMs, status: "timeout", errorType: nil, log: log)
+        case .exited(let exit):
+            return await exitResult(exit, requestId: requestId, ms: initDurationMs, initMs: initDurationMs, log: log)
+        }
+        guard isHealthy else {
+            let body = LambdaErrors.document(type: "Runtime.Unknown", message: "RequestId: \(requestId) Error: the execution environment is gone")
+            return await finish(requestId, .error(body, type: "Runtime.Unknown"), ms: 0, initMs: nil, status: "error", errorType: "Runtime.Unknown", log: log)
+        }
+
+        invocationCount += 1
+        let session = server.session
+        let started = Date()
+        let timeout = function.timeoutSeconds
+        let invocation = RuntimeInvocation(
+            requestId: requestId, payload: request.payload,
+            deadlineMs: Int64((started.timeIntervalSince1970 + timeout) * 1000),
+            invokedFunctionArn: function.arn, traceId: ColdInvoker.traceId(), clientContext: request.clientContext)
+        let sandbox = self.sandbox
+        let timer = session.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
+            sandbox.kill()
+            session.close(.platformError(errorType: "Sandbox.Timedout", message: "timed out"), reason: "the invocation timed out")
+        }
+        let outcome = (try? await session.invoke(invocation).get()) ?? .platformError(errorType: "Runtime.Unknown", message: "the Runtime API failed")
+        timer.cancel()
+        let ms = Date().timeIntervalSince(started) * 1000
+
+        switch outcome {
+        case .response(let bytes):
+            return await finish(requestId, .success(bytes), ms: ms, initMs: initMs, status: nil, errorType: nil, log: log)
+        case .functionError(let body, let type):
+            return await finish(requestId, .error(body, type: type), ms: ms, initMs: initMs, status: "error", errorType: type, log: log)
+        case .platformError("Sandbox.Timedout", _):
+            markDead()
+            return await finish(requestId, .error(LambdaErrors.timedOut(requestId: requestId, seconds: timeout), type: "Sandbox.Timedout"),
+                                ms: ms, initMs: initMs, status: "timeout", errorType: nil, log: log)
+        case .platformError(let type, let message):
+            if type == "Runtime.ExitError" {
+                markDead()
+                if let exit = try? await exitPromise.futureResult.get() {
+                    return await exitResult(exit, requestId: requestId, ms: ms, initMs: initMs, log: log)
+                }
+            }
+            // An oversize response: the runtime was told 413 and carries on; the caller gets the platform's error.
+            let body = LambdaErrors.document(type: type, message: "RequestId: \(requestId) Error: \(message)")
+            return await finish(requestId, .error(body, type: type), ms: ms, initMs: initMs, status: "error", errorType: type, log: log)
+        }
+    }
+
+    private func exitResult(_ exit: SandboxExit, requestId: String, ms: Double, initMs: Double?, log: InvocationLog) async -> InvocationResult {
+        markDead()
+        // The caller sees Runtime.ExitError ("signal: killed"); the REPORT line says out of memory.
+        let oom: Bool = if case .outOfMemory = exit.limit { true } else { false }
+        return await finish(requestId, .error(LambdaErrors.exited(requestId: requestId, status: exit.status), type: "Runtime.ExitError"),
+                            ms: ms, initMs: initMs, status: "error", errorType: oom ? "Runtime.OutOfMemory" : "Runtime.ExitError", log: log)
+    }
+
+    private func finish(_ requestId: String, _ body: InvocationResult.Body, ms: Double, initMs: Double?, status: String?, errorType: String?,
+                        log: InvocationLog) async -> InvocationResult {
+        let peak: Int64?
+        if isHealthy {
+            // Whatever the runtime wrote before it answered is in the pipe already.
+            output.drainAvailable()
+            peak = sandbox.cgroup.stats().peakMemoryBytes
+        } else {
+            sandbox.kill()
+            let exit = try? await exitPromise.futureResult.get()
+            await output.drainToEnd()
+            peak = exit?.stats.peakMemoryBytes ?? nil
+        }
+        let report = InvocationLog.Report(
+            durationMs: ms, memorySizeMB: function.spec.limits.memoryMB,
+            maxMemoryUsedMB: Int((Double(peak ?? 0) / 1_048_576).rounded(.up)), initDurationMs: initMs, status: status, errorType: errorType)
+        log.end(requestId: requestId)
+        log.report(requestId: requestId, report)
+        return InvocationResult(requestId: requestId, body: body, report: report)
+    }
+
+    private func markDead() { health.withLock { $0 = false } }
+
+    /// Kills the sandbox and releases everything it held. Idempotent.
+    public func destroy() async {
+        markDead()
+        sandbox.kill()
+        _ = try? await exitPromise.futureResult.get()
+        await output.drainToEnd()
+        _ = try? await server.close().get()
+        try? sandbox.destroy()
+    }
+}
+
+/// The read end of a sandbox's output pipe: drained by the watcher thread as
+/// data arrives and by the invocation before its END line, into the current
+/// invocation's log or, between invocations, the function's log.
+final class OutputDrain: @unchecked Sendable {
+    private struct State {
+        var fd: Int32
+        var log: InvocationLog?
+        var token: UInt64 = 0
+        var closedWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state: Mutex<State>
+    private let idle: @Sendable ([UInt8]) -> Void
+
+    init(fd: Int32, idle: @escaping @Sendable ([UInt8]) -> Void) {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        state = Mutex(State(fd: fd))
+        self.idle = idle
+        let token = try? SandboxWatcher.shared.watch(fd: fd, once: false) { [weak self] hangup in
+            self?.drainAvailable(hangup: hangup)
+        }
+        state.withLock { $0.token = token ?? 0 }
+    }
+
+    func begin(_ log: InvocationLog) {
+        drainAvailable()
+        state.withLock { $0.log = log }
+    }
+
+    func end() { state.withLock { $0.log = nil } }
+
+    /// Reads what is in the pipe now; on end of file, closes it.
+    func drainAvailable(hangup: Bool = false) {
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        state.withLock { state in
+            guard state.fd >= 0 else { return }
+            while true {
+                let n = read(state.fd, &buffer, buffer.count)
+                if n > 0 {
+                    let bytes = Array(buffer[0..<n])
+                    if let log = state.log { log.append(bytes) } else { idle(bytes) }
+                    continue
+                }
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 && errno == EAGAIN && !hangup { return }
+                // End of file (every writer gone) or an error: nothing more will come.
+                SandboxWatcher.shared.unwatch(fd: state.fd, token: state.token)
+                close(state.fd)
+                state.fd = -1
+                waiters = state.closedWaiters
+                state.closedWaiters = []
+                return
+            }
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Waits until every writer has gone and everything is read.
+    func drainToEnd() async {
+        drainAvailable()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state -> Bool in
+                if state.fd < 0 { return true }
+                state.closedWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    deinit {
+        state.withLock { state in
+            if state.fd >= 0 {
+                SandboxWatcher.shared.unwatch(fd: state.fd, token: state.token)
+                close(state.fd)
+            }
+        }
+    }
+}
