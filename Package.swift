@@ -18,6 +18,7 @@ let package = Package(
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // Child side of the spawn: async-signal-safe C that runs between clone and exec.
         .target(name: "CSandboxInit"),
@@ -47,15 +48,28 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        .target(name: "HearthState", dependencies: ["CSQLite"]),
         .target(
             name: "HearthSupervisor",
-            dependencies: ["HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "CSandboxInit"]
+            dependencies: ["HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthState", "CSandboxInit"]
+        ),
+        .target(
+            name: "HearthControlAPI",
+            dependencies: [
+                "HearthModel", "HearthSupervisor", "HearthState",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .target(
             name: "HearthCommands",
             dependencies: [
-                "HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthSupervisor",
+                "HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthSupervisor", "HearthControlAPI", "HearthState",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -85,6 +99,7 @@ let package = Package(
         .testTarget(name: "HearthPackagesTests", dependencies: ["HearthPackages"], exclude: ["Fixtures"]),
         .testTarget(name: "HearthRuntimeAPITests", dependencies: ["HearthRuntimeAPI"]),
         .testTarget(name: "HearthSupervisorTests", dependencies: ["HearthSupervisor"]),
+        .testTarget(name: "HearthStateTests", dependencies: ["HearthState"]),
         .testTarget(
             name: "SandboxIntegrationTests",
             dependencies: ["HearthSandbox", "HearthCgroups", "HearthCommands", "HearthPackages", "hearth-probe", "hearth-init", "hearth"]

@@ -4,7 +4,7 @@ public struct HearthCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "hearth",
         abstract: "Self-hosted serverless for one Linux box.",
-        subcommands: [RunCommand.self, SandboxCommand.self])
+        subcommands: [ServeCommand.self, RunCommand.self, SandboxCommand.self])
 
     public init() {}
 }

@@ -53,5 +53,5 @@ public struct Digest: Hashable, Codable, Sendable, CustomStringConvertible {
         return (Digest(hasher.finalize()), size)
     }
 
-    static func of(bytes: [UInt8]) -> Digest { Digest(SHA256.hash(data: bytes)) }
+    public static func of(bytes: [UInt8]) -> Digest { Digest(SHA256.hash(data: bytes)) }
 }

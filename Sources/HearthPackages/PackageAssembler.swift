@@ -18,10 +18,24 @@ public struct PackageAssembler: Sendable {
 
     public init(store: PackageStore) { self.store = store }
 
+    /// An image to import from a path, or one already in the store.
+    public enum ImageSource: Sendable {
+        case path(String)
+        case stored(Digest)
+    }
+
     public func assemble(image: String?, zip: String?, layers: [String]) throws -> Assembled {
+        try assemble(image: image.map { .path($0) }, zip: zip, layers: layers)
+    }
+
+    public func assemble(image: ImageSource?, zip: String?, layers: [String]) throws -> Assembled {
         var assembled = Assembled(rootLayers: [], binds: [], config: ImageConfig(), imageDigest: nil)
         if let image {
-            let (digest, stored) = try ImageImporter(store: store).importImage(image)
+            let (digest, stored): (Digest, StoredImage)
+            switch image {
+            case .path(let path): (digest, stored) = try ImageImporter(store: store).importImage(path)
+            case .stored(let d): (digest, stored) = (d, try store.image(d))
+            }
             assembled.rootLayers = store.layerDirectories(of: stored)
             assembled.config = stored.config
             assembled.imageDigest = digest

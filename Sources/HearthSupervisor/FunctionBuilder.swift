@@ -10,6 +10,21 @@ public struct FunctionDefinition: Sendable {
         case zip(path: String, runtime: String, handler: String)
         /// A container image: ENTRYPOINT + CMD start the runtime, CMD's last word is the handler.
         case image(String)
+        /// An image already imported into the package store.
+        case storedImage(Digest)
+    }
+
+    /// ImageConfig: what replaces the image's ENTRYPOINT, CMD and WORKDIR.
+    public struct ImageOverride: Sendable {
+        public var entryPoint: [String]?
+        public var command: [String]?
+        public var workingDirectory: String?
+
+        public init(entryPoint: [String]? = nil, command: [String]? = nil, workingDirectory: String? = nil) {
+            self.entryPoint = entryPoint
+            self.command = command
+            self.workingDirectory = workingDirectory
+        }
     }
 
     public var name: String
@@ -18,6 +33,11 @@ public struct FunctionDefinition: Sendable {
     public var memoryMB: Int
     public var timeoutSeconds: Int
     public var environment: [(String, String)]
+    public var version = "$LATEST"
+    public var ephemeralStorageMB = 512
+    public var imageOverride = ImageOverride()
+    /// AWS_LAMBDA_INITIALIZATION_TYPE: on-demand, or provisioned-concurrency.
+    public var initializationType = "on-demand"
 
     public init(name: String, code: Code, layers: [String] = [], memoryMB: Int = 128, timeoutSeconds: Int = 3,
                 environment: [(String, String)] = []) {
@@ -57,7 +77,7 @@ public struct FunctionBuilder: Sendable {
         let assembler = PackageAssembler(store: store)
         let assembled: PackageAssembler.Assembled
         let command: [String]
-        let context: LambdaEnvironment.Context
+        var context: LambdaEnvironment.Context
         var runtimeEnvironment: [(String, String)] = []
         let stream = Self.logStreamName()
         switch definition.code {
@@ -77,24 +97,32 @@ public struct FunctionBuilder: Sendable {
             context = .init(functionName: definition.name, memoryMB: memory, handler: handler,
                             executionEnvironment: info.executionEnvironment, logStreamName: stream)
             runtimeEnvironment = info.extraEnvironment
-        case .image(let image):
-            assembled = try assembler.assemble(image: image, zip: nil, layers: definition.layers)
-            command = assembled.config.command(overriding: [])
+        case .image, .storedImage:
+            let source: PackageAssembler.ImageSource = if case .image(let path) = definition.code { .path(path) } else if case .storedImage(let d) = definition.code { .stored(d) } else { .path("") }
+            assembled = try assembler.assemble(image: source, zip: nil, layers: definition.layers)
+            let override = definition.imageOverride
+            let cmd = override.command ?? assembled.config.cmd ?? []
+            command = (override.entryPoint ?? assembled.config.entrypoint ?? []) + cmd
             guard !command.isEmpty else { throw InvalidEntrypoint(message: "the image has no ENTRYPOINT or CMD") }
-            context = .init(functionName: definition.name, memoryMB: memory, handler: assembled.config.cmd?.last,
+            context = .init(functionName: definition.name, memoryMB: memory, handler: cmd.last,
                             executionEnvironment: "AWS_Lambda_Image", logStreamName: stream)
         }
+        context.version = definition.version
+        context.initializationType = definition.initializationType
         let environment = LambdaEnvironment.build(context, image: try assembled.config.environment() + runtimeEnvironment,
                                                   user: definition.environment)
-        let workingDirectory: String = if case .image = definition.code { assembled.config.workingDir ?? "/var/task" } else { "/var/task" }
+        let workingDirectory: String = if case .zip = definition.code { "/var/task" } else {
+            definition.imageOverride.workingDirectory ?? assembled.config.workingDir ?? "/var/task"
+        }
         let ids = SandboxIdentity.oneShot()
         var spec = SandboxSpec(
             id: SandboxIdentity.newID(), layers: assembled.rootLayers, binds: assembled.binds, command: command,
             environment: environment, workingDirectory: workingDirectory, hostname: "hearth",
-            limits: ResourceLimits(memoryMB: memory, timeoutSeconds: nil, pids: 1024, tmpSizeMB: 512), uid: ids.uid, gid: ids.gid)
+            limits: ResourceLimits(memoryMB: memory, timeoutSeconds: nil, pids: 1024, tmpSizeMB: definition.ephemeralStorageMB),
+            uid: ids.uid, gid: ids.gid)
         spec.burstCPUAtStart = true
         try spec.validate()
-        return FunctionInstance(name: definition.name, spec: spec, timeoutSeconds: Double(timeout))
+        return FunctionInstance(name: definition.name, version: definition.version, spec: spec, timeoutSeconds: Double(timeout))
     }
 
     /// Lambda's stream name: 2026/11/23/[$LATEST]<32 hex>.

@@ -1,0 +1,154 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Foundation
+import HearthCgroups
+import HearthControlAPI
+import HearthModel
+import HearthSandbox
+import HearthSupervisor
+
+/// `hearth serve`: the supervisor with Lambda's REST API.
+public struct ServeCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the supervisor: Lambda's API on HTTP and a root-only unix socket.",
+        discussion: "Settings come from --config (default /etc/hearth/hearth.yaml when it exists); flags win over the file.")
+
+    @Option(help: "HOST:PORT for the HTTP API (default 127.0.0.1:9000).") var listen: String?
+    @Option(help: "Unix socket for local clients (default /run/hearth/hearth.sock); 'none' for no socket.") var socket: String?
+    @Option(name: .customLong("state-dir"), help: "State: SQLite database, packages, logs (default /var/lib/hearth).") var stateDirectory: String?
+    @Option(name: .customLong("images-dir"), help: "Runtime images (default STATE_DIR/images or HEARTH_IMAGES_DIR).") var imagesDirectory: String?
+    @Option(help: "Settings file (YAML).") var config: String?
+    @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle sandbox is retired (default 600).") var idleTimeout: Double?
+    @Option(name: .customLong("memory-budget"), help: "MB all live sandboxes may use together (default 3/4 of RAM).") var memoryBudget: Int?
+    @Option(name: .customLong("account-concurrency"), help: "Concurrent executions across functions (default 1000).") var accountConcurrency: Int?
+
+    public init() {}
+
+    public func run() throws {
+        let settings = try resolve()
+        try blockingRun { try await Self.serve(settings) }
+    }
+
+    static func serve(_ settings: Settings) async throws {
+        let engine = try SandboxEngine.forThisHost()
+        let catalog = try FunctionCatalog(stateDirectory: settings.stateDirectory, imagesDirectory: settings.imagesDirectory,
+                                          region: settings.options.region, accountConcurrency: settings.options.accountConcurrency)
+        let logs = try FunctionLogs(directory: settings.stateDirectory + "/logs")
+        let supervisor = try Supervisor(catalog: catalog, engine: engine, logs: logs, options: settings.options)
+        await supervisor.start()
+        let server: ControlServer
+        do {
+            server = try await ControlServer.start(api: LambdaAPI(supervisor: supervisor), host: settings.listen.host,
+                                                   port: settings.listen.port, socketPath: settings.socket)
+        } catch {
+            await supervisor.shutdown()
+            throw HearthError.system("cannot listen on \(settings.listen.text)\(settings.socket.map { " and \($0)" } ?? ""): \(error)")
+        }
+        let port = server.port ?? settings.listen.port
+        print("hearth: serving Lambda's API on http://\(settings.listen.host):\(port)\(settings.socket.map { " and unix:\($0)" } ?? "")")
+        fflush(nil)
+        SystemdNotify.ready()
+
+        await Self.waitForTermination()
+        print("hearth: stopping")
+        await server.close()
+        await supervisor.shutdown()
+        engine.cgroups.releaseIfUnused()
+        if let socket = settings.socket { unlink(socket) }
+    }
+
+    struct Settings: Sendable {
+        var listen: ListenAddress
+        var socket: String?
+        var stateDirectory: String
+        var imagesDirectory: String
+        var options: SupervisorOptions
+    }
+
+    func resolve() throws -> Settings {
+        let file = config ?? (FileManager.default.fileExists(atPath: "/etc/hearth/hearth.yaml") ? "/etc/hearth/hearth.yaml" : nil)
+        var fileConfig = ServeConfiguration()
+        if let file {
+            guard let data = FileManager.default.contents(atPath: file) else { throw HearthError.invalidArgument("cannot read the settings file \(file)") }
+            fileConfig = try ServeConfiguration.parse(String(decoding: data, as: UTF8.self), file: file)
+        }
+        let listen = try ListenAddress.parse(self.listen ?? fileConfig.listen ?? "127.0.0.1:9000")
+        var socket: String? = self.socket ?? fileConfig.socket ?? "/run/hearth/hearth.sock"
+        if socket == "none" { socket = nil }
+        if let s = socket {
+            guard s.hasPrefix("/") else { throw HearthError.invalidArgument("--socket must be an absolute path, got '\(s)'") }
+            try FileManager.default.createDirectory(atPath: (s as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        }
+        let state = try SandboxRunCommand.stateDirectory(stateDirectory ?? fileConfig.stateDirectory)
+        let images = imagesDirectory ?? fileConfig.imagesDirectory ?? getenv("HEARTH_IMAGES_DIR").map { String(cString: $0) } ?? state + "/images"
+        var options = SupervisorOptions(memoryBudgetMB: memoryBudget ?? fileConfig.memoryBudgetMB)
+        if let v = idleTimeout ?? fileConfig.idleTimeoutSeconds {
+            guard v > 0 else { throw HearthError.invalidArgument("--idle-timeout must be positive, got \(v)") }
+            options.idleTimeoutSeconds = v
+        }
+        if let v = accountConcurrency ?? fileConfig.accountConcurrency {
+            guard v >= 1 else { throw HearthError.invalidArgument("--account-concurrency must be at least 1, got \(v)") }
+            options.accountConcurrency = v
+        }
+        guard options.memoryBudgetMB >= 128 else { throw HearthError.invalidArgument("--memory-budget must be at least 128 MB, got \(options.memoryBudgetMB)") }
+        if let region = fileConfig.region { options.region = region }
+        return Settings(listen: listen, socket: socket, stateDirectory: state, imagesDirectory: images, options: options)
+    }
+
+    /// Returns on SIGTERM or SIGINT.
+    static func waitForTermination() async {
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let queue = DispatchQueue(label: "hearth-signals")
+            let once = OnceFlag()
+            var sources: [DispatchSourceSignal] = []
+            for sig in [SIGTERM, SIGINT] {
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+                source.setEventHandler {
+                    if once.take() { continuation.resume() }
+                }
+                source.resume()
+                sources.append(source)
+            }
+            SignalSources.keep(sources)
+        }
+    }
+}
+
+/// Keeps the signal sources alive for the life of the process.
+enum SignalSources {
+    nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
+    static func keep(_ s: [DispatchSourceSignal]) { sources = s }
+}
+
+final class OnceFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var taken = false
+    func take() -> Bool { lock.withLock { defer { taken = true }; return !taken } }
+}
+
+/// Type=notify for systemd: READY=1 on NOTIFY_SOCKET once the API answers.
+enum SystemdNotify {
+    static func ready() {
+        guard let path = getenv("NOTIFY_SOCKET").map({ String(cString: $0) }), !path.isEmpty else { return }
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        // An abstract socket starts with '@' and is written with a leading NUL.
+        var bytes = Array(path.utf8)
+        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { return }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in bytes.enumerated() { raw[i] = b } }
+        let message = Array("READY=1".utf8)
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count)
+        _ = withUnsafePointer(to: &addr) { ptr in
+            ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, message, message.count, 0, $0, length) }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import HearthModel
+
+/// hearth.yaml: a flat mapping of settings, every one optional; flags win over the file.
+///
+///     listen: 127.0.0.1:9000
+///     socket: /run/hearth/hearth.sock
+///     state_dir: /var/lib/hearth
+///     images_dir: /var/lib/hearth/images
+///     idle_timeout_seconds: 600
+///     memory_budget_mb: 16384
+///     account_concurrency: 1000
+///     region: us-east-1
+struct ServeConfiguration: Equatable {
+    var listen: String?
+    var socket: String?
+    var stateDirectory: String?
+    var imagesDirectory: String?
+    var idleTimeoutSeconds: Double?
+    var memoryBudgetMB: Int?
+    var accountConcurrency: Int?
+    var region: String?
+
+    static let keys = ["listen", "socket", "state_dir", "images_dir", "idle_timeout_seconds", "memory_budget_mb", "account_concurrency", "region"]
+
+    /// Parses the file; any line it does not understand is an error naming the file, line and reason.
+    static func parse(_ text: String, file: String) throws -> ServeConfiguration {
+        var config = ServeConfiguration()
+        var seen = Set<String>()
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let where_ = "\(file):\(index + 1)"
+            var line = String(raw)
+            if let hash = line.firstIndex(of: "#"), !line[..<hash].contains("\"") { line = String(line[..<hash]) }
+            line = line.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line == "---" { continue }
+            guard let colon = line.firstIndex(of: ":"), !raw.hasPrefix(" "), !raw.hasPrefix("\t") else {
+                throw HearthError.invalidArgument("\(where_): expected 'key: value' at the top level, got '\(line.prefix(60))'")
+            }
+            let key = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
+            var value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, (value.hasPrefix("\"") && value.hasSuffix("\"")) || (value.hasPrefix("'") && value.hasSuffix("'")) {
+                value = String(value.dropFirst().dropLast())
+            }
+            guard keys.contains(key) else {
+                throw HearthError.invalidArgument("\(where_): unknown setting '\(key)' (known: \(keys.joined(separator: ", ")))")
+            }
+            guard seen.insert(key).inserted else { throw HearthError.invalidArgument("\(where_): '\(key)' is set twice") }
+            guard !value.isEmpty else { throw HearthError.invalidArgument("\(where_): '\(key)' has no value") }
+            func number<T: LosslessStringConvertible & Comparable>(_: T.Type, min: T) throws -> T {
+                guard let n = T(value), n >= min else { throw HearthError.invalidArgument("\(where_): '\(key)' must be a number of at least \(min), got '\(value)'") }
+                return n
+            }
+            switch key {
+            case "listen": config.listen = try ListenAddress.parse(value).text
+            case "socket": config.socket = try absolute(value, key, where_)
+            case "state_dir": config.stateDirectory = try absolute(value, key, where_)
+            case "images_dir": config.imagesDirectory = try absolute(value, key, where_)
+            case "idle_timeout_seconds": config.idleTimeoutSeconds = try number(Double.self, min: 0.1)
+            case "memory_budget_mb": config.memoryBudgetMB = try number(Int.self, min: 128)
+            case "account_concurrency": config.accountConcurrency = try number(Int.self, min: 1)
+            default: config.region = value
+            }
+        }
+        return config
+    }
+
+    private static func absolute(_ value: String, _ key: String, _ where_: String) throws -> String {
+        guard value.hasPrefix("/") else { throw HearthError.invalidArgument("\(where_): '\(key)' must be an absolute path, got '\(value)'") }
+        return value
+    }
+}
+
+/// HOST:PORT for --listen.
+struct ListenAddress: Equatable, Sendable {
+    var host: String
+    var port: Int
+    var text: String { "\(host):\(port)" }
+
+    static func parse(_ text: String) throws -> ListenAddress {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else {
+            throw HearthError.invalidArgument("listen address must be HOST:PORT (e.g. 127.0.0.1:9000), got '\(text)'")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw HearthError.invalidArgument("listen address must name a host, got '\(text)'") }
+        return ListenAddress(host: host, port: port)
+    }
+}

@@ -1,0 +1,131 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Serves the API over TCP and a unix socket. Each request's body is read
+/// whole (up to a limit that depends on the operation, checked against
+/// Content-Length before any of it is read), handed to `LambdaAPI`, and
+/// answered on the connection's event loop; connections are kept alive.
+public final class ControlServer: Sendable {
+    private let channels: [Channel]
+
+    private init(channels: [Channel]) { self.channels = channels }
+
+    public static func start(api: LambdaAPI, host: String, port: Int, socketPath: String?) async throws -> ControlServer {
+        let group = MultiThreadedEventLoopGroup.singleton
+        func bootstrap() -> ServerBootstrap {
+            ServerBootstrap(group: group)
+                .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelOption(ChannelOptions.backlog, value: 1024)
+                .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try channel.pipeline.syncOperations.addHandler(ControlHTTPHandler(api: api))
+                    }
+                }
+        }
+        var channels: [Channel] = []
+        do {
+            channels.append(try await bootstrap().bind(host: host, port: port).get())
+            if let socketPath {
+                unlink(socketPath)
+                // Root only: whoever can reach the socket can run code in sandboxes.
+                let old = umask(0o077)
+                defer { umask(old) }
+                channels.append(try await bootstrap().bind(unixDomainSocketPath: socketPath).get())
+            }
+        } catch {
+            for channel in channels { _ = try? await channel.close().get() }
+            throw error
+        }
+        return ControlServer(channels: channels)
+    }
+
+    /// The TCP port (useful with port 0).
+    public var port: Int? { channels.first?.localAddress?.port }
+
+    public func close() async {
+        for channel in channels { _ = try? await channel.close().get() }
+    }
+}
+
+final class ControlHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let api: LambdaAPI
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var limit = 0
+    private var rejected = false
+
+    init(api: LambdaAPI) { self.api = api }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+            body = []
+            rejected = false
+            limit = LambdaAPI.bodyLimit(method: h.method.rawValue, uri: h.uri)
+            if let length = h.headers.first(name: "content-length").flatMap(Int.init), length > limit {
+                reject(context: context, h)
+            } else if let length = h.headers.first(name: "content-length").flatMap(Int.init) {
+                body.reserveCapacity(length)
+            }
+        case .body(var buffer):
+            guard !rejected, let h = head else { return }
+            if body.count + buffer.readableBytes > limit { return reject(context: context, h) }
+            body += buffer.readBytes(length: buffer.readableBytes) ?? []
+        case .end:
+            guard !rejected, let h = head else { return }
+            head = nil
+            var headers: [String: String] = [:]
+            for (name, value) in h.headers { headers[name.lowercased()] = value }
+            let request = APIRequest(method: h.method.rawValue, uri: h.uri, headers: headers, body: body)
+            body = []
+            let keepAlive = h.isKeepAlive
+            let version = h.version
+            let eventLoop = context.eventLoop
+            let loopBound = NIOLoopBound((self, context), eventLoop: eventLoop)
+            let api = self.api
+            Task {
+                let response = await api.handle(request)
+                eventLoop.execute {
+                    let (handler, context) = loopBound.value
+                    handler.write(response, keepAlive: keepAlive, version: version, context: context)
+                }
+            }
+        }
+    }
+
+    private func reject(context: ChannelHandlerContext, _ h: HTTPRequestHead) {
+        rejected = true
+        head = nil
+        body = []
+        let response = LambdaAPI.errorResponse(LambdaAPI.tooLarge(method: h.method.rawValue, uri: h.uri, limit: limit))
+        write(response, keepAlive: false, version: h.version, context: context)
+    }
+
+    private func write(_ response: APIResponse, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        for (name, value) in response.headers { headers.add(name: name, value: value) }
+        headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
+        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        let head = HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if !response.body.isEmpty {
+            var buffer = context.channel.allocator.buffer(capacity: response.body.count)
+            buffer.writeBytes(response.body)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            if !keepAlive { context.close(promise: nil) }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import HearthModel
+import HearthState
+import HearthSupervisor
+
+/// Lambda's response shapes, built from stored records.
+enum FunctionJSON {
+    static func configuration(_ r: FunctionRecord, region: String) -> [String: Any] {
+        var out: [String: Any] = [
+            "FunctionName": r.name,
+            "FunctionArn": LambdaARN.function(r.name, qualifier: r.version == "$LATEST" ? nil : r.version, region: region),
+            "Role": r.role,
+            "CodeSize": r.codeSize,
+            "Description": r.description,
+            "Timeout": r.timeout,
+            "MemorySize": r.memorySize,
+            "LastModified": r.lastModified,
+            "CodeSha256": r.codeSha256,
+            "Version": r.version,
+            "TracingConfig": ["Mode": "PassThrough"],
+            "RevisionId": r.revisionId,
+            "State": "Active",
+            "LastUpdateStatus": "Successful",
+            "PackageType": r.packageType,
+            "Architectures": r.architectures,
+            "EphemeralStorage": ["Size": r.ephemeralStorage],
+            "LoggingConfig": ["LogFormat": "Text", "LogGroup": "/aws/lambda/\(r.name)"],
+            "SnapStart": ["ApplyOn": "None", "OptimizationStatus": "Off"],
+        ]
+        if let runtime = r.runtime { out["Runtime"] = runtime }
+        if let handler = r.handler { out["Handler"] = handler }
+        if !r.environment.isEmpty { out["Environment"] = ["Variables": r.environment] }
+        if !r.layers.isEmpty { out["Layers"] = r.layers.map { ["Arn": $0.arn, "CodeSize": $0.codeSize] as [String: Any] } }
+        if let c = r.imageConfig {
+            var config: [String: Any] = [:]
+            if let e = c.entryPoint { config["EntryPoint"] = e }
+            if let cmd = c.command { config["Command"] = cmd }
+            if let w = c.workingDirectory { config["WorkingDirectory"] = w }
+            out["ImageConfigResponse"] = ["ImageConfig": config]
+        }
+        return out
+    }
+
+    static func alias(_ a: AliasRecord, function: String, region: String) -> [String: Any] {
+        var out: [String: Any] = [
+            "AliasArn": LambdaARN.function(function, qualifier: a.name, region: region),
+            "Name": a.name, "FunctionVersion": a.functionVersion, "Description": a.description, "RevisionId": a.revisionId,
+        ]
+        if !a.additionalVersionWeights.isEmpty { out["RoutingConfig"] = ["AdditionalVersionWeights": a.additionalVersionWeights] }
+        return out
+    }
+
+    static func layerVersion(_ l: LayerVersionRecord, region: String, codeURL: String?) -> [String: Any] {
+        var content: [String: Any] = ["CodeSha256": l.codeSha256, "CodeSize": l.codeSize]
+        if let codeURL { content["Location"] = codeURL }
+        var out: [String: Any] = [
+            "Content": content,
+            "LayerArn": LambdaARN.layer(l.name, region: region),
+            "LayerVersionArn": LambdaARN.layer(l.name, version: l.version, region: region),
+            "Description": l.description, "CreatedDate": l.createdDate, "Version": l.version,
+            "CompatibleRuntimes": l.compatibleRuntimes, "CompatibleArchitectures": l.compatibleArchitectures,
+        ]
+        if let license = l.licenseInfo { out["LicenseInfo"] = license }
+        return out
+    }
+
+    static func provisioned(_ p: ProvisionedConcurrencyRecord, available: Int) -> [String: Any] {
+        [
+            "RequestedProvisionedConcurrentExecutions": p.requested,
+            "AvailableProvisionedConcurrentExecutions": min(available, p.requested),
+            "AllocatedProvisionedConcurrentExecutions": min(available, p.requested),
+            "Status": available >= p.requested ? "READY" : "IN_PROGRESS",
+            "LastModified": p.lastModified,
+        ]
+    }
+}

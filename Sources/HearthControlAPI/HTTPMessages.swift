@@ -1,0 +1,54 @@
+import Foundation
+
+/// A request as the routes see it: decoded path segments, query, headers, whole body.
+public struct APIRequest: Sendable {
+    public var method: String
+    /// Percent-decoded segments of the path ("/2015-03-31/functions/f" → ["2015-03-31", "functions", "f"]).
+    public var segments: [String]
+    public var query: [String: String]
+    /// Header names lower-cased.
+    public var headers: [String: String]
+    public var body: [UInt8]
+    /// The Host header, for URLs the response points back to.
+    public var host: String?
+
+    public init(method: String, uri: String, headers: [String: String], body: [UInt8]) {
+        self.method = method
+        self.headers = headers
+        self.body = body
+        self.host = headers["host"]
+        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        segments = parts[0].split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
+        query = [:]
+        if parts.count == 2 {
+            for pair in parts[1].split(separator: "&") {
+                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let key = String(kv[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(kv[0])
+                let value = kv.count == 2 ? (String(kv[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(kv[1])) : ""
+                query[key] = value
+            }
+        }
+    }
+}
+
+public struct APIResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A JSON document (sorted keys, so responses are stable).
+    public static func json(_ status: Int, _ object: Any) -> APIResponse {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed])) ?? Data("{}".utf8)
+        return APIResponse(status: status, headers: [("Content-Type", "application/json")], body: Array(data))
+    }
+
+    public static func text(_ status: Int, _ text: String, contentType: String = "text/plain; charset=utf-8") -> APIResponse {
+        APIResponse(status: status, headers: [("Content-Type", contentType)], body: Array(text.utf8))
+    }
+}

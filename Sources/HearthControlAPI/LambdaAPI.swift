@@ -1,0 +1,139 @@
+import Foundation
+import HearthModel
+import HearthState
+import HearthSupervisor
+
+/// Lambda's REST API (the paths boto3 and the aws CLI use) plus Hearth's own:
+/// /healthz, /metrics, /hearth/v1/status, /hearth/v1/functions/NAME/logs and
+/// /hearth/v1/code/SHA256 (GetFunction's Code.Location).
+public final class LambdaAPI: Sendable {
+    public let supervisor: Supervisor
+    let catalog: FunctionCatalog
+    let region: String
+
+    public init(supervisor: Supervisor) {
+        self.supervisor = supervisor
+        catalog = supervisor.catalog
+        region = supervisor.options.region
+    }
+
+    /// Invoke's payload limit (6 MB) and CreateFunction's (a 50 MB zip, base64 in JSON).
+    public static let invokeBodyLimit = 6_291_456
+    public static let managementBodyLimit = 69_905_067
+
+    static func bodyLimit(method: String, uri: String) -> Int {
+        uri.contains("/invocations") ? invokeBodyLimit : managementBodyLimit
+    }
+
+    static func tooLarge(method: String, uri: String, limit: Int) -> ServiceError {
+        let operation = uri.contains("/invocations") ? "InvokeFunction" : uri.contains("/layers/") ? "PublishLayerVersion" : "CreateFunction"
+        return .tooLarge("Request must be smaller than \(limit) bytes for the \(operation) operation")
+    }
+
+    typealias Handler = @Sendable (LambdaAPI, APIRequest, [String: String]) async throws -> APIResponse
+
+    struct Route: Sendable {
+        var method: String
+        var pattern: [String]
+        var handler: Handler
+        init(_ method: String, _ path: String, _ handler: @escaping Handler) {
+            self.method = method
+            pattern = path.split(separator: "/").map(String.init)
+            self.handler = handler
+        }
+    }
+
+    /// Method, path pattern (":x" parts are parameters) and handler; matched in order.
+    static let routes: [Route] = [
+        Route("POST", "2015-03-31/functions/:name/invocations") { api, request, params in try await api.invoke(request, params) },
+        Route("POST", "2015-03-31/functions") { api, request, params in try await api.createFunction(request) },
+        Route("GET", "2015-03-31/functions") { api, request, params in try api.listFunctions(request) },
+        Route("GET", "2015-03-31/functions/:name") { api, request, params in try await api.getFunction(request, params) },
+        Route("DELETE", "2015-03-31/functions/:name") { api, request, params in try await api.deleteFunction(request, params) },
+        Route("GET", "2015-03-31/functions/:name/configuration") { api, request, params in try api.getConfiguration(request, params) },
+        Route("PUT", "2015-03-31/functions/:name/configuration") { api, request, params in try await api.updateConfiguration(request, params) },
+        Route("PUT", "2015-03-31/functions/:name/code") { api, request, params in try await api.updateCode(request, params) },
+        Route("POST", "2015-03-31/functions/:name/versions") { api, request, params in try await api.publishVersion(request, params) },
+        Route("GET", "2015-03-31/functions/:name/versions") { api, request, params in try api.listVersions(request, params) },
+        Route("POST", "2015-03-31/functions/:name/aliases") { api, request, params in try await api.putAlias(request, params, create: true) },
+        Route("GET", "2015-03-31/functions/:name/aliases") { api, request, params in try api.listAliases(request, params) },
+        Route("GET", "2015-03-31/functions/:name/aliases/:alias") { api, request, params in try api.getAlias(request, params) },
+        Route("PUT", "2015-03-31/functions/:name/aliases/:alias") { api, request, params in try await api.putAlias(request, params, create: false) },
+        Route("DELETE", "2015-03-31/functions/:name/aliases/:alias") { api, request, params in try await api.deleteAlias(request, params) },
+        Route("PUT", "2017-10-31/functions/:name/concurrency") { api, request, params in try await api.putConcurrency(request, params) },
+        Route("DELETE", "2017-10-31/functions/:name/concurrency") { api, request, params in try await api.deleteConcurrency(request, params) },
+        Route("GET", "2019-09-30/functions/:name/concurrency") { api, request, params in try api.getConcurrency(request, params) },
+        Route("PUT", "2019-09-30/functions/:name/provisioned-concurrency") { api, request, params in try await api.putProvisioned(request, params) },
+        Route("GET", "2019-09-30/functions/:name/provisioned-concurrency") { api, request, params in try await api.getProvisioned(request, params) },
+        Route("DELETE", "2019-09-30/functions/:name/provisioned-concurrency") { api, request, params in try await api.deleteProvisioned(request, params) },
+        Route("POST", "2018-10-31/layers/:layer/versions") { api, request, params in try api.publishLayerVersion(request, params) },
+        Route("GET", "2018-10-31/layers/:layer/versions") { api, request, params in try api.listLayerVersions(request, params) },
+        Route("GET", "2018-10-31/layers/:layer/versions/:version") { api, request, params in try api.getLayerVersion(request, params) },
+        Route("DELETE", "2018-10-31/layers/:layer/versions/:version") { api, request, params in try api.deleteLayerVersion(request, params) },
+        Route("GET", "2018-10-31/layers") { api, request, params in try api.listLayers(request) },
+        Route("GET", "2016-08-19/account-settings") { api, request, params in try await api.accountSettings(request) },
+        Route("GET", "healthz") { _, _, _ in .text(200, "ok\n") },
+        Route("GET", "metrics") { api, _, _ in .text(200, await api.supervisor.metricsText(), contentType: "text/plain; version=0.0.4") },
+        Route("GET", "hearth/v1/status") { api, request, params in try await api.status(request) },
+        Route("GET", "hearth/v1/functions/:name/logs") { api, request, params in try api.logs(request, params) },
+        Route("GET", "hearth/v1/code/:digest") { api, request, params in try api.code(request, params) },
+    ]
+
+    /// Answers one request; errors become Lambda's error responses. Every response carries x-amzn-RequestId.
+    public func handle(_ request: APIRequest) async -> APIResponse {
+        let requestId = UUID().uuidString.lowercased()
+        var response: APIResponse
+        do {
+            response = try await route(request)
+        } catch let error as ServiceError {
+            response = Self.errorResponse(error)
+        } catch {
+            response = Self.errorResponse(.service("\(error)"))
+        }
+        response.headers.append(("x-amzn-RequestId", requestId))
+        return response
+    }
+
+    private func route(_ request: APIRequest) async throws -> APIResponse {
+        var pathMatched = false
+        for route in Self.routes {
+            guard let params = Self.match(route.pattern, request.segments) else { continue }
+            pathMatched = true
+            if route.method == request.method { return try await route.handler(self, request, params) }
+        }
+        if pathMatched { throw ServiceError(status: 405, type: "MethodNotAllowedException", message: "\(request.method) is not allowed on this resource") }
+        throw ServiceError(status: 404, type: "UnknownOperationException", message: "No operation at \(request.method) /\(request.segments.joined(separator: "/"))")
+    }
+
+    static func match(_ pattern: [String], _ segments: [String]) -> [String: String]? {
+        guard pattern.count == segments.count else { return nil }
+        var params: [String: String] = [:]
+        for (p, s) in zip(pattern, segments) {
+            if p.hasPrefix(":") { params[String(p.dropFirst())] = s } else if p != s { return nil }
+        }
+        return params
+    }
+
+    static func errorResponse(_ error: ServiceError) -> APIResponse {
+        var body: [String: Any] = ["Type": error.status >= 500 ? "Service" : "User", "Message": error.message]
+        if let reason = error.reason {
+            body["Reason"] = reason
+            body["message"] = error.message
+            body["Message"] = nil
+        }
+        var response = APIResponse.json(error.status, body)
+        response.headers.append(("x-amzn-ErrorType", error.type))
+        return response
+    }
+
+    /// The function a path's name and ?Qualifier= name.
+    func reference(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> FunctionReference {
+        try FunctionReference.parse(params["name"] ?? "", qualifier: request.query["Qualifier"])
+    }
+
+    /// The URL this server serves a stored zip at (GetFunction's Code.Location).
+    func codeURL(_ request: APIRequest, digest: String) -> String? {
+        guard let host = request.host, !host.isEmpty else { return nil }
+        return "http://\(host)/hearth/v1/code/\(digest)"
+    }
+}

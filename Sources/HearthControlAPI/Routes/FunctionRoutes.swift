@@ -1,0 +1,104 @@
+import Foundation
+import HearthState
+import HearthSupervisor
+
+extension LambdaAPI {
+    func createFunction(_ request: APIRequest) async throws(ServiceError) -> APIResponse {
+        let body = try JSONBody(request.body)
+        guard let name = try body.string("FunctionName") else { throw .validation("functionName", "null", "Member must not be null") }
+        guard let codeObject = try body.object("Code") else { throw .validation("code", "null", "Member must not be null") }
+        let code = try Self.code(codeObject)
+        let record = try await supervisor.createFunction(
+            name: try FunctionReference.parse(name).name, packageType: try body.string("PackageType"), code: code,
+            settings: try Self.settings(body), publish: try body.bool("Publish") ?? false)
+        return .json(201, FunctionJSON.configuration(record, region: region))
+    }
+
+    func getFunction(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
+        let ref = try reference(request, params)
+        let record = try catalog.resolve(ref)
+        var out: [String: Any] = ["Configuration": FunctionJSON.configuration(record, region: region)]
+        if record.packageType == "Image" {
+            out["Code"] = ["RepositoryType": "ECR", "ImageUri": record.imageUri ?? "", "ResolvedImageUri": record.imageDigest ?? ""]
+        } else {
+            var code: [String: Any] = ["RepositoryType": "S3"]
+            if let digest = record.zipDigest, let url = codeURL(request, digest: digest) { code["Location"] = url }
+            out["Code"] = code
+        }
+        if let reserved = try catalog.reservedConcurrency(ref.name) { out["Concurrency"] = ["ReservedConcurrentExecutions": reserved] }
+        return .json(200, out)
+    }
+
+    func getConfiguration(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
+        .json(200, FunctionJSON.configuration(try catalog.resolve(try reference(request, params)), region: region))
+    }
+
+    func listFunctions(_ request: APIRequest) throws(ServiceError) -> APIResponse {
+        let maxItems = try request.query["MaxItems"].map { (text: String) throws(ServiceError) -> Int in
+            guard let n = Int(text) else { throw .validation("maxItems", text, "Member must be a number") }
+            return n
+        }
+        let page = try catalog.list(marker: request.query["Marker"], maxItems: maxItems)
+        var functions: [[String: Any]] = []
+        for record in page.functions {
+            functions.append(FunctionJSON.configuration(record, region: region))
+            if request.query["FunctionVersion"] == "ALL" {
+                for version in try catalog.versions(record.name).dropFirst() { functions.append(FunctionJSON.configuration(version, region: region)) }
+            }
+        }
+        var out: [String: Any] = ["Functions": functions]
+        if let next = page.nextMarker { out["NextMarker"] = next }
+        return .json(200, out)
+    }
+
+    func updateCode(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
+        let ref = try reference(request, params)
+        let body = try JSONBody(request.body)
+        let record = try await supervisor.updateFunctionCode(ref.name, code: try Self.code(body), publish: try body.bool("Publish") ?? false)
+        return .json(200, FunctionJSON.configuration(record, region: region))
+    }
+
+    func updateConfiguration(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
+        let ref = try reference(request, params)
+        let body = try JSONBody(request.body)
+        let record = try await supervisor.updateFunctionConfiguration(ref.name, settings: try Self.settings(body), revisionId: try body.string("RevisionId"))
+        return .json(200, FunctionJSON.configuration(record, region: region))
+    }
+
+    func deleteFunction(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
+        try await supervisor.deleteFunction(try reference(request, params))
+        return APIResponse(status: 204)
+    }
+
+    /// Code: ZipFile (base64 in JSON) or ImageUri (a local image path). S3 is not reachable from one box.
+    static func code(_ body: JSONBody) throws(ServiceError) -> FunctionCode {
+        if let zip = try body.string("ZipFile") {
+            guard let bytes = Data(base64Encoded: zip) else { throw .invalidParameter("ZipFile is not valid base64") }
+            return .zip(Array(bytes))
+        }
+        if let uri = try body.string("ImageUri") { return .image(uri: uri) }
+        if body.has("S3Bucket") || body.has("S3Key") {
+            throw .invalidParameter("S3Bucket/S3Key are not supported by Hearth: upload the zip as ZipFile (fileb://) instead")
+        }
+        throw .invalidParameter("Please provide a source for function code (ZipFile or ImageUri).")
+    }
+
+    static func settings(_ body: JSONBody) throws(ServiceError) -> FunctionSettings {
+        var s = FunctionSettings()
+        s.runtime = try body.string("Runtime")
+        s.handler = try body.string("Handler")
+        s.role = try body.string("Role")
+        s.description = try body.string("Description")
+        s.memorySize = try body.int("MemorySize")
+        s.timeout = try body.int("Timeout")
+        s.ephemeralStorage = try body.object("EphemeralStorage").flatMap { (o: JSONBody) throws(ServiceError) -> Int? in try o.int("Size") }
+        if let env = try body.object("Environment") { s.environment = try env.stringMap("Variables") ?? [:] }
+        s.layers = try body.strings("Layers")
+        s.architectures = try body.strings("Architectures")
+        if let config = try body.object("ImageConfig") {
+            s.imageConfig = ImageConfigOverride(entryPoint: try config.strings("EntryPoint"), command: try config.strings("Command"),
+                                                workingDirectory: try config.string("WorkingDirectory"))
+        }
+        return s
+    }
+}

@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import HearthSupervisor
+
+extension LambdaAPI {
+    func accountSettings(_ request: APIRequest) async throws(ServiceError) -> APIResponse {
+        let status = await supervisor.status()
+        let reserved = (try? catalog.state.allReservedConcurrency().values.reduce(0, +)) ?? 0
+        var codeBytes: Int64 = 0
+        if let names = try? FileManager.default.contentsOfDirectory(atPath: catalog.codeDirectory) {
+            for name in names {
+                var st = stat()
+                if stat(catalog.codeDirectory + "/" + name, &st) == 0 { codeBytes += Int64(st.st_size) }
+            }
+        }
+        return .json(200, [
+            "AccountLimit": [
+                "TotalCodeSize": 80_530_636_800, "CodeSizeUnzipped": 262_144_000, "CodeSizeZipped": 52_428_800,
+                "ConcurrentExecutions": status.accountConcurrency, "UnreservedConcurrentExecutions": status.accountConcurrency - reserved,
+            ],
+            "AccountUsage": ["TotalCodeSize": codeBytes, "FunctionCount": status.functions],
+        ])
+    }
+
+    /// Pools, memory budget and busy/idle sandboxes, for `hearth status`.
+    func status(_ request: APIRequest) async throws(ServiceError) -> APIResponse {
+        let status = await supervisor.status()
+        let data = (try? JSONEncoder().encode(status)) ?? Data("{}".utf8)
+        return APIResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(data))
+    }
+
+    /// A function's log from byte `offset` (?offset=N); X-Hearth-Next-Offset says where to continue.
+    func logs(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
+        let ref = try reference(request, params)
+        _ = try catalog.latest(ref.name)
+        let offset = request.query["offset"].flatMap(Int.init) ?? 0
+        let (bytes, next) = supervisor.logs.read(ref.name, from: offset)
+        return APIResponse(status: 200, headers: [("Content-Type", "text/plain; charset=utf-8"), ("X-Hearth-Next-Offset", String(next))], body: bytes)
+    }
+
+    /// A stored zip by its SHA-256 (GetFunction's and GetLayerVersion's Code.Location).
+    func code(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
+        let digest = params["digest"] ?? ""
+        guard digest.count == 64, digest.allSatisfy({ $0.isHexDigit && !$0.isUppercase }),
+              let data = FileManager.default.contents(atPath: catalog.codeDirectory + "/" + digest + ".zip") else {
+            throw .notFound("No stored package \(digest.prefix(64))")
+        }
+        return APIResponse(status: 200, headers: [("Content-Type", "application/zip")], body: Array(data))
+    }
+}

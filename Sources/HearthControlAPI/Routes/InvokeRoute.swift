@@ -1,0 +1,61 @@
+import Foundation
+import HearthSupervisor
+
+extension LambdaAPI {
+    /// Invoke: RequestResponse (200, X-Amz-Function-Error on errors, X-Amz-Log-Result with Tail),
+    /// DryRun (204), Event (202; run in the background).
+    func invoke(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
+        let ref = try reference(request, params)
+        let type = request.headers["x-amz-invocation-type"] ?? "RequestResponse"
+        guard ["RequestResponse", "Event", "DryRun"].contains(type) else {
+            throw .validation("invocationType", type, "Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
+        }
+        let logType = request.headers["x-amz-log-type"] ?? "None"
+        guard logType == "None" || logType == "Tail" else {
+            throw .validation("logType", logType, "Member must satisfy enum value set: [None, Tail]")
+        }
+        var payload = request.body
+        if payload.isEmpty { payload = Array("{}".utf8) }
+        do {
+            _ = try JSONSerialization.jsonObject(with: Data(payload), options: [.fragmentsAllowed])
+        } catch {
+            throw .invalidContent("Could not parse request body into json: Could not parse payload into json: \(error.localizedDescription)")
+        }
+        if type == "Event", payload.count > 1_048_576 {
+            throw .tooLarge("\(payload.count) byte payload is too large for the Event invocation type (limit 1048576 bytes)")
+        }
+        let clientContext = try Self.clientContext(request.headers["x-amz-client-context"])
+
+        if type == "DryRun" {
+            let record = try catalog.resolve(ref)
+            return APIResponse(status: 204, headers: [("X-Amz-Executed-Version", record.version)])
+        }
+        if type == "Event" {
+            let record = try catalog.resolve(ref)
+            let supervisor = self.supervisor
+            Task { _ = try? await supervisor.invoke(ref, payload: payload, clientContext: nil) }
+            return APIResponse(status: 202, headers: [("X-Amz-Executed-Version", record.version)])
+        }
+
+        let outcome = try await supervisor.invoke(ref, payload: payload, clientContext: clientContext)
+        var headers: [(String, String)] = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", outcome.executedVersion)]
+        if logType == "Tail" { headers.append(("X-Amz-Log-Result", Data(outcome.logTail).base64EncodedString())) }
+        switch outcome.result.body {
+        case .success(let bytes):
+            return APIResponse(status: 200, headers: headers, body: bytes)
+        case .error(let document, _):
+            headers.append(("X-Amz-Function-Error", "Unhandled"))
+            return APIResponse(status: 200, headers: headers, body: document)
+        }
+    }
+
+    /// X-Amz-Client-Context is base64 of a JSON document of at most 3,583 bytes; the runtime gets the JSON.
+    static func clientContext(_ header: String?) throws(ServiceError) -> String? {
+        guard let header, !header.isEmpty else { return nil }
+        guard header.utf8.count <= 3583 else { throw .invalidParameter("Client context must be at most 3583 bytes") }
+        guard let data = Data(base64Encoded: header), (try? JSONSerialization.jsonObject(with: data)) != nil else {
+            throw .invalidParameter("Client context must be a base64-encoded JSON object")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

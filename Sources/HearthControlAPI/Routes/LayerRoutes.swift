@@ -1,0 +1,62 @@
+import Foundation
+import HearthModel
+import HearthSupervisor
+
+extension LambdaAPI {
+    func publishLayerVersion(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
+        let body = try JSONBody(request.body)
+        guard let content = try body.object("Content"), let zip = try content.string("ZipFile") else {
+            throw .invalidParameter("Please provide the layer's content as Content.ZipFile (S3 is not supported by Hearth).")
+        }
+        guard let bytes = Data(base64Encoded: zip) else { throw .invalidParameter("ZipFile is not valid base64") }
+        let record = try catalog.publishLayerVersion(params["layer"] ?? "", zip: Array(bytes), description: try body.string("Description"),
+                                                     runtimes: try body.strings("CompatibleRuntimes") ?? [],
+                                                     architectures: try body.strings("CompatibleArchitectures") ?? [],
+                                                     license: try body.string("LicenseInfo"))
+        return .json(201, FunctionJSON.layerVersion(record, region: region, codeURL: codeURL(request, digest: record.zipDigest)))
+    }
+
+    func getLayerVersion(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
+        let record = try catalog.layerVersion(params["layer"] ?? "", try Self.layerVersionNumber(params["version"]))
+        return .json(200, FunctionJSON.layerVersion(record, region: region, codeURL: codeURL(request, digest: record.zipDigest)))
+    }
+
+    func deleteLayerVersion(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
+        try catalog.deleteLayerVersion(params["layer"] ?? "", try Self.layerVersionNumber(params["version"]))
+        return APIResponse(status: 204)
+    }
+
+    func listLayerVersions(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
+        let versions = try catalog.layerVersions(params["layer"] ?? "").map { record -> [String: Any] in
+            var item = FunctionJSON.layerVersion(record, region: region, codeURL: nil)
+            item["Content"] = nil
+            item["LayerArn"] = nil
+            return item
+        }
+        return .json(200, ["LayerVersions": versions])
+    }
+
+    /// ListLayers, and GetLayerVersionByArn (the same path with ?find=LayerVersion&Arn=).
+    func listLayers(_ request: APIRequest) throws(ServiceError) -> APIResponse {
+        if request.query["find"] == "LayerVersion" {
+            let parts = (request.query["Arn"] ?? "").split(separator: ":").map(String.init)
+            guard parts.count == 8, parts[5] == "layer", let version = Int(parts[7]) else {
+                throw .validation("arn", request.query["Arn"] ?? "", "Member must be a layer version ARN")
+            }
+            let record = try catalog.layerVersion(parts[6], version)
+            return .json(200, FunctionJSON.layerVersion(record, region: region, codeURL: codeURL(request, digest: record.zipDigest)))
+        }
+        let layers = try catalog.layers().map { record -> [String: Any] in
+            var latest = FunctionJSON.layerVersion(record, region: region, codeURL: nil)
+            latest["Content"] = nil
+            latest["LayerArn"] = nil
+            return ["LayerName": record.name, "LayerArn": LambdaARN.layer(record.name, region: region), "LatestMatchingVersion": latest]
+        }
+        return .json(200, ["Layers": layers])
+    }
+
+    static func layerVersionNumber(_ text: String?) throws(ServiceError) -> Int {
+        guard let text, let n = Int(text), n >= 1 else { throw .validation("versionNumber", text ?? "", "Member must be a positive number") }
+        return n
+    }
+}

@@ -1,0 +1,148 @@
+/// A function's configuration at one version ($LATEST or a published number),
+/// in Lambda's terms. Stored as JSON so new fields need no schema change.
+public struct FunctionRecord: Codable, Sendable, Equatable {
+    public var name: String
+    public var version: String
+    /// "Zip" or "Image".
+    public var packageType: String
+    public var runtime: String?
+    public var handler: String?
+    public var role: String
+    public var description: String
+    public var memorySize: Int
+    public var timeout: Int
+    public var ephemeralStorage: Int
+    public var environment: [String: String]
+    public var layers: [LayerReference]
+    /// Lambda's CodeSha256: base64 of the package's SHA-256.
+    public var codeSha256: String
+    public var codeSize: Int64
+    /// Zip functions: the hex SHA-256 of the stored zip (code/<hex>.zip in the state directory).
+    public var zipDigest: String?
+    /// Image functions: what the user named and the digest it resolved to in the package store.
+    public var imageUri: String?
+    public var imageDigest: String?
+    public var imageConfig: ImageConfigOverride?
+    public var architectures: [String]
+    public var lastModified: String
+    public var revisionId: String
+
+    public init(name: String, version: String, packageType: String, runtime: String?, handler: String?, role: String, description: String,
+                memorySize: Int, timeout: Int, ephemeralStorage: Int, environment: [String: String], layers: [LayerReference],
+                codeSha256: String, codeSize: Int64, zipDigest: String?, imageUri: String?, imageDigest: String?,
+                imageConfig: ImageConfigOverride?, architectures: [String], lastModified: String, revisionId: String) {
+        self.name = name
+        self.version = version
+        self.packageType = packageType
+        self.runtime = runtime
+        self.handler = handler
+        self.role = role
+        self.description = description
+        self.memorySize = memorySize
+        self.timeout = timeout
+        self.ephemeralStorage = ephemeralStorage
+        self.environment = environment
+        self.layers = layers
+        self.codeSha256 = codeSha256
+        self.codeSize = codeSize
+        self.zipDigest = zipDigest
+        self.imageUri = imageUri
+        self.imageDigest = imageDigest
+        self.imageConfig = imageConfig
+        self.architectures = architectures
+        self.lastModified = lastModified
+        self.revisionId = revisionId
+    }
+
+    /// True when code and configuration are the same (what PublishVersion compares).
+    public func sameContent(as other: FunctionRecord) -> Bool {
+        var a = self, b = other
+        for r in [\FunctionRecord.version, \.lastModified, \.revisionId, \.description] {
+            a[keyPath: r] = ""
+            b[keyPath: r] = ""
+        }
+        return a == b
+    }
+}
+
+/// A layer version a function uses.
+public struct LayerReference: Codable, Sendable, Equatable {
+    public var arn: String
+    public var codeSize: Int64
+    public var zipDigest: String
+
+    public init(arn: String, codeSize: Int64, zipDigest: String) {
+        self.arn = arn
+        self.codeSize = codeSize
+        self.zipDigest = zipDigest
+    }
+}
+
+/// ImageConfig: what overrides the image's ENTRYPOINT, CMD and WORKDIR.
+public struct ImageConfigOverride: Codable, Sendable, Equatable {
+    public var entryPoint: [String]?
+    public var command: [String]?
+    public var workingDirectory: String?
+
+    public init(entryPoint: [String]?, command: [String]?, workingDirectory: String?) {
+        self.entryPoint = entryPoint
+        self.command = command
+        self.workingDirectory = workingDirectory
+    }
+}
+
+public struct AliasRecord: Codable, Sendable, Equatable {
+    public var name: String
+    public var functionVersion: String
+    public var description: String
+    public var revisionId: String
+    /// AdditionalVersionWeights: another version and the share of invocations it gets.
+    public var additionalVersionWeights: [String: Double]
+
+    public init(name: String, functionVersion: String, description: String, revisionId: String, additionalVersionWeights: [String: Double] = [:]) {
+        self.name = name
+        self.functionVersion = functionVersion
+        self.description = description
+        self.revisionId = revisionId
+        self.additionalVersionWeights = additionalVersionWeights
+    }
+}
+
+public struct LayerVersionRecord: Codable, Sendable, Equatable {
+    public var name: String
+    public var version: Int
+    public var description: String
+    public var compatibleRuntimes: [String]
+    public var compatibleArchitectures: [String]
+    public var licenseInfo: String?
+    public var codeSha256: String
+    public var codeSize: Int64
+    public var zipDigest: String
+    public var createdDate: String
+
+    public init(name: String, version: Int, description: String, compatibleRuntimes: [String], compatibleArchitectures: [String],
+                licenseInfo: String?, codeSha256: String, codeSize: Int64, zipDigest: String, createdDate: String) {
+        self.name = name
+        self.version = version
+        self.description = description
+        self.compatibleRuntimes = compatibleRuntimes
+        self.compatibleArchitectures = compatibleArchitectures
+        self.licenseInfo = licenseInfo
+        self.codeSha256 = codeSha256
+        self.codeSize = codeSize
+        self.zipDigest = zipDigest
+        self.createdDate = createdDate
+    }
+}
+
+public struct ProvisionedConcurrencyRecord: Codable, Sendable, Equatable {
+    public var qualifier: String
+    public var requested: Int
+    public var lastModified: String
+
+    public init(qualifier: String, requested: Int, lastModified: String) {
+        self.qualifier = qualifier
+        self.requested = requested
+        self.lastModified = lastModified
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import HearthSandbox
+
+/// An execution environment as the supervisor keeps it.
+final class PooledEnvironment: @unchecked Sendable {
+    let environment: ExecutionEnvironment
+    let key: PoolKey
+    let revision: String
+    let memoryMB: Int
+    let uid: UInt32
+    /// Started for provisioned concurrency (AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency).
+    let provisioned: Bool
+    var lastUsed = Date()
+    var served = 0
+
+    init(environment: ExecutionEnvironment, key: PoolKey, revision: String, memoryMB: Int, uid: UInt32, provisioned: Bool) {
+        self.environment = environment
+        self.key = key
+        self.revision = revision
+        self.memoryMB = memoryMB
+        self.uid = uid
+        self.provisioned = provisioned
+    }
+}
+
+/// A function version's environments: one pool per (function, version).
+struct PoolKey: Hashable, Sendable, CustomStringConvertible {
+    var function: String
+    var version: String
+    var description: String { "\(function):\(version)" }
+}
+
+/// Idle environments of one version (most recently used last) and counts of the busy and starting ones.
+final class EnvironmentPool {
+    var idle: [PooledEnvironment] = []
+    var busy = 0
+    var starting = 0
+    /// The version's configuration revision; environments of an older one are drained.
+    var revision: String
+    /// Provisioned concurrency to keep ready, and how many live environments were started for it.
+    var provisionedTarget = 0
+    var provisionedLive = 0
+
+    init(revision: String) { self.revision = revision }
+
+    var live: Int { idle.count + busy + starting }
+}
+
+/// Unprivileged uids for live sandboxes, each used by one sandbox at a time.
+struct UIDAllocator {
+    private var free: [UInt32] = []
+    private var next: UInt32 = 0
+
+    mutating func take() -> UInt32 {
+        if let uid = free.popLast() { return uid }
+        defer { next += 1 }
+        return SandboxIdentity.base + next % SandboxIdentity.oneShotSlots
+    }
+
+    mutating func give(_ uid: UInt32) { free.append(uid) }
+}

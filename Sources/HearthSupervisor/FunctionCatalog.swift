@@ -1,0 +1,448 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import HearthModel
+import HearthPackages
+import HearthState
+
+/// Functions, versions, aliases, layers and concurrency settings as Lambda's
+/// management API sees them: every value checked, packages imported once,
+/// every change one transaction in the state database. Uploaded zips are kept
+/// under code/ (by SHA-256) so versions and restarts can rebuild from them.
+public final class FunctionCatalog: Sendable {
+    public let state: StateStore
+    public let packages: PackageStore
+    public let builder: FunctionBuilder
+    public let codeDirectory: String
+    public let region: String
+    /// Account concurrency; reserved concurrency may take all but `unreservedMinimum` of it.
+    public let accountConcurrency: Int
+    public static let unreservedMinimum = 100
+
+    public init(stateDirectory: String, imagesDirectory: String, region: String, accountConcurrency: Int) throws {
+        try FileManager.default.createDirectory(atPath: stateDirectory + "/code", withIntermediateDirectories: true)
+        state = try StateStore(path: stateDirectory + "/hearth.db")
+        packages = try PackageStore(root: stateDirectory + "/store")
+        builder = FunctionBuilder(store: packages, imagesDirectory: imagesDirectory)
+        codeDirectory = stateDirectory + "/code"
+        self.region = region
+        self.accountConcurrency = accountConcurrency
+    }
+
+    public func arn(_ name: String, _ qualifier: String? = nil) -> String { LambdaARN.function(name, qualifier: qualifier, region: region) }
+
+    // MARK: functions
+
+    public func create(name: String, packageType: String?, code: FunctionCode, settings: FunctionSettings, publish: Bool) throws(ServiceError) -> FunctionRecord {
+        try FunctionReference.validateName(name)
+        try settings.validate()
+        guard settings.role != nil else { throw .validation("role", "null", "Member must not be null") }
+        let type = packageType ?? "Zip"
+        guard type == "Zip" || type == "Image" else { throw .validation("packageType", type, "Member must satisfy enum value set: [Zip, Image]") }
+        switch (type, code) {
+        case ("Zip", .zip):
+            guard settings.runtime != nil else { throw .invalidParameter("Runtime is required for .zip deployment packages.") }
+            guard settings.handler != nil else { throw .invalidParameter("Handler is required for .zip deployment packages.") }
+        case ("Image", .image):
+            if settings.runtime != nil || settings.handler != nil { throw .invalidParameter("Runtime and Handler are not supported for Image package type.") }
+        case ("Zip", .image): throw .invalidParameter("Please don't provide ImageUri when updating a function with packageType Zip.")
+        default: throw .invalidParameter("Please provide ImageUri when updating a function with packageType Image.")
+        }
+        if try wrap({ try state.function(name) }) != nil { throw .conflict("Function already exist: \(name)") }
+        var record = FunctionRecord(
+            name: name, version: "$LATEST", packageType: type, runtime: settings.runtime.map(Self.canonicalRuntime), handler: settings.handler,
+            role: settings.role ?? "", description: settings.description ?? "", memorySize: settings.memorySize ?? 128,
+            timeout: settings.timeout ?? 3, ephemeralStorage: settings.ephemeralStorage ?? 512, environment: settings.environment ?? [:],
+            layers: try resolveLayers(settings.layers ?? []), codeSha256: "", codeSize: 0, zipDigest: nil, imageUri: nil, imageDigest: nil,
+            imageConfig: settings.imageConfig, architectures: settings.architectures ?? [Self.hostArchitecture], lastModified: Self.now(),
+            revisionId: UUID().uuidString.lowercased())
+        try storeCode(code, into: &record)
+        try check(record)
+        guard try wrap({ try state.createFunction(record) }) else { throw .conflict("Function already exist: \(name)") }
+        if publish { record = try publishVersion(name, description: nil) }
+        return record
+    }
+
+    public func latest(_ name: String) throws(ServiceError) -> FunctionRecord {
+        guard let record = try wrap({ try state.function(name) }) else { throw .functionNotFound(arn(name)) }
+        return record
+    }
+
+    /// The record a reference names: $LATEST, a version number or an alias (resolved to its version).
+    public func resolve(_ ref: FunctionReference) throws(ServiceError) -> FunctionRecord {
+        let latest = try latest(ref.name)
+        guard let q = ref.qualifier, q != "$LATEST" else { return latest }
+        if let number = Int(q) {
+            guard let version = try wrap({ try state.version(ref.name, number) }) else { throw .functionNotFound(arn(ref.name, q)) }
+            return version
+        }
+        guard let alias = try wrap({ try state.alias(ref.name, q) }) else { throw .functionNotFound(arn(ref.name, q)) }
+        return try resolve(FunctionReference(name: ref.name, qualifier: Self.pickVersion(alias)))
+    }
+
+    public func list(marker: String?, maxItems: Int?) throws(ServiceError) -> (functions: [FunctionRecord], nextMarker: String?) {
+        let limit = maxItems ?? 50
+        guard (1...10_000).contains(limit) else { throw .validation("maxItems", "\(limit)", "Member must have value between 1 and 10000") }
+        let page = try wrap({ try state.listFunctions(after: marker, limit: limit + 1) })
+        let functions = Array(page.prefix(limit))
+        return (functions, page.count > limit ? functions.last?.name : nil)
+    }
+
+    public func updateCode(_ name: String, code: FunctionCode, publish: Bool) throws(ServiceError) -> FunctionRecord {
+        var record = try latest(name)
+        switch (record.packageType, code) {
+        case ("Zip", .image): throw .invalidParameter("Please don't provide ImageUri when updating a function with packageType Zip.")
+        case ("Image", .zip): throw .invalidParameter("Please provide ImageUri when updating a function with packageType Image.")
+        default: break
+        }
+        try storeCode(code, into: &record)
+        record.lastModified = Self.now()
+        record.revisionId = UUID().uuidString.lowercased()
+        try check(record)
+        guard try wrap({ try state.updateLatest(record) }) else { throw .functionNotFound(arn(name)) }
+        return publish ? try publishVersion(name, description: nil) : record
+    }
+
+    public func updateConfiguration(_ name: String, settings: FunctionSettings, revisionId: String?) throws(ServiceError) -> FunctionRecord {
+        try settings.validate()
+        var record = try latest(name)
+        if let revisionId, revisionId != record.revisionId {
+            throw ServiceError(status: 412, type: "PreconditionFailedException",
+                               message: "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+        }
+        if record.packageType == "Image", settings.runtime != nil || settings.handler != nil {
+            throw .invalidParameter("Runtime and Handler are not supported for Image package type.")
+        }
+        if let v = settings.runtime { record.runtime = Self.canonicalRuntime(v) }
+        if let v = settings.handler { record.handler = v }
+        if let v = settings.role { record.role = v }
+        if let v = settings.description { record.description = v }
+        if let v = settings.memorySize { record.memorySize = v }
+        if let v = settings.timeout { record.timeout = v }
+        if let v = settings.ephemeralStorage { record.ephemeralStorage = v }
+        if let v = settings.environment { record.environment = v }
+        if let v = settings.layers { record.layers = try resolveLayers(v) }
+        if let v = settings.imageConfig { record.imageConfig = v }
+        record.lastModified = Self.now()
+        record.revisionId = UUID().uuidString.lowercased()
+        try check(record)
+        guard try wrap({ try state.updateLatest(record) }) else { throw .functionNotFound(arn(name)) }
+        return record
+    }
+
+    /// DeleteFunction: the whole function, or one version when qualified.
+    public func delete(_ ref: FunctionReference) throws(ServiceError) {
+        if let q = ref.qualifier, q != "$LATEST" {
+            guard let number = Int(q) else { throw .invalidParameter("Deletion of aliases is not supported via DeleteFunction; use DeleteAlias.") }
+            if let alias = try wrap({ try state.aliases(ref.name) }).first(where: { $0.functionVersion == q || $0.additionalVersionWeights[q] != nil }) {
+                throw .conflict("Unable to delete version because the following aliases reference it: [\(alias.name)]")
+            }
+            guard try wrap({ try state.deleteVersion(ref.name, number) }) else { throw .functionNotFound(arn(ref.name, q)) }
+            return
+        }
+        if ref.qualifier == "$LATEST" { throw .invalidParameter("$LATEST version cannot be deleted without deleting the function.") }
+        guard try wrap({ try state.deleteFunction(ref.name) }) else { throw .functionNotFound(arn(ref.name)) }
+        collectCode()
+    }
+
+    // MARK: versions and aliases
+
+    public func publishVersion(_ name: String, description: String?) throws(ServiceError) -> FunctionRecord {
+        guard let version = try wrap({ try state.publishVersion(name, description: description, lastModified: Self.now(), revisionId: UUID().uuidString.lowercased()) }) else {
+            throw .functionNotFound(arn(name))
+        }
+        return version
+    }
+
+    public func versions(_ name: String) throws(ServiceError) -> [FunctionRecord] {
+        let latest = try latest(name)
+        return [latest] + (try wrap { try state.versions(name) })
+    }
+
+    public func putAlias(_ function: String, name: String, version: String?, description: String?, weights: [String: Double]?,
+                         create: Bool, revisionId: String?) throws(ServiceError) -> AliasRecord {
+        _ = try latest(function)
+        guard !name.isEmpty, name.count <= 128, Int(name) == nil,
+              name.unicodeScalars.allSatisfy({ CharacterSetASCII.alnum($0) || $0 == "-" || $0 == "_" }) else {
+            throw .validation("name", name, "Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)")
+        }
+        let existing = try wrap { try state.alias(function, name) }
+        if create, existing != nil { throw .conflict("Alias already exists: \(arn(function, name))") }
+        if !create, existing == nil { throw .notFound("Alias not found: \(arn(function, name))") }
+        if let revisionId, let existing, revisionId != existing.revisionId {
+            throw ServiceError(status: 412, type: "PreconditionFailedException", message: "The Revision Id provided does not match the latest Revision Id.")
+        }
+        let target = version ?? existing?.functionVersion ?? ""
+        try checkVersionExists(function, target)
+        let extra = weights ?? existing?.additionalVersionWeights ?? [:]
+        for (v, w) in extra {
+            try checkVersionExists(function, v)
+            guard (0...1).contains(w) else { throw .validation("routingConfig.additionalVersionWeights", "\(w)", "Member must have value between 0.0 and 1.0") }
+        }
+        let record = AliasRecord(name: name, functionVersion: target, description: description ?? existing?.description ?? "",
+                                 revisionId: UUID().uuidString.lowercased(), additionalVersionWeights: extra)
+        guard try wrap({ try state.putAlias(function, record, create: create) }) else { throw .conflict("Alias changed concurrently: \(name)") }
+        return record
+    }
+
+    private func checkVersionExists(_ function: String, _ version: String) throws(ServiceError) {
+        if version == "$LATEST" { return }
+        guard let n = Int(version), try wrap({ try state.version(function, n) }) != nil else {
+            throw .notFound("Function not found: \(arn(function, version))")
+        }
+    }
+
+    public func alias(_ function: String, _ name: String) throws(ServiceError) -> AliasRecord {
+        _ = try latest(function)
+        guard let alias = try wrap({ try state.alias(function, name) }) else { throw .notFound("Alias not found: \(arn(function, name))") }
+        return alias
+    }
+
+    public func aliases(_ function: String) throws(ServiceError) -> [AliasRecord] {
+        _ = try latest(function)
+        return try wrap { try state.aliases(function) }
+    }
+
+    public func deleteAlias(_ function: String, _ name: String) throws(ServiceError) {
+        _ = try latest(function)
+        try wrap { try state.deleteAlias(function, name) }
+    }
+
+    // MARK: concurrency
+
+    public func putReservedConcurrency(_ function: String, _ value: Int) throws(ServiceError) {
+        _ = try latest(function)
+        guard value >= 0 else { throw .validation("reservedConcurrentExecutions", "\(value)", "Member must have value greater than or equal to 0") }
+        var others = try wrap { try state.allReservedConcurrency() }
+        others[function] = nil
+        let available = accountConcurrency - Self.unreservedMinimum - others.values.reduce(0, +)
+        guard value <= available else {
+            throw .invalidParameter("Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [\(Self.unreservedMinimum)].")
+        }
+        try wrap { try state.setReservedConcurrency(function, value) }
+    }
+
+    public func reservedConcurrency(_ function: String) throws(ServiceError) -> Int? {
+        _ = try latest(function)
+        return try wrap { try state.reservedConcurrency(function) }
+    }
+
+    public func deleteReservedConcurrency(_ function: String) throws(ServiceError) {
+        _ = try latest(function)
+        try wrap { try state.setReservedConcurrency(function, nil) }
+    }
+
+    public func putProvisioned(_ function: String, qualifier: String?, count: Int) throws(ServiceError) -> ProvisionedConcurrencyRecord {
+        guard let qualifier, qualifier != "$LATEST" else {
+            throw .invalidParameter("Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
+        }
+        _ = try resolve(FunctionReference(name: function, qualifier: qualifier))
+        guard count >= 1 else { throw .validation("provisionedConcurrentExecutions", "\(count)", "Member must have value greater than or equal to 1") }
+        let reserved = try wrap { try state.reservedConcurrency(function) }
+        if let reserved, count > reserved {
+            throw .invalidParameter("Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function")
+        }
+        let record = ProvisionedConcurrencyRecord(qualifier: qualifier, requested: count, lastModified: Self.now())
+        try wrap { try state.setProvisioned(function, record) }
+        return record
+    }
+
+    public func provisioned(_ function: String, qualifier: String?) throws(ServiceError) -> ProvisionedConcurrencyRecord {
+        _ = try latest(function)
+        guard let qualifier, let record = try wrap({ try state.provisioned(function, qualifier) }) else {
+            throw ServiceError(status: 404, type: "ProvisionedConcurrencyConfigNotFoundException",
+                               message: "No Provisioned Concurrency Config found for this function")
+        }
+        return record
+    }
+
+    public func deleteProvisioned(_ function: String, qualifier: String?) throws(ServiceError) {
+        _ = try latest(function)
+        guard let qualifier, try wrap({ try state.deleteProvisioned(function, qualifier) }) else {
+            throw ServiceError(status: 404, type: "ProvisionedConcurrencyConfigNotFoundException",
+                               message: "No Provisioned Concurrency Config found for this function")
+        }
+    }
+
+    // MARK: layers
+
+    public func publishLayerVersion(_ name: String, zip: [UInt8], description: String?, runtimes: [String], architectures: [String],
+                                    license: String?) throws(ServiceError) -> LayerVersionRecord {
+        guard !name.isEmpty, name.count <= 140, name.unicodeScalars.allSatisfy({ CharacterSetASCII.alnum($0) || $0 == "-" || $0 == "_" }) else {
+            throw .validation("layerName", name, "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+")
+        }
+        let (digest, size) = try storeZip(zip)
+        let sha = Self.base64Sha256(hex: digest)
+        return try wrap {
+            try state.publishLayerVersion { version in
+                LayerVersionRecord(name: name, version: version, description: description ?? "", compatibleRuntimes: runtimes,
+                                   compatibleArchitectures: architectures, licenseInfo: license, codeSha256: sha, codeSize: size,
+                                   zipDigest: digest, createdDate: Self.now())
+            }
+        }
+    }
+
+    public func layerVersion(_ name: String, _ version: Int) throws(ServiceError) -> LayerVersionRecord {
+        guard let record = try wrap({ try state.layerVersion(name, version) }) else {
+            throw .notFound("The resource you requested does not exist.")
+        }
+        return record
+    }
+
+    public func layerVersions(_ name: String) throws(ServiceError) -> [LayerVersionRecord] { try wrap { try state.layerVersions(name) } }
+    public func layers() throws(ServiceError) -> [LayerVersionRecord] { try wrap { try state.latestLayers() } }
+
+    public func deleteLayerVersion(_ name: String, _ version: Int) throws(ServiceError) {
+        try wrap { try state.deleteLayerVersion(name, version) }
+        collectCode()
+    }
+
+    // MARK: building
+
+    /// The runnable form of a record (what a sandbox is started from).
+    public func instance(for record: FunctionRecord, initializationType: String = "on-demand") throws -> FunctionInstance {
+        let code: FunctionDefinition.Code
+        if record.packageType == "Image", let digest = record.imageDigest {
+            code = .storedImage(try Digest(parsing: digest))
+        } else {
+            code = .zip(path: zipPath(record.zipDigest ?? ""), runtime: record.runtime ?? "", handler: record.handler ?? "")
+        }
+        var definition = FunctionDefinition(
+            name: record.name, code: code, layers: record.layers.map { zipPath($0.zipDigest) }, memoryMB: record.memorySize,
+            timeoutSeconds: record.timeout, environment: record.environment.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        definition.version = record.version
+        definition.ephemeralStorageMB = record.ephemeralStorage
+        definition.initializationType = initializationType
+        if let c = record.imageConfig {
+            definition.imageOverride = .init(entryPoint: c.entryPoint, command: c.command, workingDirectory: c.workingDirectory)
+        }
+        var instance = try builder.build(definition)
+        instance.region = region
+        return instance
+    }
+
+    /// A record must build: its package unpacks and fits, its runtime image exists. A missing
+    /// bootstrap is not checked here: Lambda accepts the function and fails its invocations.
+    private func check(_ record: FunctionRecord) throws(ServiceError) {
+        do {
+            _ = try instance(for: record)
+        } catch is InvalidEntrypoint {
+        } catch let error as PackageError {
+            throw .invalidParameter("Could not unpack the uploaded package: \(error)")
+        } catch {
+            throw .invalidParameter("\(error)")
+        }
+    }
+
+    func zipPath(_ hex: String) -> String { codeDirectory + "/" + hex + ".zip" }
+
+    private func storeCode(_ code: FunctionCode, into record: inout FunctionRecord) throws(ServiceError) {
+        switch code {
+        case .zip(let bytes):
+            let (digest, size) = try storeZip(bytes)
+            record.zipDigest = digest
+            record.codeSha256 = Self.base64Sha256(hex: digest)
+            record.codeSize = size
+        case .image(let uri):
+            guard !uri.isEmpty else { throw .invalidParameter("ImageUri must name a local image (an OCI layout directory, OCI archive or docker save tarball)") }
+            do {
+                let (digest, stored) = try ImageImporter(store: packages).importImage(uri)
+                try packages.setReference("function-image-" + digest.hex, to: digest)
+                record.imageUri = uri
+                record.imageDigest = digest.description
+                record.codeSha256 = Self.base64Sha256(hex: digest.hex)
+                record.codeSize = stored.layers.reduce(Int64(0)) { total, layer in total + ((try? packages.layer(layer).bytes) ?? 0) }
+            } catch {
+                throw .invalidParameter("Cannot use image \(uri): \(error)")
+            }
+        }
+    }
+
+    /// Writes an uploaded zip to code/<sha256>.zip (through a temp file and a rename) and checks it unpacks.
+    private func storeZip(_ bytes: [UInt8]) throws(ServiceError) -> (hex: String, size: Int64) {
+        guard !bytes.isEmpty else { throw .invalidParameter("Uploaded file must be a non-empty zip") }
+        let hex = Digest.of(bytes: bytes).hex
+        let path = zipPath(hex)
+        if !FileManager.default.fileExists(atPath: path) {
+            let temporary = codeDirectory + "/.upload-" + UUID().uuidString
+            do {
+                try Data(bytes).write(to: URL(fileURLWithPath: temporary))
+                _ = try ZipImporter(store: packages).importZip(at: temporary)
+                guard rename(temporary, path) == 0 else { throw PackageError.io("rename \(temporary): \(String(cString: strerror(errno)))") }
+            } catch {
+                unlink(temporary)
+                throw .invalidParameter("Could not unzip uploaded file. Please check your file, then try to upload again. (\(error))")
+            }
+        }
+        return (hex, Int64(bytes.count))
+    }
+
+    private func resolveLayers(_ arns: [String]) throws(ServiceError) -> [LayerReference] {
+        var out: [LayerReference] = []
+        for text in arns {
+            let parts = text.split(separator: ":").map(String.init)
+            guard parts.count == 8, parts[0] == "arn", parts[5] == "layer", let version = Int(parts[7]),
+                  let layer = try wrap({ try state.layerVersion(parts[6], version) }) else {
+                throw .invalidParameter("Layer version \(text) does not exist.")
+            }
+            out.append(LayerReference(arn: text, codeSize: layer.codeSize, zipDigest: layer.zipDigest))
+        }
+        return out
+    }
+
+    /// Removes stored zips nothing refers to any more, and unreferenced packages.
+    public func collectCode() {
+        guard let used = try? state.referencedZipDigests(),
+              let names = try? FileManager.default.contentsOfDirectory(atPath: codeDirectory) else { return }
+        for name in names where name.hasSuffix(".zip") && !used.contains(String(name.dropLast(4))) {
+            unlink(codeDirectory + "/" + name)
+        }
+    }
+
+    // MARK: helpers
+
+    private func wrap<T>(_ body: () throws -> T) throws(ServiceError) -> T {
+        do { return try body() } catch { throw .service("state: \(error)") }
+    }
+
+    /// An alias's version, or one of its additional versions by weight.
+    static func pickVersion(_ alias: AliasRecord) -> String {
+        var roll = Double.random(in: 0..<1)
+        for (version, weight) in alias.additionalVersionWeights.sorted(by: { $0.key < $1.key }) {
+            if roll < weight { return version }
+            roll -= weight
+        }
+        return alias.functionVersion
+    }
+
+    static func canonicalRuntime(_ name: String) -> String { name }
+
+    static var hostArchitecture: String {
+        #if arch(x86_64)
+        "x86_64"
+        #else
+        "arm64"
+        #endif
+    }
+
+    /// Lambda's LastModified: 2026-11-23T08:00:00.000+0000.
+    public static func now() -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSSZ"
+        return f.string(from: Date())
+    }
+
+    /// CodeSha256 as Lambda gives it: base64 of the digest's bytes.
+    static func base64Sha256(hex: String) -> String {
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex, let next = hex.index(index, offsetBy: 2, limitedBy: hex.endIndex) {
+            bytes.append(UInt8(hex[index..<next], radix: 16) ?? 0)
+            index = next
+        }
+        return Data(bytes).base64EncodedString()
+    }
+}

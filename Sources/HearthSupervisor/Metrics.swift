@@ -1,0 +1,96 @@
+import Foundation
+
+/// Counters, gauges and histograms by function, rendered in Prometheus's text format.
+public final class Metrics: @unchecked Sendable {
+    /// Seconds: from 1 ms to 15 min, as invocations range.
+    public static let durationBuckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900]
+
+    private struct Histogram {
+        var counts: [Int]
+        var sum = 0.0
+        var count = 0
+        init() { counts = Array(repeating: 0, count: Metrics.durationBuckets.count) }
+        mutating func observe(_ value: Double) {
+            for (i, bound) in Metrics.durationBuckets.enumerated() where value <= bound { counts[i] += 1 }
+            sum += value
+            count += 1
+        }
+    }
+
+    private let lock = NSLock()
+    private var counters: [String: [String: Int]] = [:]
+    private var histograms: [String: [String: Histogram]] = [:]
+
+    static let counterHelp: [(String, String)] = [
+        ("hearth_invocations_total", "Invocations, by function."),
+        ("hearth_errors_total", "Invocations that ended in a function or platform error."),
+        ("hearth_throttles_total", "Invocations refused with 429 TooManyRequestsException."),
+        ("hearth_cold_starts_total", "Invocations that started a new execution environment."),
+        ("hearth_warm_starts_total", "Invocations served by an idle warm execution environment."),
+    ]
+    static let histogramHelp: [(String, String)] = [
+        ("hearth_invocation_duration_seconds", "Invocation duration (the REPORT line's Duration)."),
+        ("hearth_init_duration_seconds", "Init phase duration of new execution environments."),
+    ]
+
+    public init() {}
+
+    public func increment(_ name: String, function: String) {
+        lock.withLock { counters[name, default: [:]][function, default: 0] += 1 }
+    }
+
+    public func observe(_ name: String, function: String, seconds: Double) {
+        lock.withLock { histograms[name, default: [:]][function, default: Histogram()].observe(seconds) }
+    }
+
+    public func counter(_ name: String, function: String) -> Int {
+        lock.withLock { counters[name]?[function] ?? 0 }
+    }
+
+    public func forget(function: String) {
+        lock.withLock {
+            for key in counters.keys { counters[key]?[function] = nil }
+            for key in histograms.keys { histograms[key]?[function] = nil }
+        }
+    }
+
+    /// The exposition text; `gauges` are (name, help, [(labels, value)]) sampled by the caller.
+    public func render(gauges: [(String, String, [(String, Double)])]) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        var out = ""
+        for (name, help) in Self.counterHelp {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
+            for (function, value) in (counters[name] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                out += "\(name){function=\"\(Self.escape(function))\"} \(value)\n"
+            }
+        }
+        for (name, help) in Self.histogramHelp {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+            for (function, h) in (histograms[name] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let label = "function=\"\(Self.escape(function))\""
+                for (i, bound) in Self.durationBuckets.enumerated() {
+                    out += "\(name)_bucket{\(label),le=\"\(Self.format(bound))\"} \(h.counts[i])\n"
+                }
+                out += "\(name)_bucket{\(label),le=\"+Inf\"} \(h.count)\n"
+                out += "\(name)_sum{\(label)} \(Self.format(h.sum))\n"
+                out += "\(name)_count{\(label)} \(h.count)\n"
+            }
+        }
+        for (name, help, samples) in gauges {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
+            for (labels, value) in samples {
+                out += labels.isEmpty ? "\(name) \(Self.format(value))\n" : "\(name){\(labels)} \(Self.format(value))\n"
+            }
+        }
+        return out
+    }
+
+    static func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+    }
+
+    static func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}

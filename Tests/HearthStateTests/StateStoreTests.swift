@@ -1,0 +1,105 @@
+import Foundation
+import HearthState
+import XCTest
+
+/// The state store against a real SQLite file in a temp dir.
+final class StateStoreTests: XCTestCase {
+    var directory = ""
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "hearth-state-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    func record(_ name: String, memory: Int = 128, code: String = "abc") -> FunctionRecord {
+        FunctionRecord(name: name, version: "$LATEST", packageType: "Zip", runtime: "python3.11", handler: "app.handler",
+                       role: "arn:aws:iam::000000000000:role/r", description: "", memorySize: memory, timeout: 3, ephemeralStorage: 512,
+                       environment: ["A": "1"], layers: [], codeSha256: code, codeSize: 10, zipDigest: code, imageUri: nil, imageDigest: nil,
+                       imageConfig: nil, architectures: ["x86_64"], lastModified: "t0", revisionId: UUID().uuidString)
+    }
+
+    func testFunctionsSurviveReopeningTheFile() throws {
+        let path = directory + "/state.db"
+        do {
+            let store = try StateStore(path: path)
+            XCTAssertTrue(try store.createFunction(record("a")))
+            XCTAssertFalse(try store.createFunction(record("a")), "a second create of the same name must be refused")
+            XCTAssertNotNil(try store.publishVersion("a", description: "v1", lastModified: "t1", revisionId: "r1"))
+            XCTAssertTrue(try store.putAlias("a", AliasRecord(name: "live", functionVersion: "1", description: "", revisionId: "x"), create: true))
+            try store.setReservedConcurrency("a", 5)
+        }
+        let reopened = try StateStore(path: path)
+        XCTAssertEqual(try reopened.function("a")?.memorySize, 128)
+        XCTAssertEqual(try reopened.versions("a").map(\.version), ["1"])
+        XCTAssertEqual(try reopened.alias("a", "live")?.functionVersion, "1")
+        XCTAssertEqual(try reopened.reservedConcurrency("a"), 5)
+    }
+
+    func testListingPagesInNameOrder() throws {
+        let store = try StateStore(path: directory + "/state.db")
+        for name in ["c", "a", "e", "b", "d"] { XCTAssertTrue(try store.createFunction(record(name))) }
+        XCTAssertEqual(try store.listFunctions(after: nil, limit: 2).map(\.name), ["a", "b"])
+        XCTAssertEqual(try store.listFunctions(after: "b", limit: 2).map(\.name), ["c", "d"])
+        XCTAssertEqual(try store.listFunctions(after: "d", limit: 2).map(\.name), ["e"])
+        XCTAssertEqual(try store.functionCount(), 5)
+    }
+
+    func testPublishingUnchangedCodeReturnsTheSameVersion() throws {
+        let store = try StateStore(path: directory + "/state.db")
+        XCTAssertTrue(try store.createFunction(record("f")))
+        let v1 = try XCTUnwrap(try store.publishVersion("f", description: nil, lastModified: "t1", revisionId: "r1"))
+        let again = try XCTUnwrap(try store.publishVersion("f", description: nil, lastModified: "t2", revisionId: "r2"))
+        XCTAssertEqual(v1.version, "1")
+        XCTAssertEqual(again.version, "1", "nothing changed, so no new version")
+        XCTAssertTrue(try store.updateLatest(record("f", memory: 256)))
+        let v2 = try XCTUnwrap(try store.publishVersion("f", description: nil, lastModified: "t3", revisionId: "r3"))
+        XCTAssertEqual(v2.version, "2")
+        XCTAssertEqual(try store.version("f", 1)?.memorySize, 128, "a published version never changes")
+        XCTAssertEqual(try store.version("f", 2)?.memorySize, 256)
+        // Version numbers are not reused after a delete.
+        XCTAssertTrue(try store.deleteVersion("f", 2))
+        XCTAssertTrue(try store.updateLatest(record("f", memory: 512)))
+        XCTAssertEqual(try store.publishVersion("f", description: nil, lastModified: "t4", revisionId: "r4")?.version, "3")
+    }
+
+    func testDeletingAFunctionTakesItsVersionsAliasesAndSettings() throws {
+        let store = try StateStore(path: directory + "/state.db")
+        XCTAssertTrue(try store.createFunction(record("g")))
+        _ = try store.publishVersion("g", description: nil, lastModified: "t", revisionId: "r")
+        XCTAssertTrue(try store.putAlias("g", AliasRecord(name: "prod", functionVersion: "1", description: "", revisionId: "x"), create: true))
+        try store.setProvisioned("g", ProvisionedConcurrencyRecord(qualifier: "prod", requested: 2, lastModified: "t"))
+        XCTAssertTrue(try store.deleteFunction("g"))
+        XCTAssertFalse(try store.deleteFunction("g"))
+        XCTAssertTrue(try store.createFunction(record("g")))
+        XCTAssertEqual(try store.versions("g"), [])
+        XCTAssertNil(try store.alias("g", "prod"))
+        XCTAssertNil(try store.provisioned("g", "prod"))
+    }
+
+    func testLayerVersionsCountUpAndReferencedZipsAreKnown() throws {
+        let store = try StateStore(path: directory + "/state.db")
+        func layer(_ v: Int) -> LayerVersionRecord {
+            LayerVersionRecord(name: "deps", version: v, description: "", compatibleRuntimes: [], compatibleArchitectures: [],
+                               licenseInfo: nil, codeSha256: "x", codeSize: 1, zipDigest: "zip\(v)", createdDate: "t")
+        }
+        XCTAssertEqual(try store.publishLayerVersion(layer).version, 1)
+        XCTAssertEqual(try store.publishLayerVersion(layer).version, 2)
+        try store.deleteLayerVersion("deps", 2)
+        XCTAssertEqual(try store.publishLayerVersion(layer).version, 3)
+        XCTAssertEqual(try store.latestLayers().map(\.version), [3])
+        XCTAssertTrue(try store.createFunction(record("h", code: "fnzip")))
+        XCTAssertEqual(try store.referencedZipDigests(), ["zip1", "zip3", "fnzip"])
+    }
+
+    func testAFileThatIsNotADatabaseIsAClearError() throws {
+        let path = directory + "/junk.db"
+        try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try StateStore(path: path)) { error in
+            XCTAssertTrue("\(error)".contains(path), "the error names the file: \(error)")
+        }
+    }
+}
