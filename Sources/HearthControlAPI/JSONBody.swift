@@ -28,7 +28,8 @@ struct JSONBody {
 
     func int(_ key: String) throws(ServiceError) -> Int? {
         guard has(key) else { return nil }
-        guard let number = object[key] as? NSNumber, !(object[key] is Bool), number.doubleValue == number.doubleValue.rounded(),
+        // (Foundation on Linux cannot tell JSON true from 1; a boolean here fails the range checks instead.)
+        guard let number = object[key] as? NSNumber, number.doubleValue == number.doubleValue.rounded(),
               abs(number.doubleValue) < 1e15 else { throw wrongType(key, "an integer") }
         return number.intValue
     }

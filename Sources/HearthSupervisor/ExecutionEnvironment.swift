@@ -176,12 +176,18 @@ public final class ExecutionEnvironment: @unchecked Sendable {
             deadlineMs: Int64((started.timeIntervalSince1970 + timeout) * 1000),
             invokedFunctionArn: function.arn, traceId: ColdInvoker.traceId(), clientContext: request.clientContext)
         let sandbox = self.sandbox
+        let timedOut = Atomic(false)
         let timer = session.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
-            sandbox.kill()
+            // Marked first: the kill makes the runtime exit, and that must not read as a crash.
+            timedOut.store(true, ordering: .sequentiallyConsistent)
             session.close(.platformError(errorType: "Sandbox.Timedout", message: "timed out"), reason: "the invocation timed out")
+            sandbox.kill()
         }
-        let outcome = (try? await session.invoke(invocation).get()) ?? .platformError(errorType: "Runtime.Unknown", message: "the Runtime API failed")
+        var outcome = (try? await session.invoke(invocation).get()) ?? .platformError(errorType: "Runtime.Unknown", message: "the Runtime API failed")
         timer.cancel()
+        if timedOut.load(ordering: .sequentiallyConsistent), case .platformError = outcome {
+            outcome = .platformError(errorType: "Sandbox.Timedout", message: "timed out")
+        }
         let ms = Date().timeIntervalSince(started) * 1000
 
         switch outcome {

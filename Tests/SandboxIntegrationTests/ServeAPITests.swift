@@ -1,0 +1,390 @@
+import Foundation
+import XCTest
+
+/// `hearth serve` driven through Lambda's API with boto3 and the aws CLI, unchanged
+/// but for --endpoint-url. One daemon for the class; each test uses its own functions.
+final class ServeAPITests: XCTestCase {
+    nonisolated(unsafe) static var daemon: ServeDaemon?
+    nonisolated(unsafe) static var setupError: Error?
+    nonisolated(unsafe) static var before: (resources: String, inits: Int)?
+
+    override class func setUp() {
+        do {
+            try ServeDaemon.checkPrerequisites()
+            _ = try ServeFixtures.make()
+            daemon = try ServeDaemon()
+        } catch { setupError = error }
+    }
+
+    override class func tearDown() {
+        daemon?.remove()
+        daemon = nil
+    }
+
+    override func setUpWithError() throws {
+        if let error = Self.setupError { throw error }
+    }
+
+    func d() throws -> ServeDaemon { try XCTUnwrap(Self.daemon) }
+
+    /// Python that creates `name` from counter-v1.zip with `extra` keyword arguments.
+    func create(_ name: String, _ extra: String = "") throws -> String {
+        let fixtures = try ServeFixtures.make()
+        return """
+            c.create_function(FunctionName="\(name)", Runtime="python3.11", Role="arn:aws:iam::123456789012:role/hearth",
+                              Handler="app.handler", Code={"ZipFile": open("\(fixtures)/counter-v1.zip", "rb").read()}\(extra.isEmpty ? "" : ", " + extra))
+            """
+    }
+
+    func testCreateGetListUpdateAndDelete() throws {
+        let fixtures = try ServeFixtures.make()
+        let out = try d().boto(try create("life", #"MemorySize=256, Timeout=5, Environment={"Variables": {"GREETING": "hello"}}, Description="first""#) + """
+
+            g = c.get_function(FunctionName="life")
+            out["config"] = g["Configuration"]
+            out["code"] = g["Code"]
+            import urllib.request, hashlib
+            out["download_sha"] = base64.b64encode(hashlib.sha256(urllib.request.urlopen(g["Code"]["Location"]).read()).digest()).decode()
+            out["local_sha"] = base64.b64encode(hashlib.sha256(open("\(fixtures)/counter-v1.zip", "rb").read()).digest()).decode()
+            out["first"] = payload(c.invoke(FunctionName="life", Payload=b"{}"))
+            for n in ["life-a", "life-b", "life-c"]:
+                c.create_function(FunctionName=n, Runtime="python3.11", Role="arn:aws:iam::123456789012:role/hearth",
+                                  Handler="app.handler", Code={"ZipFile": open("\(fixtures)/counter-v1.zip", "rb").read()})
+            page1 = c.list_functions(MaxItems=2)
+            page2 = c.list_functions(MaxItems=2, Marker=page1["NextMarker"])
+            out["page1"] = [f["FunctionName"] for f in page1["Functions"]]
+            out["page2"] = [f["FunctionName"] for f in page2["Functions"]]
+            out["all"] = [f["FunctionName"] for f in c.get_paginator("list_functions").paginate().build_full_result()["Functions"]]
+            u = c.update_function_configuration(FunctionName="life", MemorySize=512, Environment={"Variables": {"GREETING": "changed"}})
+            out["updated_memory"] = u["MemorySize"]
+            out["after_config"] = payload(c.invoke(FunctionName="life", Payload=b"{}"))
+            u = c.update_function_code(FunctionName="life", ZipFile=open("\(fixtures)/counter-v2.zip", "rb").read())
+            out["new_sha"] = u["CodeSha256"]
+            out["after_code"] = payload(c.invoke(FunctionName="life", Payload=b"{}"))
+            c.delete_function(FunctionName="life")
+            out["after_delete"] = err(c.get_function, FunctionName="life")
+            out["invoke_deleted"] = err(c.invoke, FunctionName="life")
+            """)
+        let config = try XCTUnwrap(out["config"] as? [String: Any])
+        XCTAssertEqual(config["FunctionArn"] as? String, "arn:aws:lambda:us-east-1:000000000000:function:life")
+        XCTAssertEqual(config["MemorySize"] as? Int, 256)
+        XCTAssertEqual(config["Timeout"] as? Int, 5)
+        XCTAssertEqual(config["Runtime"] as? String, "python3.11")
+        XCTAssertEqual(config["State"] as? String, "Active")
+        XCTAssertEqual(config["Description"] as? String, "first")
+        XCTAssertEqual(out["download_sha"] as? String, out["local_sha"] as? String, "Code.Location serves the uploaded zip")
+        XCTAssertEqual(config["CodeSha256"] as? String, out["local_sha"] as? String)
+        let first = try XCTUnwrap(out["first"] as? [String: Any])
+        XCTAssertEqual((first["env"] as? [String: Any])?["GREETING"] as? String, "hello")
+        XCTAssertEqual((first["env"] as? [String: Any])?["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] as? String, "256")
+        XCTAssertEqual(out["page1"] as? [String], ["life", "life-a"])
+        XCTAssertEqual(out["page2"] as? [String], ["life-b", "life-c"])
+        XCTAssertEqual((out["all"] as? [String])?.filter { $0.hasPrefix("life") }, ["life", "life-a", "life-b", "life-c"])
+        XCTAssertEqual(out["updated_memory"] as? Int, 512)
+        let afterConfig = try XCTUnwrap(out["after_config"] as? [String: Any])
+        XCTAssertEqual((afterConfig["env"] as? [String: Any])?["GREETING"] as? String, "changed", "a configuration update reaches new invocations")
+        XCTAssertEqual(afterConfig["count"] as? Int, 1, "the old configuration's sandbox was drained, not reused")
+        XCTAssertEqual((out["after_code"] as? [String: Any])?["code"] as? String, "v2")
+        XCTAssertNotEqual(out["new_sha"] as? String, out["local_sha"] as? String)
+        XCTAssertEqual((out["after_delete"] as? [String: Any])?["code"] as? String, "ResourceNotFoundException")
+        XCTAssertEqual((out["after_delete"] as? [String: Any])?["status"] as? Int, 404)
+        XCTAssertEqual((out["invoke_deleted"] as? [String: Any])?["code"] as? String, "ResourceNotFoundException")
+    }
+
+    func testValuesAreCheckedServerSide() throws {
+        let fixtures = try ServeFixtures.make()
+        let out = try d().boto("""
+            z = open("\(fixtures)/counter-v1.zip", "rb").read()
+            def make(**k):
+                args = dict(FunctionName="val", Runtime="python3.11", Role="arn:aws:iam::123456789012:role/r", Handler="app.handler", Code={"ZipFile": z})
+                args.update(k)
+                return err(c.create_function, **args)
+            out["memory"] = make(MemorySize=20000)
+            out["timeout"] = make(Timeout=901)
+            out["storage"] = make(EphemeralStorage={"Size": 20000})
+            out["runtime"] = make(Runtime="cobol1.0")
+            out["zip"] = make(Code={"ZipFile": b"this is not a zip"})
+            out["name"] = make(FunctionName="bad name!")
+            out["role"] = make(Role="not-a-role")
+            out["env"] = make(Environment={"Variables": {"AWS_REGION": "mars"}})
+            out["ok"] = make()
+            out["again"] = make()
+            out["update"] = err(c.update_function_configuration, FunctionName="val", Timeout=1000)
+            out["concurrency"] = err(c.put_function_concurrency, FunctionName="val", ReservedConcurrentExecutions=5000)
+            """)
+        func code(_ key: String) -> String? { (out[key] as? [String: Any])?["code"] as? String }
+        XCTAssertEqual(code("memory"), "ValidationException")
+        XCTAssertTrue(((out["memory"] as? [String: Any])?["message"] as? String ?? "").contains("10240"))
+        XCTAssertEqual(code("timeout"), "ValidationException")
+        XCTAssertEqual(code("storage"), "ValidationException")
+        XCTAssertEqual(code("runtime"), "InvalidParameterValueException")
+        XCTAssertEqual(code("zip"), "InvalidParameterValueException")
+        XCTAssertEqual(code("name"), "ValidationException")
+        XCTAssertEqual(code("role"), "ValidationException")
+        XCTAssertEqual(code("env"), "InvalidParameterValueException")
+        XCTAssertNil(out["ok"] as? [String: Any], "a valid function is created: \(out["ok"] ?? "")")
+        XCTAssertEqual(code("again"), "ResourceConflictException")
+        XCTAssertEqual(code("update"), "ValidationException")
+        XCTAssertEqual(code("concurrency"), "InvalidParameterValueException")
+    }
+
+    func testInvokeResultsErrorsAndLimits() throws {
+        let out = try d().boto(try create("inv", "Timeout=1") + """
+
+            r = c.invoke(FunctionName="inv", Payload=json.dumps({"fail": True}), LogType="Tail")
+            out["error"] = {"status": r["StatusCode"], "fe": r.get("FunctionError"), "body": payload(r), "log": base64.b64decode(r["LogResult"]).decode()}
+            r = c.invoke(FunctionName="inv", Payload=json.dumps({"sleep": 3}))
+            out["timeout"] = {"fe": r.get("FunctionError"), "body": payload(r)}
+            r = c.invoke(FunctionName="inv", Payload=b"{}")
+            out["after_timeout"] = payload(r)
+            r = c.invoke(FunctionName="inv", Payload=json.dumps({"big": True}))
+            out["big_response"] = {"fe": r.get("FunctionError"), "body": payload(r)}
+            out["big_request"] = err(c.invoke, FunctionName="inv", Payload=b'"' + b"x" * (7 * 1024 * 1024) + b'"')
+            out["not_json"] = err(c.invoke, FunctionName="inv", Payload=b"{not json")
+            r = c.invoke(FunctionName="inv", InvocationType="DryRun")
+            out["dry"] = r["StatusCode"]
+            out["unknown"] = err(c.invoke, FunctionName="no-such-function")
+            r = c.invoke(FunctionName="arn:aws:lambda:us-east-1:000000000000:function:inv", Payload=b"{}")
+            out["by_arn"] = r["StatusCode"]
+            """)
+        let error = try XCTUnwrap(out["error"] as? [String: Any])
+        XCTAssertEqual(error["status"] as? Int, 200)
+        XCTAssertEqual(error["fe"] as? String, "Unhandled")
+        XCTAssertEqual((error["body"] as? [String: Any])?["errorType"] as? String, "ValueError")
+        XCTAssertEqual((error["body"] as? [String: Any])?["errorMessage"] as? String, "asked to fail")
+        let log = error["log"] as? String ?? ""
+        XCTAssertTrue(log.contains("START RequestId:") && log.contains("REPORT RequestId:") && log.contains("Max Memory Used:"), log)
+        let timeout = try XCTUnwrap(out["timeout"] as? [String: Any])
+        XCTAssertEqual(timeout["fe"] as? String, "Unhandled")
+        XCTAssertEqual((timeout["body"] as? [String: Any])?["errorType"] as? String, "Sandbox.Timedout")
+        XCTAssertTrue(((timeout["body"] as? [String: Any])?["errorMessage"] as? String ?? "").contains("Task timed out after 1.00 seconds"))
+        XCTAssertEqual((out["after_timeout"] as? [String: Any])?["count"] as? Int, 1, "a sandbox that timed out is never reused")
+        XCTAssertEqual((out["big_response"] as? [String: Any])?["fe"] as? String, "Unhandled")
+        XCTAssertEqual(((out["big_response"] as? [String: Any])?["body"] as? [String: Any])?["errorType"] as? String, "Function.ResponseSizeTooLarge")
+        XCTAssertEqual((out["big_request"] as? [String: Any])?["status"] as? Int, 413)
+        XCTAssertEqual((out["big_request"] as? [String: Any])?["code"] as? String, "RequestEntityTooLargeException")
+        XCTAssertEqual((out["not_json"] as? [String: Any])?["code"] as? String, "InvalidRequestContentException")
+        XCTAssertEqual(out["dry"] as? Int, 204)
+        XCTAssertEqual((out["unknown"] as? [String: Any])?["status"] as? Int, 404)
+        XCTAssertEqual(out["by_arn"] as? Int, 200)
+    }
+
+    func testWarmSandboxIsReusedAndTmpIsItsOwn() throws {
+        let out = try d().boto(try create("warm") + """
+
+            out["seq"] = [payload(c.invoke(FunctionName="warm", Payload=b"{}")) for _ in range(3)]
+            with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                futures = [pool.submit(lambda: payload(c.invoke(FunctionName="warm", Payload=json.dumps({"sleep": 1.5})))) for _ in range(2)]
+                out["parallel"] = [f.result() for f in futures]
+            """)
+        let seq = try XCTUnwrap(out["seq"] as? [[String: Any]])
+        XCTAssertEqual(seq.map { $0["count"] as? Int }, [1, 2, 3], "the global counter rises: the same sandbox served all three")
+        XCTAssertEqual(Set(seq.compactMap { $0["token"] as? String }).count, 1)
+        XCTAssertTrue(seq[0]["seen"] is NSNull, "a new sandbox's /tmp starts empty")
+        XCTAssertEqual(seq[1]["seen"] as? String, seq[0]["token"] as? String, "/tmp persists between warm invocations")
+        let parallel = try XCTUnwrap(out["parallel"] as? [[String: Any]])
+        let tokens = parallel.compactMap { $0["token"] as? String }
+        XCTAssertEqual(Set(tokens).count, 2, "two concurrent invocations run in two sandboxes, one each")
+        let fresh = try XCTUnwrap(parallel.first { $0["token"] as? String != seq[0]["token"] as? String })
+        XCTAssertTrue(fresh["seen"] is NSNull, "the second sandbox never sees the first one's /tmp")
+    }
+
+    func testReservedConcurrencyThrottlesAtOnce() throws {
+        let out = try d().boto(try create("thr") + """
+
+            c.put_function_concurrency(FunctionName="thr", ReservedConcurrentExecutions=1)
+            out["get"] = c.get_function_concurrency(FunctionName="thr").get("ReservedConcurrentExecutions")
+            out["in_get_function"] = c.get_function(FunctionName="thr").get("Concurrency")
+            def call():
+                start = time.time()
+                e = err(c.invoke, FunctionName="thr", Payload=json.dumps({"sleep": 2}))
+                return {"err": e, "seconds": time.time() - start}
+            with concurrent.futures.ThreadPoolExecutor(3) as pool:
+                results = list(pool.map(lambda _: call(), range(3)))
+            out["results"] = results
+            c.put_function_concurrency(FunctionName="thr", ReservedConcurrentExecutions=0)
+            out["zero"] = err(c.invoke, FunctionName="thr", Payload=b"{}")
+            c.delete_function_concurrency(FunctionName="thr")
+            out["after_delete"] = c.get_function_concurrency(FunctionName="thr").get("ReservedConcurrentExecutions")
+            out["ok_again"] = payload(c.invoke(FunctionName="thr", Payload=b"{}"))["count"] > 0
+            """)
+        XCTAssertEqual(out["get"] as? Int, 1)
+        XCTAssertEqual((out["in_get_function"] as? [String: Any])?["ReservedConcurrentExecutions"] as? Int, 1)
+        let results = try XCTUnwrap(out["results"] as? [[String: Any]])
+        let throttled = results.compactMap { $0["err"] as? [String: Any] }
+        XCTAssertEqual(throttled.count, 2, "one runs, two are refused: \(results)")
+        for t in throttled {
+            XCTAssertEqual(t["status"] as? Int, 429)
+            XCTAssertEqual(t["code"] as? String, "TooManyRequestsException")
+            XCTAssertEqual(t["reason"] as? String, "ReservedFunctionConcurrentInvocationLimitExceeded")
+        }
+        let refusedQuickly = results.filter { $0["err"] is [String: Any] }.allSatisfy { ($0["seconds"] as? Double ?? 9) < 1.5 }
+        XCTAssertTrue(refusedQuickly, "a throttle is answered at once, not after waiting: \(results)")
+        XCTAssertEqual((out["zero"] as? [String: Any])?["reason"] as? String, "ReservedFunctionConcurrentInvocationLimitExceeded")
+        XCTAssertTrue(out["after_delete"] is NSNull)
+        XCTAssertEqual(out["ok_again"] as? Bool, true)
+    }
+
+    func testVersionsAndAliases() throws {
+        let fixtures = try ServeFixtures.make()
+        let out = try d().boto(try create("ver") + """
+
+            v1 = c.publish_version(FunctionName="ver", Description="one")
+            out["v1"] = v1["Version"]
+            out["v1_arn"] = v1["FunctionArn"]
+            out["same"] = c.publish_version(FunctionName="ver")["Version"]
+            c.update_function_code(FunctionName="ver", ZipFile=open("\(fixtures)/counter-v2.zip", "rb").read())
+            out["v2"] = c.publish_version(FunctionName="ver")["Version"]
+            out["versions"] = [v["Version"] for v in c.list_versions_by_function(FunctionName="ver")["Versions"]]
+            a = c.create_alias(FunctionName="ver", Name="live", FunctionVersion="1", Description="prod")
+            out["alias_arn"] = a["AliasArn"]
+            r = c.invoke(FunctionName="ver", Qualifier="live", Payload=b"{}")
+            out["via_alias"] = {"executed": r["ExecutedVersion"], "body": payload(r)}
+            r = c.invoke(FunctionName="ver:2", Payload=b"{}")
+            out["via_version"] = {"executed": r["ExecutedVersion"], "body": payload(r)}
+            r = c.invoke(FunctionName="ver", Payload=b"{}")
+            out["latest"] = {"executed": r["ExecutedVersion"], "code": payload(r)["code"]}
+            c.update_alias(FunctionName="ver", Name="live", FunctionVersion="2")
+            out["alias_now"] = c.get_alias(FunctionName="ver", Name="live")["FunctionVersion"]
+            out["aliases"] = [x["Name"] for x in c.list_aliases(FunctionName="ver")["Aliases"]]
+            out["delete_used_version"] = err(c.delete_function, FunctionName="ver", Qualifier="2")
+            c.delete_function(FunctionName="ver", Qualifier="1")
+            out["versions_after"] = [v["Version"] for v in c.list_versions_by_function(FunctionName="ver")["Versions"]]
+            c.delete_alias(FunctionName="ver", Name="live")
+            out["alias_gone"] = err(c.get_alias, FunctionName="ver", Name="live")
+            out["bad_alias"] = err(c.create_alias, FunctionName="ver", Name="live", FunctionVersion="99")
+            """)
+        XCTAssertEqual(out["v1"] as? String, "1")
+        XCTAssertEqual(out["v1_arn"] as? String, "arn:aws:lambda:us-east-1:000000000000:function:ver:1")
+        XCTAssertEqual(out["same"] as? String, "1", "publishing unchanged code returns the existing version")
+        XCTAssertEqual(out["v2"] as? String, "2")
+        XCTAssertEqual(out["versions"] as? [String], ["$LATEST", "1", "2"])
+        XCTAssertEqual(out["alias_arn"] as? String, "arn:aws:lambda:us-east-1:000000000000:function:ver:live")
+        let viaAlias = try XCTUnwrap(out["via_alias"] as? [String: Any])
+        XCTAssertEqual(viaAlias["executed"] as? String, "1")
+        XCTAssertEqual((viaAlias["body"] as? [String: Any])?["code"] as? String, "v1", "version 1 keeps its code after $LATEST changed")
+        XCTAssertEqual(((viaAlias["body"] as? [String: Any])?["env"] as? [String: Any])?["AWS_LAMBDA_FUNCTION_VERSION"] as? String, "1")
+        XCTAssertEqual((out["via_version"] as? [String: Any])?["executed"] as? String, "2")
+        XCTAssertEqual(((out["via_version"] as? [String: Any])?["body"] as? [String: Any])?["code"] as? String, "v2")
+        XCTAssertEqual((out["latest"] as? [String: Any])?["executed"] as? String, "$LATEST")
+        XCTAssertEqual(out["alias_now"] as? String, "2")
+        XCTAssertEqual(out["aliases"] as? [String], ["live"])
+        XCTAssertEqual((out["delete_used_version"] as? [String: Any])?["code"] as? String, "ResourceConflictException")
+        XCTAssertEqual(out["versions_after"] as? [String], ["$LATEST", "2"])
+        XCTAssertEqual((out["alias_gone"] as? [String: Any])?["code"] as? String, "ResourceNotFoundException")
+        XCTAssertEqual((out["bad_alias"] as? [String: Any])?["code"] as? String, "ResourceNotFoundException")
+    }
+
+    func testLayersAndProvisionedConcurrency() throws {
+        let fixtures = try ServeFixtures.make()
+        let out = try d().boto("""
+            l = c.publish_layer_version(LayerName="helpers", Content={"ZipFile": open("\(fixtures)/layer.zip", "rb").read()}, CompatibleRuntimes=["python3.11"])
+            out["layer_version"] = l["Version"]
+            out["layer_arn"] = l["LayerVersionArn"]
+            out["get_layer"] = c.get_layer_version(LayerName="helpers", VersionNumber=1)["Version"]
+            out["list_layers"] = [x["LayerName"] for x in c.list_layers()["Layers"]]
+            out["list_versions"] = [x["Version"] for x in c.list_layer_versions(LayerName="helpers")["LayerVersions"]]
+            c.create_function(FunctionName="lay", Runtime="python3.11", Role="arn:aws:iam::123456789012:role/r", Handler="app.layered",
+                              Code={"ZipFile": open("\(fixtures)/counter-v1.zip", "rb").read()}, Layers=[l["LayerVersionArn"]])
+            out["layered"] = payload(c.invoke(FunctionName="lay", Payload=b"{}"))
+            out["missing_layer"] = err(c.update_function_configuration, FunctionName="lay", Layers=["arn:aws:lambda:us-east-1:000000000000:layer:helpers:9"])
+            \(try create("prov"))
+            v = c.publish_version(FunctionName="prov")["Version"]
+            out["latest_refused"] = err(c.put_provisioned_concurrency_config, FunctionName="prov", Qualifier="$LATEST", ProvisionedConcurrentExecutions=1)
+            p = c.put_provisioned_concurrency_config(FunctionName="prov", Qualifier=v, ProvisionedConcurrentExecutions=1)
+            out["put_status"] = p["Status"]
+            for _ in range(100):
+                g = c.get_provisioned_concurrency_config(FunctionName="prov", Qualifier=v)
+                if g["Status"] == "READY":
+                    break
+                time.sleep(0.1)
+            out["ready"] = g["Status"]
+            out["allocated"] = g["AllocatedProvisionedConcurrentExecutions"]
+            out["provisioned_invoke"] = payload(c.invoke(FunctionName="prov", Qualifier=v, Payload=b"{}"))
+            c.delete_provisioned_concurrency_config(FunctionName="prov", Qualifier=v)
+            out["after_delete"] = err(c.get_provisioned_concurrency_config, FunctionName="prov", Qualifier=v)
+            c.delete_layer_version(LayerName="helpers", VersionNumber=1)
+            out["layer_gone"] = err(c.get_layer_version, LayerName="helpers", VersionNumber=1)
+            """)
+        XCTAssertEqual(out["layer_version"] as? Int, 1)
+        XCTAssertEqual(out["layer_arn"] as? String, "arn:aws:lambda:us-east-1:000000000000:layer:helpers:1")
+        XCTAssertEqual(out["get_layer"] as? Int, 1)
+        XCTAssertEqual(out["list_layers"] as? [String], ["helpers"])
+        XCTAssertEqual(out["list_versions"] as? [Int], [1])
+        XCTAssertEqual((out["layered"] as? [String: Any])?["layer"] as? String, "from the layer", "the layer is at /opt/python")
+        XCTAssertEqual((out["missing_layer"] as? [String: Any])?["code"] as? String, "InvalidParameterValueException")
+        XCTAssertEqual((out["latest_refused"] as? [String: Any])?["code"] as? String, "InvalidParameterValueException")
+        XCTAssertEqual(out["put_status"] as? String, "IN_PROGRESS")
+        XCTAssertEqual(out["ready"] as? String, "READY")
+        XCTAssertEqual(out["allocated"] as? Int, 1)
+        let provisioned = try XCTUnwrap(out["provisioned_invoke"] as? [String: Any])
+        XCTAssertEqual((provisioned["env"] as? [String: Any])?["AWS_LAMBDA_INITIALIZATION_TYPE"] as? String, "provisioned-concurrency")
+        XCTAssertEqual(provisioned["count"] as? Int, 1)
+        XCTAssertEqual((out["after_delete"] as? [String: Any])?["code"] as? String, "ProvisionedConcurrencyConfigNotFoundException")
+        XCTAssertEqual((out["layer_gone"] as? [String: Any])?["code"] as? String, "ResourceNotFoundException")
+    }
+
+    func testAccountSettingsMetricsHealthAndLogs() throws {
+        let daemon = try d()
+        let out = try daemon.boto(try create("obs") + """
+
+            for _ in range(2):
+                c.invoke(FunctionName="obs", Payload=b"{}")
+            c.invoke(FunctionName="obs", Payload=json.dumps({"fail": True}))
+            s = c.get_account_settings()
+            out["limit"] = s["AccountLimit"]["ConcurrentExecutions"]
+            out["count"] = s["AccountUsage"]["FunctionCount"]
+            """)
+        XCTAssertEqual(out["limit"] as? Int, 1000)
+        XCTAssertGreaterThanOrEqual(out["count"] as? Int ?? 0, 1)
+        let (healthStatus, _, health) = try daemon.http("GET", "/healthz")
+        XCTAssertEqual(healthStatus, 200)
+        XCTAssertEqual(health, "ok\n")
+        let (metricsStatus, _, metrics) = try daemon.http("GET", "/metrics")
+        XCTAssertEqual(metricsStatus, 200)
+        XCTAssertTrue(metrics.contains("hearth_invocations_total{function=\"obs\"} 3"), metrics)
+        XCTAssertTrue(metrics.contains("hearth_errors_total{function=\"obs\"} 1"), metrics)
+        XCTAssertTrue(metrics.contains("hearth_cold_starts_total{function=\"obs\"} 1"), metrics)
+        XCTAssertTrue(metrics.contains("hearth_warm_starts_total{function=\"obs\"} 2"), metrics)
+        XCTAssertTrue(metrics.contains("hearth_invocation_duration_seconds_count{function=\"obs\"} 3"), metrics)
+        XCTAssertTrue(metrics.contains("hearth_sandboxes{function=\"obs\",state=\"idle\"} 1"), metrics)
+        let (logStatus, _, log) = try daemon.http("GET", "/hearth/v1/functions/obs/logs")
+        XCTAssertEqual(logStatus, 200)
+        XCTAssertEqual(log.components(separatedBy: "REPORT RequestId:").count - 1, 3, log)
+        XCTAssertTrue(log.contains("count 2"), "the function's own output is in its log: \(log)")
+        XCTAssertTrue(log.contains("ValueError"), log)
+        let (unknownStatus, headers, unknown) = try daemon.http("GET", "/2015-03-31/functions/none-such")
+        XCTAssertEqual(unknownStatus, 404)
+        XCTAssertEqual(headers["x-amzn-errortype"], "ResourceNotFoundException")
+        XCTAssertNotNil(headers["x-amzn-requestid"])
+        XCTAssertTrue(unknown.contains("Function not found"))
+    }
+
+    func testTheAWSCLIWorksWithEndpointURL() throws {
+        let fixtures = try ServeFixtures.make()
+        let daemon = try d()
+        let (which, _) = try RuntimeImages.run("/usr/bin/env", ["sh", "-c", "command -v aws"])
+        guard which == 0 else { throw XCTSkip("the aws CLI is not installed (scripts/setup installs it from PyPI)") }
+        var (status, out) = try daemon.aws(["lambda", "create-function", "--function-name", "cli", "--runtime", "python3.11",
+                                            "--role", "arn:aws:iam::123456789012:role/r", "--handler", "app.handler",
+                                            "--zip-file", "fileb://\(fixtures)/counter-v1.zip"])
+        XCTAssertEqual(status, 0, out)
+        XCTAssertTrue(out.contains("\"FunctionName\": \"cli\""), out)
+        (status, out) = try daemon.aws(["lambda", "invoke", "--function-name", "cli", "--payload", "{\"sleep\": 0}", "--log-type", "Tail", "result.json"])
+        XCTAssertEqual(status, 0, out)
+        XCTAssertTrue(out.contains("\"StatusCode\": 200"), out)
+        XCTAssertTrue(out.contains("\"ExecutedVersion\": \"$LATEST\""), out)
+        let result = try String(contentsOfFile: daemon.base + "/result.json", encoding: .utf8)
+        XCTAssertTrue(result.contains("\"count\": 1"), result)
+        (status, out) = try daemon.aws(["lambda", "list-functions"])
+        XCTAssertEqual(status, 0, out)
+        XCTAssertTrue(out.contains("\"FunctionName\": \"cli\""), out)
+        (status, out) = try daemon.aws(["lambda", "get-function-configuration", "--function-name", "cli"])
+        XCTAssertTrue(out.contains("\"Handler\": \"app.handler\""), out)
+        (status, out) = try daemon.aws(["lambda", "delete-function", "--function-name", "cli"])
+        XCTAssertEqual(status, 0, out)
+        (status, out) = try daemon.aws(["lambda", "get-function", "--function-name", "cli"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(out.contains("ResourceNotFoundException"), out)
+    }
+}

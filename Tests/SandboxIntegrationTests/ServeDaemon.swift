@@ -1,0 +1,201 @@
+import Foundation
+import XCTest
+
+/// A real `hearth serve` on a free port with its own state, runtime directory
+/// and socket, driven by boto3 and the aws CLI from PyPI.
+final class ServeDaemon: @unchecked Sendable {
+    let base: String
+    let stateDirectory: String
+    let runtimeDirectory: String
+    let socket: String
+    let extraArguments: [String]
+    private var process: Process?
+    private(set) var port = 0
+    var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    static var buildDirectory: URL { URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent() }
+
+    /// Skips unless this machine can run sandboxes and has boto3 and the aws CLI.
+    static func checkPrerequisites() throws {
+        guard geteuid() == 0 else { throw XCTSkip("hearth serve needs root (running as uid \(geteuid()))") }
+        let (status, out) = try RuntimeImages.run("/usr/bin/env", ["python3", "-c", "import boto3, botocore; print(boto3.__version__)"])
+        guard status == 0 else { throw XCTSkip("boto3 is not installed for python3 (scripts/setup installs it from PyPI): \(out.suffix(200))") }
+        try RuntimeImages.ensureBuilt()
+    }
+
+    init(stateDirectory: String? = nil, arguments: [String] = []) throws {
+        base = NSTemporaryDirectory() + "hearth-serve-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        self.stateDirectory = stateDirectory ?? base + "/state"
+        runtimeDirectory = base + "/run"
+        socket = base + "/hearth.sock"
+        extraArguments = arguments
+        try start()
+    }
+
+    func start() throws {
+        let p = Process()
+        p.executableURL = Self.buildDirectory.appendingPathComponent("hearth")
+        p.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--socket", socket, "--state-dir", stateDirectory,
+                       "--images-dir", RuntimeImages.directory] + extraArguments
+        p.environment = ["HEARTH_RUNTIME_DIR": runtimeDirectory, "PATH": "/usr/bin:/bin"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle(forWritingAtPath: "/dev/stderr")
+        try p.run()
+        process = p
+        // "hearth: serving Lambda's API on http://127.0.0.1:PORT ..."
+        var text = ""
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, !text.contains("\n") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        guard let range = text.range(of: "http://127.0.0.1:"), let port = Int(text[range.upperBound...].prefix { $0.isNumber }) else {
+            p.terminate()
+            p.waitUntilExit()
+            throw NSError(domain: "ServeDaemon", code: 1, userInfo: [NSLocalizedDescriptionKey: "hearth serve did not start: \(text)"])
+        }
+        self.port = port
+        // Keep draining stdout so the daemon never blocks on it.
+        out.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
+    }
+
+    /// SIGTERM, and the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        guard let p = process else { return 0 }
+        p.terminate()
+        p.waitUntilExit()
+        process = nil
+        return p.terminationStatus
+    }
+
+    func restart() throws {
+        stop()
+        try start()
+    }
+
+    func remove() {
+        stop()
+        try? FileManager.default.removeItem(atPath: base)
+    }
+
+    /// Runs Python with a boto3 client `c` (no retries, so throttles are seen) and returns the dict `out` it fills.
+    func boto(_ code: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+        let script = """
+            import boto3, botocore, json, base64, sys, time, concurrent.futures
+            from botocore.config import Config
+            c = boto3.client("lambda", endpoint_url="\(endpoint)", region_name="us-east-1", aws_access_key_id="hearth",
+                             aws_secret_access_key="hearth", config=Config(retries={"max_attempts": 0}, read_timeout=120, connect_timeout=5))
+            out = {}
+            def err(f, *a, **k):
+                try:
+                    f(*a, **k)
+                    return None
+                except botocore.exceptions.ClientError as e:
+                    return {"code": e.response["Error"]["Code"], "message": e.response["Error"].get("Message", ""),
+                            "status": e.response["ResponseMetadata"]["HTTPStatusCode"], "reason": e.response.get("Reason")}
+            def payload(r):
+                return json.loads(r["Payload"].read() or b"null")
+
+            """ + code + "\nprint(json.dumps(out))\n"
+        let path = base + "/script-\(UUID().uuidString.prefix(6)).py"
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        let (status, output) = try RuntimeImages.run("/usr/bin/env", ["python3", path])
+        guard status == 0, let last = output.split(separator: "\n").last,
+              let object = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any] else {
+            XCTFail("the boto3 script failed (\(status)): \(output.suffix(3000))", file: file, line: line)
+            throw XCTSkip("boto3 script failed")
+        }
+        return object
+    }
+
+    /// Runs the aws CLI against the daemon.
+    func aws(_ arguments: [String]) throws -> (Int32, String) {
+        var env = ProcessInfo.processInfo.environment
+        env["AWS_ACCESS_KEY_ID"] = "hearth"
+        env["AWS_SECRET_ACCESS_KEY"] = "hearth"
+        env["AWS_DEFAULT_REGION"] = "us-east-1"
+        env["AWS_PAGER"] = ""
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["aws", "--endpoint-url", endpoint, "--output", "json"] + arguments
+        p.environment = env
+        p.currentDirectoryURL = URL(fileURLWithPath: base)
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// A raw HTTP exchange with curl: status, headers (lower-cased names) and body.
+    func http(_ method: String, _ path: String, body: String? = nil, headers: [String] = []) throws -> (Int, [String: String], String) {
+        var args = ["-s", "-X", method, "-D", "-", endpoint + path]
+        for h in headers { args += ["-H", h] }
+        if let body { args += ["--data-binary", body] }
+        let (status, out) = try RuntimeImages.run("/usr/bin/curl", args)
+        XCTAssertEqual(status, 0, "curl failed: \(out)")
+        let parts = out.components(separatedBy: "\r\n\r\n")
+        let headLines = parts[0].components(separatedBy: "\r\n")
+        let code = Int(headLines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
+        var map: [String: String] = [:]
+        for line in headLines.dropFirst() {
+            if let colon = line.firstIndex(of: ":") {
+                map[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return (code, map, parts.dropFirst().joined(separator: "\r\n\r\n"))
+    }
+}
+
+/// Function packages for the serve tests, made with zip.
+enum ServeFixtures {
+    nonisolated(unsafe) static var directory: String?
+
+    static let counter = """
+        import os, time, uuid
+        TOKEN = uuid.uuid4().hex
+        count = 0
+        def handler(event, context):
+            global count
+            count += 1
+            seen = open("/tmp/marker").read() if os.path.exists("/tmp/marker") else None
+            with open("/tmp/marker", "w") as f:
+                f.write(TOKEN)
+            time.sleep(event.get("sleep", 0))
+            if event.get("fail"):
+                raise ValueError("asked to fail")
+            if event.get("big"):
+                return "x" * (7 * 1024 * 1024)
+            print("count", count)
+            keys = ["GREETING", "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
+            return {"count": count, "token": TOKEN, "seen": seen, "env": {k: os.environ.get(k) for k in keys}, "code": "CODE"}
+        def layered(event, context):
+            import helper
+            return {"layer": helper.VALUE}
+        """
+
+    /// counter-v1.zip, counter-v2.zip (same handler, "code" says which), layer.zip (python/helper.py).
+    static func make() throws -> String {
+        if let directory { return directory }
+        let dir = NSTemporaryDirectory() + "hearth-serve-fixtures-" + UUID().uuidString.prefix(8)
+        let fm = FileManager.default
+        for v in ["v1", "v2"] {
+            try fm.createDirectory(atPath: dir + "/" + v, withIntermediateDirectories: true)
+            try counter.replacingOccurrences(of: "CODE", with: v).write(toFile: dir + "/\(v)/app.py", atomically: true, encoding: .utf8)
+            let (status, out) = try RuntimeImages.run("/usr/bin/zip", ["-q", "-r", dir + "/counter-\(v).zip", "."], cwd: dir + "/" + v)
+            guard status == 0 else { throw XCTSkip("zip failed: \(out)") }
+        }
+        try fm.createDirectory(atPath: dir + "/layer/python", withIntermediateDirectories: true)
+        try "VALUE = 'from the layer'\n".write(toFile: dir + "/layer/python/helper.py", atomically: true, encoding: .utf8)
+        let (status, out) = try RuntimeImages.run("/usr/bin/zip", ["-q", "-r", dir + "/layer.zip", "python"], cwd: dir + "/layer")
+        guard status == 0 else { throw XCTSkip("zip failed: \(out)") }
+        directory = dir
+        return dir
+    }
+}
