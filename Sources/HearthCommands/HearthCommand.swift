@@ -4,7 +4,8 @@ public struct HearthCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "hearth",
         abstract: "Self-hosted serverless for one Linux box.",
-        subcommands: [ServeCommand.self, RunCommand.self, SandboxCommand.self])
+        subcommands: [ServeCommand.self, DeployCommand.self, InvokeCommand.self, ListCommand.self, ShowCommand.self,
+                      DeleteCommand.self, LogsCommand.self, StatusCommand.self, RunCommand.self, SandboxCommand.self])
 
     public init() {}
 }

@@ -40,6 +40,8 @@ final class EnvironmentPool {
     /// Provisioned concurrency to keep ready, and how many live environments were started for it.
     var provisionedTarget = 0
     var provisionedLive = 0
+    /// Memory of each of its sandboxes.
+    var memoryMB = 0
 
     init(revision: String) { self.revision = revision }
 

@@ -91,6 +91,7 @@ public actor Supervisor {
         defer { leave(name) }
 
         let pool = pool(for: key, revision: record.revisionId)
+        pool.memoryMB = record.memorySize
         let env: PooledEnvironment
         let cold: Bool
         if let warm = pool.idle.popLast() {
@@ -259,6 +260,7 @@ public actor Supervisor {
         for (key, pool) in pools where wanted[key] == nil { pool.provisionedTarget = 0 }
         for (key, (count, record)) in wanted {
             let pool = pool(for: key, revision: record.revisionId)
+            pool.memoryMB = record.memorySize
             pool.provisionedTarget = count
             while pool.provisionedLive < pool.provisionedTarget && !stopping {
                 guard liveMemoryMB + record.memorySize <= options.memoryBudgetMB else { break }
@@ -306,7 +308,7 @@ public actor Supervisor {
     public func status() -> Status {
         let rows = pools.sorted { $0.key.description < $1.key.description }.map { key, pool in
             Status.Pool(function: key.function, version: key.version, idle: pool.idle.count, busy: pool.busy, starting: pool.starting,
-                        provisioned: pool.provisionedTarget, memoryMB: (pool.idle.first?.memoryMB ?? 0) * pool.live)
+                        provisioned: pool.provisionedTarget, memoryMB: pool.memoryMB * pool.live)
         }
         return Status(pools: rows, busy: busyTotal, liveMemoryMB: liveMemoryMB, memoryBudgetMB: options.memoryBudgetMB,
                       accountConcurrency: options.accountConcurrency, functions: (try? catalog.state.functionCount()) ?? 0)

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import HearthModel
+
+/// `hearth deploy`: creates a function, or updates its code and configuration when it exists.
+public struct DeployCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "deploy", abstract: "Create or update a function on the daemon.")
+
+    @Argument(help: "Function name.") var name: String
+    @Option(help: "Lambda zip package.") var zip: String?
+    @Option(help: "Container image (OCI layout DIR[:TAG], OCI archive, docker save tarball), on the daemon's machine.") var image: String?
+    @Option(help: "Runtime for a zip (e.g. python3.11, nodejs20.x, provided.al2023).") var runtime: String?
+    @Option(help: "Handler, e.g. app.handler.") var handler: String?
+    @Option(help: "Memory in MB (128-10240).") var memory: Int?
+    @Option(help: "Timeout in seconds (1-900).") var timeout: Int?
+    @Option(name: .customLong("env"), help: "Environment variable KEY=VALUE (repeatable).") var environment: [String] = []
+    @Option(name: .customLong("layer"), help: "A layer version ARN, or a zip to publish as a layer (repeatable).") var layers: [String] = []
+    @Option(name: .customLong("reserved-concurrency"), help: "Reserved concurrency (0 throttles every invocation).") var reserved: Int?
+    @Option(help: "Keep N sandboxes initialised: publishes a version and puts provisioned concurrency on it.") var provisioned: Int?
+    @OptionGroup var client: ClientOptions
+
+    public init() {}
+
+    public func run() throws {
+        let api = try client.client()
+        guard (zip == nil) != (image == nil) else { throw ValidationError("give exactly one of --zip FILE or --image PATH") }
+        var body: [String: Any] = ["FunctionName": name, "Role": "arn:aws:iam::000000000000:role/hearth"]
+        var code: [String: Any] = [:]
+        if let zip {
+            guard let data = FileManager.default.contents(atPath: zip) else { throw ValidationError("cannot read the zip \(zip)") }
+            code["ZipFile"] = data.base64EncodedString()
+        }
+        if let image {
+            code["ImageUri"] = image.hasPrefix("/") ? image : FileManager.default.currentDirectoryPath + "/" + image
+            body["PackageType"] = "Image"
+        }
+        if let runtime { body["Runtime"] = runtime }
+        if let handler { body["Handler"] = handler }
+        if let memory { body["MemorySize"] = memory }
+        if let timeout { body["Timeout"] = timeout }
+        if !environment.isEmpty {
+            var variables: [String: String] = [:]
+            for pair in environment {
+                guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else { throw ValidationError("--env expects KEY=VALUE, got '\(pair)'") }
+                variables[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+            }
+            body["Environment"] = ["Variables": variables]
+        }
+        if !layers.isEmpty { body["Layers"] = try layers.enumerated().map { try layerARN($0.element, index: $0.offset, api: api) } }
+
+        let path = "/2015-03-31/functions/" + APIClient.escape(name)
+        let exists = try api.request(.GET, path).status == 200
+        var config: [String: Any]
+        if exists {
+            config = try api.call(.PUT, path + "/code", json: code).object
+            var settings = body
+            settings["FunctionName"] = nil
+            settings["PackageType"] = nil
+            if settings.count > 1 { config = try api.call(.PUT, path + "/configuration", json: settings).object }
+        } else {
+            body["Code"] = code
+            config = try api.call(.POST, "/2015-03-31/functions", json: body).object
+        }
+        if let reserved {
+            _ = try api.call(.PUT, "/2017-10-31/functions/\(APIClient.escape(name))/concurrency", json: ["ReservedConcurrentExecutions": reserved])
+        }
+        var version: String?
+        if let provisioned {
+            version = try api.call(.POST, path + "/versions", json: [String: Any]()).object["Version"] as? String
+            _ = try api.call(.PUT, "/2019-09-30/functions/\(APIClient.escape(name))/provisioned-concurrency?Qualifier=\(version ?? "")",
+                             json: ["ProvisionedConcurrentExecutions": provisioned])
+        }
+        if client.json {
+            var out = config
+            if let version { out["ProvisionedVersion"] = version }
+            printJSON(out)
+        } else {
+            print("\(exists ? "updated" : "created") \(name): \(config["Runtime"] as? String ?? config["PackageType"] as? String ?? ""), " +
+                  "\(config["MemorySize"] ?? "") MB, \(config["Timeout"] ?? "") s, code \(config["CodeSha256"] ?? "")")
+            if let version, let provisioned { print("provisioned concurrency \(provisioned) on version \(version)") }
+        }
+    }
+
+    /// A layer ARN as is; a zip is published as layer NAME-layerN first.
+    func layerARN(_ value: String, index: Int, api: APIClient) throws -> String {
+        if value.hasPrefix("arn:") { return value }
+        guard let data = FileManager.default.contents(atPath: value) else { throw ValidationError("--layer: '\(value)' is neither a layer ARN nor a readable zip") }
+        let layer = "\(name)-layer\(index + 1)"
+        let response = try api.call(.POST, "/2018-10-31/layers/\(layer)/versions", json: ["Content": ["ZipFile": data.base64EncodedString()]])
+        guard let arn = response.object["LayerVersionArn"] as? String else { throw HearthError.system("the daemon returned no layer ARN") }
+        return arn
+    }
+}

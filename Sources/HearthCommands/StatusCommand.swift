@@ -1,0 +1,25 @@
+import ArgumentParser
+import Foundation
+
+/// `hearth status`: pools, the memory budget, busy and idle sandboxes.
+public struct StatusCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(commandName: "status", abstract: "Show the daemon's sandboxes and limits.")
+
+    @OptionGroup var client: ClientOptions
+
+    public init() {}
+
+    public func run() throws {
+        let status = try client.client().call(.GET, "/hearth/v1/status").object
+        if client.json { return printJSON(status) }
+        print("functions: \(status["functions"] ?? 0)   busy: \(status["busy"] ?? 0) of \(status["accountConcurrency"] ?? 0)   " +
+              "memory: \(status["liveMemoryMB"] ?? 0) MB of \(status["memoryBudgetMB"] ?? 0) MB")
+        let pools = status["pools"] as? [[String: Any]] ?? []
+        guard !pools.isEmpty else { return print("no sandboxes") }
+        let rows = pools.map { p in
+            [p["function"] as? String ?? "", p["version"] as? String ?? "", "\(p["busy"] ?? 0)", "\(p["idle"] ?? 0)",
+             "\(p["starting"] ?? 0)", "\(p["provisioned"] ?? 0)", "\(p["memoryMB"] ?? 0)"]
+        }
+        print(Table.render(["FUNCTION", "VERSION", "BUSY", "IDLE", "STARTING", "PROVISIONED", "MEMORY MB"], rows))
+    }
+}
