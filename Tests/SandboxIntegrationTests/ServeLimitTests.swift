@@ -1,0 +1,180 @@
+import Foundation
+import HearthSandbox
+import XCTest
+
+/// The daemon's limits and lifecycle, each test with a daemon of its own settings:
+/// account concurrency, the memory budget, idle retirement, restarts, the CLI, leaks.
+final class ServeLimitTests: XCTestCase {
+    override func setUpWithError() throws {
+        try ServeDaemon.checkPrerequisites()
+        _ = try ServeFixtures.make()
+    }
+
+    func createCounter(_ name: String, memory: Int = 128) throws -> String {
+        let fixtures = try ServeFixtures.make()
+        return """
+            c.create_function(FunctionName="\(name)", Runtime="python3.11", Role="arn:aws:iam::123456789012:role/hearth", MemorySize=\(memory),
+                              Handler="app.handler", Code={"ZipFile": open("\(fixtures)/counter-v1.zip", "rb").read()})
+
+            """
+    }
+
+    func testAccountConcurrencyLimitThrottlesWithItsReason() throws {
+        let daemon = try ServeDaemon(arguments: ["--account-concurrency", "2"])
+        defer { daemon.remove() }
+        let out = try daemon.boto(try createCounter("acct") + """
+            with concurrent.futures.ThreadPoolExecutor(3) as pool:
+                results = list(pool.map(lambda _: err(c.invoke, FunctionName="acct", Payload=json.dumps({"sleep": 2})), range(3)))
+            out["errors"] = [r for r in results if r]
+            """)
+        let errors = try XCTUnwrap(out["errors"] as? [[String: Any]])
+        XCTAssertEqual(errors.count, 1, "two run, the third is over the account's concurrency: \(errors)")
+        XCTAssertEqual(errors.first?["reason"] as? String, "ConcurrentInvocationLimitExceeded")
+        XCTAssertEqual(errors.first?["status"] as? Int, 429)
+    }
+
+    func testMemoryBudgetEvictsIdleSandboxesFirstThenThrottles() throws {
+        let daemon = try ServeDaemon(arguments: ["--memory-budget", "256"])
+        defer { daemon.remove() }
+        let out = try daemon.boto(try createCounter("mem-a") + (try createCounter("mem-b")) + (try createCounter("mem-c")) + """
+            out["a"] = payload(c.invoke(FunctionName="mem-a", Payload=b"{}"))["count"]
+            out["b"] = payload(c.invoke(FunctionName="mem-b", Payload=b"{}"))["count"]
+            # Both idle sandboxes fill the budget: c's start must retire a's (least recently used).
+            out["c"] = payload(c.invoke(FunctionName="mem-c", Payload=b"{}"))["count"]
+            out["b_again"] = payload(c.invoke(FunctionName="mem-b", Payload=b"{}"))["count"]
+            out["a_again"] = payload(c.invoke(FunctionName="mem-a", Payload=b"{}"))["count"]
+            # Two busy sandboxes take the whole budget; a third invocation is refused at once.
+            with concurrent.futures.ThreadPoolExecutor(3) as pool:
+                futures = [pool.submit(err, c.invoke, FunctionName=n, Payload=json.dumps({"sleep": 2})) for n in ["mem-a", "mem-b"]]
+                time.sleep(0.7)
+                out["third"] = err(c.invoke, FunctionName="mem-c", Payload=b"{}")
+                out["busy_ok"] = [f.result() for f in futures]
+            """)
+        XCTAssertEqual(out["a"] as? Int, 1)
+        XCTAssertEqual(out["b"] as? Int, 1)
+        XCTAssertEqual(out["c"] as? Int, 1)
+        XCTAssertEqual(out["b_again"] as? Int, 2, "b was used more recently than a, so it stayed warm")
+        XCTAssertEqual(out["a_again"] as? Int, 1, "a was evicted to make room for c")
+        XCTAssertEqual((out["third"] as? [String: Any])?["status"] as? Int, 429)
+        XCTAssertEqual((out["third"] as? [String: Any])?["reason"] as? String, "ConcurrentInvocationLimitExceeded")
+        XCTAssertEqual((out["busy_ok"] as? [Any])?.allSatisfy { $0 is NSNull }, true)
+    }
+
+    func testIdleSandboxesRetireAfterTheIdleTimeout() throws {
+        let daemon = try ServeDaemon(arguments: ["--idle-timeout", "1"])
+        defer { daemon.remove() }
+        let out = try daemon.boto(try createCounter("idle") + """
+            out["first"] = payload(c.invoke(FunctionName="idle", Payload=b"{}"))["count"]
+            out["warm"] = payload(c.invoke(FunctionName="idle", Payload=b"{}"))["count"]
+            time.sleep(2.5)
+            out["after_idle"] = payload(c.invoke(FunctionName="idle", Payload=b"{}"))["count"]
+            """)
+        XCTAssertEqual(out["warm"] as? Int, 2)
+        XCTAssertEqual(out["after_idle"] as? Int, 1, "the idle sandbox was retired, so this one is new")
+    }
+
+    func testARestartKeepsFunctionsVersionsAliasesAndSettings() throws {
+        let daemon = try ServeDaemon()
+        defer { daemon.remove() }
+        _ = try daemon.boto(try createCounter("keep") + """
+            c.publish_version(FunctionName="keep")
+            c.create_alias(FunctionName="keep", Name="live", FunctionVersion="1")
+            c.put_function_concurrency(FunctionName="keep", ReservedConcurrentExecutions=7)
+            """)
+        XCTAssertEqual(daemon.stop(), 0, "SIGTERM ends the daemon cleanly")
+        try daemon.start()
+        let out = try daemon.boto("""
+            out["config"] = c.get_function_configuration(FunctionName="keep")["MemorySize"]
+            out["versions"] = [v["Version"] for v in c.list_versions_by_function(FunctionName="keep")["Versions"]]
+            out["alias"] = c.get_alias(FunctionName="keep", Name="live")["FunctionVersion"]
+            out["reserved"] = c.get_function_concurrency(FunctionName="keep")["ReservedConcurrentExecutions"]
+            r = c.invoke(FunctionName="keep", Qualifier="live", Payload=b"{}")
+            out["invoke"] = {"executed": r["ExecutedVersion"], "count": payload(r)["count"]}
+            """)
+        XCTAssertEqual(out["config"] as? Int, 128)
+        XCTAssertEqual(out["versions"] as? [String], ["$LATEST", "1"])
+        XCTAssertEqual(out["alias"] as? String, "1")
+        XCTAssertEqual(out["reserved"] as? Int, 7)
+        XCTAssertEqual((out["invoke"] as? [String: Any])?["executed"] as? String, "1")
+        XCTAssertEqual((out["invoke"] as? [String: Any])?["count"] as? Int, 1)
+    }
+
+    func testTheHearthCLIIsAClientOfTheAPI() throws {
+        let fixtures = try ServeFixtures.make()
+        let daemon = try ServeDaemon()
+        defer { daemon.remove() }
+        func hearth(_ args: [String], endpoint: String? = nil) throws -> (Int32, String, String) {
+            let p = Process()
+            p.executableURL = ServeDaemon.buildDirectory.appendingPathComponent("hearth")
+            p.arguments = args
+            p.environment = ["HEARTH_ENDPOINT": endpoint ?? "unix:" + daemon.socket, "PATH": "/usr/bin:/bin"]
+            let out = Pipe(), err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            try p.run()
+            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        }
+        var (status, out, err) = try hearth(["deploy", "cli", "--zip", fixtures + "/counter-v1.zip", "--runtime", "python3.11",
+                                             "--handler", "app.handler", "--env", "GREETING=hey", "--memory", "192"])
+        XCTAssertEqual(status, 0, err)
+        XCTAssertTrue(out.contains("created cli"), out)
+        (status, out, err) = try hearth(["invoke", "cli", "{}", "--tail"])
+        XCTAssertEqual(status, 0, err)
+        XCTAssertTrue(out.contains("\"count\": 1") && out.contains("\"GREETING\": \"hey\""), out)
+        XCTAssertTrue(err.contains("REPORT RequestId:"), "--tail puts the log on stderr: \(err)")
+        (status, out, _) = try hearth(["invoke", "cli", "{\"fail\": true}"])
+        XCTAssertEqual(status, 1, "a function error exits 1")
+        XCTAssertTrue(out.contains("ValueError"), out)
+        // Over TCP this time: the endpoint variable picks the transport.
+        (status, out, err) = try hearth(["list"], endpoint: daemon.endpoint)
+        XCTAssertEqual(status, 0, err)
+        XCTAssertTrue(out.contains("NAME") && out.contains("cli") && out.contains("192"), out)
+        (status, out, _) = try hearth(["list", "--json"])
+        let listed = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]]
+        XCTAssertEqual(listed?.first?["FunctionName"] as? String, "cli")
+        (status, out, _) = try hearth(["show", "cli"])
+        XCTAssertTrue(out.contains("GREETING=hey") && out.contains("192 MB"), out)
+        (status, out, _) = try hearth(["status"])
+        XCTAssertTrue(out.contains("cli") && out.contains("IDLE"), out)
+        (status, out, _) = try hearth(["logs", "cli"])
+        XCTAssertEqual(out.components(separatedBy: "REPORT RequestId:").count - 1, 2, out)
+        (status, out, err) = try hearth(["deploy", "cli", "--zip", fixtures + "/counter-v2.zip", "--provisioned", "1"])
+        XCTAssertEqual(status, 0, err)
+        XCTAssertTrue(out.contains("provisioned concurrency 1 on version 1"), out)
+        (status, out, _) = try hearth(["invoke", "cli"])
+        XCTAssertTrue(out.contains("\"code\": \"v2\""), "the update replaced the code: \(out)")
+        (status, out, err) = try hearth(["delete", "cli"])
+        XCTAssertEqual(status, 0, err)
+        (status, _, err) = try hearth(["invoke", "cli"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(err.contains("ResourceNotFoundException"), err)
+        (status, _, err) = try hearth(["list"], endpoint: "http://127.0.0.1:1")
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(err.contains("cannot reach the Hearth daemon"), err)
+    }
+
+    func testTheDaemonLeavesNothingBehind() throws {
+        let before = HostResources.take()
+        let daemon = try ServeDaemon()
+        _ = try daemon.boto(try createCounter("leak") + """
+            with concurrent.futures.ThreadPoolExecutor(4) as pool:
+                list(pool.map(lambda _: c.invoke(FunctionName="leak", Payload=json.dumps({"sleep": 0.3})), range(8)))
+            c.invoke(FunctionName="leak", Payload=json.dumps({"fail": True}))
+            """)
+        XCTAssertGreaterThan(Self.sandboxProcesses(), 0, "warm sandboxes are alive while the daemon runs")
+        XCTAssertEqual(daemon.stop(), 0)
+        daemon.remove()
+        XCTAssertEqual(Self.sandboxProcesses(), 0, "no sandbox outlives the daemon")
+        XCTAssertEqual(HostResources.take(), before)
+    }
+
+    /// Processes in a sandbox's cgroup (named sb-<hex>) anywhere on the host.
+    static func sandboxProcesses() -> Int {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.filter { pid in
+            Int(pid) != nil && ((try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)) ?? "").contains("/sb-")
+        }.count
+    }
+}
