@@ -360,6 +360,38 @@ final class ServeAPITests: XCTestCase {
         XCTAssertTrue(unknown.contains("Function not found"))
     }
 
+    func testImageFunctionsFromALocalImage() throws {
+        let fixtures = try ServeFixtures.make()
+        let out = try d().boto("""
+            f = c.create_function(FunctionName="img", PackageType="Image", Role="arn:aws:iam::123456789012:role/r",
+                                  Code={"ImageUri": "\(fixtures)/fnimage:fn"})
+            out["type"] = f["PackageType"]
+            out["runtime"] = f.get("Runtime")
+            out["code"] = c.get_function(FunctionName="img")["Code"]
+            out["first"] = payload(c.invoke(FunctionName="img", Payload=b"{}"))
+            out["second"] = payload(c.invoke(FunctionName="img", Payload=b"{}"))
+            c.update_function_configuration(FunctionName="img", ImageConfig={"Command": ["app.layered"]})
+            r = c.invoke(FunctionName="img", Payload=b"{}")
+            out["override"] = {"fe": r.get("FunctionError"), "body": payload(r)}
+            out["with_runtime"] = err(c.create_function, FunctionName="img2", PackageType="Image", Runtime="python3.11",
+                                      Role="arn:aws:iam::123456789012:role/r", Code={"ImageUri": "\(fixtures)/fnimage:fn"})
+            out["missing"] = err(c.create_function, FunctionName="img3", PackageType="Image", Role="arn:aws:iam::123456789012:role/r",
+                                 Code={"ImageUri": "\(fixtures)/no-such-image"})
+            """)
+        XCTAssertEqual(out["type"] as? String, "Image")
+        XCTAssertNil(out["runtime"] as? String, "image functions have no Runtime")
+        XCTAssertEqual((out["code"] as? [String: Any])?["RepositoryType"] as? String, "ECR")
+        XCTAssertTrue(((out["code"] as? [String: Any])?["ResolvedImageUri"] as? String ?? "").hasPrefix("sha256:"))
+        XCTAssertEqual((out["first"] as? [String: Any])?["count"] as? Int, 1)
+        XCTAssertEqual((out["second"] as? [String: Any])?["count"] as? Int, 2, "image functions reuse warm sandboxes too")
+        let override = try XCTUnwrap(out["override"] as? [String: Any])
+        XCTAssertEqual(override["fe"] as? String, "Unhandled")
+        XCTAssertEqual((override["body"] as? [String: Any])?["errorType"] as? String, "ModuleNotFoundError",
+                       "ImageConfig.Command replaced CMD: the layered handler ran without its layer")
+        XCTAssertEqual((out["with_runtime"] as? [String: Any])?["code"] as? String, "InvalidParameterValueException")
+        XCTAssertEqual((out["missing"] as? [String: Any])?["code"] as? String, "InvalidParameterValueException")
+    }
+
     func testTheAWSCLIWorksWithEndpointURL() throws {
         let fixtures = try ServeFixtures.make()
         let daemon = try d()

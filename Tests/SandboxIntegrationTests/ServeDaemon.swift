@@ -195,6 +195,18 @@ enum ServeFixtures {
         try "VALUE = 'from the layer'\n".write(toFile: dir + "/layer/python/helper.py", atomically: true, encoding: .utf8)
         let (status, out) = try RuntimeImages.run("/usr/bin/zip", ["-q", "-r", dir + "/layer.zip", "python"], cwd: dir + "/layer")
         guard status == 0 else { throw XCTSkip("zip failed: \(out)") }
+        // fnimage:fn, an image function: the python3 runtime image with the counter in /var/task, made with skopeo and umoci.
+        for step in [
+            ["skopeo", "--insecure-policy", "copy", "-q", "oci:" + RuntimeImages.directory + "/python3:python3", "oci:" + dir + "/fnimage:fn"],
+            ["umoci", "unpack", "--image", dir + "/fnimage:fn", dir + "/fnbundle"],
+            ["cp", dir + "/v1/app.py", dir + "/fnbundle/rootfs/var/task/app.py"],
+            ["umoci", "repack", "--image", dir + "/fnimage:fn", dir + "/fnbundle"],
+            ["umoci", "config", "--image", dir + "/fnimage:fn", "--config.entrypoint", "/var/runtime/bootstrap", "--config.cmd", "app.handler"],
+            ["rm", "-rf", dir + "/fnbundle"],
+        ] {
+            let (status, out) = try RuntimeImages.run("/usr/bin/env", step)
+            guard status == 0 else { throw XCTSkip("\(step[0]) failed: \(out)") }
+        }
         directory = dir
         return dir
     }
