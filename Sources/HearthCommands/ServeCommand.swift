@@ -29,6 +29,12 @@ public struct ServeCommand: ParsableCommand {
 
     public func run() throws {
         let settings = try resolve()
+        // Each sandbox holds a few fds here (pidfd, output pipe, Runtime API sockets): take the hard limit.
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
         try blockingRun { try await Self.serve(settings) }
     }
 
