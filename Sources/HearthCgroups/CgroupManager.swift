@@ -22,6 +22,8 @@ public protocol SandboxCgroup: Sendable {
     /// cgroup.procs of every hierarchy; the sandbox's first process writes "0" to each.
     var procsFiles: [String] { get }
     func stats() -> CgroupStats
+    /// The peak memory alone (one file read), for the REPORT line of every warm invocation.
+    func peakMemoryBytes() -> Int64?
     /// SIGKILL every process in the cgroup.
     func killAll()
     /// The CPU quota in proportion to `limits`' memory, or none (nil): Lambda's init runs with burst CPU.

@@ -98,6 +98,10 @@ public struct SandboxCgroupV1: SandboxCgroup {
         return stats
     }
 
+    public func peakMemoryBytes() -> Int64? {
+        byController["memory"].flatMap { fs.integer($0 + "/memory.max_usage_in_bytes") }
+    }
+
     /// v1 has no cgroup.kill: signal what is listed until nothing is (the pid namespace
     /// normally makes this a formality, since killing its init kills everything).
     public func killAll() {

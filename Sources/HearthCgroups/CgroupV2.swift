@@ -132,6 +132,8 @@ public struct SandboxCgroupV2: SandboxCgroup {
             pidsLimitHits: fs.keyedValues(directory + "/pids.events")["max"] ?? 0)
     }
 
+    public func peakMemoryBytes() -> Int64? { fs.integer(directory + "/memory.peak") }
+
     public func killAll() {
         if (try? fs.write("1", to: directory + "/cgroup.kill")) != nil { return }
         // Kernels before 5.14: signal the listed processes.

@@ -226,7 +226,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         if isHealthy {
             // Whatever the runtime wrote before it answered is in the pipe already.
             output.drainAvailable()
-            peak = sandbox.cgroup.stats().peakMemoryBytes
+            peak = sandbox.cgroup.peakMemoryBytes()
         } else {
             sandbox.kill()
             let exit = try? await exitPromise.futureResult.get()

@@ -62,6 +62,8 @@ public struct FunctionBuilder: Sendable {
     public let store: PackageStore
     /// Where scripts/build-images put the runtime images.
     public let imagesDirectory: String
+    /// Runtime images and zips already imported, so a rebuild does not check them again.
+    let importCache = ImportCache()
 
     public init(store: PackageStore, imagesDirectory: String) {
         self.store = store
@@ -74,7 +76,7 @@ public struct FunctionBuilder: Sendable {
         guard (1...900).contains(timeout) else { throw HearthError.invalidLimit("timeout must be between 1 and 900 seconds, got \(timeout)") }
         try LambdaEnvironment.validateUserVariables(definition.environment)
 
-        let assembler = PackageAssembler(store: store)
+        let assembler = PackageAssembler(store: store, cache: importCache)
         let assembled: PackageAssembler.Assembled
         let command: [String]
         var context: LambdaEnvironment.Context

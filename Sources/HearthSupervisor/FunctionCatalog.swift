@@ -5,6 +5,7 @@ import Foundation
 import HearthModel
 import HearthPackages
 import HearthState
+import Synchronization
 
 /// Functions, versions, aliases, layers and concurrency settings as Lambda's
 /// management API sees them: every value checked, packages imported once,
@@ -19,6 +20,10 @@ public final class FunctionCatalog: Sendable {
     /// Account concurrency; reserved concurrency may take all but `unreservedMinimum` of it.
     public let accountConcurrency: Int
     public static let unreservedMinimum = 100
+
+    /// Resolved references, so an invocation does not read SQLite. Cleared (and its generation
+    /// bumped) after every change; a lookup that raced a change does not store its result.
+    private let resolved = Mutex<(generation: Int, records: [String: FunctionRecord])>((0, [:]))
 
     public init(stateDirectory: String, imagesDirectory: String, region: String, accountConcurrency: Int) throws {
         try FileManager.default.createDirectory(atPath: stateDirectory + "/code", withIntermediateDirectories: true)
@@ -60,6 +65,7 @@ public final class FunctionCatalog: Sendable {
         try storeCode(code, into: &record)
         try check(record)
         guard try wrap({ try state.createFunction(record) }) else { throw .conflict("Function already exist: \(name)") }
+        changed()
         if publish { record = try publishVersion(name, description: nil) }
         return record
     }
@@ -71,14 +77,35 @@ public final class FunctionCatalog: Sendable {
 
     /// The record a reference names: $LATEST, a version number or an alias (resolved to its version).
     public func resolve(_ ref: FunctionReference) throws(ServiceError) -> FunctionRecord {
+        let key = ref.name + "\u{0}" + (ref.qualifier ?? "$LATEST")
+        let (generation, cached) = resolved.withLock { ($0.generation, $0.records[key]) }
+        if let cached { return cached }
+        let (record, cacheable) = try resolveUncached(ref)
+        if cacheable {
+            resolved.withLock { if $0.generation == generation { $0.records[key] = record } }
+        }
+        return record
+    }
+
+    /// Forgets resolved references; every change calls it after writing.
+    private func changed() {
+        resolved.withLock {
+            $0.generation += 1
+            $0.records = [:]
+        }
+    }
+
+    /// The record, and whether it may be cached (an alias with weights picks a version each time).
+    private func resolveUncached(_ ref: FunctionReference) throws(ServiceError) -> (FunctionRecord, Bool) {
         let latest = try latest(ref.name)
-        guard let q = ref.qualifier, q != "$LATEST" else { return latest }
+        guard let q = ref.qualifier, q != "$LATEST" else { return (latest, true) }
         if let number = Int(q) {
             guard let version = try wrap({ try state.version(ref.name, number) }) else { throw .functionNotFound(arn(ref.name, q)) }
-            return version
+            return (version, true)
         }
         guard let alias = try wrap({ try state.alias(ref.name, q) }) else { throw .functionNotFound(arn(ref.name, q)) }
-        return try resolve(FunctionReference(name: ref.name, qualifier: Self.pickVersion(alias)))
+        let (record, _) = try resolveUncached(FunctionReference(name: ref.name, qualifier: Self.pickVersion(alias)))
+        return (record, alias.additionalVersionWeights.isEmpty)
     }
 
     public func list(marker: String?, maxItems: Int?) throws(ServiceError) -> (functions: [FunctionRecord], nextMarker: String?) {
@@ -101,6 +128,7 @@ public final class FunctionCatalog: Sendable {
         record.revisionId = UUID().uuidString.lowercased()
         try check(record)
         guard try wrap({ try state.updateLatest(record) }) else { throw .functionNotFound(arn(name)) }
+        changed()
         return publish ? try publishVersion(name, description: nil) : record
     }
 
@@ -128,6 +156,7 @@ public final class FunctionCatalog: Sendable {
         record.revisionId = UUID().uuidString.lowercased()
         try check(record)
         guard try wrap({ try state.updateLatest(record) }) else { throw .functionNotFound(arn(name)) }
+        changed()
         return record
     }
 
@@ -139,10 +168,12 @@ public final class FunctionCatalog: Sendable {
                 throw .conflict("Unable to delete version because the following aliases reference it: [\(alias.name)]")
             }
             guard try wrap({ try state.deleteVersion(ref.name, number) }) else { throw .functionNotFound(arn(ref.name, q)) }
+            changed()
             return
         }
         if ref.qualifier == "$LATEST" { throw .invalidParameter("$LATEST version cannot be deleted without deleting the function.") }
         guard try wrap({ try state.deleteFunction(ref.name) }) else { throw .functionNotFound(arn(ref.name)) }
+        changed()
         collectCode()
     }
 
@@ -152,6 +183,7 @@ public final class FunctionCatalog: Sendable {
         guard let version = try wrap({ try state.publishVersion(name, description: description, lastModified: Self.now(), revisionId: UUID().uuidString.lowercased()) }) else {
             throw .functionNotFound(arn(name))
         }
+        changed()
         return version
     }
 
@@ -183,6 +215,7 @@ public final class FunctionCatalog: Sendable {
         let record = AliasRecord(name: name, functionVersion: target, description: description ?? existing?.description ?? "",
                                  revisionId: UUID().uuidString.lowercased(), additionalVersionWeights: extra)
         guard try wrap({ try state.putAlias(function, record, create: create) }) else { throw .conflict("Alias changed concurrently: \(name)") }
+        changed()
         return record
     }
 
@@ -207,6 +240,7 @@ public final class FunctionCatalog: Sendable {
     public func deleteAlias(_ function: String, _ name: String) throws(ServiceError) {
         _ = try latest(function)
         try wrap { try state.deleteAlias(function, name) }
+        changed()
     }
 
     // MARK: concurrency

@@ -1,0 +1,80 @@
+import Foundation
+import XCTest
+@testable import HearthSupervisor
+
+/// The supervisor's pieces that need no sandbox: names, settings, metrics, logs.
+final class ServeUnitTests: XCTestCase {
+    func testFunctionReferencesAsLambdaAcceptsThem() throws {
+        XCTAssertEqual(try FunctionReference.parse("f"), FunctionReference(name: "f"))
+        XCTAssertEqual(try FunctionReference.parse("f:live"), FunctionReference(name: "f", qualifier: "live"))
+        XCTAssertEqual(try FunctionReference.parse("f", qualifier: "3"), FunctionReference(name: "f", qualifier: "3"))
+        XCTAssertEqual(try FunctionReference.parse("arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST"),
+                       FunctionReference(name: "f", qualifier: "$LATEST"))
+        XCTAssertEqual(try FunctionReference.parse("123456789012:function:f"), FunctionReference(name: "f"))
+        XCTAssertThrowsError(try FunctionReference.parse("f:1", qualifier: "2")) { error in
+            XCTAssertEqual((error as? ServiceError)?.type, "InvalidParameterValueException")
+        }
+        for bad in ["", "a b", "f/../x", String(repeating: "x", count: 65), "f:bad qualifier", "a:b:c"] {
+            XCTAssertThrowsError(try FunctionReference.parse(bad), "'\(bad)' must be refused") { error in
+                XCTAssertEqual((error as? ServiceError)?.status, 400)
+            }
+        }
+    }
+
+    func testSettingsAreCheckedAgainstLambdasRanges() {
+        func check(_ change: (inout FunctionSettings) -> Void) -> ServiceError? {
+            var s = FunctionSettings()
+            change(&s)
+            do { try s.validate(); return nil } catch { return error }
+        }
+        XCTAssertNil(check { $0.memorySize = 128; $0.timeout = 900; $0.ephemeralStorage = 10_240; $0.role = "arn:aws:iam::123456789012:role/x" })
+        XCTAssertEqual(check { $0.memorySize = 127 }?.type, "ValidationException")
+        XCTAssertEqual(check { $0.memorySize = 10_241 }?.type, "ValidationException")
+        XCTAssertEqual(check { $0.timeout = 0 }?.type, "ValidationException")
+        XCTAssertEqual(check { $0.ephemeralStorage = 511 }?.type, "ValidationException")
+        XCTAssertEqual(check { $0.handler = "has space" }?.type, "ValidationException")
+        XCTAssertEqual(check { $0.role = "arn:aws:iam::12:role/x" }?.type, "ValidationException")
+        XCTAssertEqual(check { $0.runtime = "java8" }?.type, "InvalidParameterValueException")
+        XCTAssertEqual(check { $0.layers = Array(repeating: "x", count: 6) }?.type, "InvalidParameterValueException")
+        XCTAssertEqual(check { $0.environment = ["X": "1"] }?.type, "InvalidParameterValueException", "one-letter names are refused")
+        XCTAssertEqual(check { $0.environment = ["AWS_REGION": "x"] }?.type, "InvalidParameterValueException")
+    }
+
+    func testMetricsRenderPrometheusText() {
+        let m = Metrics()
+        m.increment("hearth_invocations_total", function: "a\"b")
+        m.increment("hearth_invocations_total", function: "a\"b")
+        m.observe("hearth_invocation_duration_seconds", function: "f", seconds: 0.003)
+        m.observe("hearth_invocation_duration_seconds", function: "f", seconds: 2)
+        let text = m.render(gauges: [("hearth_memory_live_megabytes", "Memory.", [("", 256)])])
+        XCTAssertTrue(text.contains("# TYPE hearth_invocations_total counter\n"))
+        XCTAssertTrue(text.contains("hearth_invocations_total{function=\"a\\\"b\"} 2\n"), text)
+        XCTAssertTrue(text.contains("hearth_invocation_duration_seconds_bucket{function=\"f\",le=\"0.0025\"} 0\n"), text)
+        XCTAssertTrue(text.contains("hearth_invocation_duration_seconds_bucket{function=\"f\",le=\"0.005\"} 1\n"), text)
+        XCTAssertTrue(text.contains("hearth_invocation_duration_seconds_bucket{function=\"f\",le=\"+Inf\"} 2\n"), text)
+        XCTAssertTrue(text.contains("hearth_invocation_duration_seconds_count{function=\"f\"} 2\n"), text)
+        XCTAssertTrue(text.contains("hearth_memory_live_megabytes 256\n"), text)
+        m.forget(function: "f")
+        XCTAssertFalse(m.render(gauges: []).contains("function=\"f\""))
+    }
+
+    func testLogsRotateAndReadFromAnOffset() throws {
+        let dir = NSTemporaryDirectory() + "hearth-logs-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let logs = try FunctionLogs(directory: dir, maxBytes: 100, keep: 2)
+        logs.append("f", Array(String(repeating: "a", count: 60).utf8))
+        let (first, next) = logs.read("f", from: 0)
+        XCTAssertEqual(first.count, 60)
+        logs.append("f", Array(String(repeating: "b", count: 30).utf8))
+        XCTAssertEqual(logs.read("f", from: next).bytes, Array(String(repeating: "b", count: 30).utf8), "reading from an offset gives only what is new")
+        logs.append("f", Array(String(repeating: "c", count: 30).utf8))  // over 100: rotates first
+        XCTAssertEqual(logs.read("f", from: 0).bytes, Array(String(repeating: "c", count: 30).utf8))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/f.log.1"))
+        for _ in 0..<5 { logs.append("f", Array(String(repeating: "d", count: 90).utf8)) }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/f.log.3"), "only `keep` old files are kept")
+        XCTAssertEqual(logs.read("f", from: 10_000).next, 90, "an offset past the end (after a rotation) reads from the start")
+        logs.remove("f")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/f.log"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/f.log.1"))
+    }
+}

@@ -1,0 +1,41 @@
+import XCTest
+@testable import HearthCommands
+
+/// hearth.yaml: every setting read, every mistake named with its line.
+final class ServeConfigurationTests: XCTestCase {
+    func testAFullFileIsRead() throws {
+        let config = try ServeConfiguration.parse("""
+            # Hearth
+            listen: 0.0.0.0:9100   # all interfaces
+            socket: "/run/h.sock"
+            state_dir: /srv/hearth
+            images_dir: '/srv/images'
+            idle_timeout_seconds: 30
+            memory_budget_mb: 4096
+            account_concurrency: 50
+            region: eu-west-1
+            """, file: "h.yaml")
+        XCTAssertEqual(config, ServeConfiguration(listen: "0.0.0.0:9100", socket: "/run/h.sock", stateDirectory: "/srv/hearth",
+                                                  imagesDirectory: "/srv/images", idleTimeoutSeconds: 30, memoryBudgetMB: 4096,
+                                                  accountConcurrency: 50, region: "eu-west-1"))
+    }
+
+    func testMistakesNameTheLine() {
+        let cases: [(String, String)] = [
+            ("listen: 1.2.3.4:9000\nlisten_port: 9\n", "h.yaml:2: unknown setting 'listen_port'"),
+            ("memory_budget_mb: lots\n", "h.yaml:1: 'memory_budget_mb' must be a number"),
+            ("memory_budget_mb: 64\n", "at least 128"),
+            ("state_dir: relative/dir\n", "must be an absolute path"),
+            ("listen: nowhere\n", "HOST:PORT"),
+            ("region: a\nregion: b\n", "h.yaml:2: 'region' is set twice"),
+            ("region:\n", "h.yaml:1: 'region' has no value"),
+            ("limits:\n  memory: 1\n", "h.yaml:1: unknown setting 'limits'"),
+            ("just words\n", "h.yaml:1: expected 'key: value'"),
+        ]
+        for (text, fragment) in cases {
+            XCTAssertThrowsError(try ServeConfiguration.parse(text, file: "h.yaml"), text) { error in
+                XCTAssertTrue("\(error)".contains(fragment), "\(text): \(error)")
+            }
+        }
+    }
+}
