@@ -71,13 +71,16 @@ public struct ColdInvoker: Sendable {
     }
 
     /// An X-Ray header as Lambda sends one: Root=1-<epoch hex>-<24 hex>;Parent=<16 hex>;Sampled=0.
+    /// Three random words (not one per digit: each draw is a getrandom call, and this is on the warm path).
     static func traceId() -> String {
         var rng = SystemRandomNumberGenerator()
-        func hex(_ digits: Int) -> String {
-            (0..<digits).map { _ in String(rng.next() % 16, radix: 16) }.joined()
+        func hex(_ value: UInt64, _ digits: Int) -> String {
+            let text = String(value, radix: 16)
+            return String(repeating: "0", count: max(0, digits - text.count)) + text.suffix(digits)
         }
+        let root = hex(rng.next(), 16) + hex(rng.next(), 8)
         let epoch = String(UInt32(Date().timeIntervalSince1970), radix: 16)
-        return "Root=1-\(epoch)-\(hex(24));Parent=\(hex(16));Sampled=0"
+        return "Root=1-\(epoch)-\(root);Parent=\(hex(rng.next(), 16));Sampled=0"
     }
 }
 
