@@ -19,6 +19,7 @@ final class ServeAPITests: XCTestCase {
     override class func tearDown() {
         daemon?.remove()
         daemon = nil
+        ServeFixtures.remove()
     }
 
     override func setUpWithError() throws {

@@ -180,6 +180,12 @@ enum ServeFixtures {
             return {"layer": helper.VALUE}
         """
 
+    /// Removes the fixtures (each test class that made them calls this when it ends).
+    static func remove() {
+        if let directory { try? FileManager.default.removeItem(atPath: directory) }
+        directory = nil
+    }
+
     /// counter-v1.zip, counter-v2.zip (same handler, "code" says which), layer.zip (python/helper.py).
     static func make() throws -> String {
         if let directory { return directory }

@@ -10,6 +10,10 @@ final class ServeLimitTests: XCTestCase {
         _ = try ServeFixtures.make()
     }
 
+    override class func tearDown() {
+        ServeFixtures.remove()
+    }
+
     func createCounter(_ name: String, memory: Int = 128) throws -> String {
         let fixtures = try ServeFixtures.make()
         return """
