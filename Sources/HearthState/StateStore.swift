@@ -14,6 +14,7 @@ public final class StateStore: @unchecked Sendable {
         return e
     }()
     private let decoder = JSONDecoder()
+    private var writes = 0
 
     static let schemaVersion: Int64 = 1
 
@@ -56,6 +57,17 @@ public final class StateStore: @unchecked Sendable {
         return try body()
     }
 
+    /// As `sync`, for a change: counted in `generation`.
+    private func writing<T>(_ body: () throws -> T) rethrows -> T {
+        try sync {
+            defer { writes += 1 }
+            return try body()
+        }
+    }
+
+    /// Counts changes: anything read from the store stays valid while this stays the same.
+    public var generation: Int { sync { writes } }
+
     private func json<T: Encodable>(_ value: T) throws -> SQLiteValue {
         .text(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
@@ -69,7 +81,7 @@ public final class StateStore: @unchecked Sendable {
 
     /// Adds a function; false when one of that name exists.
     public func createFunction(_ latest: FunctionRecord) throws -> Bool {
-        try sync {
+        try writing {
             try db.transaction {
                 if try !db.query("SELECT 1 FROM functions WHERE name = ?", [.text(latest.name)]).isEmpty { return false }
                 try db.query("INSERT INTO functions (name, latest) VALUES (?, ?)", [.text(latest.name), try json(latest)])
@@ -98,7 +110,7 @@ public final class StateStore: @unchecked Sendable {
 
     /// Replaces $LATEST; false when the function is gone.
     public func updateLatest(_ latest: FunctionRecord) throws -> Bool {
-        try sync {
+        try writing {
             try db.transaction {
                 if try db.query("SELECT 1 FROM functions WHERE name = ?", [.text(latest.name)]).isEmpty { return false }
                 try db.query("UPDATE functions SET latest = ? WHERE name = ?", [try json(latest), .text(latest.name)])
@@ -109,7 +121,7 @@ public final class StateStore: @unchecked Sendable {
 
     /// Removes a function with its versions, aliases and settings; false when it did not exist.
     public func deleteFunction(_ name: String) throws -> Bool {
-        try sync {
+        try writing {
             try db.transaction {
                 if try db.query("SELECT 1 FROM functions WHERE name = ?", [.text(name)]).isEmpty { return false }
                 try db.query("DELETE FROM functions WHERE name = ?", [.text(name)])
@@ -122,7 +134,7 @@ public final class StateStore: @unchecked Sendable {
 
     /// Publishes $LATEST as the next version, or returns the newest version when nothing changed since.
     public func publishVersion(_ name: String, description: String?, lastModified: String, revisionId: String) throws -> FunctionRecord? {
-        try sync {
+        try writing {
             try db.transaction {
                 guard let row = try db.query("SELECT latest, next_version FROM functions WHERE name = ?", [.text(name)]).first else { return nil }
                 let latest = try decode(FunctionRecord.self, row[0])
@@ -157,7 +169,7 @@ public final class StateStore: @unchecked Sendable {
     }
 
     public func deleteVersion(_ name: String, _ number: Int) throws -> Bool {
-        try sync {
+        try writing {
             try db.transaction {
                 if try db.query("SELECT 1 FROM versions WHERE name = ? AND version = ?", [.text(name), .integer(Int64(number))]).isEmpty { return false }
                 try db.query("DELETE FROM versions WHERE name = ? AND version = ?", [.text(name), .integer(Int64(number))])
@@ -170,7 +182,7 @@ public final class StateStore: @unchecked Sendable {
 
     /// Stores an alias; with `create`, false when it exists already; without, false when it does not.
     public func putAlias(_ function: String, _ alias: AliasRecord, create: Bool) throws -> Bool {
-        try sync {
+        try writing {
             try db.transaction {
                 let exists = try !db.query("SELECT 1 FROM aliases WHERE name = ? AND alias = ?", [.text(function), .text(alias.name)]).isEmpty
                 if exists == create { return false }
@@ -194,13 +206,13 @@ public final class StateStore: @unchecked Sendable {
     }
 
     public func deleteAlias(_ function: String, _ name: String) throws {
-        try sync { _ = try db.query("DELETE FROM aliases WHERE name = ? AND alias = ?", [.text(function), .text(name)]) }
+        try writing { _ = try db.query("DELETE FROM aliases WHERE name = ? AND alias = ?", [.text(function), .text(name)]) }
     }
 
     // MARK: concurrency
 
     public func setReservedConcurrency(_ function: String, _ value: Int?) throws {
-        try sync {
+        try writing {
             _ = try db.query("UPDATE functions SET reserved = ? WHERE name = ?", [value.map { .integer(Int64($0)) } ?? .null, .text(function)])
         }
     }
@@ -223,7 +235,7 @@ public final class StateStore: @unchecked Sendable {
     }
 
     public func setProvisioned(_ function: String, _ record: ProvisionedConcurrencyRecord) throws {
-        try sync {
+        try writing {
             _ = try db.query("INSERT OR REPLACE INTO provisioned (name, qualifier, record) VALUES (?, ?, ?)",
                              [.text(function), .text(record.qualifier), try json(record)])
         }
@@ -244,7 +256,7 @@ public final class StateStore: @unchecked Sendable {
     }
 
     public func deleteProvisioned(_ function: String, _ qualifier: String) throws -> Bool {
-        try sync {
+        try writing {
             try db.transaction {
                 if try db.query("SELECT 1 FROM provisioned WHERE name = ? AND qualifier = ?", [.text(function), .text(qualifier)]).isEmpty { return false }
                 try db.query("DELETE FROM provisioned WHERE name = ? AND qualifier = ?", [.text(function), .text(qualifier)])
@@ -257,7 +269,7 @@ public final class StateStore: @unchecked Sendable {
 
     /// Adds the next version of a layer (numbers are never reused, as in Lambda).
     public func publishLayerVersion(_ make: (Int) -> LayerVersionRecord) throws -> LayerVersionRecord {
-        try sync {
+        try writing {
             try db.transaction {
                 let probe = make(0)
                 let next = try db.query("SELECT next_version FROM layer_names WHERE name = ?", [.text(probe.name)]).first?.first?.integer ?? 1
@@ -291,7 +303,7 @@ public final class StateStore: @unchecked Sendable {
     }
 
     public func deleteLayerVersion(_ name: String, _ version: Int) throws {
-        try sync { _ = try db.query("DELETE FROM layers WHERE name = ? AND version = ?", [.text(name), .integer(Int64(version))]) }
+        try writing { _ = try db.query("DELETE FROM layers WHERE name = ? AND version = ?", [.text(name), .integer(Int64(version))]) }
     }
 
     /// Every zip digest some function version or layer still uses (for garbage collection of stored zips).

@@ -21,8 +21,8 @@ public final class FunctionCatalog: Sendable {
     public let accountConcurrency: Int
     public static let unreservedMinimum = 100
 
-    /// Resolved references, so an invocation does not read SQLite. Cleared (and its generation
-    /// bumped) after every change; a lookup that raced a change does not store its result.
+    /// Resolved references, so an invocation does not read SQLite; valid for one generation of the
+    /// state store (any change to it starts a new one). A lookup that raced a change is not stored.
     private let resolved = Mutex<(generation: Int, records: [String: FunctionRecord])>((0, [:]))
 
     public init(stateDirectory: String, imagesDirectory: String, region: String, accountConcurrency: Int) throws {
@@ -65,7 +65,6 @@ public final class FunctionCatalog: Sendable {
         try storeCode(code, into: &record)
         try check(record)
         guard try wrap({ try state.createFunction(record) }) else { throw .conflict("Function already exist: \(name)") }
-        changed()
         if publish { record = try publishVersion(name, description: nil) }
         return record
     }
@@ -78,21 +77,17 @@ public final class FunctionCatalog: Sendable {
     /// The record a reference names: $LATEST, a version number or an alias (resolved to its version).
     public func resolve(_ ref: FunctionReference) throws(ServiceError) -> FunctionRecord {
         let key = ref.name + "\u{0}" + (ref.qualifier ?? "$LATEST")
-        let (generation, cached) = resolved.withLock { ($0.generation, $0.records[key]) }
+        let generation = state.generation
+        let cached = resolved.withLock { cache -> FunctionRecord? in
+            if cache.generation != generation { cache = (generation, [:]) }
+            return cache.records[key]
+        }
         if let cached { return cached }
         let (record, cacheable) = try resolveUncached(ref)
-        if cacheable {
+        if cacheable, state.generation == generation {
             resolved.withLock { if $0.generation == generation { $0.records[key] = record } }
         }
         return record
-    }
-
-    /// Forgets resolved references; every change calls it after writing.
-    private func changed() {
-        resolved.withLock {
-            $0.generation += 1
-            $0.records = [:]
-        }
     }
 
     /// The record, and whether it may be cached (an alias with weights picks a version each time).
@@ -128,7 +123,6 @@ public final class FunctionCatalog: Sendable {
         record.revisionId = UUID().uuidString.lowercased()
         try check(record)
         guard try wrap({ try state.updateLatest(record) }) else { throw .functionNotFound(arn(name)) }
-        changed()
         return publish ? try publishVersion(name, description: nil) : record
     }
 
@@ -156,7 +150,6 @@ public final class FunctionCatalog: Sendable {
         record.revisionId = UUID().uuidString.lowercased()
         try check(record)
         guard try wrap({ try state.updateLatest(record) }) else { throw .functionNotFound(arn(name)) }
-        changed()
         return record
     }
 
@@ -168,12 +161,10 @@ public final class FunctionCatalog: Sendable {
                 throw .conflict("Unable to delete version because the following aliases reference it: [\(alias.name)]")
             }
             guard try wrap({ try state.deleteVersion(ref.name, number) }) else { throw .functionNotFound(arn(ref.name, q)) }
-            changed()
-            return
+                return
         }
         if ref.qualifier == "$LATEST" { throw .invalidParameter("$LATEST version cannot be deleted without deleting the function.") }
         guard try wrap({ try state.deleteFunction(ref.name) }) else { throw .functionNotFound(arn(ref.name)) }
-        changed()
         collectCode()
     }
 
@@ -183,7 +174,6 @@ public final class FunctionCatalog: Sendable {
         guard let version = try wrap({ try state.publishVersion(name, description: description, lastModified: Self.now(), revisionId: UUID().uuidString.lowercased()) }) else {
             throw .functionNotFound(arn(name))
         }
-        changed()
         return version
     }
 
@@ -215,7 +205,6 @@ public final class FunctionCatalog: Sendable {
         let record = AliasRecord(name: name, functionVersion: target, description: description ?? existing?.description ?? "",
                                  revisionId: UUID().uuidString.lowercased(), additionalVersionWeights: extra)
         guard try wrap({ try state.putAlias(function, record, create: create) }) else { throw .conflict("Alias changed concurrently: \(name)") }
-        changed()
         return record
     }
 
@@ -240,7 +229,6 @@ public final class FunctionCatalog: Sendable {
     public func deleteAlias(_ function: String, _ name: String) throws(ServiceError) {
         _ = try latest(function)
         try wrap { try state.deleteAlias(function, name) }
-        changed()
     }
 
     // MARK: concurrency

@@ -95,6 +95,31 @@ final class StateStoreTests: XCTestCase {
         XCTAssertEqual(try store.referencedZipDigests(), ["zip1", "zip3", "fnzip"])
     }
 
+    func testADatabaseFromANewerHearthIsRefused() throws {
+        let path = directory + "/state.db"
+        _ = try StateStore(path: path)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA user_version = 99'); c.commit()", path]
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw XCTSkip("python3 with sqlite3 is needed to write the schema version") }
+        XCTAssertThrowsError(try StateStore(path: path)) { error in
+            XCTAssertTrue("\(error)".contains("newer Hearth (schema 99"), "\(error)")
+        }
+    }
+
+    func testEveryChangeStartsANewGeneration() throws {
+        let store = try StateStore(path: directory + "/state.db")
+        let g0 = store.generation
+        _ = try store.function("none")
+        XCTAssertEqual(store.generation, g0, "reads do not count")
+        XCTAssertTrue(try store.createFunction(record("gen")))
+        try store.setReservedConcurrency("gen", 2)
+        try store.deleteAlias("gen", "x")
+        XCTAssertEqual(store.generation, g0 + 3)
+    }
+
     func testAFileThatIsNotADatabaseIsAClearError() throws {
         let path = directory + "/junk.db"
         try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: path))
