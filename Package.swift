@@ -39,10 +39,15 @@ let package = Package(
             name: "HearthPackages",
             dependencies: ["HearthModel", "CArchive", "CSandboxInit", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // One HTTP response writer for both servers.
+        .target(
+            name: "HearthHTTP",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")]
+        ),
         .target(
             name: "HearthRuntimeAPI",
             dependencies: [
-                "HearthModel",
+                "HearthModel", "HearthHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -56,7 +61,7 @@ let package = Package(
         .target(
             name: "HearthControlAPI",
             dependencies: [
-                "HearthModel", "HearthSupervisor", "HearthState",
+                "HearthModel", "HearthSupervisor", "HearthState", "HearthHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -8,6 +8,7 @@ import HearthControlAPI
 import HearthModel
 import HearthSandbox
 import HearthSupervisor
+import Synchronization
 
 /// `hearth serve`: the supervisor with Lambda's REST API.
 public struct ServeCommand: ParsableCommand {
@@ -108,33 +109,19 @@ public struct ServeCommand: ParsableCommand {
     static func waitForTermination() async {
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
+        let queue = DispatchQueue(label: "hearth-signals")
+        let sources = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: queue) }
+        let resumed = Atomic(false)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let queue = DispatchQueue(label: "hearth-signals")
-            let once = OnceFlag()
-            var sources: [DispatchSourceSignal] = []
-            for sig in [SIGTERM, SIGINT] {
-                let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            for source in sources {
                 source.setEventHandler {
-                    if once.take() { continuation.resume() }
+                    if !resumed.exchange(true, ordering: .relaxed) { continuation.resume() }
                 }
                 source.resume()
-                sources.append(source)
             }
-            SignalSources.keep(sources)
         }
+        for source in sources { source.cancel() }
     }
-}
-
-/// Keeps the signal sources alive for the life of the process.
-enum SignalSources {
-    nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
-    static func keep(_ s: [DispatchSourceSignal]) { sources = s }
-}
-
-final class OnceFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var taken = false
-    func take() -> Bool { lock.withLock { defer { taken = true }; return !taken } }
 }
 
 /// Type=notify for systemd: READY=1 on NOTIFY_SOCKET once the API answers.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import HearthHTTP
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -113,19 +114,6 @@ final class ControlHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func write(_ response: APIResponse, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext) {
-        var headers = HTTPHeaders()
-        for (name, value) in response.headers { headers.add(name: name, value: value) }
-        headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
-        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
-        let head = HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if !response.body.isEmpty {
-            var buffer = context.channel.allocator.buffer(capacity: response.body.count)
-            buffer.writeBytes(response.body)
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        }
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-            if !keepAlive { context.close(promise: nil) }
-        }
+        context.writeHTTPResponse(status: response.status, headers: response.headers, body: response.body, keepAlive: keepAlive, version: version)
     }
 }
