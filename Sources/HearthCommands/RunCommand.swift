@@ -48,7 +48,8 @@ public struct RunCommand: ParsableCommand {
         let log = InvocationLog(sink: { bytes in _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) } })
         let result: InvocationResult
         do {
-            result = try ColdInvoker(engine: SandboxEngine.forThisHost()).invokeBlocking(function, payload: payload, log: log)
+            let invoker = ColdInvoker(engine: try SandboxEngine.forThisHost())
+            result = try blockingRun { try await invoker.invoke(function, payload: payload, log: log) }
         } catch {
             printError("hearth: \(error)")
             throw ExitCode(1)

@@ -11,6 +11,8 @@ public struct APIRequest: Sendable {
     public var body: [UInt8]
     /// The Host header, for URLs the response points back to.
     public var host: String?
+    /// x-amzn-RequestId of the answer; an invocation runs under the same id, as on Lambda.
+    public var requestId = ""
 
     public init(method: String, uri: String, headers: [String: String], body: [UInt8]) {
         self.method = method

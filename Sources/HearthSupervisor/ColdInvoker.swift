@@ -7,7 +7,6 @@ import HearthModel
 import HearthRuntimeAPI
 import HearthSandbox
 import NIOCore
-import Synchronization
 
 /// A function ready to run: its sandbox spec (layers, mounts, command,
 /// environment) and Lambda's knobs.
@@ -54,38 +53,5 @@ public struct ColdInvoker: Sendable {
         let result = await environment.invoke(.init(payload: payload, reportInit: true), log: log)
         await environment.destroy()
         return result
-    }
-
-    /// For callers that are not async (the CLI's main thread, benchmarks): blocks until done.
-    public func invokeBlocking(_ function: FunctionInstance, payload: [UInt8], log: InvocationLog) throws -> InvocationResult {
-        let outcome = Mutex<Result<InvocationResult, any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            let result = await Result(catching: { try await invoke(function, payload: payload, log: log) })
-            outcome.withLock { $0 = result }
-            done.signal()
-        }
-        done.wait()
-        guard let result = outcome.withLock({ $0 }) else { throw HearthError.system("the invocation ended without a result") }
-        return try result.get()
-    }
-
-    /// An X-Ray header as Lambda sends one: Root=1-<epoch hex>-<24 hex>;Parent=<16 hex>;Sampled=0.
-    /// Three random words (not one per digit: each draw is a getrandom call, and this is on the warm path).
-    static func traceId() -> String {
-        var rng = SystemRandomNumberGenerator()
-        func hex(_ value: UInt64, _ digits: Int) -> String {
-            let text = String(value, radix: 16)
-            return String(repeating: "0", count: max(0, digits - text.count)) + text.suffix(digits)
-        }
-        let root = hex(rng.next(), 16) + hex(rng.next(), 8)
-        let epoch = String(UInt32(Date().timeIntervalSince1970), radix: 16)
-        return "Root=1-\(epoch)-\(root);Parent=\(hex(rng.next(), 16));Sampled=0"
-    }
-}
-
-extension Result where Failure == any Error {
-    init(catching body: () async throws -> Success) async {
-        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }

@@ -11,7 +11,6 @@ final class PooledEnvironment: @unchecked Sendable {
     /// Started for provisioned concurrency (AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency).
     let provisioned: Bool
     var lastUsed = Date()
-    var served = 0
 
     init(environment: ExecutionEnvironment, key: PoolKey, revision: String, memoryMB: Int, uid: UInt32, provisioned: Bool) {
         self.environment = environment
@@ -40,10 +39,15 @@ final class EnvironmentPool {
     /// Provisioned concurrency to keep ready, and how many live environments were started for it.
     var provisionedTarget = 0
     var provisionedLive = 0
-    /// Memory of each of its sandboxes.
-    var memoryMB = 0
+    /// Memory of each of its sandboxes (a revision's setting).
+    var memoryMB: Int
+    /// The revision built for running, by AWS_LAMBDA_INITIALIZATION_TYPE; dropped with the revision.
+    var instances: [String: FunctionInstance] = [:]
 
-    init(revision: String) { self.revision = revision }
+    init(revision: String, memoryMB: Int) {
+        self.revision = revision
+        self.memoryMB = memoryMB
+    }
 
     var live: Int { idle.count + busy + starting }
 }

@@ -38,8 +38,6 @@ public final class ExecutionEnvironment: @unchecked Sendable {
     /// False once a hard failure ended the sandbox; it is never reused.
     public var isHealthy: Bool { health.withLock { $0 } }
     private let health = Mutex(true)
-    /// Invocations served, for diagnosis and tests.
-    public private(set) var invocationCount = 0
 
     private init(function: FunctionInstance, sandbox: RunningSandbox, server: RuntimeAPIServer, exitPromise: EventLoopPromise<SandboxExit>,
                  output: OutputDrain, initResult: InitResult, initDurationMs: Double) {
@@ -167,14 +165,13 @@ public final class ExecutionEnvironment: @unchecked Sendable {
             return await finish(requestId, .error(body, type: "Runtime.Unknown"), ms: 0, initMs: nil, status: "error", errorType: "Runtime.Unknown", log: log)
         }
 
-        invocationCount += 1
         let session = server.session
         let started = Date()
         let timeout = function.timeoutSeconds
         let invocation = RuntimeInvocation(
             requestId: requestId, payload: request.payload,
             deadlineMs: Int64((started.timeIntervalSince1970 + timeout) * 1000),
-            invokedFunctionArn: function.arn, traceId: ColdInvoker.traceId(), clientContext: request.clientContext)
+            invokedFunctionArn: function.arn, traceId: Self.traceId(), clientContext: request.clientContext)
         let sandbox = self.sandbox
         let timedOut = Atomic(false)
         let timer = session.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
@@ -239,6 +236,19 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         log.end(requestId: requestId)
         log.report(requestId: requestId, report)
         return InvocationResult(requestId: requestId, body: body, report: report)
+    }
+
+    /// An X-Ray header as Lambda sends one: Root=1-<epoch hex>-<24 hex>;Parent=<16 hex>;Sampled=0.
+    /// Three random words (not one per digit: each draw is a getrandom call, and this is on the warm path).
+    static func traceId() -> String {
+        var rng = SystemRandomNumberGenerator()
+        func hex(_ value: UInt64, _ digits: Int) -> String {
+            let text = String(value, radix: 16)
+            return String(repeating: "0", count: max(0, digits - text.count)) + text.suffix(digits)
+        }
+        let root = hex(rng.next(), 16) + hex(rng.next(), 8)
+        let epoch = String(UInt32(Date().timeIntervalSince1970), radix: 16)
+        return "Root=1-\(epoch)-\(root);Parent=\(hex(rng.next(), 16));Sampled=0"
     }
 
     private func markDead() { health.withLock { $0 = false } }

@@ -42,13 +42,17 @@ public actor Supervisor {
     public nonisolated let options: SupervisorOptions
 
     var pools: [PoolKey: EnvironmentPool] = [:]
+    /// Every sandbox from its start until it is released: idle, busy or provisioned. Shutdown destroys them all.
+    var live: [ObjectIdentifier: PooledEnvironment] = [:]
     var busyByFunction: [String: Int] = [:]
     var busyTotal = 0
+    /// Memory of the live sandboxes and of those starting.
     var liveMemoryMB = 0
-    var reserved: [String: Int] = [:]
+    var reserved: [String: Int] = [:] {
+        didSet { reservedTotal = reserved.values.reduce(0, +) }
+    }
+    private var reservedTotal = 0
     var uids = UIDAllocator()
-    /// Built instances by (function, version), with the revision they were built from.
-    var instances: [PoolKey: (revision: String, instance: FunctionInstance)] = [:]
     var retireTask: Task<Void, Never>?
     var stopping = false
 
@@ -57,7 +61,9 @@ public actor Supervisor {
         self.engine = engine
         self.logs = logs
         self.options = options
-        reserved = try catalog.state.allReservedConcurrency()
+        let stored = try catalog.state.allReservedConcurrency()
+        reserved = stored
+        reservedTotal = stored.values.reduce(0, +)
     }
 
     /// Starts background work: retiring idle sandboxes, provisioned concurrency.
@@ -72,54 +78,42 @@ public actor Supervisor {
         await reconcileProvisioned()
     }
 
-    /// Destroys every sandbox (on SIGTERM).
+    /// Destroys every sandbox, busy ones included (on SIGTERM).
     public func shutdown() async {
         stopping = true
         retireTask?.cancel()
-        let all = pools.values.flatMap(\.idle)
         for pool in pools.values { pool.idle = [] }
-        for env in all { await discard(env) }
+        for env in Array(live.values) { await discard(env) }
     }
 
     // MARK: invoke
 
-    public func invoke(_ ref: FunctionReference, payload: [UInt8], clientContext: String?) async throws(ServiceError) -> InvokeOutcome {
+    /// - Parameter requestId: the API request's id, which is also the invocation's (as on Lambda).
+    public func invoke(_ ref: FunctionReference, requestId: String, payload: [UInt8], clientContext: String?) async throws(ServiceError) -> InvokeOutcome {
         let record = try catalog.resolve(ref)
         let key = PoolKey(function: record.name, version: record.version)
         let name = record.name
         try admit(name)
         defer { leave(name) }
 
-        let pool = pool(for: key, revision: record.revisionId)
-        pool.memoryMB = record.memorySize
+        let pool = pool(for: key, record: record)
         let env: PooledEnvironment
         let cold: Bool
         if let warm = pool.idle.popLast() {
             env = warm
             cold = false
-            pool.busy += 1
         } else {
             try makeRoom(for: record.memorySize, function: name)
-            pool.starting += 1
-            liveMemoryMB += record.memorySize
-            let started: PooledEnvironment
-            do {
-                started = try await startEnvironment(record, key: key, provisioned: false)
-            } catch {
-                pool.starting -= 1
-                liveMemoryMB -= record.memorySize
-                throw error
-            }
-            pool.starting -= 1
-            pool.busy += 1
-            env = started
+            env = try await startEnvironment(record, key: key, provisioned: false)
             cold = true
         }
+        pool.busy += 1
         metrics.increment(cold ? "hearth_cold_starts_total" : "hearth_warm_starts_total", function: name)
 
         let log = InvocationLog(sink: { [logs] bytes in logs.append(name, bytes) })
-        let result = await env.environment.invoke(.init(payload: payload, clientContext: clientContext, reportInit: cold && !env.provisioned), log: log)
-        env.served += 1
+        let request = ExecutionEnvironment.Request(requestId: requestId, payload: payload, clientContext: clientContext,
+                                                   reportInit: cold && !env.provisioned)
+        let result = await env.environment.invoke(request, log: log)
         env.lastUsed = Date()
         pool.busy -= 1
         metrics.increment("hearth_invocations_total", function: name)
@@ -142,8 +136,7 @@ public actor Supervisor {
                 throw .throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
             }
         } else {
-            let reservedTotal = reserved.values.reduce(0, +)
-            let unreservedBusy = busyByFunction.filter { reserved[$0.key] == nil }.values.reduce(0, +)
+            let unreservedBusy = reserved.keys.reduce(busyTotal) { $0 - busyByFunction[$1, default: 0] }
             guard unreservedBusy < options.accountConcurrency - reservedTotal else {
                 metrics.increment("hearth_throttles_total", function: function)
                 throw .throttled("ConcurrentInvocationLimitExceeded")
@@ -169,37 +162,44 @@ public actor Supervisor {
                                  "Rate Exceeded. The host's memory budget (\(options.memoryBudgetMB) MB) is taken by busy sandboxes.")
             }
             pool.idle.removeAll { $0 === victim }
-            liveMemoryMB -= victim.memoryMB
-            Task { await self.destroy(victim, memoryAlreadyReleased: true) }
+            // Its memory is free for the caller now; the teardown itself can follow.
+            release(victim)
+            Task { await self.tearDown(victim) }
         }
     }
 
-    private func pool(for key: PoolKey, revision: String) -> EnvironmentPool {
+    /// The pool of a version, drained first if the record is a newer revision than its sandboxes.
+    func pool(for key: PoolKey, record: FunctionRecord) -> EnvironmentPool {
         if let pool = pools[key] {
-            if pool.revision != revision { drain(pool, newRevision: revision) }
+            if pool.revision != record.revisionId { drain(pool, to: record) }
             return pool
         }
-        let pool = EnvironmentPool(revision: revision)
+        let pool = EnvironmentPool(revision: record.revisionId, memoryMB: record.memorySize)
         pools[key] = pool
         return pool
     }
 
     /// A new revision of a version's code or configuration: idle sandboxes go now, busy ones when they finish.
-    func drain(_ pool: EnvironmentPool, newRevision: String) {
-        pool.revision = newRevision
+    func drain(_ pool: EnvironmentPool, to record: FunctionRecord) {
+        pool.revision = record.revisionId
+        pool.memoryMB = record.memorySize
+        pool.instances = [:]
         let old = pool.idle
         pool.idle = []
         for env in old { Task { await self.discard(env) } }
     }
 
+    /// Starts a sandbox of `record` and registers it as live; its memory counts from the moment it starts.
     private func startEnvironment(_ record: FunctionRecord, key: PoolKey, provisioned: Bool) async throws(ServiceError) -> PooledEnvironment {
+        let pool = pool(for: key, record: record)
+        let initializationType = provisioned ? "provisioned-concurrency" : "on-demand"
         var instance: FunctionInstance
         do {
-            if !provisioned, let cached = instances[key], cached.revision == record.revisionId {
-                instance = cached.instance
+            if let cached = pool.instances[initializationType] {
+                instance = cached
             } else {
-                instance = try catalog.instance(for: record, initializationType: provisioned ? "provisioned-concurrency" : "on-demand")
-                if !provisioned { instances[key] = (record.revisionId, instance) }
+                instance = try catalog.instance(for: record, initializationType: initializationType)
+                pool.instances[initializationType] = instance
             }
         } catch let error as InvalidEntrypoint {
             throw ServiceError(status: 502, type: "InvalidRuntimeException", message: error.message)
@@ -211,24 +211,42 @@ public actor Supervisor {
         instance.spec.uid = uid
         instance.spec.gid = uid
         let name = record.name
+        liveMemoryMB += record.memorySize
+        pool.starting += 1
+        if provisioned { pool.provisionedLive += 1 }
+        defer { pool.starting -= 1 }
         do {
             let env = try await ExecutionEnvironment.start(instance, engine: engine, idleOutput: { [logs] bytes in logs.append(name, bytes) })
             metrics.observe("hearth_init_duration_seconds", function: name, seconds: env.initDurationMs / 1000)
-            return PooledEnvironment(environment: env, key: key, revision: record.revisionId, memoryMB: record.memorySize, uid: uid, provisioned: provisioned)
+            let pooled = PooledEnvironment(environment: env, key: key, revision: record.revisionId, memoryMB: record.memorySize, uid: uid,
+                                           provisioned: provisioned)
+            live[ObjectIdentifier(pooled)] = pooled
+            return pooled
         } catch {
+            liveMemoryMB -= record.memorySize
+            if provisioned { pool.provisionedLive -= 1 }
             uids.give(uid)
             throw .service("cannot start a sandbox for \(name): \(error)")
         }
     }
 
-    /// Tears a sandbox down and gives back its memory and uid.
+    /// Releases a sandbox and tears it down. Safe to call twice: only the first call does anything.
     func discard(_ env: PooledEnvironment) async {
-        await destroy(env, memoryAlreadyReleased: false)
+        guard release(env) else { return }
+        await tearDown(env)
     }
 
-    private func destroy(_ env: PooledEnvironment, memoryAlreadyReleased: Bool) async {
-        if !memoryAlreadyReleased { liveMemoryMB -= env.memoryMB }
-        if env.provisioned, let pool = pools[env.key] { pool.provisionedLive -= 1 }
+    /// Takes a sandbox off the books: its memory and provisioned slot are free at once. False if it was already released.
+    @discardableResult
+    private func release(_ env: PooledEnvironment) -> Bool {
+        guard live.removeValue(forKey: ObjectIdentifier(env)) != nil else { return false }
+        liveMemoryMB -= env.memoryMB
+        if env.provisioned { pools[env.key]?.provisionedLive -= 1 }
+        return true
+    }
+
+    /// Destroys a released sandbox; its uid is reused only once nothing runs under it.
+    private func tearDown(_ env: PooledEnvironment) async {
         await env.environment.destroy()
         uids.give(env.uid)
         if env.provisioned { await reconcileProvisioned() }
@@ -259,20 +277,16 @@ public actor Supervisor {
         }
         for (key, pool) in pools where wanted[key] == nil { pool.provisionedTarget = 0 }
         for (key, (count, record)) in wanted {
-            let pool = pool(for: key, revision: record.revisionId)
-            pool.memoryMB = record.memorySize
+            let pool = pool(for: key, record: record)
             pool.provisionedTarget = count
             while pool.provisionedLive < pool.provisionedTarget && !stopping {
-                guard liveMemoryMB + record.memorySize <= options.memoryBudgetMB else { break }
-                pool.provisionedLive += 1
-                liveMemoryMB += record.memorySize
-                pool.starting += 1
-                let env = try? await startEnvironment(record, key: key, provisioned: true)
-                pool.starting -= 1
-                guard let env, env.environment.isHealthy else {
-                    pool.provisionedLive -= 1
-                    liveMemoryMB -= record.memorySize
-                    if let env { await env.environment.destroy(); uids.give(env.uid) }
+                guard liveMemoryMB + record.memorySize <= options.memoryBudgetMB,
+                      let env = try? await startEnvironment(record, key: key, provisioned: true) else { break }
+                guard env.environment.isHealthy else {
+                    // Its init failed: stop here rather than start the same failure again and again.
+                    release(env)
+                    await env.environment.destroy()
+                    uids.give(env.uid)
                     break
                 }
                 pool.idle.insert(env, at: 0)

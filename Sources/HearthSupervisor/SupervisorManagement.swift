@@ -25,7 +25,6 @@ extension Supervisor {
         let versions: Set<String>? = ref.qualifier.flatMap { $0 == "$LATEST" ? nil : [$0] }
         for (key, pool) in pools where key.function == ref.name && (versions == nil || versions?.contains(key.version) == true) {
             pools[key] = nil
-            instances[key] = nil
             let idle = pool.idle
             pool.idle = []
             pool.revision = "deleted"
@@ -39,9 +38,7 @@ extension Supervisor {
     }
 
     private func drainLatest(_ name: String) {
-        let key = PoolKey(function: name, version: "$LATEST")
-        instances[key] = nil
-        if let pool = pools[key], let record = try? catalog.latest(name) { drain(pool, newRevision: record.revisionId) }
+        if let pool = pools[PoolKey(function: name, version: "$LATEST")], let record = try? catalog.latest(name) { drain(pool, to: record) }
     }
 
     public func publishVersion(_ name: String, description: String?) throws(ServiceError) -> FunctionRecord {

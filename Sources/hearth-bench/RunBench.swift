@@ -99,9 +99,10 @@ struct RunBench: ParsableCommand {
     private func hearth(_ invoker: ColdInvoker, _ fn: FunctionInstance) throws {
         var spec = fn.spec
         spec.id = SandboxIdentity.newID()
-        var instance = fn
-        instance.spec = spec
-        let result = try invoker.invokeBlocking(instance, payload: Array("{}".utf8), log: InvocationLog())
+        var fresh = fn
+        fresh.spec = spec
+        let instance = fresh
+        let result = try blockingRun { try await invoker.invoke(instance, payload: Array("{}".utf8), log: InvocationLog()) }
         guard case .success = result.body else { throw ValidationError("hearth invocation failed: \(result.body)") }
     }
 

@@ -95,6 +95,46 @@ final class ImageImportTests: XCTestCase {
         XCTAssertEqual(a.st_nlink, 1)
     }
 
+    func testTheImportCacheKnowsAFileByItsIdentity() throws {
+        let zip = storeRoot + "-function.zip"
+        try FileManager.default.copyItem(atPath: images + "/function.zip", toPath: zip)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: zip) }
+        let assembler = PackageAssembler(store: store, cache: ImportCache())
+        func codeLayer() throws -> String? {
+            try assembler.assemble(image: nil as String?, zip: zip, layers: []).binds.first?.sources.first
+        }
+        let first = try XCTUnwrap(try codeLayer())
+
+        // Same size and mtime, other bytes: the cache still answers with what it imported (it is used).
+        var st = stat()
+        XCTAssertEqual(stat(zip, &st), 0)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: zip))
+        bytes[bytes.count - 1] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: zip))
+        var times = [st.st_atim, st.st_mtim]
+        XCTAssertEqual(utimensat(AT_FDCWD, zip, &times, 0), 0)
+        XCTAssertEqual(try codeLayer(), first)
+
+        // A new file (new inode and content): imported again, to a new layer.
+        var out = ""
+        let status = try Fixtures.run("/usr/bin/env", ["python3", "-c", """
+            import os, sys, zipfile
+            os.unlink(sys.argv[1])
+            with zipfile.ZipFile(sys.argv[1], "w") as z:
+                z.writestr("other.txt", "changed")
+            """, zip], output: &out)
+        XCTAssertEqual(status, 0, out)
+        let second = try XCTUnwrap(try codeLayer())
+        XCTAssertNotEqual(second, first)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: second + "/other.txt"))
+
+        // A layer the store lost (collected) is imported again, not trusted from the cache.
+        try FileManager.default.removeItem(atPath: second)
+        try FileManager.default.removeItem(atPath: second + ".json")
+        XCTAssertEqual(try codeLayer(), second)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: second + "/other.txt"))
+    }
+
     // 86: digests and sizes, before anything is unpacked
     func copyOfLayout() throws -> String {
         let copy = storeRoot + "-layout"

@@ -24,10 +24,12 @@ enum RuntimeImages {
         }
     }
 
-    static func run(_ tool: String, _ args: [String], cwd: String? = nil) throws -> (Int32, String) {
+    /// Runs `tool` to its end; its status and its stdout and stderr together, in order.
+    static func run(_ tool: String, _ args: [String], cwd: String? = nil, environment: [String: String]? = nil) throws -> (Int32, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: tool)
         p.arguments = args
+        if let environment { p.environment = environment }
         if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         let pipe = Pipe()
         p.standardOutput = pipe

@@ -2,6 +2,7 @@ import Foundation
 import HearthCgroups
 import HearthModel
 import HearthSandbox
+import Synchronization
 import XCTest
 
 /// Shared set-up for tests that start real sandboxes: root, a test rootfs made
@@ -169,6 +170,34 @@ class SandboxTestCase: XCTestCase {
     }
 }
 
+/// Runs a program to its end with `stdin` and `environment`; what it printed on each stream.
+func runCLI(_ executable: URL, _ args: [String], stdin: String? = nil, environment: [String: String]) throws -> CLIOutput {
+    let task = Process()
+    task.executableURL = executable
+    task.arguments = args
+    task.environment = environment
+    let out = Pipe(), err = Pipe(), input = Pipe()
+    task.standardOutput = out
+    task.standardError = err
+    task.standardInput = input
+    try task.run()
+    input.fileHandleForWriting.write(Data((stdin ?? "").utf8))
+    try input.fileHandleForWriting.close()
+    // stderr on its own thread, so a full pipe on either stream cannot stall the other.
+    let errData = Mutex(Data())
+    let errDone = DispatchSemaphore(value: 0)
+    Thread {
+        let data = err.fileHandleForReading.readDataToEndOfFile()
+        errData.withLock { $0 = data }
+        errDone.signal()
+    }.start()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    errDone.wait()
+    task.waitUntilExit()
+    return CLIOutput(status: task.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                     stderr: String(decoding: errData.withLock { $0 }, as: UTF8.self))
+}
+
 /// What the `hearth` executable printed and returned.
 struct CLIOutput {
     var status: Int32
@@ -180,20 +209,8 @@ struct CLIOutput {
 extension SandboxHarness {
     /// Runs the built `hearth` as a user would, with this harness's runtime and state directories.
     func hearthCLI(_ args: [String], stdin: String? = nil) throws -> CLIOutput {
-        let task = Process()
-        task.executableURL = buildDirectory.appendingPathComponent("hearth")
-        task.arguments = args
-        task.environment = ["HEARTH_RUNTIME_DIR": runtimeDirectory, "HEARTH_STATE_DIR": runtimeDirectory + "/state",
-                            "HEARTH_IMAGES_DIR": RuntimeImages.directory, "PATH": "/usr/bin:/bin"]
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        task.standardOutput = out
-        task.standardError = err
-        task.standardInput = input
-        try task.run()
-        input.fileHandleForWriting.write(Data((stdin ?? "").utf8))
-        try input.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        task.waitUntilExit()
-        return CLIOutput(status: task.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        try runCLI(buildDirectory.appendingPathComponent("hearth"), args, stdin: stdin, environment: [
+            "HEARTH_RUNTIME_DIR": runtimeDirectory, "HEARTH_STATE_DIR": runtimeDirectory + "/state",
+            "HEARTH_IMAGES_DIR": RuntimeImages.directory, "PATH": "/usr/bin:/bin"])
     }
 }

@@ -145,8 +145,22 @@ final class ServeAPITests: XCTestCase {
             r = c.invoke(FunctionName="inv", InvocationType="DryRun")
             out["dry"] = r["StatusCode"]
             out["unknown"] = err(c.invoke, FunctionName="no-such-function")
-            r = c.invoke(FunctionName="arn:aws:lambda:us-east-1:000000000000:function:inv", Payload=b"{}")
+            r = c.invoke(FunctionName="arn:aws:lambda:us-east-1:000000000000:function:inv", Payload=b"{}", LogType="Tail")
             out["by_arn"] = r["StatusCode"]
+            out["same_id"] = ("START RequestId: " + r["ResponseMetadata"]["RequestId"]) in base64.b64decode(r["LogResult"]).decode()
+            r = c.invoke(FunctionName="inv", InvocationType="Event", Payload=json.dumps({"event": True}))
+            out["event_status"] = r["StatusCode"]
+            import urllib.request
+            ran = False
+            for _ in range(100):
+                log = urllib.request.urlopen(c.meta.endpoint_url + "/hearth/v1/functions/inv/logs").read().decode()
+                if "REPORT RequestId: " + r["ResponseMetadata"]["RequestId"] in log:
+                    ran = True
+                    break
+                time.sleep(0.1)
+            out["event_ran"] = ran
+            out["event_too_big"] = err(c.invoke, FunctionName="inv", InvocationType="Event", Payload=b'"' + b"x" * (1024 * 1024 + 10) + b'"')
+            out["bad_context"] = err(c.invoke, FunctionName="inv", Payload=b"{}", ClientContext="not base64 json!")
             """)
         let error = try XCTUnwrap(out["error"] as? [String: Any])
         XCTAssertEqual(error["status"] as? Int, 200)
@@ -168,6 +182,57 @@ final class ServeAPITests: XCTestCase {
         XCTAssertEqual(out["dry"] as? Int, 204)
         XCTAssertEqual((out["unknown"] as? [String: Any])?["status"] as? Int, 404)
         XCTAssertEqual(out["by_arn"] as? Int, 200)
+        XCTAssertEqual(out["same_id"] as? Bool, true, "x-amzn-RequestId is the invocation's request id")
+        XCTAssertEqual(out["event_status"] as? Int, 202)
+        XCTAssertEqual(out["event_ran"] as? Bool, true, "an Event invocation runs in the background under its request id")
+        XCTAssertEqual((out["event_too_big"] as? [String: Any])?["status"] as? Int, 413)
+        XCTAssertEqual((out["bad_context"] as? [String: Any])?["code"] as? String, "InvalidParameterValueException")
+
+        // A body with no Content-Length (chunked) is cut off at the limit all the same.
+        let daemon = try d()
+        let big = daemon.base + "/big.json"
+        try Data(("\"" + String(repeating: "y", count: 7 * 1024 * 1024) + "\"").utf8).write(to: URL(fileURLWithPath: big))
+        let (status, headers, _) = try daemon.http("POST", "/2015-03-31/functions/inv/invocations", body: "@" + big,
+                                                   headers: ["Transfer-Encoding: chunked", "Content-Type: application/json"])
+        XCTAssertEqual(status, 413)
+        XCTAssertEqual(headers["x-amzn-errortype"], "RequestEntityTooLargeException")
+    }
+
+    func testPreconditionsUnknownRoutesAndMalformedRequests() throws {
+        let daemon = try d()
+        let out = try daemon.boto(try create("pre") + """
+
+            out["stale_revision"] = err(c.update_function_configuration, FunctionName="pre", Timeout=4, RevisionId="not-the-revision")
+            out["wrong_sha"] = err(c.publish_version, FunctionName="pre", CodeSha256="AAAA")
+            out["stale_publish"] = err(c.publish_version, FunctionName="pre", RevisionId="not-the-revision")
+            rev = c.get_function(FunctionName="pre")["Configuration"]["RevisionId"]
+            out["fresh_revision"] = c.update_function_configuration(FunctionName="pre", Timeout=4, RevisionId=rev)["Timeout"]
+            out["s3"] = err(c.create_function, FunctionName="pre-s3", Runtime="python3.11", Role="arn:aws:iam::123456789012:role/r",
+                            Handler="app.handler", Code={"S3Bucket": "my-bucket", "S3Key": "code.zip"})
+            l = c.publish_layer_version(LayerName="byarn", Content={"ZipFile": open("\(try ServeFixtures.make())/layer.zip", "rb").read()})
+            out["by_arn"] = c.get_layer_version_by_arn(Arn=l["LayerVersionArn"])["Version"]
+            """)
+        XCTAssertEqual((out["stale_revision"] as? [String: Any])?["code"] as? String, "PreconditionFailedException")
+        XCTAssertEqual((out["stale_revision"] as? [String: Any])?["status"] as? Int, 412)
+        XCTAssertEqual((out["wrong_sha"] as? [String: Any])?["code"] as? String, "InvalidParameterValueException")
+        XCTAssertEqual((out["stale_publish"] as? [String: Any])?["code"] as? String, "PreconditionFailedException")
+        XCTAssertEqual(out["fresh_revision"] as? Int, 4)
+        XCTAssertEqual((out["s3"] as? [String: Any])?["code"] as? String, "InvalidParameterValueException")
+        XCTAssertEqual(out["by_arn"] as? Int, 1)
+
+        var (status, headers, body) = try daemon.http("GET", "/2015-03-31/nothing/here")
+        XCTAssertEqual(status, 404)
+        XCTAssertEqual(headers["x-amzn-errortype"], "UnknownOperationException")
+        (status, headers, _) = try daemon.http("PATCH", "/2015-03-31/functions/pre")
+        XCTAssertEqual(status, 405)
+        XCTAssertEqual(headers["x-amzn-errortype"], "MethodNotAllowedException")
+        (status, headers, body) = try daemon.http("POST", "/2015-03-31/functions", body: "{not json")
+        XCTAssertEqual(status, 400)
+        XCTAssertEqual(headers["x-amzn-errortype"], "InvalidRequestContentException")
+        XCTAssertTrue(body.contains("Could not parse request body"), body)
+        (status, headers, _) = try daemon.http("PUT", "/2017-10-31/functions/pre/concurrency", body: #"{"ReservedConcurrentExecutions": "ten"}"#)
+        XCTAssertEqual(status, 400)
+        XCTAssertEqual(headers["x-amzn-errortype"], "SerializationException")
     }
 
     func testWarmSandboxIsReusedAndTmpIsItsOwn() throws {

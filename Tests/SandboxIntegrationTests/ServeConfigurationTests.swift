@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import HearthCommands
 
@@ -37,5 +38,21 @@ final class ServeConfigurationTests: XCTestCase {
                 XCTAssertTrue("\(error)".contains(fragment), "\(text): \(error)")
             }
         }
+    }
+
+    func testServeRefusesABadSettingsFileOrFlagBeforeStarting() throws {
+        let file = NSTemporaryDirectory() + "hearth-bad-\(UUID().uuidString.prefix(6)).yaml"
+        try "listen: 127.0.0.1:9000\nidle_timeout: 5\n".write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let hearth = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("hearth")
+        var r = try runCLI(hearth, ["serve", "--config", file], environment: ["PATH": "/usr/bin:/bin"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("\(file):2: unknown setting 'idle_timeout'"), r.stderr)
+        r = try runCLI(hearth, ["serve", "--config", "/no/such/hearth.yaml"], environment: ["PATH": "/usr/bin:/bin"])
+        XCTAssertTrue(r.stderr.contains("cannot read the settings file /no/such/hearth.yaml"), r.stderr)
+        r = try runCLI(hearth, ["serve", "--listen", "localhost", "--socket", "none"], environment: ["PATH": "/usr/bin:/bin"])
+        XCTAssertTrue(r.stderr.contains("HOST:PORT"), r.stderr)
+        r = try runCLI(hearth, ["serve", "--idle-timeout", "0", "--socket", "none"], environment: ["PATH": "/usr/bin:/bin"])
+        XCTAssertTrue(r.stderr.contains("--idle-timeout must be positive"), r.stderr)
     }
 }

@@ -103,10 +103,10 @@ final class ServeDaemon: @unchecked Sendable {
             """ + code + "\nprint(json.dumps(out))\n"
         let path = base + "/script-\(UUID().uuidString.prefix(6)).py"
         try script.write(toFile: path, atomically: true, encoding: .utf8)
-        let (status, output) = try RuntimeImages.run("/usr/bin/env", ["python3", path])
-        guard status == 0, let last = output.split(separator: "\n").last,
+        let r = try runCLI(URL(fileURLWithPath: "/usr/bin/env"), ["python3", path], environment: ProcessInfo.processInfo.environment)
+        guard r.status == 0, let last = r.stdout.split(separator: "\n").last,
               let object = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any] else {
-            XCTFail("the boto3 script failed (\(status)): \(output.suffix(3000))", file: file, line: line)
+            XCTFail("the boto3 script failed (\(r.status)): \((r.stdout + r.stderr).suffix(3000))", file: file, line: line)
             throw XCTSkip("boto3 script failed")
         }
         return object
@@ -119,18 +119,7 @@ final class ServeDaemon: @unchecked Sendable {
         env["AWS_SECRET_ACCESS_KEY"] = "hearth"
         env["AWS_DEFAULT_REGION"] = "us-east-1"
         env["AWS_PAGER"] = ""
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["aws", "--endpoint-url", endpoint, "--output", "json"] + arguments
-        p.environment = env
-        p.currentDirectoryURL = URL(fileURLWithPath: base)
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try RuntimeImages.run("/usr/bin/env", ["aws", "--endpoint-url", endpoint, "--output", "json"] + arguments, cwd: base, environment: env)
     }
 
     /// A raw HTTP exchange with curl: status, headers (lower-cased names) and body.

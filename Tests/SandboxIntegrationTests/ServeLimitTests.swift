@@ -108,17 +108,9 @@ final class ServeLimitTests: XCTestCase {
         let daemon = try ServeDaemon()
         defer { daemon.remove() }
         func hearth(_ args: [String], endpoint: String? = nil) throws -> (Int32, String, String) {
-            let p = Process()
-            p.executableURL = ServeDaemon.buildDirectory.appendingPathComponent("hearth")
-            p.arguments = args
-            p.environment = ["HEARTH_ENDPOINT": endpoint ?? "unix:" + daemon.socket, "PATH": "/usr/bin:/bin"]
-            let out = Pipe(), err = Pipe()
-            p.standardOutput = out
-            p.standardError = err
-            try p.run()
-            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+            let r = try runCLI(ServeDaemon.buildDirectory.appendingPathComponent("hearth"), args,
+                               environment: ["HEARTH_ENDPOINT": endpoint ?? "unix:" + daemon.socket, "PATH": "/usr/bin:/bin"])
+            return (r.status, r.stdout, r.stderr)
         }
         var (status, out, err) = try hearth(["deploy", "cli", "--zip", fixtures + "/counter-v1.zip", "--runtime", "python3.11",
                                              "--handler", "app.handler", "--env", "GREETING=hey", "--memory", "192"])
@@ -157,6 +149,12 @@ final class ServeLimitTests: XCTestCase {
         (status, _, err) = try hearth(["list"], endpoint: "http://127.0.0.1:1")
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(err.contains("cannot reach the Hearth daemon"), err)
+        (status, _, err) = try hearth(["list"], endpoint: "ftp://example")
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(err.contains("http://HOST:PORT or unix:/PATH"), err)
+        (status, _, err) = try hearth(["list"], endpoint: "unix:relative.sock")
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(err.contains("absolute path"), err)
     }
 
     func testTheDaemonLeavesNothingBehind() throws {
@@ -168,6 +166,13 @@ final class ServeLimitTests: XCTestCase {
             c.invoke(FunctionName="leak", Payload=json.dumps({"fail": True}))
             """)
         XCTAssertGreaterThan(Self.sandboxProcesses(), 0, "warm sandboxes are alive while the daemon runs")
+        // One invocation still running when SIGTERM comes: its sandbox goes with the daemon too.
+        let busy = Process()
+        busy.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        busy.arguments = ["-s", "-o", "/dev/null", "-X", "POST", "--data", #"{"sleep": 30}"#, daemon.endpoint + "/2015-03-31/functions/leak/invocations"]
+        try busy.run()
+        defer { busy.terminate() }
+        Thread.sleep(forTimeInterval: 1)
         XCTAssertEqual(daemon.stop(), 0)
         daemon.remove()
         XCTAssertEqual(Self.sandboxProcesses(), 0, "no sandbox outlives the daemon")

@@ -33,11 +33,12 @@ extension LambdaAPI {
         if type == "Event" {
             let record = try catalog.resolve(ref)
             let supervisor = self.supervisor
-            Task { _ = try? await supervisor.invoke(ref, payload: payload, clientContext: nil) }
+            let requestId = request.requestId
+            Task { _ = try? await supervisor.invoke(ref, requestId: requestId, payload: payload, clientContext: nil) }
             return APIResponse(status: 202, headers: [("X-Amz-Executed-Version", record.version)])
         }
 
-        let outcome = try await supervisor.invoke(ref, payload: payload, clientContext: clientContext)
+        let outcome = try await supervisor.invoke(ref, requestId: request.requestId, payload: payload, clientContext: clientContext)
         var headers: [(String, String)] = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", outcome.executedVersion)]
         if logType == "Tail" { headers.append(("X-Amz-Log-Result", Data(outcome.logTail).base64EncodedString())) }
         switch outcome.result.body {

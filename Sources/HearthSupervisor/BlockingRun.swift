@@ -1,8 +1,9 @@
 import Foundation
 import Synchronization
 
-/// Runs async work from a synchronous command (ArgumentParser's sync entry point) and waits for it.
-func blockingRun<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+/// Runs async work from a synchronous caller (ArgumentParser's sync entry point, benchmarks) and waits for it.
+/// Never call it from a task or an event loop: it blocks its thread.
+public func blockingRun<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
     let outcome = Mutex<Result<T, any Error>?>(nil)
     let done = DispatchSemaphore(value: 0)
     Task {
