@@ -26,6 +26,7 @@ let package = Package(
         // PID 1 of every sandbox. Static so it needs nothing from the sandbox's root.
         .executableTarget(
             name: "hearth-init",
+            dependencies: ["CSandboxInit"],
             linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
 

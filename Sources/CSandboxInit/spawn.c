@@ -180,14 +180,15 @@ static int child_main(void *arg) {
     }
 
     ctx->result->timeline_ns[3] = now_ns();
-    if (c->hostname && sethostname(c->hostname, hearth_strlen(c->hostname)) < 0)
+    if (!c->hold && c->hostname && sethostname(c->hostname, hearth_strlen(c->hostname)) < 0)
         fail(ctx, HEARTH_STEP_HOSTNAME, 0);
     if (c->loopback_up && loopback_up() < 0) fail(ctx, HEARTH_STEP_LOOPBACK, 0);
 
-    for (size_t i = 0; i < c->n_rlimits; i++) {
-        struct rlimit rl = {.rlim_cur = c->rlimits[i].soft, .rlim_max = c->rlimits[i].hard};
-        if (setrlimit(c->rlimits[i].resource, &rl) < 0) fail(ctx, HEARTH_STEP_RLIMIT, (int)i);
-    }
+    /* The control socket and the init's memfd must not be clobbered by the moves to fds 0-4. */
+    int control = c->control_fd;
+    if (c->hold && control < 5 && (control = fcntl(control, F_DUPFD_CLOEXEC, 5)) < 0) fail(ctx, HEARTH_STEP_STDIO, 4);
+    int exec_fd = c->exec_fd;
+    if (exec_fd < 5 && (exec_fd = fcntl(exec_fd, F_DUPFD_CLOEXEC, 5)) < 0) fail(ctx, HEARTH_STEP_EXEC, 0);
 
     /* A new session: no controlling terminal, so TIOCSTI has nothing to type into. */
     if (setsid() < 0) fail(ctx, HEARTH_STEP_SETSID, 0);
@@ -196,46 +197,26 @@ static int child_main(void *arg) {
         fail(ctx, HEARTH_STEP_STDIO, 0);
     if (c->status_fd >= 0 && move_fd(c->status_fd, 3) < 0) fail(ctx, HEARTH_STEP_STDIO, 3);
 
-    if (c->cwd && chdir(c->cwd) < 0) fail(ctx, HEARTH_STEP_CHDIR, 0);
-
-    /* Lock root out of ever regaining capabilities, then empty the bounding and ambient sets. */
-    int securebits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
-                     SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
-                     SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
-    if (prctl(PR_SET_SECUREBITS, securebits, 0, 0, 0) < 0) fail(ctx, HEARTH_STEP_SECUREBITS, 0);
-    for (int cap = 0; cap <= c->last_cap; cap++) {
-        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(ctx, HEARTH_STEP_BOUNDING, cap);
-    }
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) fail(ctx, HEARTH_STEP_AMBIENT, 0);
-
-    if (syscall(SYS_setgroups, 0, NULL) < 0) fail(ctx, HEARTH_STEP_SETGROUPS, 0);
-    if (syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0) fail(ctx, HEARTH_STEP_SETGID, 0);
-    if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0) fail(ctx, HEARTH_STEP_SETUID, 0);
-
-    /* NO_SETUID_FIXUP kept the sets through setuid; clear them explicitly (always permitted). */
-    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-    struct __user_cap_data_struct data[2];
-    memset(data, 0, sizeof data);
-    if (syscall(SYS_capset, &hdr, data) < 0) fail(ctx, HEARTH_STEP_CAPSET, 0);
-
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(ctx, HEARTH_STEP_NO_NEW_PRIVS, 0);
-
-    /* Everything but stdio and the status fd closes at exec; the init memfd is already CLOEXEC. */
-    unsigned int first = c->status_fd >= 0 ? 4 : 3;
-    if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ctx, HEARTH_STEP_CLOSE_FDS, 0);
-
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    umask(022);
-
-    if (c->seccomp_len > 0) {
-        struct sock_fprog prog = {.len = c->seccomp_len, .filter = (struct sock_filter *)c->seccomp_filter};
-        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) fail(ctx, HEARTH_STEP_SECCOMP, 0);
+    if (c->hold) {
+        /* The init keeps its privileges until it is specialised; it runs nothing else until then. */
+        if (move_fd(control, 4) < 0) fail(ctx, HEARTH_STEP_STDIO, 4);
+        if (syscall(SYS_close_range, 5, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ctx, HEARTH_STEP_CLOSE_FDS, 0);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+    } else {
+        /* Everything but stdio and the status fd closes at exec; the init memfd is already CLOEXEC. */
+        struct hearth_lockdown lockdown = {
+            .rlimits = c->rlimits, .n_rlimits = c->n_rlimits, .cwd = c->cwd, .uid = c->uid, .gid = c->gid,
+            .last_cap = c->last_cap, .keep_below = c->status_fd >= 0 ? 4 : 3,
+            .seccomp_filter = c->seccomp_filter, .seccomp_len = c->seccomp_len,
+        };
+        int step = 0, index = 0;
+        if (hearth_lockdown(&lockdown, &step, &index) < 0) fail(ctx, step, index);
     }
 
     ctx->result->timeline_ns[4] = now_ns();
-    syscall(SYS_execveat, c->exec_fd, "", c->argv, c->envp, AT_EMPTY_PATH);
+    syscall(SYS_execveat, exec_fd, "", c->argv, c->envp, AT_EMPTY_PATH);
     fail(ctx, HEARTH_STEP_EXEC, 0);
     return 127;
 }
@@ -317,6 +298,9 @@ const char *hearth_spawn_step_name(int step) {
     case HEARTH_STEP_CLOSE_FDS: return "close inherited fds";
     case HEARTH_STEP_SECCOMP: return "load seccomp filter";
     case HEARTH_STEP_EXEC: return "exec init";
+    case HEARTH_STEP_HELD_RECEIVE: return "receive the function from the supervisor";
+    case HEARTH_STEP_HELD_MOUNT: return "attach the function's code";
+    case HEARTH_STEP_HELD_TMP: return "size /tmp";
     default: return "unknown step";
     }
 }

@@ -26,6 +26,8 @@ public protocol SandboxCgroup: Sendable {
     func peakMemoryBytes() -> Int64?
     /// SIGKILL every process in the cgroup.
     func killAll()
+    /// Writes memory (no swap), pids and CPU limits; a prepared sandbox gets its function's here.
+    func apply(_ limits: ResourceLimits) throws
     /// The CPU quota in proportion to `limits`' memory, or none (nil): Lambda's init runs with burst CPU.
     func setCPULimit(_ limits: ResourceLimits?) throws
     /// Waits for the cgroup to empty and removes it from every hierarchy.

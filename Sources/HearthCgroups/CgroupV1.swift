@@ -35,41 +35,20 @@ public struct CgroupV1Manager: CgroupManager {
         try validateCgroupName(id)
         var created: [String] = []
         do {
-            for (controller, own) in ownDirectories {
+            for (_, own) in ownDirectories {
                 let parent = own + "/" + sandboxParentName
                 try fs.makeDirectory(parent, mayExist: true)
                 let dir = parent + "/" + id
                 try fs.makeDirectory(dir, mayExist: false)
                 created.append(dir)
-                try applyLimits(controller: controller, directory: dir, limits: limits)
             }
+            let byController = Dictionary(uniqueKeysWithValues: zip(ownDirectories.map(\.controller), created))
+            let cgroup = SandboxCgroupV1(id: id, directories: created, byController: byController, fs: fs)
+            try cgroup.apply(limits)
+            return cgroup
         } catch {
             for dir in created.reversed() { try? fs.removeDirectory(dir, attempts: 1) }
             throw error
-        }
-        let byController = Dictionary(uniqueKeysWithValues: zip(ownDirectories.map(\.controller), created))
-        return SandboxCgroupV1(id: id, directories: created, byController: byController, fs: fs)
-    }
-
-    func applyLimits(controller: String, directory dir: String, limits: ResourceLimits) throws {
-        switch controller {
-        case "memory":
-            try fs.write(String(limits.memoryBytes), to: dir + "/memory.limit_in_bytes")
-            // memory+swap equal to memory: no swap. Present only with swap accounting.
-            if fs.exists(dir + "/memory.memsw.limit_in_bytes") {
-                try fs.write(String(limits.memoryBytes), to: dir + "/memory.memsw.limit_in_bytes")
-            }
-            if fs.exists(dir + "/memory.swappiness") {
-                try? fs.write("0", to: dir + "/memory.swappiness")
-            }
-        case "pids":
-            try fs.write(String(limits.pids), to: dir + "/pids.max")
-        case "cpu":
-            try fs.write(String(CPUShare.period), to: dir + "/cpu.cfs_period_us")
-            try fs.write(String(CPUShare.quota(for: limits)), to: dir + "/cpu.cfs_quota_us")
-            try fs.write(String(CPUShare.v1Shares(for: limits)), to: dir + "/cpu.shares")
-        default:
-            break
         }
     }
 
@@ -111,6 +90,32 @@ public struct SandboxCgroupV1: SandboxCgroup {
             if pids.isEmpty { return }
             for pid in pids { kill(pid, SIGKILL) }
             usleep(1_000)
+        }
+    }
+
+    public func apply(_ limits: ResourceLimits) throws {
+        for (controller, dir) in byController.sorted(by: { $0.key < $1.key }) {
+            switch controller {
+            case "memory":
+                // memory+swap equal to memory: no swap. Present only with swap accounting. The kernel wants
+                // memsw >= memory at every step, so a raise writes memsw first and a cut writes it last.
+                let memsw = dir + "/memory.memsw.limit_in_bytes"
+                let hasMemsw = fs.exists(memsw)
+                if hasMemsw { try? fs.write(String(limits.memoryBytes), to: memsw) }
+                try fs.write(String(limits.memoryBytes), to: dir + "/memory.limit_in_bytes")
+                if hasMemsw { try fs.write(String(limits.memoryBytes), to: memsw) }
+                if fs.exists(dir + "/memory.swappiness") {
+                    try? fs.write("0", to: dir + "/memory.swappiness")
+                }
+            case "pids":
+                try fs.write(String(limits.pids), to: dir + "/pids.max")
+            case "cpu":
+                try fs.write(String(CPUShare.period), to: dir + "/cpu.cfs_period_us")
+                try fs.write(String(CPUShare.quota(for: limits)), to: dir + "/cpu.cfs_quota_us")
+                try fs.write(String(CPUShare.v1Shares(for: limits)), to: dir + "/cpu.shares")
+            default:
+                break
+            }
         }
     }
 

@@ -77,29 +77,14 @@ public final class CgroupV2Manager: CgroupManager, Sendable {
         try validateCgroupName(id)
         let dir = parent + "/" + id
         try fs.makeDirectory(dir, mayExist: false)
+        let cgroup = SandboxCgroupV2(id: id, directory: dir, fs: fs)
         do {
-            try applyLimits(directory: dir, limits: limits)
+            try cgroup.apply(limits)
         } catch {
             try? fs.removeDirectory(dir, attempts: 1)
             throw error
         }
-        return SandboxCgroupV2(id: id, directory: dir, fs: fs)
-    }
-
-    func applyLimits(directory dir: String, limits: ResourceLimits) throws {
-        try fs.write(String(limits.memoryBytes), to: dir + "/memory.max")
-        if fs.exists(dir + "/memory.swap.max") {
-            try fs.write("0", to: dir + "/memory.swap.max")
-        }
-        // The sandbox lives or dies as one: a half-killed environment is never reused.
-        if fs.exists(dir + "/memory.oom.group") {
-            try fs.write("1", to: dir + "/memory.oom.group")
-        }
-        try fs.write(String(limits.pids), to: dir + "/pids.max")
-        if enabledControllers.contains("cpu") {
-            try fs.write("\(CPUShare.quota(for: limits)) \(CPUShare.period)", to: dir + "/cpu.max")
-            try fs.write(String(CPUShare.v2Weight(for: limits)), to: dir + "/cpu.weight")
-        }
+        return cgroup
     }
 
     /// Undoes what we did to our own cgroup, when no sandbox is left (CLI use).
@@ -142,6 +127,24 @@ public struct SandboxCgroupV2: SandboxCgroup {
             if pids.isEmpty { return }
             for pid in pids { kill(pid, SIGKILL) }
             usleep(1_000)
+        }
+    }
+
+    public func apply(_ limits: ResourceLimits) throws {
+        let dir = directory
+        try fs.write(String(limits.memoryBytes), to: dir + "/memory.max")
+        if fs.exists(dir + "/memory.swap.max") {
+            try fs.write("0", to: dir + "/memory.swap.max")
+        }
+        // The sandbox lives or dies as one: a half-killed environment is never reused.
+        if fs.exists(dir + "/memory.oom.group") {
+            try fs.write("1", to: dir + "/memory.oom.group")
+        }
+        try fs.write(String(limits.pids), to: dir + "/pids.max")
+        // cpu files exist only where the cpu controller is enabled for sandboxes.
+        if fs.exists(dir + "/cpu.max") {
+            try fs.write("\(CPUShare.quota(for: limits)) \(CPUShare.period)", to: dir + "/cpu.max")
+            try fs.write(String(CPUShare.v2Weight(for: limits)), to: dir + "/cpu.weight")
         }
     }
 

@@ -25,6 +25,8 @@ public struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle sandbox is retired (default 600).") var idleTimeout: Double?
     @Option(name: .customLong("memory-budget"), help: "MB all live sandboxes may use together (default 3/4 of RAM).") var memoryBudget: Int?
     @Option(name: .customLong("account-concurrency"), help: "Concurrent executions across functions (default 1000).") var accountConcurrency: Int?
+    @Option(name: .customLong("prepared"), help: "Pre-built empty sandboxes kept per runtime image for cold starts (default 2; 0 = none).")
+    var preparedPerImage: Int?
 
     public init() {}
 
@@ -99,6 +101,10 @@ public struct ServeCommand: ParsableCommand {
         if let v = accountConcurrency ?? fileConfig.accountConcurrency {
             guard v >= 1 else { throw HearthError.invalidArgument("--account-concurrency must be at least 1, got \(v)") }
             options.accountConcurrency = v
+        }
+        if let v = preparedPerImage ?? fileConfig.preparedPerImage {
+            guard (0...64).contains(v) else { throw HearthError.invalidArgument("--prepared must be between 0 and 64, got \(v)") }
+            options.preparedPerImage = v
         }
         guard options.memoryBudgetMB >= 128 else { throw HearthError.invalidArgument("--memory-budget must be at least 128 MB, got \(options.memoryBudgetMB)") }
         if let region = fileConfig.region { options.region = region }

@@ -10,6 +10,7 @@ import HearthModel
 ///     idle_timeout_seconds: 600
 ///     memory_budget_mb: 16384
 ///     account_concurrency: 1000
+///     prepared_per_image: 2
 ///     region: us-east-1
 struct ServeConfiguration: Equatable {
     var listen: String?
@@ -19,9 +20,10 @@ struct ServeConfiguration: Equatable {
     var idleTimeoutSeconds: Double?
     var memoryBudgetMB: Int?
     var accountConcurrency: Int?
+    var preparedPerImage: Int?
     var region: String?
 
-    static let keys = ["listen", "socket", "state_dir", "images_dir", "idle_timeout_seconds", "memory_budget_mb", "account_concurrency", "region"]
+    static let keys = ["listen", "socket", "state_dir", "images_dir", "idle_timeout_seconds", "memory_budget_mb", "account_concurrency", "prepared_per_image", "region"]
 
     /// Parses the file; any line it does not understand is an error naming the file, line and reason.
     static func parse(_ text: String, file: String) throws -> ServeConfiguration {
@@ -58,6 +60,7 @@ struct ServeConfiguration: Equatable {
             case "idle_timeout_seconds": config.idleTimeoutSeconds = try number(Double.self, min: 0.1)
             case "memory_budget_mb": config.memoryBudgetMB = try number(Int.self, min: 128)
             case "account_concurrency": config.accountConcurrency = try number(Int.self, min: 1)
+            case "prepared_per_image": config.preparedPerImage = try number(Int.self, min: 0)
             default: config.region = value
             }
         }

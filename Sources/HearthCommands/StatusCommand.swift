@@ -13,7 +13,7 @@ public struct StatusCommand: ParsableCommand {
         let status = try client.client().call(.GET, "/hearth/v1/status").object
         if client.json { return printJSON(status) }
         print("functions: \(status["functions"] ?? 0)   busy: \(status["busy"] ?? 0) of \(status["accountConcurrency"] ?? 0)   " +
-              "memory: \(status["liveMemoryMB"] ?? 0) MB of \(status["memoryBudgetMB"] ?? 0) MB")
+              "memory: \(status["liveMemoryMB"] ?? 0) MB of \(status["memoryBudgetMB"] ?? 0) MB   prepared: \(status["prepared"] ?? 0)")
         let pools = status["pools"] as? [[String: Any]] ?? []
         guard !pools.isEmpty else { return print("no sandboxes") }
         let rows = pools.map { p in

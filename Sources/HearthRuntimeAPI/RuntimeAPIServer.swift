@@ -50,7 +50,9 @@ public final class RuntimeAPIServer: Sendable {
     public var port: Int? { channel.localAddress?.port }
 
     /// Stops listening and drops every connection.
+    /// Closes the listener; the session ends too, so nothing waits on a runtime that can no longer call.
     public func close() -> EventLoopFuture<Void> {
-        channel.close().flatMapError { _ in self.channel.eventLoop.makeSucceededVoidFuture() }
+        session.close(.platformError(errorType: "Runtime.Unknown", message: "the Runtime API closed"), reason: "the Runtime API closed")
+        return channel.close().flatMapError { _ in self.channel.eventLoop.makeSucceededVoidFuture() }
     }
 }

@@ -54,6 +54,11 @@ public enum MountPlan {
         return data
     }
 
+    /// /tmp's size and inodes and /dev/shm's size for these limits (a held sandbox's init resizes to them).
+    static func tmpSizes(_ limits: ResourceLimits) -> (sizeMB: Int, inodes: Int, shmMB: Int) {
+        (limits.tmpSizeMB, max(1024, limits.tmpSizeMB * 256), min(64, limits.tmpSizeMB))
+    }
+
     /// - Parameters:
     ///   - rootMountPoint: an empty host directory; the child mounts the root there in its own namespace.
     ///   - skeleton: the skeleton layer directory.
@@ -96,12 +101,11 @@ public enum MountPlan {
         }
         ops.append(.mount(nil, "/dev", nil, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, "mode=755,size=64k,nr_inodes=64"))
         ops.append(.mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"))
-        let shmMB = min(64, spec.limits.tmpSizeMB)
-        ops.append(.mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=\(shmMB)m"))
+        let tmp = tmpSizes(spec.limits)
+        ops.append(.mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=\(tmp.shmMB)m"))
 
         // The only writable place, sized like Lambda's ephemeral storage; exec allowed as on Lambda.
-        let inodes = max(1024, spec.limits.tmpSizeMB * 256)
-        ops.append(.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=\(spec.limits.tmpSizeMB)m,nr_inodes=\(inodes)"))
+        ops.append(.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=\(tmp.sizeMB)m,nr_inodes=\(tmp.inodes)"))
 
         for path in maskedPaths {
             ops.append(MountOp(kind: .mask, source: "/dev/null", target: path, flags: 0, optional: true))

@@ -67,6 +67,20 @@ public final class SandboxEngine: Sendable {
     ///   inside); the caller keeps its fd. Without one, a prepared slot's or a new one is used.
     public func start(_ spec: SandboxSpec, stdio: Stdio, networkNamespace: Int32? = nil) throws -> RunningSandbox {
         try spec.validate()
+        let launched = try launch(spec, stdio: stdio, networkNamespace: networkNamespace, control: nil)
+        return RunningSandbox(spec: spec, pid: launched.pid, pidfd: launched.pidfd, cgroup: launched.cgroup,
+                              statusFd: launched.statusFd, startedAt: launched.startedAt, startTimings: launched.timings)
+    }
+
+    struct Launched {
+        var pid: Int32, pidfd: Int32, statusFd: Int32
+        var cgroup: any SandboxCgroup
+        var startedAt: Double
+        var timings: StartTimings
+    }
+
+    /// Cgroup, status pipe and the spawn; with `control`, a held sandbox (no binds, no lockdown).
+    func launch(_ spec: SandboxSpec, stdio: Stdio, networkNamespace: Int32?, control: Int32?) throws -> Launched {
         let ops = try MountPlan.operations(for: spec, rootMountPoint: runtime.rootMountPoint, skeleton: runtime.skeleton)
         slots?.startBegan()
         defer { slots?.startEnded() }
@@ -94,7 +108,8 @@ public final class SandboxEngine: Sendable {
                 throw HearthError.system("pipe: \(String(cString: strerror(errno)))")
             }
             let started = monotonicSeconds()
-            let result = try spawn(spec: spec, ops: ops, stdio: stdio, procsFds: procsFds, statusFd: statusPipe[1], netns: netns)
+            let result = try spawn(spec: spec, ops: ops, stdio: stdio, procsFds: procsFds, statusFd: statusPipe[1], netns: netns,
+                                   control: control)
             close(statusPipe[1])
             statusPipe[1] = -1
             for fd in procsFds { close(fd) }
@@ -104,15 +119,16 @@ public final class SandboxEngine: Sendable {
             let timings = StartTimings(
                 cgroupMs: (started - beforeCgroup) * 1000, cloneMs: ms(0, 1), cgroupJoinMs: ms(1, 2),
                 mountsMs: ms(2, 3), lockdownMs: ms(3, 4), execMs: ms(4, 5))
-            return RunningSandbox(spec: spec, pid: result.pid, pidfd: result.pidfd, cgroup: cgroup,
-                                  statusFd: statusPipe[0], startedAt: started, startTimings: timings)
+            return Launched(pid: result.pid, pidfd: result.pidfd, statusFd: statusPipe[0], cgroup: cgroup, startedAt: started,
+                            timings: timings)
         } catch {
             cleanup()
             throw error
         }
     }
 
-    private func spawn(spec: SandboxSpec, ops: [MountOp], stdio: Stdio, procsFds: [Int32], statusFd: Int32, netns: Int32) throws -> hearth_spawn_result {
+    private func spawn(spec: SandboxSpec, ops: [MountOp], stdio: Stdio, procsFds: [Int32], statusFd: Int32, netns: Int32,
+                       control: Int32?) throws -> hearth_spawn_result {
         let arena = CArena()
         let cOps = arena.buffer(of: hearth_op.self, count: ops.count)
         for (i, op) in ops.enumerated() {
@@ -129,8 +145,9 @@ public final class SandboxEngine: Sendable {
 
         var environment = spec.environment
         if !environment.contains(where: { $0.0 == "PATH" }) { environment.insert(("PATH", SandboxSpec.defaultPath), at: 0) }
-        let argv = arena.stringArray(["hearth-init"] + spec.command)
-        let envp = arena.stringArray(environment.map { "\($0.0)=\($0.1)" })
+        // A held sandbox's init gets no command: it waits for one on the control socket.
+        let argv = arena.stringArray(["hearth-init"] + (control == nil ? spec.command : []))
+        let envp = arena.stringArray(control == nil ? environment.map { "\($0.0)=\($0.1)" } : [])
 
         return try seccomp.bytes.withUnsafeBytes { filter -> hearth_spawn_result in
             var config = hearth_spawn_config()
@@ -160,6 +177,8 @@ public final class SandboxEngine: Sendable {
             config.seccomp_filter = filter.baseAddress
             config.seccomp_len = UInt16(seccomp.instructionCount)
             config.last_cap = lastCap
+            config.hold = control == nil ? 0 : 1
+            config.control_fd = control ?? -1
 
             var result = hearth_spawn_result()
             if hearth_spawn(&config, &result) != 0 {

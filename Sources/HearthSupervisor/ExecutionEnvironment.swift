@@ -54,39 +54,19 @@ public final class ExecutionEnvironment: @unchecked Sendable {
     /// Starts the sandbox and runs the init phase. Output that arrives while no
     /// invocation is running goes to `idleOutput` (the function's log).
     /// - Throws: when the sandbox cannot be created at all.
-    public static func start(_ function: FunctionInstance, engine: SandboxEngine,
+    /// - Parameter prepared: a prepared sandbox for the function's root layers, specialised instead of starting a new one.
+    public static func start(_ function: FunctionInstance, engine: SandboxEngine, prepared: PreparedSandbox? = nil,
                              idleOutput: @escaping @Sendable ([UInt8]) -> Void = { _ in }) async throws -> ExecutionEnvironment {
         let started = Date()
-        let home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)
-        guard home >= 0 else { throw HearthError.system("cannot open /proc/self/ns/net: \(String(cString: strerror(errno)))") }
-        defer { close(home) }
-        var listener: Int32 = -1
-        let netns = hearth_netns_create_with_listener(home, 9001, &listener)
-        guard netns >= 0 else {
-            throw HearthError.sandboxSetup("cannot create the network namespace and Runtime API listener: \(String(cString: strerror(errno)))")
+        let sandbox: RunningSandbox, server: RuntimeAPIServer, outputFd: Int32
+        if let prepared {
+            (sandbox, server, outputFd) = try await prepared.specialise(as: function.spec, engine: engine)
+        } else {
+            (sandbox, server, outputFd) = try await PreparedSandbox.launch(engine: engine) { stdio, netns in
+                try engine.start(function.spec, stdio: stdio, networkNamespace: netns)
+            }
         }
-        defer { close(netns) }
-        let server = try await RuntimeAPIServer.serve(listeningSocket: listener).get()
-
-        // stdout and stderr share one pipe: Lambda's log is one stream, and one fd per sandbox is cheaper.
-        var pipe: [Int32] = [-1, -1]
-        guard hearth_pipe2_cloexec(&pipe) == 0 else {
-            _ = try? await server.close().get()
-            throw HearthError.system("pipe: \(String(cString: strerror(errno)))")
-        }
-        let devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        defer { close(devnull) }
-        let sandbox: RunningSandbox
-        do {
-            sandbox = try engine.start(function.spec, stdio: .init(stdin: devnull, stdout: pipe[1], stderr: pipe[1]), networkNamespace: netns)
-        } catch {
-            close(pipe[0])
-            close(pipe[1])
-            _ = try? await server.close().get()
-            throw error
-        }
-        close(pipe[1])
-        let output = OutputDrain(fd: pipe[0], idle: idleOutput)
+        let output = OutputDrain(fd: outputFd, idle: idleOutput)
 
         let session = server.session
         let exitPromise = session.eventLoop.makePromise(of: SandboxExit.self)

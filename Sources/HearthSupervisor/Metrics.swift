@@ -27,6 +27,7 @@ public final class Metrics: @unchecked Sendable {
         ("hearth_throttles_total", "Invocations refused with 429 TooManyRequestsException."),
         ("hearth_cold_starts_total", "Invocations that started a new execution environment."),
         ("hearth_warm_starts_total", "Invocations served by an idle warm execution environment."),
+        ("hearth_prepared_starts_total", "Cold starts that specialised a pre-built sandbox of the runtime image."),
     ]
     static let histogramHelp: [(String, String)] = [
         ("hearth_invocation_duration_seconds", "Invocation duration (the REPORT line's Duration)."),

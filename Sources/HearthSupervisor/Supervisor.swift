@@ -12,6 +12,8 @@ public struct SupervisorOptions: Sendable {
     /// An idle environment is retired after this long.
     public var idleTimeoutSeconds: Double = 600
     public var region = "us-east-1"
+    /// Pre-built empty sandboxes kept per runtime image for cold starts; 0 turns them off.
+    public var preparedPerImage = 2
 
     public init(memoryBudgetMB: Int? = nil) {
         // Three quarters of the machine by default: the rest for the host and the page cache.
@@ -40,6 +42,7 @@ public actor Supervisor {
     public nonisolated let logs: FunctionLogs
     public nonisolated let metrics = Metrics()
     public nonisolated let options: SupervisorOptions
+    let prepared: PreparedSandboxes
 
     var pools: [PoolKey: EnvironmentPool] = [:]
     /// Every sandbox from its start until it is released: idle, busy or provisioned. Shutdown destroys them all.
@@ -61,6 +64,7 @@ public actor Supervisor {
         self.engine = engine
         self.logs = logs
         self.options = options
+        prepared = PreparedSandboxes(engine: engine, perImage: options.preparedPerImage)
         let stored = try catalog.state.allReservedConcurrency()
         reserved = stored
         reservedTotal = stored.values.reduce(0, +)
@@ -84,6 +88,7 @@ public actor Supervisor {
         retireTask?.cancel()
         for pool in pools.values { pool.idle = [] }
         for env in Array(live.values) { await discard(env) }
+        await prepared.shutdown()
     }
 
     // MARK: invoke
@@ -216,7 +221,7 @@ public actor Supervisor {
         if provisioned { pool.provisionedLive += 1 }
         defer { pool.starting -= 1 }
         do {
-            let env = try await ExecutionEnvironment.start(instance, engine: engine, idleOutput: { [logs] bytes in logs.append(name, bytes) })
+            let env = try await startSandbox(instance, name: name)
             metrics.observe("hearth_init_duration_seconds", function: name, seconds: env.initDurationMs / 1000)
             let pooled = PooledEnvironment(environment: env, key: key, revision: record.revisionId, memoryMB: record.memorySize, uid: uid,
                                            provisioned: provisioned)
@@ -228,6 +233,23 @@ public actor Supervisor {
             uids.give(uid)
             throw .service("cannot start a sandbox for \(name): \(error)")
         }
+    }
+
+    /// A cold start: a prepared sandbox of the runtime image specialised when there is one, else a new one.
+    private func startSandbox(_ instance: FunctionInstance, name: String) async throws -> ExecutionEnvironment {
+        let idleOutput: @Sendable ([UInt8]) -> Void = { [logs] bytes in logs.append(name, bytes) }
+        let layers = instance.spec.layers
+        defer { Task { [prepared] in await prepared.refill(layers: layers) } }
+        if let ready = await prepared.take(layers: layers) {
+            do {
+                let env = try await ExecutionEnvironment.start(instance, engine: engine, prepared: ready, idleOutput: idleOutput)
+                metrics.increment("hearth_prepared_starts_total", function: name)
+                return env
+            } catch {
+                // A prepared sandbox that died or failed to specialise: the long way still works.
+            }
+        }
+        return try await ExecutionEnvironment.start(instance, engine: engine, idleOutput: idleOutput)
     }
 
     /// Releases a sandbox and tears it down. Safe to call twice: only the first call does anything.
@@ -262,6 +284,7 @@ public actor Supervisor {
             for env in expired { await discard(env) }
         }
         pools = pools.filter { $0.value.live > 0 || $0.value.provisionedTarget > 0 }
+        await prepared.retire(unwantedSince: cutoff)
     }
 
     // MARK: provisioned concurrency
@@ -317,18 +340,22 @@ public actor Supervisor {
         public var memoryBudgetMB: Int
         public var accountConcurrency: Int
         public var functions: Int
+        /// Pre-built empty sandboxes waiting for a cold start, over all runtime images.
+        public var prepared: Int
     }
 
-    public func status() -> Status {
+    public func status() async -> Status {
         let rows = pools.sorted { $0.key.description < $1.key.description }.map { key, pool in
             Status.Pool(function: key.function, version: key.version, idle: pool.idle.count, busy: pool.busy, starting: pool.starting,
                         provisioned: pool.provisionedTarget, memoryMB: pool.memoryMB * pool.live)
         }
         return Status(pools: rows, busy: busyTotal, liveMemoryMB: liveMemoryMB, memoryBudgetMB: options.memoryBudgetMB,
-                      accountConcurrency: options.accountConcurrency, functions: (try? catalog.state.functionCount()) ?? 0)
+                      accountConcurrency: options.accountConcurrency, functions: (try? catalog.state.functionCount()) ?? 0,
+                      prepared: await prepared.count)
     }
 
-    public func metricsText() -> String {
+    public func metricsText() async -> String {
+        let preparedCount = await prepared.count
         var concurrent: [(String, Double)] = []
         for (function, busy) in busyByFunction.sorted(by: { $0.key < $1.key }) {
             concurrent.append(("function=\"\(Metrics.escape(function))\"", Double(busy)))
@@ -353,6 +380,7 @@ public actor Supervisor {
             ("hearth_sandboxes", "Execution environments by function and state.", sandboxes),
             ("hearth_memory_live_megabytes", "Memory given to live sandboxes.", [("", Double(liveMemoryMB))]),
             ("hearth_memory_budget_megabytes", "The host memory budget for sandboxes.", [("", Double(options.memoryBudgetMB))]),
+            ("hearth_prepared_sandboxes", "Pre-built empty sandboxes waiting for a cold start.", [("", Double(preparedCount))]),
         ])
     }
 }

@@ -64,21 +64,20 @@ struct InvokeBench: ParsableCommand {
         print(String(format: "warm p50 at concurrency 1: %.0f us; the handler's own time (REPORT Duration, median of %d): %.0f us; over it: %.0f us (budget: at most 250 us)",
                      warmP50, handlerMs.count, handler, warmP50 - handler))
 
-        // Cold: each function's first invocation starts a sandbox (start, init, event, answer).
-        var cold: [Double] = []
-        for i in 0..<coldRuns {
-            try sh("\(endpoint) \(hearth) deploy cold\(i) --zip \(work)/noop.zip --runtime provided.al2023 --handler x >/dev/null")
-            let (status, out) = shell("curl -s -o /dev/null -w '%{time_total}' -X POST --data '{}' \(daemon.endpoint)/2015-03-31/functions/cold\(i)/invocations")
-            guard status == 0, let seconds = Double(out.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw ValidationError("cold invoke failed: \(out)") }
-            cold.append(seconds * 1000)
-        }
-        let coldSample = Sample(values: cold)
-        print(String(format: "cold start through the API, new sandbox each: median %.2f ms, p90 %.2f ms (%d runs)", coldSample.median, coldSample.p90, cold.count))
-        print("cold start with a pre-built sandbox: not measured (pre-built sandboxes per runtime image are not implemented yet)")
+        // Cold: each function's first invocation starts a sandbox (start, init, event, answer): specialising a
+        // pre-built sandbox of the runtime image here, making a new one in a second daemon started with --prepared 0.
+        let withPrepared = try coldStarts(daemon: daemon, hearth: hearth, zip: work + "/noop.zip", waitForPrepared: true)
+        let plain = try Daemon(bin: binDir, work: work + "/plain", images: images, idle: 0, extra: ["--prepared", "0"])
+        defer { plain.stop() }
+        let fresh = try coldStarts(daemon: plain, hearth: hearth, zip: work + "/noop.zip", waitForPrepared: false)
+        plain.stop()
+        print(String(format: "cold start through the API with a pre-built sandbox: median %.2f ms, p90 %.2f ms (%d runs; budget: at most 5 ms median)",
+                     withPrepared.median, withPrepared.p90, withPrepared.values.count))
+        print(String(format: "cold start through the API, new sandbox each (--prepared 0): median %.2f ms, p90 %.2f ms; pre-built/new: %.2fx",
+                     fresh.median, fresh.p90, withPrepared.median / fresh.median))
 
         // Memory: provisioned concurrency holds `idle` initialised sandboxes.
         try sh("\(endpoint) \(hearth) delete noop >/dev/null")
-        for i in 0..<coldRuns { try sh("\(endpoint) \(hearth) delete cold\(i) >/dev/null") }
         Thread.sleep(forTimeInterval: 1)
         let before = MemorySnapshot.take(daemonPid: daemon.pid)
         let started = Date()
@@ -104,6 +103,27 @@ struct InvokeBench: ParsableCommand {
     }
 
     struct WrkResult { var p50us: Double, p99us: Double, rate: Double }
+
+    /// Times the first invocation of `coldRuns` new functions, with curl; deletes them after.
+    private func coldStarts(daemon: Daemon, hearth: String, zip: String, waitForPrepared: Bool) throws -> Sample {
+        let endpoint = "HEARTH_ENDPOINT=\(daemon.endpoint)"
+        var times: [Double] = []
+        // One function first, so the runtime image is imported and (with pre-building) stocked.
+        for i in -1..<coldRuns {
+            try sh("\(endpoint) \(hearth) deploy cold\(i + 1) --zip \(zip) --runtime provided.al2023 --handler x >/dev/null")
+            if waitForPrepared && i >= 0 {
+                // Steady state: the image's pre-built sandboxes are back after the previous start.
+                for _ in 0..<400 where !shell("curl -s \(daemon.endpoint)/hearth/v1/status").1.contains("\"prepared\":2") {
+                    Thread.sleep(forTimeInterval: 0.01)
+                }
+            }
+            let (status, out) = shell("curl -s -o /dev/null -w '%{time_total}' -X POST --data '{}' \(daemon.endpoint)/2015-03-31/functions/cold\(i + 1)/invocations")
+            guard status == 0, let seconds = Double(out.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw ValidationError("cold invoke failed: \(out)") }
+            if i >= 0 { times.append(seconds * 1000) }
+        }
+        for i in 0...coldRuns { try sh("\(endpoint) \(hearth) delete cold\(i) >/dev/null") }
+        return Sample(values: times)
+    }
 
     /// REPORT Durations (ms) of `count` sequential warm invocations, from their X-Amz-Log-Result tails.
     private func handlerDurations(_ url: String, count: Int) -> [Double] {
@@ -141,10 +161,10 @@ struct InvokeBench: ParsableCommand {
         var endpoint = ""
         var pid: Int32 { process.processIdentifier }
 
-        init(bin: String, work: String, images: String, idle: Int) throws {
+        init(bin: String, work: String, images: String, idle: Int, extra: [String] = []) throws {
             process.executableURL = URL(fileURLWithPath: bin + "/hearth")
             process.arguments = ["serve", "--listen", "127.0.0.1:0", "--socket", "none", "--state-dir", work + "/state", "--images-dir", images,
-                                 "--memory-budget", String(max(200_000, (idle + 200) * 128)), "--account-concurrency", String(idle + 200)]
+                                 "--memory-budget", String(max(200_000, (idle + 200) * 128)), "--account-concurrency", String(idle + 200)] + extra
             process.environment = ["HEARTH_RUNTIME_DIR": work + "/run", "PATH": "/usr/bin:/bin"]
             let out = Pipe()
             process.standardOutput = out

@@ -5,6 +5,11 @@
  *
  * If fd 3 is open it is the status pipe to the supervisor: one line,
  * "exited N", "signaled N" or "exec-failed ERRNO", written before exiting.
+ *
+ * Started with no command, it is a held (prepared) sandbox's init: still
+ * privileged, it waits on fd 4 for the function (hearth_held_send), attaches
+ * its code, locks itself down as the spawn would have, replies, and only then
+ * starts the command.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,6 +20,10 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "hearth_spawn.h"
+
+extern char **environ;
 
 static volatile sig_atomic_t child_pid = 0;
 
@@ -39,7 +48,25 @@ int main(int argc, char **argv) {
     int status_fd = fcntl(3, F_GETFD) >= 0 ? 3 : -1;
     if (status_fd >= 0) fcntl(status_fd, F_SETFD, FD_CLOEXEC);
 
-    if (argc < 2) {
+    char **command = argv + 1;
+    if (argc == 1 && fcntl(4, F_GETFD) >= 0) {
+        struct hearth_held_config held;
+        void *storage;
+        struct hearth_held_reply reply = {0, 0, 0};
+        if (hearth_held_receive(4, &held, &storage) < 0) {
+            /* The supervisor closed the socket: the prepared sandbox is not wanted. */
+            if (errno == ECONNRESET) return 0;
+            reply = (struct hearth_held_reply){HEARTH_STEP_HELD_RECEIVE, 0, errno};
+        } else if (hearth_held_apply(&held, &reply.step, &reply.index) < 0) {
+            reply.error = errno;
+        }
+        ssize_t ignored = write(4, &reply, sizeof reply);
+        (void)ignored;
+        close(4);
+        if (reply.step != 0) return 125;
+        command = (char **)held.argv;
+        environ = (char **)held.envp;
+    } else if (argc < 2) {
         fprintf(stderr, "hearth-init: no command\n");
         report(status_fd, "exec-failed", EINVAL);
         return 127;
@@ -67,11 +94,11 @@ int main(int argc, char **argv) {
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         close(exec_pipe[0]);
-        execvp(argv[1], argv + 1);
+        execvp(command[0], command);
         int err = errno;
         ssize_t ignored = write(exec_pipe[1], &err, sizeof err);
         (void)ignored;
-        fprintf(stderr, "hearth-init: cannot execute %s: %s\n", argv[1], strerror(err));
+        fprintf(stderr, "hearth-init: cannot execute %s: %s\n", command[0], strerror(err));
         _exit(err == ENOENT ? 127 : 126);
     }
     child_pid = pid;

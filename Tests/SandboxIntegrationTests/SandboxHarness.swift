@@ -129,6 +129,19 @@ final class Collector: @unchecked Sendable {
     }
 }
 
+/// Children of this process that exited and were never reaped.
+func zombieChildren() -> Int {
+    let me = getpid()
+    var count = 0
+    for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(entry) != nil {
+        guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { continue }
+        let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+        if fields.count > 1, fields[0] == "Z", Int32(fields[1]) == me { count += 1 }
+    }
+    return count
+}
+
 /// Host processes whose command line contains `marker`.
 func hostProcesses(containing marker: String) -> [Int32] {
     let fm = FileManager.default

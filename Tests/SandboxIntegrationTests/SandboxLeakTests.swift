@@ -85,16 +85,4 @@ final class SandboxLeakTests: XCTestCase {
         }()
         XCTAssertEqual(HostResources.take(), before, "prepared slots left something behind")
     }
-
-    private func zombieChildren() -> Int {
-        let me = getpid()
-        var count = 0
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(entry) != nil {
-            guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
-            if fields.count > 1, fields[0] == "Z", Int32(fields[1]) == me { count += 1 }
-        }
-        return count
-    }
 }

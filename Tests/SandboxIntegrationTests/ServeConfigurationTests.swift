@@ -14,11 +14,12 @@ final class ServeConfigurationTests: XCTestCase {
             idle_timeout_seconds: 30
             memory_budget_mb: 4096
             account_concurrency: 50
+            prepared_per_image: 0
             region: eu-west-1
             """, file: "h.yaml")
         XCTAssertEqual(config, ServeConfiguration(listen: "0.0.0.0:9100", socket: "/run/h.sock", stateDirectory: "/srv/hearth",
                                                   imagesDirectory: "/srv/images", idleTimeoutSeconds: 30, memoryBudgetMB: 4096,
-                                                  accountConcurrency: 50, region: "eu-west-1"))
+                                                  accountConcurrency: 50, preparedPerImage: 0, region: "eu-west-1"))
     }
 
     func testMistakesNameTheLine() {
@@ -26,6 +27,7 @@ final class ServeConfigurationTests: XCTestCase {
             ("listen: 1.2.3.4:9000\nlisten_port: 9\n", "h.yaml:2: unknown setting 'listen_port'"),
             ("memory_budget_mb: lots\n", "h.yaml:1: 'memory_budget_mb' must be a number"),
             ("memory_budget_mb: 64\n", "at least 128"),
+            ("prepared_per_image: -1\n", "h.yaml:1: 'prepared_per_image' must be a number of at least 0"),
             ("state_dir: relative/dir\n", "must be an absolute path"),
             ("listen: nowhere\n", "HOST:PORT"),
             ("region: a\nregion: b\n", "h.yaml:2: 'region' is set twice"),
@@ -54,5 +56,7 @@ final class ServeConfigurationTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("HOST:PORT"), r.stderr)
         r = try runCLI(hearth, ["serve", "--idle-timeout", "0", "--socket", "none"], environment: ["PATH": "/usr/bin:/bin"])
         XCTAssertTrue(r.stderr.contains("--idle-timeout must be positive"), r.stderr)
+        r = try runCLI(hearth, ["serve", "--prepared", "100", "--socket", "none"], environment: ["PATH": "/usr/bin:/bin"])
+        XCTAssertTrue(r.stderr.contains("--prepared must be between 0 and 64, got 100"), r.stderr)
     }
 }

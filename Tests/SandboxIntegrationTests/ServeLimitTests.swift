@@ -77,6 +77,53 @@ final class ServeLimitTests: XCTestCase {
         XCTAssertEqual(out["after_idle"] as? Int, 1, "the idle sandbox was retired, so this one is new")
     }
 
+    static let statusHelpers = """
+        import urllib.request
+        def status():
+            return json.load(urllib.request.urlopen(c.meta.endpoint_url + "/hearth/v1/status"))
+        def wait_prepared(n):
+            for _ in range(200):
+                if status()["prepared"] == n:
+                    break
+                time.sleep(0.05)
+            return status()["prepared"]
+
+        """
+
+    func testColdStartsSpecialisePreparedSandboxesOfTheRuntimeImage() throws {
+        let daemon = try ServeDaemon()
+        defer { daemon.remove() }
+        let out = try daemon.boto(Self.statusHelpers + (try createCounter("first")) + (try createCounter("second")) + """
+            out["prepared_at_start"] = status()["prepared"]
+            out["first"] = payload(c.invoke(FunctionName="first", Payload=b"{}"))["count"]
+            out["prepared_before"] = wait_prepared(2)
+            out["second"] = payload(c.invoke(FunctionName="second", Payload=b"{}"))["count"]
+            out["second_warm"] = payload(c.invoke(FunctionName="second", Payload=b"{}"))["count"]
+            out["prepared_after"] = wait_prepared(2)
+            metrics = urllib.request.urlopen(c.meta.endpoint_url + "/metrics").read().decode()
+            out["metrics"] = [l for l in metrics.splitlines() if l.startswith("hearth_prepared_starts_total")]
+            """)
+        XCTAssertEqual(out["prepared_at_start"] as? Int, 0, "nothing is prepared before a runtime image is used")
+        XCTAssertEqual(out["first"] as? Int, 1)
+        XCTAssertEqual(out["prepared_before"] as? Int, 2, "the runtime image is stocked after its first cold start")
+        XCTAssertEqual(out["second"] as? Int, 1, "a prepared sandbox runs the second function from a fresh start")
+        XCTAssertEqual(out["second_warm"] as? Int, 2, "and stays warm like any other")
+        XCTAssertEqual(out["prepared_after"] as? Int, 2, "refilled after use")
+        XCTAssertEqual(out["metrics"] as? [String], ["hearth_prepared_starts_total{function=\"second\"} 1"])
+    }
+
+    func testPreparedSandboxesCanBeTurnedOff() throws {
+        let daemon = try ServeDaemon(arguments: ["--prepared", "0"])
+        defer { daemon.remove() }
+        let out = try daemon.boto(Self.statusHelpers + (try createCounter("solo")) + """
+            out["count"] = payload(c.invoke(FunctionName="solo", Payload=b"{}"))["count"]
+            time.sleep(0.5)
+            out["prepared"] = status()["prepared"]
+            """)
+        XCTAssertEqual(out["count"] as? Int, 1)
+        XCTAssertEqual(out["prepared"] as? Int, 0)
+    }
+
     func testARestartKeepsFunctionsVersionsAliasesAndSettings() throws {
         let daemon = try ServeDaemon()
         defer { daemon.remove() }

@@ -1,0 +1,176 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSandboxInit
+import HearthCgroups
+import HearthModel
+import Synchronization
+
+/// A sandbox made ahead for one root filesystem (a runtime image): namespaces,
+/// cgroup, root, /proc, /dev and /tmp are ready and PID 1 waits, still
+/// privileged, with nothing of any function inside. `SandboxEngine.specialise`
+/// turns it into a function's sandbox; until then it is only ever discarded.
+public final class HeldSandbox: @unchecked Sendable {
+    /// The root's lower directories, topmost first: a function must have exactly these.
+    public let layers: [String]
+    public let id: String
+    public let startTimings: StartTimings
+    let parts: Mutex<Parts?>
+
+    struct Parts {
+        var pid: Int32, pidfd: Int32, statusFd: Int32, control: Int32
+        var cgroup: any SandboxCgroup
+    }
+
+    init(layers: [String], id: String, parts: Parts, startTimings: StartTimings) {
+        self.layers = layers
+        self.id = id
+        self.startTimings = startTimings
+        self.parts = Mutex(parts)
+    }
+
+    deinit { discard() }
+
+    /// Ownership of the parts, once: to `specialise` or to `discard`.
+    func take() -> Parts? { parts.withLock { value in defer { value = nil }; return value } }
+
+    /// Kills PID 1 and releases the cgroup. Idempotent.
+    public func discard() {
+        guard let p = take() else { return }
+        close(p.control)
+        _ = hearth_pidfd_send_signal(p.pidfd, SIGKILL)
+        var code: Int32 = 0, status: Int32 = 0
+        _ = hearth_waitid_pidfd(p.pidfd, &code, &status, 0)
+        p.cgroup.killAll()
+        close(p.pidfd)
+        close(p.statusFd)
+        try? p.cgroup.remove()
+    }
+}
+
+extension SandboxEngine {
+    /// How long a held init may take to attach the code and lock down before the start is given up.
+    static let specialiseTimeoutMs: Int32 = 10_000
+
+    /// Makes a held sandbox whose root is `layers` (with the skeleton on top), in `networkNamespace`
+    /// (the caller keeps that fd), writing to `stdio`.
+    public func prebuild(layers: [String], limits: ResourceLimits, stdio: Stdio, networkNamespace: Int32?) throws -> HeldSandbox {
+        let ids = SandboxIdentity.oneShot()
+        let spec = SandboxSpec(id: SandboxIdentity.newID(), layers: layers, command: ["/"], limits: limits, uid: ids.uid, gid: ids.gid)
+        try spec.validate()
+        var pair: [Int32] = [-1, -1]
+        guard hearth_socketpair_seqpacket(&pair) == 0 else {
+            throw HearthError.system("socketpair: \(String(cString: strerror(errno)))")
+        }
+        defer { close(pair[1]) }
+        do {
+            let launched = try launch(spec, stdio: stdio, networkNamespace: networkNamespace, control: pair[1])
+            let parts = HeldSandbox.Parts(pid: launched.pid, pidfd: launched.pidfd, statusFd: launched.statusFd, control: pair[0],
+                                          cgroup: launched.cgroup)
+            return HeldSandbox(layers: layers, id: spec.id, parts: parts, startTimings: launched.timings)
+        } catch {
+            close(pair[0])
+            throw error
+        }
+    }
+
+    /// Gives a held sandbox a function: its limits on the cgroup, its code attached read-only where
+    /// `spec.binds` say, /tmp sized, hostname, uid, capabilities dropped, seccomp, then its command.
+    /// The held sandbox is used up either way.
+    public func specialise(_ held: HeldSandbox, as spec: SandboxSpec) throws -> RunningSandbox {
+        var spec = spec
+        spec.id = held.id
+        try spec.validate()
+        guard spec.layers == held.layers else {
+            held.discard()
+            throw HearthError.invalidArgument("the function's root layers differ from the prepared sandbox's")
+        }
+        guard let parts = held.take() else { throw HearthError.sandboxSetup("the prepared sandbox was already used") }
+        let started = monotonicSeconds()
+        let sandbox = RunningSandbox(spec: spec, pid: parts.pid, pidfd: parts.pidfd, cgroup: parts.cgroup, statusFd: parts.statusFd,
+                                     startedAt: started, startTimings: held.startTimings)
+        defer { close(parts.control) }
+        do {
+            try parts.cgroup.apply(spec.limits)
+            if spec.burstCPUAtStart { try parts.cgroup.setCPULimit(nil) }
+            try send(spec, to: parts.control)
+            var reply = hearth_held_reply()
+            guard hearth_held_await_reply(parts.control, Self.specialiseTimeoutMs, &reply) == 0 else {
+                throw HearthError.sandboxSetup("the prepared sandbox did not answer: \(String(cString: strerror(errno)))")
+            }
+            if reply.step != 0 {
+                let step = String(cString: hearth_spawn_step_name(reply.step))
+                let target = reply.step == Int32(HEARTH_STEP_HELD_MOUNT.rawValue) && Int(reply.index) < spec.binds.count
+                    ? " at \(spec.binds[Int(reply.index)].target)" : ""
+                throw HearthError.sandboxSetup("\(step)\(target): \(String(cString: strerror(reply.error)))")
+            }
+            return sandbox
+        } catch {
+            sandbox.kill()
+            try? sandbox.destroy()
+            throw error
+        }
+    }
+
+    private func send(_ spec: SandboxSpec, to control: Int32) throws {
+        let arena = CArena()
+        var mountFds: [Int32] = []
+        defer { for fd in mountFds { close(fd) } }
+        guard spec.binds.count <= Int(HEARTH_HELD_MAX_MOUNTS) else {
+            throw HearthError.invalidArgument("too many mounts (\(spec.binds.count))")
+        }
+        let mounts = arena.buffer(of: hearth_held_mount.self, count: spec.binds.count)
+        for (i, bind) in spec.binds.enumerated() {
+            let relative = String(bind.target.drop(while: { $0 == "/" }))
+            guard MountPlan.skeletonDirectories.contains(relative) else {
+                throw HearthError.invalidArgument("mount target \(bind.target) is not one of /\(MountPlan.skeletonDirectories.joined(separator: ", /"))")
+            }
+            let fd: Int32
+            if bind.sources.count == 1 {
+                fd = hearth_detached_bind(bind.sources[0])
+            } else {
+                let data = try MountPlan.overlayData(topFirst: bind.sources.reversed())
+                fd = hearth_detached_overlay(String(data.dropFirst("lowerdir=".count)))
+            }
+            guard fd >= 0 else {
+                throw HearthError.sandboxSetup("cannot prepare the mount for \(bind.target): \(String(cString: strerror(errno)))")
+            }
+            mountFds.append(fd)
+            mounts[i] = hearth_held_mount(fd: fd, target: arena.optionalString(bind.target))
+        }
+        let rlimits = Self.rlimits(for: spec.limits)
+        let cLimits = arena.buffer(of: hearth_rlimit.self, count: rlimits.count)
+        for (i, l) in rlimits.enumerated() { cLimits[i] = l }
+        var environment = spec.environment
+        if !environment.contains(where: { $0.0 == "PATH" }) { environment.insert(("PATH", SandboxSpec.defaultPath), at: 0) }
+        let argv = arena.stringArray(spec.command)
+        let envp = arena.stringArray(environment.map { "\($0.0)=\($0.1)" })
+        let tmp = MountPlan.tmpSizes(spec.limits)
+
+        let rc = seccomp.bytes.withUnsafeBytes { filter -> Int32 in
+            var config = hearth_held_config()
+            config.mounts = UnsafePointer(mounts)
+            config.n_mounts = spec.binds.count
+            config.hostname = arena.optionalString(spec.hostname)
+            config.tmp_size_mb = UInt32(tmp.sizeMB)
+            config.tmp_inodes = UInt32(tmp.inodes)
+            config.shm_size_mb = UInt32(tmp.shmMB)
+            config.lockdown.rlimits = UnsafePointer(cLimits)
+            config.lockdown.n_rlimits = rlimits.count
+            config.lockdown.cwd = arena.optionalString(spec.workingDirectory)
+            config.lockdown.uid = spec.uid
+            config.lockdown.gid = spec.gid
+            config.lockdown.last_cap = lastCap
+            // stdio and the status pipe (3) stay open for the workload's init.
+            config.lockdown.keep_below = 4
+            config.lockdown.seccomp_filter = filter.baseAddress
+            config.lockdown.seccomp_len = UInt16(seccomp.instructionCount)
+            config.argv = UnsafePointer(argv)
+            config.envp = UnsafePointer(envp)
+            return hearth_held_send(control, &config)
+        }
+        guard rc == 0 else {
+            throw HearthError.sandboxSetup("cannot hand the function to the prepared sandbox: \(String(cString: strerror(errno)))")
+        }
+    }
+}
