@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import HearthModel
 import HearthPackages
@@ -81,7 +84,7 @@ public struct FunctionBuilder: Sendable {
         let command: [String]
         var context: LambdaEnvironment.Context
         var runtimeEnvironment: [(String, String)] = []
-        let stream = Self.logStreamName()
+        let stream = Self.logStreamName(version: definition.version)
         switch definition.code {
         case .zip(let zip, let runtime, let handler):
             let info = try RuntimeCatalog.lookup(runtime)
@@ -127,11 +130,18 @@ public struct FunctionBuilder: Sendable {
         return FunctionInstance(name: definition.name, version: definition.version, spec: spec, timeoutSeconds: Double(timeout))
     }
 
-    /// Lambda's stream name: 2026/11/23/[$LATEST]<32 hex>.
-    static func logStreamName() -> String {
-        let f = DateFormatter()
-        f.dateFormat = "yyyy/MM/dd"
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: Date()) + "/[$LATEST]" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    /// Lambda's stream name: 2026/11/23/[$LATEST]<32 hex>. Built by hand: a DateFormatter costs
+    /// more than the rest of a cold start's bookkeeping together.
+    static func logStreamName(version: String = "$LATEST") -> String {
+        var now = time(nil)
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        func padded(_ value: UInt64, _ digits: Int, radix: Int = 10) -> String {
+            let text = String(value, radix: radix)
+            return String(repeating: "0", count: max(0, digits - text.count)) + text
+        }
+        var rng = SystemRandomNumberGenerator()
+        let date = padded(UInt64(parts.tm_year + 1900), 4) + "/" + padded(UInt64(parts.tm_mon + 1), 2) + "/" + padded(UInt64(parts.tm_mday), 2)
+        return date + "/[\(version)]" + padded(rng.next(), 16, radix: 16) + padded(rng.next(), 16, radix: 16)
     }
 }

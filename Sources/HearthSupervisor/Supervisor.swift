@@ -124,6 +124,7 @@ public actor Supervisor {
         metrics.increment("hearth_invocations_total", function: name)
         if case .error = result.body { metrics.increment("hearth_errors_total", function: name) }
         metrics.observe("hearth_invocation_duration_seconds", function: name, seconds: result.report.durationMs / 1000)
+        if cold { restock(env) }
         if env.environment.isHealthy && env.revision == pool.revision && pools[key] === pool && !stopping {
             pool.idle.append(env)
         } else {
@@ -236,10 +237,11 @@ public actor Supervisor {
     }
 
     /// A cold start: a prepared sandbox of the runtime image specialised when there is one, else a new one.
+    /// The image is restocked by the caller once the start's first event is answered (`restock`), so that
+    /// building the next one does not compete with this one on the CPU.
     private func startSandbox(_ instance: FunctionInstance, name: String) async throws -> ExecutionEnvironment {
         let idleOutput: @Sendable ([UInt8]) -> Void = { [logs] bytes in logs.append(name, bytes) }
         let layers = instance.spec.layers
-        defer { Task { [prepared] in await prepared.refill(layers: layers) } }
         if let ready = await prepared.take(layers: layers) {
             do {
                 let env = try await ExecutionEnvironment.start(instance, engine: engine, prepared: ready, idleOutput: idleOutput)
@@ -250,6 +252,12 @@ public actor Supervisor {
             }
         }
         return try await ExecutionEnvironment.start(instance, engine: engine, idleOutput: idleOutput)
+    }
+
+    /// Refills the pre-built sandboxes of `env`'s runtime image in the background.
+    func restock(_ env: PooledEnvironment) {
+        let layers = env.environment.function.spec.layers
+        Task { [prepared] in await prepared.refill(layers: layers) }
     }
 
     /// Releases a sandbox and tears it down. Safe to call twice: only the first call does anything.
@@ -313,6 +321,7 @@ public actor Supervisor {
                     break
                 }
                 pool.idle.insert(env, at: 0)
+                restock(env)
             }
         }
     }

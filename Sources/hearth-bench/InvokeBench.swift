@@ -67,6 +67,7 @@ struct InvokeBench: ParsableCommand {
         // Cold: each function's first invocation starts a sandbox (start, init, event, answer): specialising a
         // pre-built sandbox of the runtime image here, making a new one in a second daemon started with --prepared 0.
         let withPrepared = try coldStarts(daemon: daemon, hearth: hearth, zip: work + "/noop.zip", waitForPrepared: true)
+        try FileManager.default.createDirectory(atPath: work + "/plain", withIntermediateDirectories: true)
         let plain = try Daemon(bin: binDir, work: work + "/plain", images: images, idle: 0, extra: ["--prepared", "0"])
         defer { plain.stop() }
         let fresh = try coldStarts(daemon: plain, hearth: hearth, zip: work + "/noop.zip", waitForPrepared: false)
