@@ -276,26 +276,28 @@ final class OutputDrain: @unchecked Sendable {
 
     /// Reads what is in the pipe now; on end of file, closes it.
     func drainAvailable(hangup: Bool = false) {
-        var buffer = [UInt8](repeating: 0, count: 16384)
         var waiters: [CheckedContinuation<Void, Never>] = []
-        state.withLock { state in
-            guard state.fd >= 0 else { return }
-            while true {
-                let n = read(state.fd, &buffer, buffer.count)
-                if n > 0 {
-                    let bytes = Array(buffer[0..<n])
-                    if let log = state.log { log.append(bytes) } else { idle(bytes) }
-                    continue
+        // Called twice per invocation: a stack buffer, not a fresh 16 KB array each time.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16384) { buffer in
+            state.withLock { state in
+                guard state.fd >= 0 else { return }
+                while true {
+                    let n = read(state.fd, buffer.baseAddress, buffer.count)
+                    if n > 0 {
+                        let bytes = Array(buffer[0..<n])
+                        if let log = state.log { log.append(bytes) } else { idle(bytes) }
+                        continue
+                    }
+                    if n < 0 && errno == EINTR { continue }
+                    if n < 0 && errno == EAGAIN && !hangup { return }
+                    // End of file (every writer gone) or an error: nothing more will come.
+                    SandboxWatcher.shared.unwatch(fd: state.fd, token: state.token)
+                    close(state.fd)
+                    state.fd = -1
+                    waiters = state.closedWaiters
+                    state.closedWaiters = []
+                    return
                 }
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 && errno == EAGAIN && !hangup { return }
-                // End of file (every writer gone) or an error: nothing more will come.
-                SandboxWatcher.shared.unwatch(fd: state.fd, token: state.token)
-                close(state.fd)
-                state.fd = -1
-                waiters = state.closedWaiters
-                state.closedWaiters = []
-                return
             }
         }
         for waiter in waiters { waiter.resume() }

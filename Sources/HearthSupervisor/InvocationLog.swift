@@ -7,19 +7,28 @@ public final class InvocationLog: @unchecked Sendable {
     public static let tailBytes = 4096
     private let lock = NSLock()
     private var tailBuffer: [UInt8] = []
+    /// START and END lines wait here for the next output or the REPORT line: one write to the sink, not one per line.
+    private var pending: [UInt8] = []
     private let sink: (@Sendable ([UInt8]) -> Void)?
 
     public init(sink: (@Sendable ([UInt8]) -> Void)? = nil) { self.sink = sink }
 
-    public func append(_ bytes: [UInt8]) {
-        lock.withLock {
+    /// The runtime's output: passed on at once, after any lines still pending.
+    public func append(_ bytes: [UInt8]) { record(bytes, flush: true) }
+
+    public func line(_ text: String) { record(Array((text + "\n").utf8), flush: false) }
+
+    private func record(_ bytes: [UInt8], flush: Bool) {
+        let out: [UInt8]? = lock.withLock {
             tailBuffer += bytes
             if tailBuffer.count > 4 * Self.tailBytes { tailBuffer.removeFirst(tailBuffer.count - Self.tailBytes) }
+            pending += bytes
+            guard flush else { return nil }
+            defer { pending = [] }
+            return pending
         }
-        sink?(bytes)
+        if let out { sink?(out) }
     }
-
-    public func line(_ text: String) { append(Array((text + "\n").utf8)) }
 
     /// The last 4 KB, as X-Amz-Log-Result carries it (base64 by the caller).
     public var tail: [UInt8] { lock.withLock { Array(tailBuffer.suffix(Self.tailBytes)) } }
@@ -51,6 +60,6 @@ public final class InvocationLog: @unchecked Sendable {
             text += "\tStatus: \(status)"
             if let type = r.errorType { text += "\tError Type: \(type)" }
         }
-        line(text + "\t")
+        record(Array((text + "\t\n").utf8), flush: true)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HearthModel
 import HearthSandbox
 @testable import HearthSupervisor
+import Synchronization
 import XCTest
 
 final class LambdaConventionsTests: XCTestCase {
@@ -29,6 +30,21 @@ final class LambdaConventionsTests: XCTestCase {
         let short = InvocationLog()
         short.start(requestId: "abc", version: "7")
         XCTAssertEqual(String(decoding: short.tail, as: UTF8.self), "START RequestId: abc Version: 7\n")
+    }
+
+    func testTheSinkGetsTheLogInOrderWithLinesJoinedToOutput() {
+        let chunks = Mutex<[String]>([])
+        let log = InvocationLog(sink: { bytes in chunks.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } })
+        log.start(requestId: "r", version: "$LATEST")
+        log.append(Array("hello\n".utf8))
+        log.append(Array("again\n".utf8))
+        log.end(requestId: "r")
+        log.report(requestId: "r", .init(durationMs: 1, memorySizeMB: 128, maxMemoryUsedMB: 1, initDurationMs: nil))
+        let written = chunks.withLock { $0 }
+        XCTAssertEqual(written.count, 3, "START with the first output, the second output, END with REPORT: \(written)")
+        XCTAssertEqual(written.joined(), String(decoding: log.tail, as: UTF8.self))
+        XCTAssertTrue(written[0].hasPrefix("START RequestId: r Version: $LATEST\nhello\n"))
+        XCTAssertTrue(written[2].hasPrefix("END RequestId: r\nREPORT RequestId: r\t"))
     }
 
     func testErrorDocumentsWordedAsLambda() throws {
