@@ -21,6 +21,13 @@ final class CArena {
         return array
     }
 
+    /// A C array holding `values`.
+    func copy<T>(_ values: [T]) -> UnsafeMutablePointer<T> {
+        let p = buffer(of: T.self, count: values.count)
+        p.initialize(from: values, count: values.count)
+        return p
+    }
+
     func buffer<T>(of: T.Type, count: Int) -> UnsafeMutablePointer<T> {
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<T>.stride, alignment: MemoryLayout<T>.alignment)
         blocks.append(raw)

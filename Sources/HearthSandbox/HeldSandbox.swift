@@ -11,21 +11,20 @@ import Synchronization
 /// privileged, with nothing of any function inside. `SandboxEngine.specialise`
 /// turns it into a function's sandbox; until then it is only ever discarded.
 public final class HeldSandbox: @unchecked Sendable {
-    /// The root's lower directories, topmost first: a function must have exactly these.
-    public let layers: [String]
-    public let id: String
-    public let startTimings: StartTimings
+    /// The spec it was made with: its root's lower directories (a function must have exactly these) and its id.
+    let spec: SandboxSpec
+    public var layers: [String] { spec.layers }
+    public var id: String { spec.id }
     let parts: Mutex<Parts?>
 
     struct Parts {
-        var pid: Int32, pidfd: Int32, statusFd: Int32, control: Int32
-        var cgroup: any SandboxCgroup
+        var launched: SandboxEngine.Launched
+        /// The supervisor's end of the control socket.
+        var control: Int32
     }
 
-    init(layers: [String], id: String, parts: Parts, startTimings: StartTimings) {
-        self.layers = layers
-        self.id = id
-        self.startTimings = startTimings
+    init(spec: SandboxSpec, parts: Parts) {
+        self.spec = spec
         self.parts = Mutex(parts)
     }
 
@@ -34,17 +33,11 @@ public final class HeldSandbox: @unchecked Sendable {
     /// Ownership of the parts, once: to `specialise` or to `discard`.
     func take() -> Parts? { parts.withLock { value in defer { value = nil }; return value } }
 
-    /// Kills PID 1 and releases the cgroup. Idempotent.
+    /// Kills PID 1 and releases the cgroup, as for any sandbox. Idempotent.
     public func discard() {
         guard let p = take() else { return }
         close(p.control)
-        _ = hearth_pidfd_send_signal(p.pidfd, SIGKILL)
-        var code: Int32 = 0, status: Int32 = 0
-        _ = hearth_waitid_pidfd(p.pidfd, &code, &status, 0)
-        p.cgroup.killAll()
-        close(p.pidfd)
-        close(p.statusFd)
-        try? p.cgroup.remove()
+        try? RunningSandbox(spec: spec, launched: p.launched).destroy()
     }
 }
 
@@ -56,6 +49,7 @@ extension SandboxEngine {
     /// (the caller keeps that fd), writing to `stdio`.
     public func prebuild(layers: [String], limits: ResourceLimits, stdio: Stdio, networkNamespace: Int32?) throws -> HeldSandbox {
         let ids = SandboxIdentity.oneShot()
+        // The command is never run (the init gets none); the uid only satisfies validation until the function's is sent.
         let spec = SandboxSpec(id: SandboxIdentity.newID(), layers: layers, command: ["/"], limits: limits, uid: ids.uid, gid: ids.gid)
         try spec.validate()
         var pair: [Int32] = [-1, -1]
@@ -65,9 +59,7 @@ extension SandboxEngine {
         defer { close(pair[1]) }
         do {
             let launched = try launch(spec, stdio: stdio, networkNamespace: networkNamespace, control: pair[1])
-            let parts = HeldSandbox.Parts(pid: launched.pid, pidfd: launched.pidfd, statusFd: launched.statusFd, control: pair[0],
-                                          cgroup: launched.cgroup)
-            return HeldSandbox(layers: layers, id: spec.id, parts: parts, startTimings: launched.timings)
+            return HeldSandbox(spec: spec, parts: .init(launched: launched, control: pair[0]))
         } catch {
             close(pair[0])
             throw error
@@ -86,13 +78,14 @@ extension SandboxEngine {
             throw HearthError.invalidArgument("the function's root layers differ from the prepared sandbox's")
         }
         guard let parts = held.take() else { throw HearthError.sandboxSetup("the prepared sandbox was already used") }
-        let started = monotonicSeconds()
-        let sandbox = RunningSandbox(spec: spec, pid: parts.pid, pidfd: parts.pidfd, cgroup: parts.cgroup, statusFd: parts.statusFd,
-                                     startedAt: started, startTimings: held.startTimings)
+        // The function's timeout counts from here, not from when the sandbox was made.
+        var launched = parts.launched
+        launched.startedAt = monotonicSeconds()
+        let sandbox = RunningSandbox(spec: spec, launched: launched)
         defer { close(parts.control) }
         do {
-            try parts.cgroup.apply(spec.limits)
-            if spec.burstCPUAtStart { try parts.cgroup.setCPULimit(nil) }
+            try launched.cgroup.apply(spec.limits)
+            if spec.burstCPUAtStart { try launched.cgroup.setCPULimit(nil) }
             try send(spec, to: parts.control)
             var reply = hearth_held_reply()
             guard hearth_held_await_reply(parts.control, Self.specialiseTimeoutMs, &reply) == 0 else {
@@ -121,17 +114,10 @@ extension SandboxEngine {
         }
         let mounts = arena.buffer(of: hearth_held_mount.self, count: spec.binds.count)
         for (i, bind) in spec.binds.enumerated() {
-            let relative = String(bind.target.drop(while: { $0 == "/" }))
-            guard MountPlan.skeletonDirectories.contains(relative) else {
-                throw HearthError.invalidArgument("mount target \(bind.target) is not one of /\(MountPlan.skeletonDirectories.joined(separator: ", /"))")
-            }
-            let fd: Int32
-            if bind.sources.count == 1 {
-                fd = hearth_detached_bind(bind.sources[0])
-            } else {
-                let data = try MountPlan.overlayData(topFirst: bind.sources.reversed())
-                fd = hearth_detached_overlay(String(data.dropFirst("lowerdir=".count)))
-            }
+            _ = try MountPlan.bindTarget(bind)
+            // The same mounts MountPlan gives a new sandbox: one directory bound, several stacked.
+            let fd = bind.sources.count == 1 ? hearth_detached_bind(bind.sources[0])
+                : hearth_detached_overlay(try MountPlan.lowerdirList(topFirst: bind.sources.reversed()))
             guard fd >= 0 else {
                 throw HearthError.sandboxSetup("cannot prepare the mount for \(bind.target): \(String(cString: strerror(errno)))")
             }
@@ -139,12 +125,9 @@ extension SandboxEngine {
             mounts[i] = hearth_held_mount(fd: fd, target: arena.optionalString(bind.target))
         }
         let rlimits = Self.rlimits(for: spec.limits)
-        let cLimits = arena.buffer(of: hearth_rlimit.self, count: rlimits.count)
-        for (i, l) in rlimits.enumerated() { cLimits[i] = l }
-        var environment = spec.environment
-        if !environment.contains(where: { $0.0 == "PATH" }) { environment.insert(("PATH", SandboxSpec.defaultPath), at: 0) }
+        let cLimits = arena.copy(rlimits)
         let argv = arena.stringArray(spec.command)
-        let envp = arena.stringArray(environment.map { "\($0.0)=\($0.1)" })
+        let envp = arena.stringArray(Self.environmentLines(spec))
         let tmp = MountPlan.tmpSizes(spec.limits)
 
         let rc = seccomp.bytes.withUnsafeBytes { filter -> Int32 in

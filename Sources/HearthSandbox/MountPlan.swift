@@ -44,14 +44,23 @@ public enum MountPlan {
         ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0),
     ]
 
-    /// overlay's lowerdir option; paths with its separators are refused rather than escaped.
-    static func overlayData(topFirst lowers: [String]) throws -> String {
+    /// overlay's lowerdir list ("top:...:bottom"); paths with its separators are refused rather than escaped.
+    static func lowerdirList(topFirst lowers: [String]) throws -> String {
         for dir in lowers where dir.contains(where: { $0 == ":" || $0 == "," || $0 == "\\" || $0 == "\n" }) || !dir.hasPrefix("/") {
             throw HearthError.rootfs("layer path must be absolute and free of ':', ',' and '\\': \(dir)")
         }
-        let data = "lowerdir=" + lowers.joined(separator: ":")
-        guard data.utf8.count < 4000 else { throw HearthError.rootfs("too many layers for one overlay mount (\(lowers.count))") }
-        return data
+        let list = lowers.joined(separator: ":")
+        guard list.utf8.count < 4000 else { throw HearthError.rootfs("too many layers for one overlay mount (\(lowers.count))") }
+        return list
+    }
+
+    /// A bind's target relative to the root: only the skeleton's mount points, so no package decides where code lands.
+    static func bindTarget(_ bind: SandboxSpec.BindMount) throws -> String {
+        let relative = String(bind.target.drop(while: { $0 == "/" }))
+        guard skeletonDirectories.contains(relative) else {
+            throw HearthError.invalidArgument("mount target \(bind.target) is not one of /\(skeletonDirectories.joined(separator: ", /"))")
+        }
+        return relative
     }
 
     /// /tmp's size and inodes and /dev/shm's size for these limits (a held sandbox's init resizes to them).
@@ -68,20 +77,16 @@ public enum MountPlan {
 
         // Lower directories only, no upper: the root is read-only by construction.
         ops.append(.mount("overlay", rootMountPoint, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV,
-                          try overlayData(topFirst: [skeleton] + spec.layers)))
+                          "lowerdir=" + (try lowerdirList(topFirst: [skeleton] + spec.layers))))
 
         for bind in spec.binds {
-            let relative = String(bind.target.drop(while: { $0 == "/" }))
-            guard skeletonDirectories.contains(relative) else {
-                throw HearthError.invalidArgument("mount target \(bind.target) is not one of /\(skeletonDirectories.joined(separator: ", /"))")
-            }
-            let target = rootMountPoint + "/" + relative
+            let target = rootMountPoint + "/" + (try bindTarget(bind))
             if bind.sources.count == 1 {
                 ops.append(.mount(bind.sources[0], target, nil, MS_BIND | MS_REC))
                 ops.append(.mount(nil, target, nil, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV))
             } else {
                 ops.append(.mount("overlay", target, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV,
-                                  try overlayData(topFirst: bind.sources.reversed())))
+                                  "lowerdir=" + (try lowerdirList(topFirst: bind.sources.reversed()))))
             }
         }
 

@@ -23,15 +23,14 @@ public final class RunningSandbox: @unchecked Sendable {
     }
     private let state = Mutex(State())
 
-    init(spec: SandboxSpec, pid: Int32, pidfd: Int32, cgroup: any SandboxCgroup, statusFd: Int32, startedAt: Double,
-         startTimings: StartTimings) {
-        self.startTimings = startTimings
+    init(spec: SandboxSpec, launched: SandboxEngine.Launched) {
         self.spec = spec
-        self.pid = pid
-        self.pidfd = pidfd
-        self.cgroup = cgroup
-        self.statusFd = statusFd
-        self.startedAt = startedAt
+        pid = launched.pid
+        pidfd = launched.pidfd
+        cgroup = launched.cgroup
+        statusFd = launched.statusFd
+        startedAt = launched.startedAt
+        startTimings = launched.timings
     }
 
     deinit {

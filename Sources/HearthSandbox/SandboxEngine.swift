@@ -68,8 +68,7 @@ public final class SandboxEngine: Sendable {
     public func start(_ spec: SandboxSpec, stdio: Stdio, networkNamespace: Int32? = nil) throws -> RunningSandbox {
         try spec.validate()
         let launched = try launch(spec, stdio: stdio, networkNamespace: networkNamespace, control: nil)
-        return RunningSandbox(spec: spec, pid: launched.pid, pidfd: launched.pidfd, cgroup: launched.cgroup,
-                              statusFd: launched.statusFd, startedAt: launched.startedAt, startTimings: launched.timings)
+        return RunningSandbox(spec: spec, launched: launched)
     }
 
     struct Launched {
@@ -138,16 +137,12 @@ public final class SandboxEngine: Sendable {
                                 flags: op.flags, mode: op.mode, dev: op.device)
         }
         let rlimits = Self.rlimits(for: spec.limits)
-        let cLimits = arena.buffer(of: hearth_rlimit.self, count: rlimits.count)
-        for (i, l) in rlimits.enumerated() { cLimits[i] = l }
-        let cProcs = arena.buffer(of: Int32.self, count: procsFds.count)
-        for (i, fd) in procsFds.enumerated() { cProcs[i] = fd }
+        let cLimits = arena.copy(rlimits)
+        let cProcs = arena.copy(procsFds)
 
-        var environment = spec.environment
-        if !environment.contains(where: { $0.0 == "PATH" }) { environment.insert(("PATH", SandboxSpec.defaultPath), at: 0) }
         // A held sandbox's init gets no command: it waits for one on the control socket.
         let argv = arena.stringArray(["hearth-init"] + (control == nil ? spec.command : []))
-        let envp = arena.stringArray(control == nil ? environment.map { "\($0.0)=\($0.1)" } : [])
+        let envp = arena.stringArray(control == nil ? Self.environmentLines(spec) : [])
 
         return try seccomp.bytes.withUnsafeBytes { filter -> hearth_spawn_result in
             var config = hearth_spawn_config()
@@ -196,6 +191,13 @@ public final class SandboxEngine: Sendable {
             return "\(op.kind) \(op.target)\(op.source.map { " from \($0)" } ?? ""): \(reason)"
         }
         return "\(step): \(reason)"
+    }
+
+    /// The command's environment as KEY=VALUE, with Lambda's PATH unless the spec sets one.
+    static func environmentLines(_ spec: SandboxSpec) -> [String] {
+        var environment = spec.environment
+        if !environment.contains(where: { $0.0 == "PATH" }) { environment.insert(("PATH", SandboxSpec.defaultPath), at: 0) }
+        return environment.map { "\($0.0)=\($0.1)" }
     }
 
     static func rlimits(for limits: ResourceLimits) -> [hearth_rlimit] {

@@ -36,7 +36,7 @@ struct InvokeBench: ParsableCommand {
 
         let nginx = try Nginx(directory: work + "/nginx")
         defer { nginx.stop() }
-        let daemon = try Daemon(bin: binDir, work: work, images: images, idle: idle)
+        let daemon = try Daemon(bin: binDir, work: work, images: images, idle: idle, extra: ["--prepared", String(Self.prepared)])
         defer { daemon.stop() }
         let hearth = binDir + "/hearth"
         let endpoint = "HEARTH_ENDPOINT=\(daemon.endpoint)"
@@ -105,6 +105,9 @@ struct InvokeBench: ParsableCommand {
 
     struct WrkResult { var p50us: Double, p99us: Double, rate: Double }
 
+    /// Pre-built sandboxes per image in the main daemon; cold starts wait until the image has them all.
+    static let prepared = 2
+
     /// Times the first invocation of `coldRuns` new functions, with curl; deletes them after.
     private func coldStarts(daemon: Daemon, hearth: String, zip: String, waitForPrepared: Bool) throws -> Sample {
         let endpoint = "HEARTH_ENDPOINT=\(daemon.endpoint)"
@@ -114,7 +117,7 @@ struct InvokeBench: ParsableCommand {
             try sh("\(endpoint) \(hearth) deploy cold\(i + 1) --zip \(zip) --runtime provided.al2023 --handler x >/dev/null")
             if waitForPrepared && i >= 0 {
                 // Steady state: the image's pre-built sandboxes are back after the previous start.
-                for _ in 0..<400 where !shell("curl -s \(daemon.endpoint)/hearth/v1/status").1.contains("\"prepared\":2") {
+                for _ in 0..<400 where !shell("curl -s \(daemon.endpoint)/hearth/v1/status").1.contains("\"prepared\":\(Self.prepared)") {
                     Thread.sleep(forTimeInterval: 0.01)
                 }
             }

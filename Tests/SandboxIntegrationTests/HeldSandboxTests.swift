@@ -11,28 +11,17 @@ final class HeldSandboxTests: SandboxTestCase {
     func runHeld(_ command: [String], limits: ResourceLimits = SandboxHarness.defaultLimits, binds: [SandboxSpec.BindMount] = [],
                  hostname: String = "held-host") throws -> SandboxHarness.Captured {
         let h = try h()
-        var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
-        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw XCTSkip("pipe failed") }
-        let devNull = open("/dev/null", O_RDONLY)
-        defer { close(devNull) }
-        let held: HeldSandbox
-        do {
-            held = try h.engine.prebuild(layers: [h.rootfs], limits: SandboxHarness.defaultLimits,
-                                         stdio: .init(stdin: devNull, stdout: outPipe[1], stderr: errPipe[1]), networkNamespace: nil)
-        } catch {
-            for fd in outPipe + errPipe { close(fd) }
-            throw error
+        let (held, collect) = try h.captured { stdio in
+            try h.engine.prebuild(layers: [h.rootfs], limits: SandboxHarness.defaultLimits, stdio: stdio, networkNamespace: nil)
         }
-        close(outPipe[1])
-        close(errPipe[1])
-        let out = Collector(fd: outPipe[0]), err = Collector(fd: errPipe[0])
         var spec = h.spec(command, limits: limits)
         spec.binds = binds
         spec.hostname = hostname
         let sandbox = try h.engine.specialise(held, as: spec)
         let exit = sandbox.wait()
         try sandbox.destroy()
-        return SandboxHarness.Captured(exit: exit, stdout: out.finish(), stderr: err.finish())
+        let (out, err) = collect()
+        return SandboxHarness.Captured(exit: exit, stdout: out, stderr: err)
     }
 
     func testASpecialisedSandboxIsLockedDownLikeAFreshOne() throws {
@@ -108,6 +97,23 @@ final class HeldSandboxTests: SandboxTestCase {
             wrong.layers = [h.rootfs, "/nonexistent"]
             XCTAssertThrowsError(try h.engine.specialise(other, as: wrong)) { error in
                 XCTAssertTrue("\(error)".contains("root layers"), "\(error)")
+            }
+            // Code may only go to the skeleton's mount points.
+            let third = try h.engine.prebuild(layers: [h.rootfs], limits: SandboxHarness.defaultLimits,
+                                              stdio: .init(stdin: 0, stdout: 2, stderr: 2), networkNamespace: nil)
+            var elsewhere = h.spec(["/bin/true"])
+            elsewhere.binds = [.init(source: h.rootfs, target: "/etc")]
+            XCTAssertThrowsError(try h.engine.specialise(third, as: elsewhere)) { error in
+                XCTAssertTrue("\(error)".contains("mount target /etc is not one of"), "\(error)")
+            }
+            // A held init that died (killed from outside) is reported, not waited for.
+            let killed = try h.engine.prebuild(layers: [h.rootfs], limits: SandboxHarness.defaultLimits,
+                                               stdio: .init(stdin: 0, stdout: 2, stderr: 2), networkNamespace: nil)
+            let inits = heldInits(of: getpid())
+            XCTAssertEqual(inits.count, 1)
+            for pid in inits { kill(pid, SIGKILL) }
+            XCTAssertThrowsError(try h.engine.specialise(killed, as: h.spec(["/bin/true"]))) { error in
+                XCTAssertTrue("\(error)".contains("prepared sandbox"), "\(error)")
             }
             // A held sandbox that is never used is discarded whole.
             let unused = try h.engine.prebuild(layers: [h.rootfs], limits: SandboxHarness.defaultLimits,

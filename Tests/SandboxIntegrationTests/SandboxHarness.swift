@@ -92,13 +92,19 @@ final class SandboxHarness: @unchecked Sendable {
     }
 
     func start(_ spec: SandboxSpec) throws -> (RunningSandbox, () -> (String, String)) {
+        try captured { stdio in try engine.start(spec, stdio: stdio) }
+    }
+
+    /// Runs `make` with stdout and stderr pipes (stdin /dev/null) and returns what it made with a
+    /// function that reads both pipes to their end.
+    func captured<T>(_ make: (SandboxEngine.Stdio) throws -> T) throws -> (T, () -> (String, String)) {
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
         guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw XCTSkip("pipe failed") }
         let devNull = open("/dev/null", O_RDONLY)
         defer { close(devNull) }
-        let sandbox: RunningSandbox
+        let value: T
         do {
-            sandbox = try engine.start(spec, stdio: .init(stdin: devNull, stdout: outPipe[1], stderr: errPipe[1]))
+            value = try make(.init(stdin: devNull, stdout: outPipe[1], stderr: errPipe[1]))
         } catch {
             for fd in outPipe + errPipe { close(fd) }
             throw error
@@ -106,7 +112,7 @@ final class SandboxHarness: @unchecked Sendable {
         close(outPipe[1])
         close(errPipe[1])
         let out = Collector(fd: outPipe[0]), err = Collector(fd: errPipe[0])
-        return (sandbox, { (out.finish(), err.finish()) })
+        return (value, { (out.finish(), err.finish()) })
     }
 }
 
@@ -153,6 +159,19 @@ func hostProcesses(containing marker: String) -> [Int32] {
         if args.contains(marker) { found.append(pid) }
     }
     return found
+}
+
+/// PIDs of held sandboxes' inits still waiting, started by `parent`: a child whose command line is
+/// "hearth-init" alone (specialised ones keep it) and that has no child of its own yet.
+func heldInits(of parent: Int32) -> [Int32] {
+    let fm = FileManager.default
+    return ((try? fm.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> Int32? in
+        guard let pid = Int32(entry), fm.contents(atPath: "/proc/\(entry)/cmdline") == Data("hearth-init\0".utf8),
+              let status = try? String(contentsOfFile: "/proc/\(entry)/status", encoding: .utf8),
+              status.split(separator: "\n").contains("PPid:\t\(parent)"),
+              fm.contents(atPath: "/proc/\(entry)/task/\(entry)/children")?.isEmpty == true else { return nil }
+        return pid
+    }
 }
 
 /// Base of the integration test classes: one harness per class, made in class

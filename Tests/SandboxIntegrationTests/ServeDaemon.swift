@@ -10,6 +10,7 @@ final class ServeDaemon: @unchecked Sendable {
     let socket: String
     let extraArguments: [String]
     private var process: Process?
+    var pid: Int32 { process?.processIdentifier ?? 0 }
     private(set) var port = 0
     var endpoint: String { "http://127.0.0.1:\(port)" }
 

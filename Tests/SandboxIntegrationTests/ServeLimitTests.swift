@@ -67,12 +67,16 @@ final class ServeLimitTests: XCTestCase {
     func testIdleSandboxesRetireAfterTheIdleTimeout() throws {
         let daemon = try ServeDaemon(arguments: ["--idle-timeout", "1"])
         defer { daemon.remove() }
-        let out = try daemon.boto(try createCounter("idle") + """
+        let out = try daemon.boto(Self.statusHelpers + (try createCounter("idle")) + """
             out["first"] = payload(c.invoke(FunctionName="idle", Payload=b"{}"))["count"]
             out["warm"] = payload(c.invoke(FunctionName="idle", Payload=b"{}"))["count"]
+            out["prepared"] = wait_prepared(2)
             time.sleep(2.5)
+            out["prepared_after_idle"] = status()["prepared"]
             out["after_idle"] = payload(c.invoke(FunctionName="idle", Payload=b"{}"))["count"]
             """)
+        XCTAssertEqual(out["prepared"] as? Int, 2)
+        XCTAssertEqual(out["prepared_after_idle"] as? Int, 0, "an image no cold start wanted for the idle timeout gives its prepared sandboxes back")
         XCTAssertEqual(out["warm"] as? Int, 2)
         XCTAssertEqual(out["after_idle"] as? Int, 1, "the idle sandbox was retired, so this one is new")
     }
@@ -93,23 +97,32 @@ final class ServeLimitTests: XCTestCase {
     func testColdStartsSpecialisePreparedSandboxesOfTheRuntimeImage() throws {
         let daemon = try ServeDaemon()
         defer { daemon.remove() }
-        let out = try daemon.boto(Self.statusHelpers + (try createCounter("first")) + (try createCounter("second")) + """
+        var out = try daemon.boto(Self.statusHelpers + (try createCounter("first")) + (try createCounter("second")) + """
             out["prepared_at_start"] = status()["prepared"]
             out["first"] = payload(c.invoke(FunctionName="first", Payload=b"{}"))["count"]
             out["prepared_before"] = wait_prepared(2)
             out["second"] = payload(c.invoke(FunctionName="second", Payload=b"{}"))["count"]
             out["second_warm"] = payload(c.invoke(FunctionName="second", Payload=b"{}"))["count"]
             out["prepared_after"] = wait_prepared(2)
+            """)
+        // Prepared sandboxes that died (killed from outside) cost a cold start nothing but the long way.
+        let inits = heldInits(of: daemon.pid)
+        XCTAssertEqual(inits.count, 2, "two held inits, children of the daemon")
+        for pid in inits { kill(pid, SIGKILL) }
+        out.merge(try daemon.boto(Self.statusHelpers + (try createCounter("third")) + """
+            out["third"] = payload(c.invoke(FunctionName="third", Payload=b"{}"))["count"]
             metrics = urllib.request.urlopen(c.meta.endpoint_url + "/metrics").read().decode()
             out["metrics"] = [l for l in metrics.splitlines() if l.startswith("hearth_prepared_starts_total")]
-            """)
+            """), uniquingKeysWith: { $1 })
         XCTAssertEqual(out["prepared_at_start"] as? Int, 0, "nothing is prepared before a runtime image is used")
         XCTAssertEqual(out["first"] as? Int, 1)
         XCTAssertEqual(out["prepared_before"] as? Int, 2, "the runtime image is stocked after its first cold start")
         XCTAssertEqual(out["second"] as? Int, 1, "a prepared sandbox runs the second function from a fresh start")
         XCTAssertEqual(out["second_warm"] as? Int, 2, "and stays warm like any other")
         XCTAssertEqual(out["prepared_after"] as? Int, 2, "refilled after use")
-        XCTAssertEqual(out["metrics"] as? [String], ["hearth_prepared_starts_total{function=\"second\"} 1"])
+        XCTAssertEqual(out["third"] as? Int, 1, "a dead prepared sandbox is skipped for a new one")
+        XCTAssertEqual(out["metrics"] as? [String], ["hearth_prepared_starts_total{function=\"second\"} 1"],
+                       "third started the long way")
     }
 
     func testPreparedSandboxesCanBeTurnedOff() throws {
