@@ -13,6 +13,8 @@ public final class RuntimeSession: @unchecked Sendable {
     private var parkedNext: (id: ObjectIdentifier, respond: (RuntimeAPIResponse) -> Void)?
     /// An event not yet handed to the runtime.
     private var pending: (RuntimeInvocation, EventLoopPromise<InvocationOutcome>)?
+    /// Called on the event loop as the pending event is handed to the runtime.
+    private var onDelivered: (@Sendable () -> Void)?
     /// The event the runtime is working on.
     private var current: (RuntimeInvocation, EventLoopPromise<InvocationOutcome>)?
     /// Request ids already answered, so a repeated POST is told 403, an unknown id 400.
@@ -24,7 +26,9 @@ public final class RuntimeSession: @unchecked Sendable {
     }
 
     /// Queues an event for the runtime; the future completes when it is answered or the session fails.
-    public func invoke(_ invocation: RuntimeInvocation) -> EventLoopFuture<InvocationOutcome> {
+    /// - Parameter onDelivered: runs on the event loop just before the runtime's GET /next gets the event;
+    ///   what the runtime wrote until then belongs to the invocation before.
+    public func invoke(_ invocation: RuntimeInvocation, onDelivered: (@Sendable () -> Void)? = nil) -> EventLoopFuture<InvocationOutcome> {
         eventLoop.flatSubmit {
             let promise = self.eventLoop.makePromise(of: InvocationOutcome.self)
             if let closed = self.closed {
@@ -33,6 +37,7 @@ public final class RuntimeSession: @unchecked Sendable {
                 promise.succeed(.platformError(errorType: "Runtime.Unknown", message: "the sandbox is busy with another invocation"))
             } else {
                 self.pending = (invocation, promise)
+                self.onDelivered = onDelivered
                 self.deliverIfPossible()
             }
             return promise.futureResult
@@ -47,6 +52,7 @@ public final class RuntimeSession: @unchecked Sendable {
             self.pending?.1.succeed(outcome)
             self.current?.1.succeed(outcome)
             self.pending = nil
+            self.onDelivered = nil
             self.current = nil
             self.parkedNext = nil
             self.initOutcome.fail(RuntimeSessionClosed(reason: reason))
@@ -98,6 +104,9 @@ public final class RuntimeSession: @unchecked Sendable {
         parkedNext = nil
         pending = nil
         current = (invocation, promise)
+        let delivered = onDelivered
+        onDelivered = nil
+        delivered?()
         parked.respond(NextRoute.render(invocation))
     }
 }

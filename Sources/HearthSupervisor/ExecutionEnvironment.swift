@@ -126,9 +126,10 @@ public final class ExecutionEnvironment: @unchecked Sendable {
     public func invoke(_ request: Request, log: InvocationLog) async -> InvocationResult {
         let requestId = request.requestId
         let initMs = request.reportInit ? initDurationMs : nil
-        output.begin(log)
         defer { output.end() }
         log.start(requestId: requestId, version: function.version)
+        // A runtime's output joins the invocation once it has the event (below); after a failed init, what it wrote is the invocation's.
+        if case .ready = initResult {} else { output.begin(log) }
 
         switch initResult {
         case .ready: break
@@ -160,7 +161,10 @@ public final class ExecutionEnvironment: @unchecked Sendable {
             session.close(.platformError(errorType: "Sandbox.Timedout", message: "timed out"), reason: "the invocation timed out")
             sandbox.kill()
         }
-        var outcome = (try? await session.invoke(invocation).get()) ?? .platformError(errorType: "Runtime.Unknown", message: "the Runtime API failed")
+        // Output from before the runtime takes the event (the end of its previous one) stays out of this invocation's log.
+        let output = self.output
+        var outcome = (try? await session.invoke(invocation, onDelivered: { output.begin(log) }).get())
+            ?? .platformError(errorType: "Runtime.Unknown", message: "the Runtime API failed")
         timer.cancel()
         if timedOut.load(ordering: .sequentiallyConsistent), case .platformError = outcome {
             outcome = .platformError(errorType: "Sandbox.Timedout", message: "timed out")

@@ -58,6 +58,18 @@ final class RuntimeAPIConformanceTests: XCTestCase {
         XCTAssertEqual(try outcome.wait(), .response(Array("42".utf8)))
     }
 
+    func testDeliveryIsSignalledWhenTheRuntimeTakesTheEventNotWhenItIsQueued() throws {
+        let delivered = DispatchSemaphore(value: 0)
+        let inv = invocation()
+        let outcome = server.session.invoke(inv, onDelivered: { delivered.signal() })
+        XCTAssertEqual(delivered.wait(timeout: .now() + 0.3), .timedOut, "no /next yet: the event waits, undelivered")
+        let (client, next) = try nextInBackground()
+        XCTAssertEqual(delivered.wait(timeout: .now() + 5), .success)
+        XCTAssertEqual(try XCTUnwrap(next()).headers["lambda-runtime-aws-request-id"], inv.requestId)
+        XCTAssertEqual(try client.send("POST", "/2018-06-01/runtime/invocation/\(inv.requestId)/response", body: Data("1".utf8)).status, 202)
+        XCTAssertEqual(try outcome.wait(), .response(Array("1".utf8)))
+    }
+
     func testOptionalHeadersAreAbsentWithoutValues() throws {
         let (_, next) = try nextInBackground()
         _ = server.session.invoke(invocation())
