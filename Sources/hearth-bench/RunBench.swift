@@ -57,14 +57,14 @@ struct RunBench: ParsableCommand {
             ("static: bare", { try bare([work + "/static/bootstrap"], env: [:]) }),
             ("static: crun", { try underCrun(staticBundle, namespace: crunNamespace) }),
             ("static: hearth", { try hearth(invoker, staticFn) }),
-            ("python: bare", { try bare(["/usr/bin/python3", "-u", repo + "/images/python3/bootstrap.py"],
+            ("python: bare", { try bare(["/usr/bin/python3", "-u", repo + "/images/python3/bootstrap"],
                                         env: ["_HANDLER": "app.handler", "LAMBDA_TASK_ROOT": work + "/python"]) }),
             ("python: hearth", { try hearth(invoker, pythonFn) }),
         ]
         if which("umoci") != nil {
             try sh("umoci unpack --image \(images)/python3:python3 \(work)/crun-python >/dev/null")
             let pythonBundle = try bundle(work + "/crun-python", rootfs: work + "/crun-python/rootfs",
-                                          command: ["/usr/bin/python3", "-u", "/var/runtime/bootstrap.py"], taskRoot: work + "/python")
+                                          command: ["/var/runtime/bootstrap"], taskRoot: work + "/python")
             methods.insert(("python: crun", { try underCrun(pythonBundle, namespace: crunNamespace) }), at: 4)
         }
 
