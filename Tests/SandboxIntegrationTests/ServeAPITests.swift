@@ -246,6 +246,9 @@ final class ServeAPITests: XCTestCase {
         let seq = try XCTUnwrap(out["seq"] as? [[String: Any]])
         XCTAssertEqual(seq.map { $0["count"] as? Int }, [1, 2, 3], "the global counter rises: the same sandbox served all three")
         XCTAssertEqual(Set(seq.compactMap { $0["token"] as? String }).count, 1)
+        let sockets = seq.map { $0["sockets"] as? [String] ?? [] }
+        XCTAssertEqual(sockets[0].count, 1, "the Python runtime holds one connection to the Runtime API: \(sockets[0])")
+        XCTAssertEqual(Set(sockets).count, 1, "and keeps it from one invocation to the next: \(sockets)")
         XCTAssertTrue(seq[0]["seen"] is NSNull, "a new sandbox's /tmp starts empty")
         XCTAssertEqual(seq[1]["seen"] as? String, seq[0]["token"] as? String, "/tmp persists between warm invocations")
         let parallel = try XCTUnwrap(out["parallel"] as? [[String: Any]])

@@ -164,7 +164,13 @@ enum ServeFixtures {
                 return "x" * (7 * 1024 * 1024)
             print("count", count)
             keys = ["GREETING", "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
-            return {"count": count, "token": TOKEN, "seen": seen, "env": {k: os.environ.get(k) for k in keys}, "code": "CODE"}
+            sockets = sorted(l for l in map(link, os.listdir("/proc/self/fd")) if l.startswith("socket:"))
+            return {"count": count, "token": TOKEN, "seen": seen, "env": {k: os.environ.get(k) for k in keys}, "code": "CODE", "sockets": sockets}
+        def link(fd):
+            try:
+                return os.readlink("/proc/self/fd/" + fd)
+            except OSError:  # the fd listdir itself had open
+                return ""
         def layered(event, context):
             import helper
             return {"layer": helper.VALUE}
