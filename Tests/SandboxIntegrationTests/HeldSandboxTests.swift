@@ -109,7 +109,7 @@ final class HeldSandboxTests: SandboxTestCase {
             // A held init that died (killed from outside) is reported, not waited for.
             let killed = try h.engine.prebuild(layers: [h.rootfs], limits: SandboxHarness.defaultLimits,
                                                stdio: .init(stdin: 0, stdout: 2, stderr: 2), networkNamespace: nil)
-            let inits = heldInits(of: getpid())
+            let inits = heldInits(of: getpid(), count: 1)
             XCTAssertEqual(inits.count, 1)
             for pid in inits { kill(pid, SIGKILL) }
             XCTAssertThrowsError(try h.engine.specialise(killed, as: h.spec(["/bin/true"]))) { error in

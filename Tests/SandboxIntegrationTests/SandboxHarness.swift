@@ -163,6 +163,19 @@ func hostProcesses(containing marker: String) -> [Int32] {
 
 /// PIDs of held sandboxes' inits still waiting, started by `parent`: a child whose command line is
 /// "hearth-init" alone (specialised ones keep it) and that has no child of its own yet.
+/// The held inits of `parent`, once there are `count` of them (at most 10 s):
+/// a held sandbox's init execs hearth-init after `prebuild` has returned, and
+/// on a loaded machine that can take a while.
+func heldInits(of parent: Int32, count: Int) -> [Int32] {
+    let deadline = Date().addingTimeInterval(10)
+    var inits = heldInits(of: parent)
+    while inits.count < count, Date() < deadline {
+        usleep(20_000)
+        inits = heldInits(of: parent)
+    }
+    return inits
+}
+
 func heldInits(of parent: Int32) -> [Int32] {
     let fm = FileManager.default
     return ((try? fm.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> Int32? in

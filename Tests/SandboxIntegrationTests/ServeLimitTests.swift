@@ -106,7 +106,7 @@ final class ServeLimitTests: XCTestCase {
             out["prepared_after"] = wait_prepared(2)
             """)
         // Prepared sandboxes that died (killed from outside) cost a cold start nothing but the long way.
-        let inits = heldInits(of: daemon.pid)
+        let inits = heldInits(of: daemon.pid, count: 2)
         XCTAssertEqual(inits.count, 2, "two held inits, children of the daemon")
         for pid in inits { kill(pid, SIGKILL) }
         out.merge(try daemon.boto(Self.statusHelpers + (try createCounter("third")) + """
