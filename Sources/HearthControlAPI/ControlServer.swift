@@ -64,6 +64,8 @@ final class ControlHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     private var body: [UInt8] = []
     private var limit = 0
     private var rejected = false
+    /// The connection's event loop as the executor of its requests' tasks.
+    private var taskExecutor: EventLoopTaskExecutor?
 
     init(api: LambdaAPI) { self.api = api }
 
@@ -95,7 +97,15 @@ final class ControlHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             let eventLoop = context.eventLoop
             let loopBound = NIOLoopBound((self, context), eventLoop: eventLoop)
             let api = self.api
-            Task {
+            // An Invoke runs on its connection's event loop, actor hops included: no hand-off to the
+            // global pool and back on the warm path (the Supervisor moves anything that blocks, a cold
+            // start or a teardown, to the global executor). Other operations may block on disk: not here.
+            var executor: (any TaskExecutor)? = nil
+            if request.isInvoke {
+                executor = taskExecutor ?? EventLoopTaskExecutor(eventLoop)
+                taskExecutor = executor as? EventLoopTaskExecutor
+            }
+            Task(executorPreference: executor) {
                 let response = await api.handle(request)
                 eventLoop.execute {
                     let (handler, context) = loopBound.value
@@ -115,5 +125,18 @@ final class ControlHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
 
     private func write(_ response: APIResponse, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext) {
         context.writeHTTPResponse(status: response.status, headers: response.headers, body: response.body, keepAlive: keepAlive, version: version)
+    }
+}
+
+/// An event loop as a task executor: a task's jobs run on that loop's thread.
+final class EventLoopTaskExecutor: TaskExecutor {
+    let loop: any EventLoop
+
+    init(_ loop: any EventLoop) { self.loop = loop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        loop.execute { job.runSynchronously(on: executor) }
     }
 }

@@ -20,16 +20,31 @@ public struct APIRequest: Sendable {
         self.body = body
         self.host = headers["host"]
         let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        segments = parts[0].split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
+        segments = parts[0].split(separator: "/").map(Self.percentDecoded)
         query = [:]
         if parts.count == 2 {
             for pair in parts[1].split(separator: "&") {
                 let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let key = String(kv[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(kv[0])
-                let value = kv.count == 2 ? (String(kv[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(kv[1])) : ""
-                query[key] = value
+                query[Self.formDecoded(kv[0])] = kv.count == 2 ? Self.formDecoded(kv[1]) : ""
             }
         }
+    }
+
+    /// POST /2015-03-31/functions/NAME/invocations
+    var isInvoke: Bool {
+        method == "POST" && segments.count == 4 && segments[1] == "functions" && segments[3] == "invocations"
+    }
+
+    /// A path segment without its percent escapes; Foundation's decoder only when there is one
+    /// (it goes through NSString, and every Invoke's path passes here).
+    static func percentDecoded(_ part: Substring) -> String {
+        guard part.utf8.contains(UInt8(ascii: "%")) else { return String(part) }
+        return part.removingPercentEncoding ?? String(part)
+    }
+
+    /// A query key or value: "+" is a space, then percent escapes.
+    static func formDecoded(_ part: Substring) -> String {
+        percentDecoded(Substring(part.replacingOccurrences(of: "+", with: " ")))
     }
 }
 

@@ -82,7 +82,7 @@ public final class LambdaAPI: Sendable {
     /// Answers one request; errors become Lambda's error responses. Every response carries x-amzn-RequestId.
     public func handle(_ request: APIRequest) async -> APIResponse {
         var request = request
-        let requestId = UUID().uuidString.lowercased()
+        let requestId = RequestIdentifiers.uuid()
         request.requestId = requestId
         var response: APIResponse
         do {

@@ -29,7 +29,15 @@ struct RuntimeAPIRequest {
     var body: [UInt8]
     var bodyLength: Int
 
+    /// Header names are ASCII; compared without Foundation's caseInsensitiveCompare (NSString, per call).
     func header(_ name: String) -> String? {
-        headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
+        headers.first { field in
+            field.0.utf8.count == name.utf8.count
+                && zip(field.0.utf8, name.utf8).allSatisfy { Self.lowercased($0) == Self.lowercased($1) }
+        }?.1
+    }
+
+    private static func lowercased(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
     }
 }

@@ -114,7 +114,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         /// Init Duration for the REPORT line: set on the first invocation of a cold start.
         public var reportInit: Bool
 
-        public init(requestId: String = UUID().uuidString.lowercased(), payload: [UInt8], clientContext: String? = nil, reportInit: Bool) {
+        public init(requestId: String = RequestIdentifiers.uuid(), payload: [UInt8], clientContext: String? = nil, reportInit: Bool) {
             self.requestId = requestId
             self.payload = payload
             self.clientContext = clientContext
@@ -223,16 +223,8 @@ public final class ExecutionEnvironment: @unchecked Sendable {
     }
 
     /// An X-Ray header as Lambda sends one: Root=1-<epoch hex>-<24 hex>;Parent=<16 hex>;Sampled=0.
-    /// Three random words (not one per digit: each draw is a getrandom call, and this is on the warm path).
     static func traceId() -> String {
-        var rng = SystemRandomNumberGenerator()
-        func hex(_ value: UInt64, _ digits: Int) -> String {
-            let text = String(value, radix: 16)
-            return String(repeating: "0", count: max(0, digits - text.count)) + text.suffix(digits)
-        }
-        let root = hex(rng.next(), 16) + hex(rng.next(), 8)
-        let epoch = String(UInt32(Date().timeIntervalSince1970), radix: 16)
-        return "Root=1-\(epoch)-\(root);Parent=\(hex(rng.next(), 16));Sampled=0"
+        RequestIdentifiers.traceHeader(epochSeconds: UInt32(Date().timeIntervalSince1970))
     }
 
     private func markDead() { health.withLock { $0 = false } }

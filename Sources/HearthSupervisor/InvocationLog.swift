@@ -53,13 +53,23 @@ public final class InvocationLog: @unchecked Sendable {
     }
 
     public func report(requestId: String, _ r: Report) {
-        var text = "REPORT RequestId: \(requestId)\tDuration: \(String(format: "%.2f", r.durationMs)) ms\tBilled Duration: \(r.billedDurationMs) ms"
+        var text = "REPORT RequestId: \(requestId)\tDuration: \(Self.twoDecimals(r.durationMs)) ms\tBilled Duration: \(r.billedDurationMs) ms"
         text += "\tMemory Size: \(r.memorySizeMB) MB\tMax Memory Used: \(r.maxMemoryUsedMB) MB"
-        if let initMs = r.initDurationMs { text += "\tInit Duration: \(String(format: "%.2f", initMs)) ms" }
+        if let initMs = r.initDurationMs { text += "\tInit Duration: \(Self.twoDecimals(initMs)) ms" }
         if let status = r.status {
             text += "\tStatus: \(status)"
             if let type = r.errorType { text += "\tError Type: \(type)" }
         }
         record(Array((text + "\t\n").utf8), flush: true)
+    }
+
+    /// `value` as "%.2f" prints it, by the C library directly: String(format:) goes
+    /// through NSString, and this is on every invocation.
+    static func twoDecimals(_ value: Double) -> String {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer in
+            let n = withVaList([value]) { vsnprintf(buffer.baseAddress, 64, "%.2f", $0) }
+            guard n > 0, n < 64 else { return "0.00" }
+            return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress, count: Int(n)), as: UTF8.self)
+        }
     }
 }

@@ -109,7 +109,11 @@ public actor Supervisor {
             cold = false
         } else {
             try makeRoom(for: record.memorySize, function: name)
-            env = try await startEnvironment(record, key: key, provisioned: false)
+            // Starting a sandbox blocks in system calls for milliseconds: not on the caller's event loop
+            // (an Invoke runs on its connection's; see ControlHTTPHandler), nor are the teardowns below.
+            env = try await withTaskExecutorPreference(globalConcurrentExecutor) { () async throws(ServiceError) -> PooledEnvironment in
+                try await startEnvironment(record, key: key, provisioned: false)
+            }
             cold = true
         }
         pool.busy += 1
@@ -128,7 +132,7 @@ public actor Supervisor {
         if env.environment.isHealthy && env.revision == pool.revision && pools[key] === pool && !stopping {
             pool.idle.append(env)
         } else {
-            Task { await self.discard(env) }
+            Task(executorPreference: globalConcurrentExecutor) { await self.discard(env) }
         }
         return InvokeOutcome(result: result, executedVersion: record.version, logTail: log.tail, coldStart: cold)
     }
@@ -170,7 +174,7 @@ public actor Supervisor {
             pool.idle.removeAll { $0 === victim }
             // Its memory is free for the caller now; the teardown itself can follow.
             release(victim)
-            Task { await self.tearDown(victim) }
+            Task(executorPreference: globalConcurrentExecutor) { await self.tearDown(victim) }
         }
     }
 
@@ -192,7 +196,7 @@ public actor Supervisor {
         pool.instances = [:]
         let old = pool.idle
         pool.idle = []
-        for env in old { Task { await self.discard(env) } }
+        for env in old { Task(executorPreference: globalConcurrentExecutor) { await self.discard(env) } }
     }
 
     /// Starts a sandbox of `record` and registers it as live; its memory counts from the moment it starts.
@@ -257,7 +261,7 @@ public actor Supervisor {
     /// Refills the pre-built sandboxes of `env`'s runtime image in the background.
     func restock(_ env: PooledEnvironment) {
         let layers = env.environment.function.spec.layers
-        Task { [prepared] in await prepared.refill(layers: layers) }
+        Task(executorPreference: globalConcurrentExecutor) { [prepared] in await prepared.refill(layers: layers) }
     }
 
     /// Releases a sandbox and tears it down. Safe to call twice: only the first call does anything.

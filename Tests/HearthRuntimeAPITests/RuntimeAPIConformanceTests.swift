@@ -142,14 +142,21 @@ final class RuntimeAPIConformanceTests: XCTestCase {
     }
 
     func testErrorTakesItsTypeFromTheHeaderOrTheBody() throws {
-        for (header, expected) in [(Optional("Runtime.HandlerNotFound"), "Runtime.HandlerNotFound"), (nil, "ValueError")] {
+        // Header names are case-insensitive.
+        let cases: [(String, String?, String)] = [
+            ("Lambda-Runtime-Function-Error-Type", "Runtime.HandlerNotFound", "Runtime.HandlerNotFound"),
+            ("lambda-runtime-function-error-type", "Runtime.UserCodeSyntaxError", "Runtime.UserCodeSyntaxError"),
+            ("Lambda-Runtime-Function-Error-Typo", "Runtime.HandlerNotFound", "ValueError"),
+            ("Lambda-Runtime-Function-Error-Type", nil, "ValueError"),
+        ]
+        for (name, header, expected) in cases {
             let (client, next) = try nextInBackground()
             let inv = invocation()
             let outcome = server.session.invoke(inv)
             _ = try XCTUnwrap(next())
             let document = #"{"errorMessage":"bad","errorType":"ValueError","requestId":"x","stackTrace":[]}"#
             let response = try client.send("POST", "/2018-06-01/runtime/invocation/\(inv.requestId)/error", body: Data(document.utf8),
-                                            headers: header.map { ["Lambda-Runtime-Function-Error-Type": $0] } ?? [:])
+                                            headers: header.map { [name: $0] } ?? [:])
             XCTAssertEqual(response.status, 202)
             XCTAssertEqual(try outcome.wait(), .functionError(body: Array(document.utf8), errorType: expected))
         }

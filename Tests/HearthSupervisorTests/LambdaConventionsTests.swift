@@ -6,6 +6,15 @@ import Synchronization
 import XCTest
 
 final class LambdaConventionsTests: XCTestCase {
+    func testDurationsPrintAsPrintfsTwoDecimals() {
+        var values: [Double] = [0, 0.004, 0.005, 0.015, 0.1, 1, 2.391, 9.999, 99.995, 112.289, 3000, 899_999.99]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<5_000 { values.append(Double(generator.next() % 100_000_000) / 1000) }
+        for value in values {
+            XCTAssertEqual(InvocationLog.twoDecimals(value), String(format: "%.2f", value), "\(value)")
+        }
+    }
+
     func testReportLineIsLambdasTabSeparatedFormat() {
         let log = InvocationLog()
         log.report(requestId: "r1", .init(durationMs: 2.391, memorySizeMB: 128, maxMemoryUsedMB: 37, initDurationMs: 112.289))
