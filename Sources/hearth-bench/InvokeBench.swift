@@ -249,18 +249,21 @@ struct MemorySnapshot {
     }
 }
 
+/// Runs `command` with /bin/sh and returns its exit status and output (stdout and stderr).
+/// popen, not Foundation's Process: Process.waitUntilExit once hung here for minutes
+/// after its child had exited.
 @discardableResult
 func shell(_ command: String) -> (Int32, String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/sh")
-    p.arguments = ["-c", command]
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    do { try p.run() } catch { return (-1, "\(error)") }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    guard let stream = popen(command + " 2>&1", "r") else { return (-1, "popen failed: \(String(cString: strerror(errno)))") }
+    var output = [UInt8]()
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, stream) }
+        if n == 0 { break }
+        output += buffer[0..<n]
+    }
+    let status = pclose(stream)
+    return (status == -1 ? -1 : (status >> 8) & 0xFF, String(decoding: output, as: UTF8.self))
 }
 
 private func sh(_ command: String) throws {
