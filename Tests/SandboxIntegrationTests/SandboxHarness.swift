@@ -259,3 +259,46 @@ extension SandboxHarness {
             "HEARTH_IMAGES_DIR": RuntimeImages.directory, "PATH": "/usr/bin:/bin"])
     }
 }
+
+/// A command that keeps running (`hearth logs --follow`), its stdout collected as it comes.
+final class FollowedOutput: @unchecked Sendable {
+    private let process = Process()
+    private let lock = NSLock()
+    private var collected = Data()
+
+    init(_ executable: URL, _ args: [String], environment: [String: String]) throws {
+        process.executableURL = executable
+        process.arguments = args
+        process.environment = environment
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        out.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.lock.withLock { self.collected.append(data) }
+        }
+        try process.run()
+    }
+
+    var text: String { lock.withLock { String(decoding: collected, as: UTF8.self) } }
+    var isRunning: Bool { process.isRunning }
+
+    /// Whether `condition` held on the output within `seconds`.
+    func wait(seconds: Double = 15, until condition: (String) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition(text) { return true }
+            usleep(50_000)
+        }
+        return condition(text)
+    }
+
+    func wait(_ condition: (String) -> Bool) -> Bool { wait(seconds: 15, until: condition) }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+}

@@ -196,6 +196,18 @@ final class ServeLimitTests: XCTestCase {
         XCTAssertTrue(out.contains("cli") && out.contains("IDLE"), out)
         (status, out, _) = try hearth(["logs", "cli"])
         XCTAssertEqual(out.components(separatedBy: "REPORT RequestId:").count - 1, 2, out)
+        // --follow prints the log there is, then what is added, each line once.
+        let follower = try FollowedOutput(ServeDaemon.buildDirectory.appendingPathComponent("hearth"), ["logs", "cli", "--follow"],
+                                          environment: ["HEARTH_ENDPOINT": "unix:" + daemon.socket, "PATH": "/usr/bin:/bin"])
+        defer { follower.stop() }
+        XCTAssertTrue(follower.wait { $0.components(separatedBy: "REPORT RequestId:").count - 1 == 2 }, "the log so far: \(follower.text)")
+        (status, _, err) = try hearth(["invoke", "cli", "{}"])
+        XCTAssertEqual(status, 0, err)
+        XCTAssertTrue(follower.wait { $0.components(separatedBy: "REPORT RequestId:").count - 1 == 3 }, "the new invocation: \(follower.text)")
+        usleep(800_000)  // more than two of its polls: nothing is printed twice
+        XCTAssertEqual(follower.text.components(separatedBy: "START RequestId:").count - 1, 3, follower.text)
+        XCTAssertEqual(follower.text.components(separatedBy: "REPORT RequestId:").count - 1, 3, follower.text)
+        XCTAssertTrue(follower.isRunning, "--follow keeps running until it is stopped")
         (status, out, err) = try hearth(["deploy", "cli", "--zip", fixtures + "/counter-v2.zip", "--provisioned", "1"])
         XCTAssertEqual(status, 0, err)
         XCTAssertTrue(out.contains("provisioned concurrency 1 on version 1"), out)
