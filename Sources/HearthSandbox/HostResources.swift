@@ -2,9 +2,10 @@
 import Glibc
 #endif
 import Foundation
+import HearthCgroups
 
 /// Counts of what sandboxes could leave behind on the host: mounts, cgroup
-/// directories (in every cgroup hierarchy, walked mount by mount), network
+/// directories (below this process's cgroup in every hierarchy), network
 /// namespaces (entered by a process or held open by an fd) and this process's
 /// open fds. Tests and benchmarks compare two of these.
 public struct HostResources: Equatable, Sendable, CustomStringConvertible {
@@ -15,17 +16,27 @@ public struct HostResources: Equatable, Sendable, CustomStringConvertible {
 
     public static func take() -> HostResources {
         let mountinfo = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
-        let lines = mountinfo.split(separator: "\n")
-        var cgroups = 0
-        for line in lines {
+        return HostResources(mounts: mountinfo.split(separator: "\n").count, cgroups: cgroupCount(mountinfo: mountinfo),
+                             networkNamespaces: networkNamespaceCount(), openFds: entries("/proc/self/fd").count)
+    }
+
+    /// Cgroup directories below this process's own cgroup in every hierarchy, where Hearth makes
+    /// all of its own (other software's cgroups elsewhere on the box come and go on their own);
+    /// every cgroup mount whole when the layout cannot be read.
+    static func cgroupCount(mountinfo: String) -> Int {
+        if let layout = try? CgroupLayout.current() {
+            let own = layout.v1.map(\.ownDirectory) + (layout.unifiedOwnDirectory.map { [$0] } ?? [])
+            if !own.isEmpty { return own.reduce(0) { $0 + countDirectories($1) } }
+        }
+        var count = 0
+        for line in mountinfo.split(separator: "\n") {
             let halves = line.components(separatedBy: " - ")
             guard halves.count == 2, halves[1].hasPrefix("cgroup") else { continue }
             let fields = halves[0].split(separator: " ")
             guard fields.count > 4 else { continue }
-            cgroups += countDirectories(String(fields[4]))
+            count += countDirectories(String(fields[4]))
         }
-        return HostResources(mounts: lines.count, cgroups: cgroups, networkNamespaces: networkNamespaceCount(),
-                             openFds: entries("/proc/self/fd").count)
+        return count
     }
 
     public var description: String {
