@@ -65,15 +65,9 @@ public final class SandboxEngine: Sendable {
 
     /// - Parameter networkNamespace: a namespace prepared by the caller (with the Runtime API listening
     ///   inside); the caller keeps its fd. Without one, a prepared slot's or a new one is used.
-    /// - Parameter cgroup: the sandbox's cgroup made ahead (`makeCgroupInBackground`); it is used or removed.
-    public func start(_ spec: SandboxSpec, stdio: Stdio, networkNamespace: Int32? = nil, cgroup: PendingCgroup? = nil) throws -> RunningSandbox {
-        do {
-            try spec.validate()
-        } catch {
-            cgroup?.discard()
-            throw error
-        }
-        let launched = try launch(spec, stdio: stdio, networkNamespace: networkNamespace, control: nil, cgroup: cgroup)
+    public func start(_ spec: SandboxSpec, stdio: Stdio, networkNamespace: Int32? = nil) throws -> RunningSandbox {
+        try spec.validate()
+        let launched = try launch(spec, stdio: stdio, networkNamespace: networkNamespace, control: nil)
         return RunningSandbox(spec: spec, launched: launched)
     }
 
@@ -85,20 +79,13 @@ public final class SandboxEngine: Sendable {
     }
 
     /// Cgroup, status pipe and the spawn; with `control`, a held sandbox (no binds, no lockdown).
-    func launch(_ spec: SandboxSpec, stdio: Stdio, networkNamespace: Int32?, control: Int32?, cgroup pending: PendingCgroup? = nil) throws -> Launched {
-        let ops: [MountOp]
-        do {
-            ops = try MountPlan.operations(for: spec, rootMountPoint: runtime.rootMountPoint, skeleton: runtime.skeleton)
-        } catch {
-            pending?.discard()
-            throw error
-        }
+    func launch(_ spec: SandboxSpec, stdio: Stdio, networkNamespace: Int32?, control: Int32?) throws -> Launched {
+        let ops = try MountPlan.operations(for: spec, rootMountPoint: runtime.rootMountPoint, skeleton: runtime.skeleton)
         slots?.startBegan()
         defer { slots?.startEnded() }
         let beforeCgroup = monotonicSeconds()
         let slot = slots?.take(for: spec.limits)
-        if slot != nil { pending?.discard() }
-        let cgroup = try slot?.cgroup ?? pending?.take() ?? cgroups.createSandboxCgroup(id: spec.id, limits: spec.limits)
+        let cgroup = try slot?.cgroup ?? cgroups.createSandboxCgroup(id: spec.id, limits: spec.limits)
         if spec.burstCPUAtStart { try cgroup.setCPULimit(nil) }
         let slotNetns = slot?.networkNamespace ?? -1
         defer { if slotNetns >= 0 { close(slotNetns) } }

@@ -62,15 +62,8 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         if let prepared {
             (sandbox, server, outputFd) = try await prepared.specialise(as: function.spec, engine: engine)
         } else {
-            // The cgroup is made while the network namespace and the Runtime API listener are.
-            let cgroup = engine.makeCgroupInBackground(for: function.spec)
-            do {
-                (sandbox, server, outputFd) = try await PreparedSandbox.launch(engine: engine) { stdio, netns in
-                    try engine.start(function.spec, stdio: stdio, networkNamespace: netns, cgroup: cgroup)
-                }
-            } catch {
-                cgroup.discard()
-                throw error
+            (sandbox, server, outputFd) = try await PreparedSandbox.launch(engine: engine) { stdio, netns in
+                try engine.start(function.spec, stdio: stdio, networkNamespace: netns)
             }
         }
         let output = OutputDrain(fd: outputFd, idle: idleOutput)

@@ -91,8 +91,8 @@ final class SandboxHarness: @unchecked Sendable {
         return Captured(exit: exit, stdout: out, stderr: err)
     }
 
-    func start(_ spec: SandboxSpec, cgroup: PendingCgroup? = nil) throws -> (RunningSandbox, () -> (String, String)) {
-        try captured { stdio in try engine.start(spec, stdio: stdio, cgroup: cgroup) }
+    func start(_ spec: SandboxSpec) throws -> (RunningSandbox, () -> (String, String)) {
+        try captured { stdio in try engine.start(spec, stdio: stdio) }
     }
 
     /// Runs `make` with stdout and stderr pipes (stdin /dev/null) and returns what it made with a

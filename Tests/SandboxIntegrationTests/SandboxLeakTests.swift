@@ -55,37 +55,17 @@ final class SandboxLeakTests: XCTestCase {
         XCTAssertEqual(HostResources.take(), before)
     }
 
-    func testCgroupsMadeAheadAreUsedOrRemoved() throws {
+    func testTheLeakCountSeesASandboxCgroupLeftBehind() throws {
+        // The counts look below this process's own cgroups only: that must still be where Hearth's are.
         let harness = try SandboxHarness.make()
         defer { harness.tearDown() }
         _ = try harness.run(["/bin/true"])
         let before = HostResources.take()
-        for round in 0..<10 {
-            // Used: the sandbox runs in it (the host sees its init in the cgroup named by its id) and teardown removes it.
-            let spec = harness.spec(round == 0 ? ["/bin/sleep", "1"] : ["/bin/true"])
-            let pending = harness.engine.makeCgroupInBackground(for: spec)
-            let (sandbox, collect) = try harness.captured { stdio in try harness.engine.start(spec, stdio: stdio, cgroup: pending) }
-            if round == 0 {
-                let membership = (try? String(contentsOfFile: "/proc/\(sandbox.pid)/cgroup", encoding: .utf8)) ?? ""
-                XCTAssertTrue(membership.contains("/" + spec.id), "the sandbox joined the cgroup made ahead: \(membership)")
-            }
-            XCTAssertEqual(sandbox.wait().status, .exited(0))
-            _ = collect()
-            try sandbox.destroy()
-            pending.discard()  // after a start took it: nothing to do
-            // A start that fails in the child, one refused before launching, and one never made.
-            var failing = harness.spec(["/bin/true"])
-            failing.workingDirectory = "/no/such/dir"
-            let forFailing = harness.engine.makeCgroupInBackground(for: failing)
-            XCTAssertThrowsError(try harness.start(failing, cgroup: forFailing))
-            var invalid = harness.spec(["/bin/true"])
-            invalid.environment.append(("1BAD", "x"))
-            let forInvalid = harness.engine.makeCgroupInBackground(for: invalid)
-            XCTAssertThrowsError(try harness.start(invalid, cgroup: forInvalid))
-            harness.engine.makeCgroupInBackground(for: harness.spec(["/bin/true"])).discard()
-        }
+        let cgroup = try harness.engine.cgroups.createSandboxCgroup(id: SandboxIdentity.newID(), limits: SandboxHarness.defaultLimits)
+        let during = HostResources.take()
+        XCTAssertEqual(during.cgroups - before.cgroups, cgroup.procsFiles.count, "one more directory in each hierarchy: \(cgroup.procsFiles)")
+        try cgroup.remove()
         XCTAssertEqual(HostResources.take(), before)
-        XCTAssertEqual(zombieChildren(), 0)
     }
 
     func testPreparedSlotsGiveEachLiveSandboxItsOwnNamespaceAndLeaveNothing() throws {
