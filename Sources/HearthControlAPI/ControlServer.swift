@@ -100,12 +100,7 @@ final class ControlHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             // An Invoke runs on its connection's event loop, actor hops included: no hand-off to the
             // global pool and back on the warm path (the Supervisor moves anything that blocks, a cold
             // start or a teardown, to the global executor). Other operations may block on disk: not here.
-            var executor: (any TaskExecutor)? = nil
-            if request.isInvoke {
-                executor = taskExecutor ?? EventLoopTaskExecutor(eventLoop)
-                taskExecutor = executor as? EventLoopTaskExecutor
-            }
-            Task(executorPreference: executor) {
+            Task(executorPreference: request.isInvoke ? loopExecutor(eventLoop) : nil) {
                 let response = await api.handle(request)
                 eventLoop.execute {
                     let (handler, context) = loopBound.value
@@ -113,6 +108,14 @@ final class ControlHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// The connection's event loop as a task executor, made on its first Invoke.
+    private func loopExecutor(_ loop: any EventLoop) -> EventLoopTaskExecutor {
+        if let taskExecutor { return taskExecutor }
+        let executor = EventLoopTaskExecutor(loop)
+        taskExecutor = executor
+        return executor
     }
 
     private func reject(context: ChannelHandlerContext, _ h: HTTPRequestHead) {

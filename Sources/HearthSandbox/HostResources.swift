@@ -16,27 +16,16 @@ public struct HostResources: Equatable, Sendable, CustomStringConvertible {
 
     public static func take() -> HostResources {
         let mountinfo = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
-        return HostResources(mounts: mountinfo.split(separator: "\n").count, cgroups: cgroupCount(mountinfo: mountinfo),
+        return HostResources(mounts: mountinfo.split(separator: "\n").count, cgroups: cgroupCount(),
                              networkNamespaces: networkNamespaceCount(), openFds: entries("/proc/self/fd").count)
     }
 
     /// Cgroup directories below this process's own cgroup in every hierarchy, where Hearth makes
-    /// all of its own (other software's cgroups elsewhere on the box come and go on their own);
-    /// every cgroup mount whole when the layout cannot be read.
-    static func cgroupCount(mountinfo: String) -> Int {
-        if let layout = try? CgroupLayout.current() {
-            let own = layout.v1.map(\.ownDirectory) + (layout.unifiedOwnDirectory.map { [$0] } ?? [])
-            if !own.isEmpty { return own.reduce(0) { $0 + countDirectories($1) } }
-        }
-        var count = 0
-        for line in mountinfo.split(separator: "\n") {
-            let halves = line.components(separatedBy: " - ")
-            guard halves.count == 2, halves[1].hasPrefix("cgroup") else { continue }
-            let fields = halves[0].split(separator: " ")
-            guard fields.count > 4 else { continue }
-            count += countDirectories(String(fields[4]))
-        }
-        return count
+    /// all of its own (other software's cgroups elsewhere on the box come and go on their own).
+    static func cgroupCount() -> Int {
+        guard let layout = try? CgroupLayout.current() else { return 0 }
+        let own = layout.v1.map(\.ownDirectory) + (layout.unifiedOwnDirectory.map { [$0] } ?? [])
+        return own.reduce(0) { $0 + countDirectories($1) }
     }
 
     public var description: String {

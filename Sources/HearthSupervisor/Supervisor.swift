@@ -110,7 +110,7 @@ public actor Supervisor {
         } else {
             try makeRoom(for: record.memorySize, function: name)
             // Starting a sandbox blocks in system calls for milliseconds: not on the caller's event loop
-            // (an Invoke runs on its connection's; see ControlHTTPHandler), nor are the teardowns below.
+            // (an Invoke runs on its connection's; see ControlHTTPHandler).
             env = try await withTaskExecutorPreference(globalConcurrentExecutor) { () async throws(ServiceError) -> PooledEnvironment in
                 try await startEnvironment(record, key: key, provisioned: false)
             }
@@ -132,7 +132,7 @@ public actor Supervisor {
         if env.environment.isHealthy && env.revision == pool.revision && pools[key] === pool && !stopping {
             pool.idle.append(env)
         } else {
-            Task(executorPreference: globalConcurrentExecutor) { await self.discard(env) }
+            inBackground { await self.discard(env) }
         }
         return InvokeOutcome(result: result, executedVersion: record.version, logTail: log.tail, coldStart: cold)
     }
@@ -174,7 +174,7 @@ public actor Supervisor {
             pool.idle.removeAll { $0 === victim }
             // Its memory is free for the caller now; the teardown itself can follow.
             release(victim)
-            Task(executorPreference: globalConcurrentExecutor) { await self.tearDown(victim) }
+            inBackground { await self.tearDown(victim) }
         }
     }
 
@@ -196,7 +196,7 @@ public actor Supervisor {
         pool.instances = [:]
         let old = pool.idle
         pool.idle = []
-        for env in old { Task(executorPreference: globalConcurrentExecutor) { await self.discard(env) } }
+        for env in old { inBackground { await self.discard(env) } }
     }
 
     /// Starts a sandbox of `record` and registers it as live; its memory counts from the moment it starts.
@@ -258,10 +258,16 @@ public actor Supervisor {
         return try await ExecutionEnvironment.start(instance, engine: engine, idleOutput: idleOutput)
     }
 
+    /// Work that follows an invocation (teardowns, restocking) and blocks in system calls: on the
+    /// global executor, never on the event loop an Invoke's task prefers (unstructured tasks inherit it).
+    nonisolated func inBackground(_ work: sending @escaping @isolated(any) () async -> Void) {
+        Task(executorPreference: globalConcurrentExecutor, operation: work)
+    }
+
     /// Refills the pre-built sandboxes of `env`'s runtime image in the background.
     func restock(_ env: PooledEnvironment) {
         let layers = env.environment.function.spec.layers
-        Task(executorPreference: globalConcurrentExecutor) { [prepared] in await prepared.refill(layers: layers) }
+        inBackground { [prepared] in await prepared.refill(layers: layers) }
     }
 
     /// Releases a sandbox and tears it down. Safe to call twice: only the first call does anything.

@@ -161,22 +161,30 @@ func hostProcesses(containing marker: String) -> [Int32] {
     return found
 }
 
-/// PIDs of held sandboxes' inits still waiting, started by `parent`: a child whose command line is
-/// "hearth-init" alone (specialised ones keep it) and that has no child of its own yet.
-/// The held inits of `parent`, once there are `count` of them (at most 10 s):
-/// a held sandbox's init execs hearth-init after `prebuild` has returned, and
-/// on a loaded machine that can take a while.
-func heldInits(of parent: Int32, count: Int) -> [Int32] {
-    let deadline = Date().addingTimeInterval(10)
-    var inits = heldInits(of: parent)
-    while inits.count < count, Date() < deadline {
+/// Whether `condition` holds within `seconds`, checked every 20 ms.
+func eventually(within seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while !condition() {
+        if Date() >= deadline { return false }
         usleep(20_000)
-        inits = heldInits(of: parent)
+    }
+    return true
+}
+
+/// PIDs of held sandboxes' inits still waiting, started by `parent`: a child whose command line is
+/// "hearth-init" alone (specialised ones keep it) and that has no child of its own yet; once there
+/// are `count` of them (at most 10 s), since an init execs hearth-init after `prebuild` has
+/// returned, and on a loaded machine that can take a while.
+func heldInits(of parent: Int32, count: Int) -> [Int32] {
+    var inits: [Int32] = []
+    _ = eventually(within: 10) {
+        inits = waitingInits(of: parent)
+        return inits.count >= count
     }
     return inits
 }
 
-func heldInits(of parent: Int32) -> [Int32] {
+private func waitingInits(of parent: Int32) -> [Int32] {
     let fm = FileManager.default
     return ((try? fm.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> Int32? in
         guard let pid = Int32(entry), fm.contents(atPath: "/proc/\(entry)/cmdline") == Data("hearth-init\0".utf8),
@@ -284,17 +292,8 @@ final class FollowedOutput: @unchecked Sendable {
     var text: String { lock.withLock { String(decoding: collected, as: UTF8.self) } }
     var isRunning: Bool { process.isRunning }
 
-    /// Whether `condition` held on the output within `seconds`.
-    func wait(seconds: Double = 15, until condition: (String) -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition(text) { return true }
-            usleep(50_000)
-        }
-        return condition(text)
-    }
-
-    func wait(_ condition: (String) -> Bool) -> Bool { wait(seconds: 15, until: condition) }
+    /// Whether `condition` held on the output within 15 s.
+    func wait(_ condition: (String) -> Bool) -> Bool { eventually(within: 15) { condition(text) } }
 
     func stop() {
         guard process.isRunning else { return }
