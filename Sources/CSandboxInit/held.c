@@ -27,7 +27,7 @@ struct held_header {
     uint32_t uid, gid;
     int32_t last_cap;
     uint32_t keep_below;
-    uint32_t tmp_size_mb, tmp_inodes, shm_size_mb;
+    uint32_t tmp_size_mb, tmp_inodes;
     uint32_t strings_len;
 };
 
@@ -73,7 +73,7 @@ int hearth_held_send(int sock, const struct hearth_held_config *c) {
         .seccomp_len = c->lockdown.seccomp_len, .n_argv = (uint32_t)count_strings(c->argv),
         .n_envp = (uint32_t)count_strings(c->envp), .uid = c->lockdown.uid, .gid = c->lockdown.gid,
         .last_cap = c->lockdown.last_cap, .keep_below = c->lockdown.keep_below, .tmp_size_mb = c->tmp_size_mb,
-        .tmp_inodes = c->tmp_inodes, .shm_size_mb = c->shm_size_mb, .strings_len = (uint32_t)str_bytes,
+        .tmp_inodes = c->tmp_inodes, .strings_len = (uint32_t)str_bytes,
     };
     size_t at = 0;
     memcpy(buf, &h, sizeof h);
@@ -227,7 +227,6 @@ int hearth_held_receive(int sock, struct hearth_held_config *c, void **storage) 
     c->lockdown.keep_below = h.keep_below;
     c->tmp_size_mb = h.tmp_size_mb;
     c->tmp_inodes = h.tmp_inodes;
-    c->shm_size_mb = h.shm_size_mb;
     c->argv = argv;
     c->envp = envp;
     *storage = buf;
@@ -245,16 +244,11 @@ int hearth_held_apply(const struct hearth_held_config *c, int *step, int *index)
     }
     if (c->tmp_size_mb > 0) {
         char data[96];
-        snprintf(data, sizeof data, "mode=1777,size=%um,nr_inodes=%u", c->tmp_size_mb, c->tmp_inodes);
+        /* Resizes the one tmpfs behind /tmp and /dev/shm (and /dev, which holds no blocks). */
+        snprintf(data, sizeof data, "size=%um,nr_inodes=%u", c->tmp_size_mb, c->tmp_inodes);
         if (mount(NULL, "/tmp", NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV, data) < 0) {
             *step = HEARTH_STEP_HELD_TMP;
             *index = 0;
-            return -1;
-        }
-        snprintf(data, sizeof data, "mode=1777,size=%um", c->shm_size_mb);
-        if (mount(NULL, "/dev/shm", NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, data) < 0) {
-            *step = HEARTH_STEP_HELD_TMP;
-            *index = 1;
             return -1;
         }
     }

@@ -90,12 +90,14 @@ static int run_op(const struct hearth_op *op) {
     case HEARTH_OP_MASK: {
         struct stat st;
         if (lstat(op->target, &st) < 0) return -1;
-        if (S_ISDIR(st.st_mode))
-            return mount("tmpfs", op->target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                         "size=0,nr_inodes=1,mode=0555");
-        /* op->source is the sandbox's own /dev/null, created by us with mknod, never a package path. */
-        return mount(op->source, op->target, NULL, MS_BIND, NULL);
+        /* op->source is the sandbox's own /dev/null and op->data an empty directory, both made by the plan
+         * in the sandbox's own tmpfs, never package paths; one directory serves every mask, as in runc. */
+        if (!S_ISDIR(st.st_mode)) return mount(op->source, op->target, NULL, MS_BIND, NULL);
+        if (mount(op->data, op->target, NULL, MS_BIND, NULL) < 0) return -1;
+        return mount(NULL, op->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     }
+    case HEARTH_OP_UMOUNT:
+        return umount2(op->target, 0);
     default:
         errno = EINVAL;
         return -1;

@@ -137,7 +137,6 @@ extension SandboxEngine {
             config.hostname = arena.optionalString(spec.hostname)
             config.tmp_size_mb = UInt32(tmp.sizeMB)
             config.tmp_inodes = UInt32(tmp.inodes)
-            config.shm_size_mb = UInt32(tmp.shmMB)
             config.lockdown.rlimits = UnsafePointer(cLimits)
             config.lockdown.n_rlimits = rlimits.count
             config.lockdown.cwd = arena.optionalString(spec.workingDirectory)

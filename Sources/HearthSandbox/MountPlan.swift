@@ -6,7 +6,7 @@ import HearthModel
 
 /// One step the child performs; a Swift mirror of struct hearth_op.
 public struct MountOp: Sendable, Equatable {
-    public enum Kind: Int32, Sendable { case mount = 1, mkdir, mknod, symlink, pivot, mask }
+    public enum Kind: Int32, Sendable { case mount = 1, mkdir, mknod, symlink, pivot, mask, umount }
     public var kind: Kind
     public var source: String?
     public var target: String
@@ -44,6 +44,13 @@ public enum MountPlan {
         ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0),
     ]
 
+    /// Where the sandbox's one tmpfs is mounted while its parts are bound into place: a skeleton directory
+    /// that nothing else mounts on and that is empty again afterwards.
+    static let scratchStaging = "/sys"
+
+    /// Where a function's packages may be mounted.
+    public static let bindTargets = ["var/task", "var/runtime", "opt"]
+
     /// overlay's lowerdir list ("top:...:bottom"); paths with its separators are refused rather than escaped.
     static func lowerdirList(topFirst lowers: [String]) throws -> String {
         for dir in lowers where dir.contains(where: { $0 == ":" || $0 == "," || $0 == "\\" || $0 == "\n" }) || !dir.hasPrefix("/") {
@@ -57,15 +64,16 @@ public enum MountPlan {
     /// A bind's target relative to the root: only the skeleton's mount points, so no package decides where code lands.
     static func bindTarget(_ bind: SandboxSpec.BindMount) throws -> String {
         let relative = String(bind.target.drop(while: { $0 == "/" }))
-        guard skeletonDirectories.contains(relative) else {
-            throw HearthError.invalidArgument("mount target \(bind.target) is not one of /\(skeletonDirectories.joined(separator: ", /"))")
+        guard bindTargets.contains(relative) else {
+            throw HearthError.invalidArgument("mount target \(bind.target) is not one of /\(bindTargets.joined(separator: ", /"))")
         }
         return relative
     }
 
-    /// /tmp's size and inodes and /dev/shm's size for these limits (a held sandbox's init resizes to them).
-    static func tmpSizes(_ limits: ResourceLimits) -> (sizeMB: Int, inodes: Int, shmMB: Int) {
-        (limits.tmpSizeMB, max(1024, limits.tmpSizeMB * 256), min(64, limits.tmpSizeMB))
+    /// The size and inodes of the tmpfs behind /tmp and /dev/shm for these limits (a held sandbox's init resizes to them).
+    /// The inodes include a few for /dev's nodes.
+    static func tmpSizes(_ limits: ResourceLimits) -> (sizeMB: Int, inodes: Int) {
+        (limits.tmpSizeMB, max(1024, limits.tmpSizeMB * 256) + 32)
     }
 
     /// - Parameters:
@@ -93,28 +101,38 @@ public enum MountPlan {
         ops.append(MountOp(kind: .pivot, target: rootMountPoint, flags: 0))
         ops.append(.mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC))
 
-        ops.append(.mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=64k,nr_inodes=64"))
+        // One tmpfs holds /dev, /dev/shm, /tmp and the masks' empty directory, as subdirectories bound into
+        // place from a staging mount that is then taken away. Every superblock costs each memory cgroup on
+        // the box a shrinker slot, so each one a sandbox brings costs memory in proportion to the sandboxes held.
+        let tmp = tmpSizes(spec.limits)
+        let stage = scratchStaging
+        ops.append(.mount("tmpfs", stage, "tmpfs", MS_NOSUID, "mode=755,size=\(tmp.sizeMB)m,nr_inodes=\(tmp.inodes)"))
+        for (dir, mode) in [("dev", 0o755), ("tmp", 0o1777), ("shm", 0o1777), ("empty", 0o555),
+                            ("dev/pts", 0o755), ("dev/shm", 0o755)] as [(String, UInt32)] {
+            ops.append(MountOp(kind: .mkdir, target: stage + "/" + dir, flags: 0, mode: mode))
+        }
         for dev in devices {
-            ops.append(MountOp(kind: .mknod, target: "/dev/" + dev.name, flags: 0, mode: UInt32(S_IFCHR) | 0o666,
+            ops.append(MountOp(kind: .mknod, target: stage + "/dev/" + dev.name, flags: 0, mode: UInt32(S_IFCHR) | 0o666,
                                device: hearth_makedev(dev.major, dev.minor)))
         }
-        ops.append(MountOp(kind: .mkdir, target: "/dev/pts", flags: 0, mode: 0o755))
-        ops.append(MountOp(kind: .mkdir, target: "/dev/shm", flags: 0, mode: 0o1777))
-        for (link, target) in [("/dev/ptmx", "pts/ptmx"), ("/dev/fd", "/proc/self/fd"), ("/dev/stdin", "/proc/self/fd/0"),
-                               ("/dev/stdout", "/proc/self/fd/1"), ("/dev/stderr", "/proc/self/fd/2")] {
-            ops.append(MountOp(kind: .symlink, source: target, target: link, flags: 0))
+        for (link, target) in [("ptmx", "pts/ptmx"), ("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                               ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")] {
+            ops.append(MountOp(kind: .symlink, source: target, target: stage + "/dev/" + link, flags: 0))
         }
-        ops.append(.mount(nil, "/dev", nil, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, "mode=755,size=64k,nr_inodes=64"))
+        // A bind keeps its source mount's flags until remounted; the superblock stays writable for /tmp.
+        ops.append(.mount(stage + "/dev", "/dev", nil, MS_BIND))
+        ops.append(.mount(nil, "/dev", nil, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC))
+        ops.append(.mount(stage + "/shm", "/dev/shm", nil, MS_BIND))
+        ops.append(.mount(nil, "/dev/shm", nil, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC))
+        // The only writable place, sized like Lambda's ephemeral storage (/dev/shm shares it); exec allowed as on Lambda.
+        ops.append(.mount(stage + "/tmp", "/tmp", nil, MS_BIND))
+        ops.append(.mount(nil, "/tmp", nil, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV))
         ops.append(.mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"))
-        let tmp = tmpSizes(spec.limits)
-        ops.append(.mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=\(tmp.shmMB)m"))
-
-        // The only writable place, sized like Lambda's ephemeral storage; exec allowed as on Lambda.
-        ops.append(.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=\(tmp.sizeMB)m,nr_inodes=\(tmp.inodes)"))
 
         for path in maskedPaths {
-            ops.append(MountOp(kind: .mask, source: "/dev/null", target: path, flags: 0, optional: true))
+            ops.append(MountOp(kind: .mask, source: "/dev/null", target: path, data: stage + "/empty", flags: 0, optional: true))
         }
+        ops.append(MountOp(kind: .umount, target: stage, flags: 0))
         for path in readOnlyPaths {
             ops.append(.mount(path, path, nil, MS_BIND | MS_REC, optional: true))
             ops.append(.mount(nil, path, nil, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, optional: true))

@@ -25,20 +25,38 @@ final class MountPlanTests: XCTestCase {
         XCTAssertEqual(ops[3].flags & (MountPlan.MS_REMOUNT | MountPlan.MS_RDONLY), MountPlan.MS_REMOUNT | MountPlan.MS_RDONLY)
         let pivot = try XCTUnwrap(ops.firstIndex { $0.kind == .pivot })
         let proc = try XCTUnwrap(ops.firstIndex { $0.fstype == "proc" })
-        let tmp = try XCTUnwrap(ops.firstIndex { $0.target == "/tmp" })
         let firstMask = try XCTUnwrap(ops.firstIndex { $0.kind == .mask })
         XCTAssertLessThan(pivot, proc)
         XCTAssertLessThan(proc, firstMask)
-        XCTAssertTrue(ops[tmp].data?.contains("size=64m") ?? false)
-        XCTAssertEqual(ops[tmp].flags & MountPlan.MS_NOSUID, MountPlan.MS_NOSUID)
+        let tmp = try XCTUnwrap(ops.lastIndex { $0.target == "/tmp" })
+        XCTAssertEqual(ops[tmp].flags & (MountPlan.MS_REMOUNT | MountPlan.MS_NOSUID | MountPlan.MS_NODEV | MountPlan.MS_NOEXEC | MountPlan.MS_RDONLY),
+                       MountPlan.MS_REMOUNT | MountPlan.MS_NOSUID | MountPlan.MS_NODEV, "/tmp: writable, exec allowed as on Lambda")
+    }
+
+    func testOneTmpfsBehindDevShmTmpAndTheMasksThenItsStagingMountIsGone() throws {
+        let ops = try plan(spec(tmp: 64))
+        let tmpfs = ops.filter { $0.fstype == "tmpfs" }
+        XCTAssertEqual(tmpfs.count, 1, "every superblock costs each memory cgroup a shrinker slot")
+        let stage = try XCTUnwrap(tmpfs.first?.target)
+        XCTAssertTrue(tmpfs[0].data?.contains("size=64m") ?? false)
+        XCTAssertEqual(ops.filter { $0.kind == .mount && $0.fstype == nil && $0.source?.hasPrefix(stage + "/") == true }.map(\.target),
+                       ["/dev", "/dev/shm", "/tmp"])
+        XCTAssertTrue(ops.filter { $0.kind == .mask }.allSatisfy { $0.data == stage + "/empty" })
+        let umount = try XCTUnwrap(ops.firstIndex { $0.kind == .umount })
+        XCTAssertEqual(ops[umount].target, stage)
+        XCTAssertLessThan(try XCTUnwrap(ops.lastIndex { $0.kind == .mask }), umount)
+        XCTAssertFalse(ops[(umount + 1)...].contains { $0.target.hasPrefix(stage) || ($0.source ?? "").hasPrefix(stage) })
+        XCTAssertThrowsError(try plan(spec(binds: [.init(source: "/x", target: stage)])), "the staging directory is no bind target")
     }
 
     func testDevIsMinimalAndReadOnly() throws {
         let ops = try plan(spec())
         let nodes = ops.filter { $0.kind == .mknod }.map(\.target)
-        XCTAssertEqual(Set(nodes), ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"])
+        let stage = MountPlan.scratchStaging
+        XCTAssertEqual(Set(nodes), Set(["null", "zero", "full", "random", "urandom", "tty"].map { stage + "/dev/" + $0 }))
         let remount = try XCTUnwrap(ops.firstIndex { $0.target == "/dev" && $0.flags & MountPlan.MS_REMOUNT != 0 })
-        XCTAssertNotEqual(ops[remount].flags & MountPlan.MS_RDONLY, 0)
+        XCTAssertEqual(ops[remount].flags & (MountPlan.MS_BIND | MountPlan.MS_RDONLY), MountPlan.MS_BIND | MountPlan.MS_RDONLY,
+                       "read-only on /dev's mount only: the superblock stays writable for /tmp")
         XCTAssertLessThan(try XCTUnwrap(ops.lastIndex { $0.kind == .mknod || $0.kind == .symlink }), remount)
     }
 

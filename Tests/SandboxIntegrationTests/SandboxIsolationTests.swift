@@ -135,6 +135,19 @@ final class SandboxIsolationTests: SandboxTestCase {
         XCTAssertTrue((7...8).contains(written), "wrote \(written) MB into an 8 MB /tmp")
     }
 
+    func testDevShmSharesTmpsSizeAndTheMaskDirectoryIsReadOnly() throws {
+        // 6 MB in /dev/shm leaves about 2 of the 8 MB for /tmp: one tmpfs backs both (and /dev).
+        let script = "dd if=/dev/zero of=/dev/shm/a bs=1M count=6 2>/dev/null && echo shm=ok; "
+            + "dd if=/dev/zero of=/tmp/b bs=1M count=4 2>&1 | grep -q 'No space left' && echo tmp=full; "
+            + "ls -A /sys | wc -l; mkdir /proc/acpi/x 2>&1"
+        let result = try h().run(["/bin/sh", "-c", script], limits: ResourceLimits(memoryMB: 256, pids: 64, tmpSizeMB: 8))
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.first, "shm=ok")
+        XCTAssertTrue(lines.contains("tmp=full"), "\(lines)")
+        XCTAssertTrue(lines.contains { $0.trimmingCharacters(in: .whitespaces) == "0" }, "the staging directory is empty again: \(lines)")
+        XCTAssertTrue(lines.last?.contains("Read-only file system") ?? false, "\(lines)")
+    }
+
     func testOnlyStdioFdsAreOpen() throws {
         XCTAssertEqual(try probe("fds").values["fds"], "0,1,2")
     }

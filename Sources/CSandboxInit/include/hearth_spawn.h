@@ -17,7 +17,8 @@ enum hearth_op_kind {
     HEARTH_OP_MKNOD = 3,   /* mknod(target, mode, dev) */
     HEARTH_OP_SYMLINK = 4, /* symlink(source, target) */
     HEARTH_OP_PIVOT = 5,   /* pivot_root into target and detach the old root */
-    HEARTH_OP_MASK = 6,    /* hide target: /dev/null over a file, empty ro tmpfs over a dir */
+    HEARTH_OP_MASK = 6,    /* hide target: source (/dev/null) over a file, the empty dir data, read-only, over a dir */
+    HEARTH_OP_UMOUNT = 7,  /* umount2(target, 0) */
 };
 
 struct hearth_op {
@@ -139,7 +140,7 @@ struct hearth_held_config {
     const struct hearth_held_mount *mounts;
     size_t n_mounts;
     const char *hostname;
-    unsigned int tmp_size_mb, tmp_inodes, shm_size_mb;
+    unsigned int tmp_size_mb, tmp_inodes;
     struct hearth_lockdown lockdown;
     char *const *argv;               /* NULL-terminated */
     char *const *envp;               /* NULL-terminated */
