@@ -27,7 +27,7 @@ let package = Package(
         .executableTarget(
             name: "hearth-init",
             dependencies: ["CSandboxInit"],
-            linkerSettings: [.unsafeFlags(["-static-executable"])]
+            linkerSettings: [.unsafeFlags(["-static-executable", "-nostartfiles"])]
         ),
 
         .target(name: "HearthModel"),
@@ -97,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "hearth-probe",
             path: "Tests/Probe",
-            linkerSettings: [.unsafeFlags(["-static-executable"])]
+            linkerSettings: [.unsafeFlags(["-static-executable", "-nostartfiles"])]
         ),
 
         .testTarget(name: "HearthCgroupsTests", dependencies: ["HearthCgroups"]),
