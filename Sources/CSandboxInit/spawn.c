@@ -104,6 +104,49 @@ static int run_op(const struct hearth_op *op) {
     }
 }
 
+static int listen_loopback(unsigned short port);
+
+/* SCM_RIGHTS over a unix socket: only system calls, so the child may use it between clone and exec. */
+static int send_fd(int sock, int fd) {
+    char byte = 0;
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    *(int *)CMSG_DATA(cm) = fd;
+    ssize_t n;
+    do {
+        n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n == 1 ? 0 : -1;
+}
+
+int hearth_receive_listener(int sock) {
+    char byte;
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+    ssize_t n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0) return -1;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    if (n != 1 || !cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len != CMSG_LEN(sizeof(int))) {
+        errno = EBADMSG;
+        return -1;
+    }
+    int fd;
+    memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+    return fd;
+}
+
 static int loopback_up(void) {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
@@ -185,6 +228,15 @@ static int child_main(void *arg) {
     if (!c->hold && c->hostname && sethostname(c->hostname, hearth_strlen(c->hostname)) < 0)
         fail(ctx, HEARTH_STEP_HOSTNAME, 0);
     if (c->loopback_up && loopback_up() < 0) fail(ctx, HEARTH_STEP_LOOPBACK, 0);
+    /* The Runtime API's socket is made here, in the namespace clone just made, rather than by the
+     * supervisor entering and leaving a namespace of its own making: that costs more than the clone. */
+    if (c->listen_port) {
+        int listener = listen_loopback(c->listen_port);
+        if (listener < 0) fail(ctx, HEARTH_STEP_LISTENER, 0);
+        if (send_fd(c->listen_send_fd, listener) < 0) fail(ctx, HEARTH_STEP_LISTENER, 1);
+        close(listener);
+        close(c->listen_send_fd);
+    }
 
     /* The control socket and the init's memfd must not be clobbered by the moves to fds 0-4. */
     int control = c->control_fd;
@@ -285,6 +337,7 @@ const char *hearth_spawn_step_name(int step) {
     case HEARTH_STEP_MOUNT_OP: return "mount";
     case HEARTH_STEP_HOSTNAME: return "set hostname";
     case HEARTH_STEP_LOOPBACK: return "bring up loopback";
+    case HEARTH_STEP_LISTENER: return "make the Runtime API listener";
     case HEARTH_STEP_RLIMIT: return "set rlimit";
     case HEARTH_STEP_SETSID: return "setsid";
     case HEARTH_STEP_STDIO: return "set up stdio";
@@ -352,10 +405,6 @@ int hearth_rlimit_nofile(void) { return RLIMIT_NOFILE; }
 int hearth_rlimit_nproc(void) { return RLIMIT_NPROC; }
 int hearth_rlimit_core(void) { return RLIMIT_CORE; }
 
-int hearth_netns_create(int home_fd) {
-    return hearth_netns_create_with_listener(home_fd, 0, NULL);
-}
-
 int hearth_fsetxattr(int fd, const char *name, const void *value, size_t size) {
     return fsetxattr(fd, name, value, size, 0);
 }
@@ -381,8 +430,7 @@ static int listen_loopback(unsigned short port) {
     return fd;
 }
 
-int hearth_netns_create_with_listener(int home_fd, unsigned short port, int *listen_fd) {
-    if (listen_fd) *listen_fd = -1;
+int hearth_netns_create(int home_fd) {
     if (unshare(CLONE_NEWNET) < 0) return -1;
     int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     int saved = errno;
@@ -391,20 +439,9 @@ int hearth_netns_create_with_listener(int home_fd, unsigned short port, int *lis
         close(fd);
         fd = -1;
     }
-    /* A socket belongs to the namespace it was created in, whichever thread serves it later. */
-    if (fd >= 0 && listen_fd) {
-        *listen_fd = listen_loopback(port);
-        if (*listen_fd < 0) {
-            saved = errno;
-            close(fd);
-            fd = -1;
-        }
-    }
     if (setns(home_fd, CLONE_NEWNET) < 0) {
         /* The thread is stranded in the new namespace; the caller must not use it for anything else. */
         if (fd >= 0) close(fd);
-        if (listen_fd && *listen_fd >= 0) close(*listen_fd);
-        if (listen_fd) *listen_fd = -1;
         return -1;
     }
     errno = saved;

@@ -18,6 +18,9 @@ public final class RuntimeAPIServer: Sendable {
         self.channel = channel
     }
 
+    /// Where the runtime finds the API inside its sandbox, as on Lambda (AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001).
+    public static let port: UInt16 = 9001
+
     /// The shared event loops every sandbox's server runs on.
     public static var group: MultiThreadedEventLoopGroup { .singleton }
 

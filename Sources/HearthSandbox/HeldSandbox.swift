@@ -16,6 +16,8 @@ public final class HeldSandbox: @unchecked Sendable {
     public var layers: [String] { spec.layers }
     public var id: String { spec.id }
     let parts: Mutex<Parts?>
+    /// The socket asked for with `prebuild(listenerPort:)`; the caller's to close.
+    public let listener: Int32?
 
     struct Parts {
         var launched: SandboxEngine.Launched
@@ -26,6 +28,7 @@ public final class HeldSandbox: @unchecked Sendable {
     init(spec: SandboxSpec, parts: Parts) {
         self.spec = spec
         self.parts = Mutex(parts)
+        listener = parts.launched.listener >= 0 ? parts.launched.listener : nil
     }
 
     deinit { discard() }
@@ -47,7 +50,8 @@ extension SandboxEngine {
 
     /// Makes a held sandbox whose root is `layers` (with the skeleton on top), in `networkNamespace`
     /// (the caller keeps that fd), writing to `stdio`.
-    public func prebuild(layers: [String], limits: ResourceLimits, stdio: Stdio, networkNamespace: Int32?) throws -> HeldSandbox {
+    public func prebuild(layers: [String], limits: ResourceLimits, stdio: Stdio, networkNamespace: Int32?,
+                         listenerPort: UInt16? = nil) throws -> HeldSandbox {
         let ids = SandboxIdentity.oneShot()
         // The command is never run (the init gets none); the uid only satisfies validation until the function's is sent.
         let spec = SandboxSpec(id: SandboxIdentity.newID(), layers: layers, command: ["/"], limits: limits, uid: ids.uid, gid: ids.gid)
@@ -58,7 +62,7 @@ extension SandboxEngine {
         }
         defer { close(pair[1]) }
         do {
-            let launched = try launch(spec, stdio: stdio, networkNamespace: networkNamespace, control: pair[1])
+            let launched = try launch(spec, stdio: stdio, networkNamespace: networkNamespace, listenerPort: listenerPort, control: pair[1])
             return HeldSandbox(spec: spec, parts: .init(launched: launched, control: pair[0]))
         } catch {
             close(pair[0])

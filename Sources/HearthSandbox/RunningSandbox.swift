@@ -16,6 +16,9 @@ public final class RunningSandbox: @unchecked Sendable {
     let statusFd: Int32
     let startedAt: Double
     public let startTimings: StartTimings
+    /// The socket asked for with `SandboxEngine.start(listenerPort:)`, listening in the sandbox's network
+    /// namespace; the caller's to close.
+    public let listener: Int32?
 
     private struct State {
         var reaped: (code: Int32, status: Int32)?
@@ -31,6 +34,7 @@ public final class RunningSandbox: @unchecked Sendable {
         statusFd = launched.statusFd
         startedAt = launched.startedAt
         startTimings = launched.timings
+        listener = launched.listener >= 0 ? launched.listener : nil
     }
 
     deinit {

@@ -63,11 +63,14 @@ public final class SandboxEngine: Sendable {
         }
     }
 
-    /// - Parameter networkNamespace: a namespace prepared by the caller (with the Runtime API listening
-    ///   inside); the caller keeps its fd. Without one, a prepared slot's or a new one is used.
-    public func start(_ spec: SandboxSpec, stdio: Stdio, networkNamespace: Int32? = nil) throws -> RunningSandbox {
+    /// - Parameters:
+    ///   - networkNamespace: a namespace prepared by the caller; the caller keeps its fd. Without one, a
+    ///     prepared slot's or a new one is used.
+    ///   - listenerPort: the sandbox's init listens on 127.0.0.1 at this port in the sandbox's network
+    ///     namespace before its command runs; the socket is `RunningSandbox.listener`, the caller's to close.
+    public func start(_ spec: SandboxSpec, stdio: Stdio, networkNamespace: Int32? = nil, listenerPort: UInt16? = nil) throws -> RunningSandbox {
         try spec.validate()
-        let launched = try launch(spec, stdio: stdio, networkNamespace: networkNamespace, control: nil)
+        let launched = try launch(spec, stdio: stdio, networkNamespace: networkNamespace, listenerPort: listenerPort, control: nil)
         return RunningSandbox(spec: spec, launched: launched)
     }
 
@@ -76,10 +79,12 @@ public final class SandboxEngine: Sendable {
         var cgroup: any SandboxCgroup
         var startedAt: Double
         var timings: StartTimings
+        /// The listening socket asked for with `listenerPort`, or -1.
+        var listener: Int32 = -1
     }
 
     /// Cgroup, status pipe and the spawn; with `control`, a held sandbox (no binds, no lockdown).
-    func launch(_ spec: SandboxSpec, stdio: Stdio, networkNamespace: Int32?, control: Int32?) throws -> Launched {
+    func launch(_ spec: SandboxSpec, stdio: Stdio, networkNamespace: Int32?, listenerPort: UInt16?, control: Int32?) throws -> Launched {
         let ops = try MountPlan.operations(for: spec, rootMountPoint: runtime.rootMountPoint, skeleton: runtime.skeleton)
         slots?.startBegan()
         defer { slots?.startEnded() }
@@ -92,6 +97,8 @@ public final class SandboxEngine: Sendable {
         let netns = networkNamespace ?? slotNetns
         var procsFds: [Int32] = []
         var statusPipe: [Int32] = [-1, -1]
+        var listenerPair: [Int32] = [-1, -1]
+        defer { for fd in listenerPair where fd >= 0 { close(fd) } }
         func cleanup() {
             for fd in procsFds { close(fd) }
             for fd in statusPipe where fd >= 0 { close(fd) }
@@ -106,9 +113,12 @@ public final class SandboxEngine: Sendable {
             guard hearth_pipe2_cloexec(&statusPipe) == 0 else {
                 throw HearthError.system("pipe: \(String(cString: strerror(errno)))")
             }
+            if listenerPort != nil, hearth_socketpair_seqpacket(&listenerPair) != 0 {
+                throw HearthError.system("socketpair: \(String(cString: strerror(errno)))")
+            }
             let started = monotonicSeconds()
             let result = try spawn(spec: spec, ops: ops, stdio: stdio, procsFds: procsFds, statusFd: statusPipe[1], netns: netns,
-                                   control: control)
+                                   listen: listenerPort.map { ($0, listenerPair[1]) }, control: control)
             close(statusPipe[1])
             statusPipe[1] = -1
             for fd in procsFds { close(fd) }
@@ -118,8 +128,19 @@ public final class SandboxEngine: Sendable {
             let timings = StartTimings(
                 cgroupMs: (started - beforeCgroup) * 1000, cloneMs: ms(0, 1), cgroupJoinMs: ms(1, 2),
                 mountsMs: ms(2, 3), lockdownMs: ms(3, 4), execMs: ms(4, 5))
-            return Launched(pid: result.pid, pidfd: result.pidfd, statusFd: statusPipe[0], cgroup: cgroup, startedAt: started,
-                            timings: timings)
+            var launched = Launched(pid: result.pid, pidfd: result.pidfd, statusFd: statusPipe[0], cgroup: cgroup, startedAt: started,
+                                    timings: timings)
+            if listenerPort != nil {
+                // The child sent it before exec, and the spawn returns after the exec: it is waiting here.
+                launched.listener = hearth_receive_listener(listenerPair[0])
+                if launched.listener < 0 {
+                    let reason = String(cString: strerror(errno))
+                    try? RunningSandbox(spec: spec, launched: launched).destroy()
+                    statusPipe[0] = -1  // closed by destroy
+                    throw HearthError.sandboxSetup("the Runtime API listener did not arrive from the sandbox: \(reason)")
+                }
+            }
+            return launched
         } catch {
             cleanup()
             throw error
@@ -127,7 +148,7 @@ public final class SandboxEngine: Sendable {
     }
 
     private func spawn(spec: SandboxSpec, ops: [MountOp], stdio: Stdio, procsFds: [Int32], statusFd: Int32, netns: Int32,
-                       control: Int32?) throws -> hearth_spawn_result {
+                       listen: (port: UInt16, sendFd: Int32)?, control: Int32?) throws -> hearth_spawn_result {
         let arena = CArena()
         let cOps = arena.buffer(of: hearth_op.self, count: ops.count)
         for (i, op) in ops.enumerated() {
@@ -155,6 +176,8 @@ public final class SandboxEngine: Sendable {
             config.n_ops = ops.count
             config.hostname = arena.optionalString(spec.hostname)
             config.loopback_up = netns >= 0 ? 0 : 1
+            config.listen_port = listen?.port ?? 0
+            config.listen_send_fd = listen?.sendFd ?? -1
             config.rlimits = UnsafePointer(cLimits)
             config.n_rlimits = rlimits.count
             config.cwd = arena.optionalString(spec.workingDirectory)

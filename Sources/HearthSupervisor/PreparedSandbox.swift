@@ -24,8 +24,10 @@ public final class PreparedSandbox: @unchecked Sendable {
 
     /// Makes a prepared sandbox for `layers`; `limits` hold until it is specialised.
     public static func make(layers: [String], limits: ResourceLimits, engine: SandboxEngine) async throws -> PreparedSandbox {
-        let launched = try await launch(engine: engine) { stdio, netns in
-            try engine.prebuild(layers: layers, limits: limits, stdio: stdio, networkNamespace: netns)
+        let launched = try await launch(engine: engine, discard: { $0.discard() }) { stdio in
+            let held = try engine.prebuild(layers: layers, limits: limits, stdio: stdio, networkNamespace: nil,
+                                           listenerPort: RuntimeAPIServer.port)
+            return (held, held.listener)
         }
         return PreparedSandbox(held: launched.value, server: launched.server, outputFd: launched.outputFd)
     }
@@ -49,36 +51,34 @@ public final class PreparedSandbox: @unchecked Sendable {
         _ = try? await server.close().get()
     }
 
-    /// The network namespace with the Runtime API listening at 127.0.0.1:9001, one pipe for
-    /// stdout and stderr, and whatever `start` makes in them.
-    static func launch<T>(engine: SandboxEngine, start: (SandboxEngine.Stdio, Int32) throws -> T) async throws -> (value: T, server: RuntimeAPIServer, outputFd: Int32) {
-        let home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)
-        guard home >= 0 else { throw HearthError.system("cannot open /proc/self/ns/net: \(String(cString: strerror(errno)))") }
-        defer { close(home) }
-        var listener: Int32 = -1
-        let netns = hearth_netns_create_with_listener(home, 9001, &listener)
-        guard netns >= 0 else {
-            throw HearthError.sandboxSetup("cannot create the network namespace and Runtime API listener: \(String(cString: strerror(errno)))")
-        }
-        defer { close(netns) }
-        let server = try await RuntimeAPIServer.serve(listeningSocket: listener).get()
-
+    /// A sandbox made by `start` in a new network namespace, where its init has made the Runtime API's
+    /// listener (127.0.0.1:9001); the server on that listener; one pipe for stdout and stderr.
+    static func launch<T>(engine: SandboxEngine, discard: (T) -> Void,
+                          start: (SandboxEngine.Stdio) throws -> (value: T, listener: Int32?)) async throws
+        -> (value: T, server: RuntimeAPIServer, outputFd: Int32) {
         // stdout and stderr share one pipe: Lambda's log is one stream, and one fd per sandbox is cheaper.
         var pipe: [Int32] = [-1, -1]
-        guard hearth_pipe2_cloexec(&pipe) == 0 else {
-            _ = try? await server.close().get()
-            throw HearthError.system("pipe: \(String(cString: strerror(errno)))")
-        }
+        guard hearth_pipe2_cloexec(&pipe) == 0 else { throw HearthError.system("pipe: \(String(cString: strerror(errno)))") }
         let devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)
         defer { close(devnull) }
+        let started: (value: T, listener: Int32?)
         do {
-            let value = try start(.init(stdin: devnull, stdout: pipe[1], stderr: pipe[1]), netns)
-            close(pipe[1])
-            return (value, server, pipe[0])
+            started = try start(.init(stdin: devnull, stdout: pipe[1], stderr: pipe[1]))
         } catch {
             close(pipe[0])
             close(pipe[1])
-            _ = try? await server.close().get()
+            throw error
+        }
+        close(pipe[1])
+        do {
+            guard let listener = started.listener else { throw HearthError.sandboxSetup("the sandbox has no Runtime API listener") }
+            // A runtime that connects before the server is up waits in the listener's backlog.
+            let server = try await RuntimeAPIServer.serve(listeningSocket: listener).get()
+            return (started.value, server, pipe[0])
+        } catch {
+            if let listener = started.listener { close(listener) }
+            close(pipe[0])
+            discard(started.value)
             throw error
         }
     }

@@ -112,6 +112,30 @@ final class SandboxIsolationTests: SandboxTestCase {
         XCTAssertEqual(v["connect_outside"], "ENETUNREACH", "no route out of the sandbox")
     }
 
+    func testTheListenerAskedForIsInsideTheSandboxsNetworkNamespace() throws {
+        let port: UInt16 = 9001
+        let (sandbox, collect) = try h().captured { stdio in
+            try h().engine.start(h().spec(["/bin/probe", "connect", String(port)]), stdio: stdio, listenerPort: port)
+        }
+        let listener = try XCTUnwrap(sandbox.listener, "start(listenerPort:) hands back the socket")
+        defer { close(listener) }
+        var addr = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &len) } }
+        XCTAssertEqual(named, 0)
+        XCTAssertEqual(UInt16(bigEndian: addr.sin_port), port)
+        XCTAssertEqual(UInt32(bigEndian: addr.sin_addr.s_addr), 0x7f00_0001)
+        let exit = sandbox.wait()
+        try sandbox.destroy()
+        let (out, err) = collect()
+        let v = SandboxHarness.Captured(exit: exit, stdout: out, stderr: err).values
+        XCTAssertEqual(v["connect"], "OK", "the sandbox's own 127.0.0.1:\(port) answers: \(out) \(err)")
+        // The connection the probe made waits in this very socket's backlog.
+        let accepted = accept(listener, nil, nil)
+        XCTAssertGreaterThanOrEqual(accepted, 0, "the probe's connection reached the listener handed back")
+        if accepted >= 0 { close(accepted) }
+    }
+
     // MARK: filesystem
 
     func testRootIsReadOnlyAndTmpIsWritable() throws {

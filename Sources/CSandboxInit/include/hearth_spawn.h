@@ -49,6 +49,8 @@ struct hearth_spawn_config {
     size_t n_ops;
     const char *hostname;            /* NULL: keep */
     int loopback_up;
+    unsigned short listen_port;      /* nonzero: listen on 127.0.0.1:port in the sandbox's network namespace */
+    int listen_send_fd;              /* and pass that socket to the parent over this unix socket, before exec */
     const struct hearth_rlimit *rlimits;
     size_t n_rlimits;
     const char *cwd;                 /* inside the new root */
@@ -82,6 +84,7 @@ enum hearth_step {
     HEARTH_STEP_MOUNT_OP,
     HEARTH_STEP_HOSTNAME,
     HEARTH_STEP_LOOPBACK,
+    HEARTH_STEP_LISTENER,
     HEARTH_STEP_RLIMIT,
     HEARTH_STEP_SETSID,
     HEARTH_STEP_STDIO,
@@ -101,6 +104,9 @@ enum hearth_step {
     HEARTH_STEP_HELD_MOUNT,
     HEARTH_STEP_HELD_TMP,
 };
+
+/* Parent side of listen_port: the listening socket the child sent, or -1 with errno (EAGAIN: none was sent). */
+int hearth_receive_listener(int sock);
 
 struct hearth_spawn_result {
     pid_t pid;
@@ -184,9 +190,6 @@ int hearth_syncfs(int fd);
 /* Makes a fresh network namespace with loopback up on the calling thread, returns an fd
  * to it and puts the thread back into `home_fd`'s namespace. Returns -1 with errno. */
 int hearth_netns_create(int home_fd);
-/* As hearth_netns_create, and, when listen_fd is not NULL, a TCP socket listening on
- * 127.0.0.1:port inside the new namespace (the Runtime API's address), CLOEXEC, non-blocking. */
-int hearth_netns_create_with_listener(int home_fd, unsigned short port, int *listen_fd);
 int hearth_pipe2_cloexec(int fds[2]);
 /* RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_CORE (glibc hides some from Swift). */
 int hearth_rlimit_nofile(void);
