@@ -41,6 +41,21 @@ extension CgroupFilesystem {
     }
 
     func removeDirectory(_ path: String) throws { try removeDirectory(path, attempts: 200) }
+
+    /// Without cgroup.kill: SIGKILL whatever `procs` lists until it lists nothing, for at most ~0.2 s.
+    /// The first look comes after 20 us and the pause doubles: a sandbox whose PID 1 was just killed
+    /// is usually gone within a few hundred microseconds, and a fixed 1 ms pause made every teardown 1 ms.
+    func killListed(_ procs: String) {
+        var pause: UInt32 = 20, waited: UInt32 = 0
+        while waited < 200_000 {
+            let pids = pids(procs)
+            if pids.isEmpty { return }
+            for pid in pids { kill(pid, SIGKILL) }
+            usleep(pause)
+            waited += pause
+            pause = min(pause * 2, 2_000)
+        }
+    }
 }
 
 /// The kernel's cgroupfs, through plain system calls.

@@ -85,12 +85,7 @@ public struct SandboxCgroupV1: SandboxCgroup {
     /// normally makes this a formality, since killing its init kills everything).
     public func killAll() {
         guard let dir = directories.first else { return }
-        for _ in 0..<100 {
-            let pids = fs.pids(dir + "/cgroup.procs")
-            if pids.isEmpty { return }
-            for pid in pids { kill(pid, SIGKILL) }
-            usleep(1_000)
-        }
+        fs.killListed(dir + "/cgroup.procs")
     }
 
     public func apply(_ limits: ResourceLimits) throws {

@@ -122,12 +122,7 @@ public struct SandboxCgroupV2: SandboxCgroup {
     public func killAll() {
         if (try? fs.write("1", to: directory + "/cgroup.kill")) != nil { return }
         // Kernels before 5.14: signal the listed processes.
-        for _ in 0..<100 {
-            let pids = fs.pids(directory + "/cgroup.procs")
-            if pids.isEmpty { return }
-            for pid in pids { kill(pid, SIGKILL) }
-            usleep(1_000)
-        }
+        fs.killListed(directory + "/cgroup.procs")
     }
 
     public func apply(_ limits: ResourceLimits) throws {
