@@ -104,46 +104,72 @@ static int run_op(const struct hearth_op *op) {
     }
 }
 
-static int listen_loopback(unsigned short port);
-
-/* SCM_RIGHTS over a unix socket: only system calls, so the child may use it between clone and exec. */
-static int send_fd(int sock, int fd) {
-    char byte = 0;
+/* A one-byte message with room for one fd (SCM_RIGHTS): the Runtime API listener, child to parent. */
+struct fd_message {
+    char byte;
     union {
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } control;
-    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    struct iovec iov;
+    struct msghdr msg;
+};
+
+static void fd_message_init(struct fd_message *m) {
+    m->byte = 0;
+    m->iov.iov_base = &m->byte;
+    m->iov.iov_len = 1;
+    m->msg = (struct msghdr){.msg_iov = &m->iov, .msg_iovlen = 1, .msg_control = m->control.buf,
+                             .msg_controllen = sizeof m->control.buf};
+}
+
+/* Only system calls, so the child may use it between clone and exec. */
+static int send_fd(int sock, int fd) {
+    struct fd_message m;
+    fd_message_init(&m);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m.msg);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
     cm->cmsg_len = CMSG_LEN(sizeof(int));
     *(int *)CMSG_DATA(cm) = fd;
     ssize_t n;
     do {
-        n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+        n = sendmsg(sock, &m.msg, MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
     return n == 1 ? 0 : -1;
 }
 
 int hearth_receive_listener(int sock) {
-    char byte;
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
-    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
-    ssize_t n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    struct fd_message m;
+    fd_message_init(&m);
+    ssize_t n = recvmsg(sock, &m.msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n < 0) return -1;
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m.msg);
     if (n != 1 || !cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len != CMSG_LEN(sizeof(int))) {
         errno = EBADMSG;
         return -1;
     }
     int fd;
     memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+    return fd;
+}
+
+static int listen_loopback(unsigned short port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, 64) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
     return fd;
 }
 
@@ -410,25 +436,6 @@ int hearth_fsetxattr(int fd, const char *name, const void *value, size_t size) {
 }
 
 int hearth_syncfs(int fd) { return syncfs(fd); }
-
-static int listen_loopback(unsigned short port) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) return -1;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, 64) < 0) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
-    }
-    return fd;
-}
 
 int hearth_netns_create(int home_fd) {
     if (unshare(CLONE_NEWNET) < 0) return -1;
