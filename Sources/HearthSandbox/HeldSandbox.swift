@@ -28,7 +28,7 @@ public final class HeldSandbox: @unchecked Sendable {
     init(spec: SandboxSpec, parts: Parts) {
         self.spec = spec
         self.parts = Mutex(parts)
-        listener = parts.launched.listener >= 0 ? parts.launched.listener : nil
+        listener = parts.launched.listener
     }
 
     deinit { discard() }
@@ -85,6 +85,7 @@ extension SandboxEngine {
         // The function's timeout counts from here, not from when the sandbox was made.
         var launched = parts.launched
         launched.startedAt = monotonicSeconds()
+        launched.listener = nil  // the held sandbox's, and so its owner's
         let sandbox = RunningSandbox(spec: spec, launched: launched)
         defer { close(parts.control) }
         do {

@@ -34,7 +34,7 @@ public final class RunningSandbox: @unchecked Sendable {
         statusFd = launched.statusFd
         startedAt = launched.startedAt
         startTimings = launched.timings
-        listener = launched.listener >= 0 ? launched.listener : nil
+        listener = launched.listener
     }
 
     deinit {

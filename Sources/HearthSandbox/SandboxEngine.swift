@@ -79,8 +79,8 @@ public final class SandboxEngine: Sendable {
         var cgroup: any SandboxCgroup
         var startedAt: Double
         var timings: StartTimings
-        /// The listening socket asked for with `listenerPort`, or -1.
-        var listener: Int32 = -1
+        /// The listening socket asked for with `listenerPort`.
+        var listener: Int32?
     }
 
     /// Cgroup, status pipe and the spawn; with `control`, a held sandbox (no binds, no lockdown).
@@ -132,13 +132,14 @@ public final class SandboxEngine: Sendable {
                                     timings: timings)
             if listenerPort != nil {
                 // The child sent it before exec, and the spawn returns after the exec: it is waiting here.
-                launched.listener = hearth_receive_listener(listenerPair[0])
-                if launched.listener < 0 {
+                let listener = hearth_receive_listener(listenerPair[0])
+                guard listener >= 0 else {
                     let reason = String(cString: strerror(errno))
                     try? RunningSandbox(spec: spec, launched: launched).destroy()
                     statusPipe[0] = -1  // closed by destroy
                     throw HearthError.sandboxSetup("the Runtime API listener did not arrive from the sandbox: \(reason)")
                 }
+                launched.listener = listener
             }
             return launched
         } catch {

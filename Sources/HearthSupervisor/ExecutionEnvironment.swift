@@ -62,9 +62,8 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         if let prepared {
             (sandbox, server, outputFd) = try await prepared.specialise(as: function.spec, engine: engine)
         } else {
-            (sandbox, server, outputFd) = try await PreparedSandbox.launch(engine: engine, discard: { try? $0.destroy() }) { stdio in
-                let sandbox = try engine.start(function.spec, stdio: stdio, listenerPort: RuntimeAPIServer.port)
-                return (sandbox, sandbox.listener)
+            (sandbox, server, outputFd) = try await PreparedSandbox.launch(engine: engine) { stdio in
+                try engine.start(function.spec, stdio: stdio, listenerPort: RuntimeAPIServer.port)
             }
         }
         let output = OutputDrain(fd: outputFd, idle: idleOutput)

@@ -24,10 +24,8 @@ public final class PreparedSandbox: @unchecked Sendable {
 
     /// Makes a prepared sandbox for `layers`; `limits` hold until it is specialised.
     public static func make(layers: [String], limits: ResourceLimits, engine: SandboxEngine) async throws -> PreparedSandbox {
-        let launched = try await launch(engine: engine, discard: { $0.discard() }) { stdio in
-            let held = try engine.prebuild(layers: layers, limits: limits, stdio: stdio, networkNamespace: nil,
-                                           listenerPort: RuntimeAPIServer.port)
-            return (held, held.listener)
+        let launched = try await launch(engine: engine) { stdio in
+            try engine.prebuild(layers: layers, limits: limits, stdio: stdio, networkNamespace: nil, listenerPort: RuntimeAPIServer.port)
         }
         return PreparedSandbox(held: launched.value, server: launched.server, outputFd: launched.outputFd)
     }
@@ -53,15 +51,14 @@ public final class PreparedSandbox: @unchecked Sendable {
 
     /// A sandbox made by `start` in a new network namespace, where its init has made the Runtime API's
     /// listener (127.0.0.1:9001); the server on that listener; one pipe for stdout and stderr.
-    static func launch<T>(engine: SandboxEngine, discard: (T) -> Void,
-                          start: (SandboxEngine.Stdio) throws -> (value: T, listener: Int32?)) async throws
+    static func launch<T: ListeningSandbox>(engine: SandboxEngine, start: (SandboxEngine.Stdio) throws -> T) async throws
         -> (value: T, server: RuntimeAPIServer, outputFd: Int32) {
         // stdout and stderr share one pipe: Lambda's log is one stream, and one fd per sandbox is cheaper.
         var pipe: [Int32] = [-1, -1]
         guard hearth_pipe2_cloexec(&pipe) == 0 else { throw HearthError.system("pipe: \(String(cString: strerror(errno)))") }
         let devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)
         defer { close(devnull) }
-        let started: (value: T, listener: Int32?)
+        let started: T
         do {
             started = try start(.init(stdin: devnull, stdout: pipe[1], stderr: pipe[1]))
         } catch {
@@ -74,12 +71,27 @@ public final class PreparedSandbox: @unchecked Sendable {
             guard let listener = started.listener else { throw HearthError.sandboxSetup("the sandbox has no Runtime API listener") }
             // A runtime that connects before the server is up waits in the listener's backlog.
             let server = try await RuntimeAPIServer.serve(listeningSocket: listener).get()
-            return (started.value, server, pipe[0])
+            return (started, server, pipe[0])
         } catch {
             if let listener = started.listener { close(listener) }
             close(pipe[0])
-            discard(started.value)
+            started.abandon()
             throw error
         }
     }
+}
+
+/// A sandbox started with a Runtime API listener (`listenerPort`): what `PreparedSandbox.launch`
+/// serves, and ends again if it cannot.
+protocol ListeningSandbox {
+    var listener: Int32? { get }
+    func abandon()
+}
+
+extension RunningSandbox: ListeningSandbox {
+    func abandon() { try? destroy() }
+}
+
+extension HeldSandbox: ListeningSandbox {
+    func abandon() { discard() }
 }
