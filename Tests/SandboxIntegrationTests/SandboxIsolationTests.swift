@@ -136,6 +136,30 @@ final class SandboxIsolationTests: SandboxTestCase {
         if accepted >= 0 { close(accepted) }
     }
 
+    func testAListenerThatCannotBeMadeIsAClearErrorAndLeavesNothing() throws {
+        // A second sandbox in the first one's network namespace finds 127.0.0.1:9001 taken.
+        let port: UInt16 = 9001
+        let (first, collect) = try h().captured { stdio in
+            try h().engine.start(h().spec(["/bin/probe", "sleep", "30"]), stdio: stdio, listenerPort: port)
+        }
+        defer {
+            try? first.destroy()
+            _ = collect()
+            if let listener = first.listener { close(listener) }
+        }
+        let netns = open("/proc/\(first.pid)/ns/net", O_RDONLY | O_CLOEXEC)
+        XCTAssertGreaterThanOrEqual(netns, 0)
+        defer { close(netns) }
+        let before = HostResources.take()
+        XCTAssertThrowsError(try h().captured { stdio in
+            try h().engine.start(h().spec(["/bin/true"]), stdio: stdio, networkNamespace: netns, listenerPort: port)
+        }) { error in
+            XCTAssertTrue("\(error)".contains("make the Runtime API listener"), "\(error)")
+            XCTAssertTrue("\(error)".contains(String(cString: strerror(EADDRINUSE))), "\(error)")
+        }
+        XCTAssertEqual(HostResources.take(), before, "the failed start's cgroup, pipes and socketpair are gone")
+    }
+
     // MARK: filesystem
 
     func testRootIsReadOnlyAndTmpIsWritable() throws {
