@@ -57,6 +57,18 @@ static size_t hearth_strlen(const char *s) {
     return n;
 }
 
+/* Decimal into buf (at least 12 bytes), NUL-terminated; returns the length. */
+static size_t format_int(char *buf, int v) {
+    unsigned u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
+    char tmp[12];
+    size_t n = 0, len = 0;
+    do { tmp[n++] = (char)('0' + u % 10); u /= 10; } while (u);
+    if (v < 0) buf[len++] = '-';
+    while (n) buf[len++] = tmp[--n];
+    buf[len] = 0;
+    return len;
+}
+
 static int write_all(int fd, const char *buf, size_t len) {
     while (len > 0) {
         ssize_t n = write(fd, buf, len);
@@ -221,15 +233,9 @@ static int child_main(void *arg) {
 
     if (c->oom_score_adj != 0) {
         char buf[16];
-        int v = c->oom_score_adj, n = 0, neg = v < 0;
-        unsigned u = neg ? (unsigned)(-v) : (unsigned)v;
-        char tmp[16];
-        do { tmp[n++] = (char)('0' + u % 10); u /= 10; } while (u && n < 15);
-        int len = 0;
-        if (neg) buf[len++] = '-';
-        while (n) buf[len++] = tmp[--n];
+        size_t len = format_int(buf, c->oom_score_adj);
         int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write_all(fd, buf, (size_t)len) < 0) fail(ctx, HEARTH_STEP_OOM_SCORE, 0);
+        if (fd < 0 || write_all(fd, buf, len) < 0) fail(ctx, HEARTH_STEP_OOM_SCORE, 0);
         close(fd);
     }
 
@@ -296,7 +302,21 @@ static int child_main(void *arg) {
     }
 
     ctx->result->timeline_ns[4] = now_ns();
-    syscall(SYS_execveat, exec_fd, "", c->argv, c->envp, AT_EMPTY_PATH);
+    if (c->hold) {
+        syscall(SYS_execveat, exec_fd, "", c->argv, c->envp, AT_EMPTY_PATH);
+        fail(ctx, HEARTH_STEP_EXEC, 0);
+    }
+    /* The command starts now, and the init (exec'd next) adopts it: "--reap PID", or "--exec-failed
+     * ERRNO COMMAND" to report why it could not start. The status fd is the init's alone. */
+    int exec_error = 0;
+    pid_t command = hearth_start_command(c->argv, c->envp, c->status_fd >= 0 ? 3 : -1, &exec_error);
+    if (command < 0) fail(ctx, HEARTH_STEP_COMMAND, 0);
+    char number[16];
+    format_int(number, exec_error ? exec_error : command);
+    char *init_argv[] = {"hearth-init", exec_error ? "--exec-failed" : "--reap", number, c->argv[0], NULL};
+    if (!exec_error) init_argv[3] = NULL;
+    char *no_env[] = {NULL};
+    syscall(SYS_execveat, exec_fd, "", init_argv, no_env, AT_EMPTY_PATH);
     fail(ctx, HEARTH_STEP_EXEC, 0);
     return 127;
 }
@@ -382,6 +402,7 @@ const char *hearth_spawn_step_name(int step) {
     case HEARTH_STEP_HELD_RECEIVE: return "receive the function from the supervisor";
     case HEARTH_STEP_HELD_MOUNT: return "attach the function's code";
     case HEARTH_STEP_HELD_TMP: return "size /tmp";
+    case HEARTH_STEP_COMMAND: return "start the command";
     default: return "unknown step";
     }
 }

@@ -162,8 +162,9 @@ public final class SandboxEngine: Sendable {
         let cLimits = arena.copy(rlimits)
         let cProcs = arena.copy(procsFds)
 
-        // A held sandbox's init gets no command: it waits for one on the control socket.
-        let argv = arena.stringArray(["hearth-init"] + (control == nil ? spec.command : []))
+        // The child starts the command itself and then execs the init; a held sandbox's init gets no
+        // command: it waits for one on the control socket.
+        let argv = arena.stringArray(control == nil ? spec.command : ["hearth-init"])
         let envp = arena.stringArray(control == nil ? Self.environmentLines(spec) : [])
 
         return try seccomp.bytes.withUnsafeBytes { filter -> hearth_spawn_result in

@@ -1,7 +1,11 @@
 /*
- * hearth-init: PID 1 of a sandbox. Starts the command, forwards signals to
+ * hearth-init: PID 1 of a sandbox. Adopts the command, forwards signals to
  * it, reaps every orphan, and exits with the command's status. When it exits
  * the kernel kills whatever is left in the pid namespace, daemons included.
+ *
+ * The spawn child starts the command before it execs this init (so the
+ * command does not wait for the init's start-up) and says which it is:
+ * "hearth-init --reap PID", or "hearth-init --exec-failed ERRNO COMMAND".
  *
  * If fd 3 is open it is the status pipe to the supervisor: one line,
  * "exited N", "signaled N" or "exec-failed ERRNO", written before exiting.
@@ -16,14 +20,13 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "hearth_spawn.h"
-
-extern char **environ;
 
 static volatile sig_atomic_t child_pid = 0;
 
@@ -41,14 +44,34 @@ static void report(int status_fd, const char *what, int value) {
     }
 }
 
+static int parse_int(const char *s, int *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v <= 0 || v > 1 << 22) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int exec_failed(int status_fd, const char *command, int err) {
+    fprintf(stderr, "hearth-init: cannot execute %s: %s\n", command, strerror(err));
+    report(status_fd, "exec-failed", err);
+    return err == ENOENT ? 127 : 126;
+}
+
 int main(int argc, char **argv) {
-    /* Same uid as the workload: keep it from reading our memory or environment. */
+    /* Same uid as the workload: keep it from reading our memory. */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
     int status_fd = fcntl(3, F_GETFD) >= 0 ? 3 : -1;
     if (status_fd >= 0) fcntl(status_fd, F_SETFD, FD_CLOEXEC);
 
-    char **command = argv + 1;
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
+
+    pid_t pid = 0;
+    int value = 0;
     if (argc == 1 && fcntl(4, F_GETFD) >= 0) {
         struct hearth_held_config held;
         void *storage;
@@ -64,45 +87,26 @@ int main(int argc, char **argv) {
         (void)ignored;
         close(4);
         if (reply.step != 0) return 125;
-        command = (char **)held.argv;
-        environ = (char **)held.envp;
-    } else if (argc < 2) {
-        fprintf(stderr, "hearth-init: no command\n");
+        /* The lockdown unblocked signals; none may be lost before the handlers below exist. */
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        int err = 0;
+        pid = hearth_start_command(held.argv, held.envp, -1, &err);
+        if (pid < 0) {
+            perror("hearth-init: clone");
+            report(status_fd, "exec-failed", errno);
+            return 125;
+        }
+        if (err) return exec_failed(status_fd, held.argv[0], err);
+    } else if (argc == 3 && strcmp(argv[1], "--reap") == 0 && parse_int(argv[2], &value) == 0) {
+        pid = value;
+    } else if (argc == 4 && strcmp(argv[1], "--exec-failed") == 0 && parse_int(argv[2], &value) == 0) {
+        return exec_failed(status_fd, argv[3], value);
+    } else {
+        fprintf(stderr, "hearth-init: started by hearth only (hearth-init --reap PID)\n");
         report(status_fd, "exec-failed", EINVAL);
         return 127;
     }
-
-    /* A pipe to report exec failure of the child: closed by a successful exec. */
-    int exec_pipe[2];
-    if (pipe2(exec_pipe, O_CLOEXEC) < 0) {
-        perror("hearth-init: pipe");
-        return 125;
-    }
-
-    sigset_t all, old;
-    sigfillset(&all);
-    sigprocmask(SIG_SETMASK, &all, &old);
-
-    pid_t pid = fork();
-    if (pid < 0) {
-        perror("hearth-init: fork");
-        report(status_fd, "exec-failed", errno);
-        return 125;
-    }
-    if (pid == 0) {
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        close(exec_pipe[0]);
-        execvp(command[0], command);
-        int err = errno;
-        ssize_t ignored = write(exec_pipe[1], &err, sizeof err);
-        (void)ignored;
-        fprintf(stderr, "hearth-init: cannot execute %s: %s\n", command[0], strerror(err));
-        _exit(err == ENOENT ? 127 : 126);
-    }
     child_pid = pid;
-    close(exec_pipe[1]);
 
     static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCONT, SIGWINCH};
     for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++) {
@@ -114,13 +118,6 @@ int main(int argc, char **argv) {
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
 
-    int exec_err = 0;
-    ssize_t got;
-    do {
-        got = read(exec_pipe[0], &exec_err, sizeof exec_err);
-    } while (got < 0 && errno == EINTR);
-    close(exec_pipe[0]);
-
     for (;;) {
         int status;
         pid_t done = wait(&status);
@@ -129,10 +126,6 @@ int main(int argc, char **argv) {
             return 125;
         }
         if (done != pid) continue; /* an orphan: reaped, nothing more */
-        if (got == (ssize_t)sizeof exec_err) {
-            report(status_fd, "exec-failed", exec_err);
-            return exec_err == ENOENT ? 127 : 126;
-        }
         if (WIFEXITED(status)) {
             report(status_fd, "exited", WEXITSTATUS(status));
             return WEXITSTATUS(status);

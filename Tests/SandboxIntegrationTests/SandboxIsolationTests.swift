@@ -228,6 +228,40 @@ final class SandboxIsolationTests: SandboxTestCase {
         XCTAssertTrue(result.stderr.contains("cannot execute /bin/not-there"), result.stderr)
     }
 
+    /// The child starts the command itself (no execvp: it may not allocate), so its PATH search is
+    /// checked here: a non-executable file earlier in PATH is passed over, and when nothing else
+    /// is found the failure is EACCES, not ENOENT, as execvp reports it.
+    func testACommandNameIsLookedUpInPathPassingOverFilesThatAreNotExecutable() throws {
+        let h = try h()
+        let dir = h.rootfs + "/not-executable"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/echo", contents: Data("#!/bin/sh\n".utf8),
+                                                     attributes: [.posixPermissions: 0o644]))
+
+        let (found, collectFound) = try h.start(h.spec(["echo", "from", "bin"], environment: [("PATH", "/not-executable:/bin")]))
+        XCTAssertEqual(found.wait().status, .exited(0))
+        XCTAssertEqual(collectFound().0, "from bin\n")
+        try found.destroy()
+
+        let (refused, collectRefused) = try h.start(h.spec(["echo"], environment: [("PATH", "/nowhere:/not-executable")]))
+        let exit = refused.wait()
+        let stderr = collectRefused().1
+        try refused.destroy()
+        XCTAssertEqual(exit.status, .execFailed(EACCES))
+        XCTAssertEqual(exit.shellStatus, 126)
+        XCTAssertTrue(stderr.contains("cannot execute echo: Permission denied"), stderr)
+    }
+
+    func testTheInitRefusesToRunOutsideASandboxWithAClearError() throws {
+        let initBinary = try h().buildDirectory.appendingPathComponent("hearth-init")
+        for args in [[String](["/bin/true"]), ["--reap", "not-a-pid"], ["--exec-failed", "2"]] {
+            let result = try runCLI(initBinary, args, environment: [:])
+            XCTAssertEqual(result.status, 127, "\(args)")
+            XCTAssertTrue(result.stderr.contains("started by hearth only"), "\(args): \(result.stderr)")
+        }
+    }
+
     func testEnvironmentIsExactlyWhatWasGiven() throws {
         let h = try h()
         let (sandbox, collect) = try h.start(h.spec(["/bin/sh", "-c", "env"], environment: [("GREETING", "hello world")]))

@@ -60,6 +60,9 @@ struct hearth_spawn_config {
     int stdin_fd, stdout_fd, stderr_fd;
     int status_fd;                   /* becomes fd 3 of the init, or -1 */
     int exec_fd;                     /* sealed memfd holding hearth-init */
+    /* The command (looked up in envp's PATH when argv[0] has no slash), started by the child
+     * before it execs the init, so the command does not wait for the init's own start-up. A held
+     * sandbox's child runs no command: argv is then the init's own. */
     char *const *argv;
     char *const *envp;
     const void *seccomp_filter;      /* struct sock_filter[] */
@@ -103,6 +106,7 @@ enum hearth_step {
     HEARTH_STEP_HELD_RECEIVE,
     HEARTH_STEP_HELD_MOUNT,
     HEARTH_STEP_HELD_TMP,
+    HEARTH_STEP_COMMAND,
 };
 
 /* Parent side of listen_port: the listening socket the child sent, or -1 with errno (EAGAIN: none was sent). */
@@ -172,6 +176,11 @@ int hearth_held_apply(const struct hearth_held_config *config, int *step, int *i
 int hearth_detached_bind(const char *path);
 int hearth_detached_overlay(const char *lowerdir);
 int hearth_socketpair_seqpacket(int fds[2]);
+
+/* Starts argv as a child of the caller, its signal mask empty and close_fd (if >= 0) closed; returns
+ * once it has exec'd: its pid, with *exec_error 0, or the errno of a failed exec (the child then
+ * exits 127 or 126). -1 with errno if no child could be made. System calls only. */
+pid_t hearth_start_command(char *const argv[], char *const envp[], int close_fd, int *exec_error);
 
 /* Returns 0 and fills pid/pidfd, or -1 with failed_step/error set (the child is reaped). */
 int hearth_spawn(const struct hearth_spawn_config *config, struct hearth_spawn_result *result);
