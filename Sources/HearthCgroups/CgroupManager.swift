@@ -50,6 +50,7 @@ public let sandboxParentName = "hearth"
 
 /// CPU settings in proportion to memory, as Lambda allocates them.
 public enum CPUShare {
+    /// The kernel's default CFS period (cpu.cfs_period_us, cpu.max), which Hearth never changes.
     public static let period: Int64 = 100_000
 
     /// CFS quota in microseconds per period.

@@ -93,19 +93,31 @@ public struct SandboxCgroupV1: SandboxCgroup {
             switch controller {
             case "memory":
                 // memory+swap equal to memory: no swap. Present only with swap accounting. The kernel wants
-                // memsw >= memory at every step, so a raise writes memsw first and a cut writes it last.
+                // memsw >= memory at every step: a new cgroup (both unlimited) or a cut takes memory first,
+                // and only a raise, which the kernel refuses that way, needs memsw first. Every start writes
+                // these, so no write is made that the kernel would refuse.
                 let memsw = dir + "/memory.memsw.limit_in_bytes"
-                let hasMemsw = fs.exists(memsw)
-                if hasMemsw { try? fs.write(String(limits.memoryBytes), to: memsw) }
-                try fs.write(String(limits.memoryBytes), to: dir + "/memory.limit_in_bytes")
-                if hasMemsw { try fs.write(String(limits.memoryBytes), to: memsw) }
+                let limit = dir + "/memory.limit_in_bytes"
+                let value = String(limits.memoryBytes)
+                if fs.exists(memsw) {
+                    do {
+                        try fs.write(value, to: limit)
+                        try fs.write(value, to: memsw)
+                    } catch {
+                        // A raise; if memsw will not take the value either, the limit's own error explains more.
+                        guard (try? fs.write(value, to: memsw)) != nil else { throw error }
+                        try fs.write(value, to: limit)
+                    }
+                } else {
+                    try fs.write(value, to: limit)
+                }
                 if fs.exists(dir + "/memory.swappiness") {
                     try? fs.write("0", to: dir + "/memory.swappiness")
                 }
             case "pids":
                 try fs.write(String(limits.pids), to: dir + "/pids.max")
             case "cpu":
-                try fs.write(String(CPUShare.period), to: dir + "/cpu.cfs_period_us")
+                // cpu.cfs_period_us is left at the kernel's default, which CPUShare.period is.
                 try fs.write(String(CPUShare.quota(for: limits)), to: dir + "/cpu.cfs_quota_us")
                 try fs.write(String(CPUShare.v1Shares(for: limits)), to: dir + "/cpu.shares")
             default:
