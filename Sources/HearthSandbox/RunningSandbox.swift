@@ -93,10 +93,17 @@ public final class RunningSandbox: @unchecked Sendable {
             kill()
             while reapIfExited(block: true) == nil {}
         }
-        cgroup.killAll()
         close(pidfd)
         close(statusFd)
-        try cgroup.remove()
+        // PID 1 is reaped only once every other process of its pid namespace is, and none can leave the
+        // cgroup, so it is empty: listing it would be waste (each read of a v1 cgroup.procs makes a pid list
+        // that a kernel worker frees a second later). Should removal fail anyway, what is listed is killed.
+        do {
+            try cgroup.remove()
+        } catch {
+            cgroup.killAll()
+            try cgroup.remove()
+        }
     }
 
     private func reapIfExited(block: Bool = false) -> (Int32, Int32)? {

@@ -65,6 +65,23 @@ final class SandboxLimitTests: SandboxTestCase {
         XCTAssertEqual(hostProcesses(containing: marker), [], "the double-forked daemon outlived the sandbox")
     }
 
+    /// Teardown after a normal exit does not list the cgroup: PID 1's exit must have taken the
+    /// processes the command left running with it, daemons included, and the cgroups go.
+    func testACommandThatExitsLeavingADaemonLeavesNothingBehind() throws {
+        let h = try h()
+        // The sandboxes' parent cgroups live as long as the harness: make them before counting.
+        XCTAssertEqual(try h.run(["/bin/true"]).exit.status, .exited(0))
+        let before = HostResources.take()
+        let marker = "hearth-leftover-marker-\(UUID().uuidString)"
+        let result = try h.run(["/bin/sh", "-c", "/bin/probe daemon \(marker) >/dev/null & sleep 0.3; exit 0"]) { _ in
+            for _ in 0..<100 where hostProcesses(containing: marker).isEmpty { usleep(10_000) }
+            XCTAssertFalse(hostProcesses(containing: marker).isEmpty, "the daemon must have been running, or this test proves nothing")
+        }
+        XCTAssertEqual(result.exit.status, .exited(0))
+        XCTAssertEqual(hostProcesses(containing: marker), [])
+        XCTAssertEqual(HostResources.take(), before)
+    }
+
     func testDestroyWhileRunningKillsEverything() throws {
         let h = try h()
         let marker = "hearth-destroy-marker-\(UUID().uuidString)"
