@@ -37,9 +37,12 @@ public struct CgroupV1Manager: CgroupManager {
         do {
             for (_, own) in ownDirectories {
                 let parent = own + "/" + sandboxParentName
-                try fs.makeDirectory(parent, mayExist: true)
                 let dir = parent + "/" + id
-                try fs.makeDirectory(dir, mayExist: false)
+                // The parent is made only when missing (first use, or after releaseIfUnused), not tried on every start.
+                if (try? fs.makeDirectory(dir, mayExist: false)) == nil {
+                    try fs.makeDirectory(parent, mayExist: true)
+                    try fs.makeDirectory(dir, mayExist: false)
+                }
                 created.append(dir)
             }
             let byController = Dictionary(uniqueKeysWithValues: zip(ownDirectories.map(\.controller), created))
