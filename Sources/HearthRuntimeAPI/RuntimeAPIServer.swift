@@ -24,18 +24,28 @@ public final class RuntimeAPIServer: Sendable {
     /// The shared event loops every sandbox's server runs on.
     public static var group: MultiThreadedEventLoopGroup { .singleton }
 
-    /// Serves an already listening socket (ownership passes to the server).
+    /// Serves an already listening socket: ownership passes to the server once it is serving; if this
+    /// fails, the socket is still the caller's.
     public static func serve(listeningSocket fd: Int32) -> EventLoopFuture<RuntimeAPIServer> {
         let loop = group.next()
         let session = RuntimeSession(eventLoop: loop)
-        return bootstrap(loop, session).withBoundSocket(fd).map { RuntimeAPIServer(session: session, channel: $0) }
+        return started(bootstrap(loop, session).withBoundSocket(fd), session)
     }
 
     /// Binds `host:port` (port 0: any); for tests and tools outside a sandbox.
     public static func bind(host: String, port: Int) -> EventLoopFuture<RuntimeAPIServer> {
         let loop = group.next()
         let session = RuntimeSession(eventLoop: loop)
-        return bootstrap(loop, session).bind(host: host, port: port).map { RuntimeAPIServer(session: session, channel: $0) }
+        return started(bootstrap(loop, session).bind(host: host, port: port), session)
+    }
+
+    /// A server that could not start ends its session: its promises must be kept, and no runtime will call.
+    private static func started(_ channel: EventLoopFuture<Channel>, _ session: RuntimeSession) -> EventLoopFuture<RuntimeAPIServer> {
+        channel.map { RuntimeAPIServer(session: session, channel: $0) }.flatMapErrorThrowing { error in
+            session.close(.platformError(errorType: "Runtime.Unknown", message: "the Runtime API could not start"),
+                          reason: "the Runtime API could not start: \(error)")
+            throw error
+        }
     }
 
     private static func bootstrap(_ loop: EventLoop, _ session: RuntimeSession) -> ServerBootstrap {

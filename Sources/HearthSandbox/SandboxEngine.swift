@@ -247,10 +247,10 @@ public struct StartTimings: Sendable, Equatable {
     public var mountsMs: Double
     /// Hostname, loopback, rlimits, credentials, capabilities, seccomp.
     public var lockdownMs: Double
-    /// exec of the init until the parent resumes.
+    /// Starting the command (until it has exec'd), then exec of the init, until the parent resumes.
     public var execMs: Double
 
-    public static let names = ["cgroup create", "clone", "cgroup join", "mounts", "lockdown", "exec"]
+    public static let names = ["cgroup create", "clone", "cgroup join", "mounts", "lockdown", "command + init exec"]
     public var values: [Double] { [cgroupMs, cloneMs, cgroupJoinMs, mountsMs, lockdownMs, execMs] }
 }
 

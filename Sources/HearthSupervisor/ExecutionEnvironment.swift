@@ -62,7 +62,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         if let prepared {
             (sandbox, server, outputFd) = try await prepared.specialise(as: function.spec, engine: engine)
         } else {
-            (sandbox, server, outputFd) = try await PreparedSandbox.launch(engine: engine) { stdio in
+            (sandbox, server, outputFd) = try await PreparedSandbox.launch { stdio in
                 try engine.start(function.spec, stdio: stdio, listenerPort: RuntimeAPIServer.port)
             }
         }

@@ -24,7 +24,7 @@ public final class PreparedSandbox: @unchecked Sendable {
 
     /// Makes a prepared sandbox for `layers`; `limits` hold until it is specialised.
     public static func make(layers: [String], limits: ResourceLimits, engine: SandboxEngine) async throws -> PreparedSandbox {
-        let launched = try await launch(engine: engine) { stdio in
+        let launched = try await launch { stdio in
             try engine.prebuild(layers: layers, limits: limits, stdio: stdio, networkNamespace: nil, listenerPort: RuntimeAPIServer.port)
         }
         return PreparedSandbox(held: launched.value, server: launched.server, outputFd: launched.outputFd)
@@ -51,7 +51,7 @@ public final class PreparedSandbox: @unchecked Sendable {
 
     /// A sandbox made by `start` in a new network namespace, where its init has made the Runtime API's
     /// listener (127.0.0.1:9001); the server on that listener; one pipe for stdout and stderr.
-    static func launch<T: ListeningSandbox>(engine: SandboxEngine, start: (SandboxEngine.Stdio) throws -> T) async throws
+    static func launch<T: ListeningSandbox>(start: (SandboxEngine.Stdio) throws -> T) async throws
         -> (value: T, server: RuntimeAPIServer, outputFd: Int32) {
         // stdout and stderr share one pipe: Lambda's log is one stream, and one fd per sandbox is cheaper.
         var pipe: [Int32] = [-1, -1]

@@ -118,7 +118,7 @@ struct hearth_spawn_result {
     int failed_step;  /* enum hearth_step, 0 on success */
     int failed_op;    /* index into ops for HEARTH_STEP_MOUNT_OP */
     int error;        /* errno of the failed step */
-    /* CLOCK_MONOTONIC ns at: clone, child entry, cgroups joined, mounts done, before exec, parent resumed. */
+    /* CLOCK_MONOTONIC ns at: clone, child entry, cgroups joined, mounts done, locked down (the command starts), parent resumed. */
     long long timeline_ns[6];
 };
 
