@@ -128,11 +128,12 @@ int main(int argc, char **argv) {
         if (done != pid) continue; /* an orphan: reaped, nothing more */
         if (WIFEXITED(status)) {
             report(status_fd, "exited", WEXITSTATUS(status));
-            return WEXITSTATUS(status);
+            /* Nothing is buffered and nothing registered with atexit: the sandbox ends as soon as it can. */
+            _exit(WEXITSTATUS(status));
         }
         if (WIFSIGNALED(status)) {
             report(status_fd, "signaled", WTERMSIG(status));
-            return 128 + WTERMSIG(status);
+            _exit(128 + WTERMSIG(status));
         }
     }
 }
