@@ -11,7 +11,8 @@ public enum SandboxRunner {
     nonisolated(unsafe) static var forwardTo: Int32 = -1
 
     public static func run(_ spec: SandboxSpec, engine: SandboxEngine? = nil) throws -> SandboxExit {
-        let engine = try engine ?? SandboxEngine.forThisHost()
+        // One sandbox: its child mounts its own root, and nothing is left in the host's mount namespace.
+        let engine = try engine ?? SandboxEngine.forThisHost(shareRoots: false)
         defer { engine.cgroups.releaseIfUnused() }
         var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
         guard hearth_pipe2_cloexec(&inPipe) == 0, hearth_pipe2_cloexec(&outPipe) == 0, hearth_pipe2_cloexec(&errPipe) == 0 else {

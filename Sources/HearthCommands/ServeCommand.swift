@@ -43,6 +43,8 @@ public struct ServeCommand: ParsableCommand {
 
     static func serve(_ settings: Settings) async throws {
         let engine = try SandboxEngine.forThisHost()
+        // Runs after the supervisor's own shutdown below: no sandbox is started once this runs.
+        defer { engine.shutdown() }
         let catalog = try FunctionCatalog(stateDirectory: settings.stateDirectory, imagesDirectory: settings.imagesDirectory,
                                           region: settings.options.region, accountConcurrency: settings.options.accountConcurrency)
         let logs = try FunctionLogs(directory: settings.stateDirectory + "/logs")

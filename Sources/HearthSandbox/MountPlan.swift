@@ -76,16 +76,24 @@ public enum MountPlan {
         (limits.tmpSizeMB, max(1024, limits.tmpSizeMB * 256) + 32)
     }
 
+    /// The root's overlay layers ("top:...:bottom"): the skeleton over the spec's layers. Lower directories
+    /// only, no upper: the root is read-only by construction.
+    public static func rootLowerdir(for spec: SandboxSpec, skeleton: String) throws -> String {
+        try lowerdirList(topFirst: [skeleton] + spec.layers)
+    }
+
     /// - Parameters:
-    ///   - rootMountPoint: an empty host directory; the child mounts the root there in its own namespace.
+    ///   - rootMountPoint: an empty host directory the child mounts the root on in its own namespace; or,
+    ///     with `rootIsMounted`, a shared root overlay (`SharedRoots`) whose copy the child pivots into.
     ///   - skeleton: the skeleton layer directory.
-    public static func operations(for spec: SandboxSpec, rootMountPoint: String, skeleton: String) throws -> [MountOp] {
+    public static func operations(for spec: SandboxSpec, rootMountPoint: String, skeleton: String,
+                                  rootIsMounted: Bool = false) throws -> [MountOp] {
         var ops: [MountOp] = []
         ops.append(.mount(nil, "/", nil, MS_REC | MS_PRIVATE))
-
-        // Lower directories only, no upper: the root is read-only by construction.
-        ops.append(.mount("overlay", rootMountPoint, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV,
-                          "lowerdir=" + (try lowerdirList(topFirst: [skeleton] + spec.layers))))
+        if !rootIsMounted {
+            ops.append(.mount("overlay", rootMountPoint, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV,
+                              "lowerdir=" + (try rootLowerdir(for: spec, skeleton: skeleton))))
+        }
 
         for bind in spec.binds {
             let target = rootMountPoint + "/" + (try bindTarget(bind))

@@ -3,12 +3,14 @@ import Glibc
 #endif
 import HearthModel
 
-/// Host-side directories every sandbox start uses: the skeleton layer and the
-/// (always empty) directory the child mounts its root on in its own namespace.
+/// Host-side directories every sandbox start uses: the skeleton layer, the (always empty) directory
+/// a child mounts its own root on in its own namespace, and the shared roots' mount points.
 public struct RuntimeDirectory: Sendable {
     public let path: String
     public var skeleton: String { path + "/skeleton" }
     public var rootMountPoint: String { path + "/rootfs" }
+    /// Where shared root overlays are mounted (`SharedRoots`).
+    public var rootsDirectory: String { path + "/roots" }
 
     public static let defaultPath = "/run/hearth"
 
@@ -20,6 +22,7 @@ public struct RuntimeDirectory: Sendable {
             try Self.makeRootOnlyDirectory(skeleton + "/" + dir, mode: dir == "tmp" ? 0o1777 : 0o755)
         }
         try Self.makeRootOnlyDirectory(rootMountPoint, mode: 0o755)
+        try Self.makeRootOnlyDirectory(rootsDirectory, mode: 0o711)
     }
 
     /// Creates the directory or checks that an existing one is a real, root-owned directory.

@@ -16,15 +16,20 @@ public final class SandboxEngine: Sendable {
     let lastCap: Int32
     /// Prepared cgroups and network namespaces; nil for one-shot use, where preparing ahead gains nothing.
     public let slots: SandboxSlotPool?
+    /// Root overlays mounted once and shared; nil for one-shot use, where each child mounts its own.
+    public let sharedRoots: SharedRoots?
 
     // CLONE_NEWNS | NEWUTS | NEWIPC | NEWPID; the network namespace is joined or made (NEWNET),
     // the cgroup namespace comes after joining the cgroups.
     static let cloneFlags: Int32 = 0x0002_0000 | 0x0400_0000 | 0x0800_0000 | 0x2000_0000
     static let cloneNewNet: Int32 = 0x4000_0000
 
-    /// - Parameter prepared: keep this many slots (cgroup and network namespace) ready for sandboxes with these limits.
+    /// - Parameters:
+    ///   - prepared: keep this many slots (cgroup and network namespace) ready for sandboxes with these limits.
+    ///   - shareRoots: mount each distinct root once and share it (call `shutdown` to unmount them); for
+    ///     one-shot use, false: the sandbox's child mounts its own root, and nothing is left in the host's namespace.
     public init(cgroups: any CgroupManager, runtime: RuntimeDirectory, initPath: String,
-                prepared: (count: Int, limits: ResourceLimits)? = nil) throws {
+                prepared: (count: Int, limits: ResourceLimits)? = nil, shareRoots: Bool = true) throws {
         guard geteuid() == 0 else { throw HearthError.system("sandboxes need root (running as uid \(geteuid()))") }
         self.cgroups = cgroups
         self.runtime = runtime
@@ -38,19 +43,21 @@ public final class SandboxEngine: Sendable {
         } else {
             slots = nil
         }
+        sharedRoots = shareRoots ? try SharedRoots(runtime: runtime) : nil
     }
 
     /// Stops background work and releases what is prepared but unused.
     public func shutdown() {
         slots?.shutdown()
+        sharedRoots?.release()
     }
 
     /// The engine for this machine: detected cgroups, the runtime directory (HEARTH_RUNTIME_DIR or
     /// /run/hearth), the installed init.
-    public static func forThisHost(runtimeDirectory: String? = nil) throws -> SandboxEngine {
+    public static func forThisHost(runtimeDirectory: String? = nil, shareRoots: Bool = true) throws -> SandboxEngine {
         let path = runtimeDirectory ?? getenv("HEARTH_RUNTIME_DIR").map { String(cString: $0) } ?? RuntimeDirectory.defaultPath
         return try SandboxEngine(cgroups: CgroupDetector.currentManager(), runtime: RuntimeDirectory(path: path),
-                                 initPath: InitBinary.locate())
+                                 initPath: InitBinary.locate(), shareRoots: shareRoots)
     }
 
     /// File descriptors the sandbox gets as 0, 1 and 2. The caller keeps ownership.
@@ -85,7 +92,13 @@ public final class SandboxEngine: Sendable {
 
     /// Cgroup, status pipe and the spawn; with `control`, a held sandbox (no binds, no lockdown).
     func launch(_ spec: SandboxSpec, stdio: Stdio, networkNamespace: Int32?, listenerPort: UInt16?, control: Int32?) throws -> Launched {
-        let ops = try MountPlan.operations(for: spec, rootMountPoint: runtime.rootMountPoint, skeleton: runtime.skeleton)
+        let ops: [MountOp]
+        if let sharedRoots {
+            let root = try sharedRoots.root(lowerdir: MountPlan.rootLowerdir(for: spec, skeleton: runtime.skeleton))
+            ops = try MountPlan.operations(for: spec, rootMountPoint: root, skeleton: runtime.skeleton, rootIsMounted: true)
+        } else {
+            ops = try MountPlan.operations(for: spec, rootMountPoint: runtime.rootMountPoint, skeleton: runtime.skeleton)
+        }
         slots?.startBegan()
         defer { slots?.startEnded() }
         let beforeCgroup = monotonicSeconds()

@@ -40,7 +40,10 @@ struct RunBench: ParsableCommand {
         try sh("cd \(work)/python && zip -q ../python.zip app.py")
         let cgroups = try CgroupDetector.currentManager()
         let engine = try SandboxEngine(cgroups: cgroups, runtime: RuntimeDirectory(path: work + "/run"), initPath: initPath ?? InitBinary.locate())
-        defer { cgroups.releaseIfUnused() }
+        defer {
+            engine.shutdown()
+            cgroups.releaseIfUnused()
+        }
         let store = try PackageStore(root: work + "/store")
         let builder = FunctionBuilder(store: store, imagesDirectory: images)
         let staticFn = try builder.build(.init(name: "bench", code: .zip(path: work + "/static.zip", runtime: "provided", handler: "x"),

@@ -35,6 +35,7 @@ struct SandboxBench: ParsableCommand {
                                      prepared: prepared > 0 ? (prepared, Self.limits) : nil)
         defer {
             warm.shutdown()
+            cold.shutdown()
             cgroups.releaseIfUnused()
         }
         warm.slots?.waitUntilFull()

@@ -33,6 +33,19 @@ final class MountPlanTests: XCTestCase {
                        MountPlan.MS_REMOUNT | MountPlan.MS_NOSUID | MountPlan.MS_NODEV, "/tmp: writable, exec allowed as on Lambda")
     }
 
+    func testASharedRootIsNotMountedAgainButBoundOntoAndPivotedInto() throws {
+        let root = "/run/hearth/roots/7-1/0"
+        let ops = try MountPlan.operations(for: spec(binds: [.init(source: "/store/code", target: "/var/task")]),
+                                           rootMountPoint: root, skeleton: "/run/hearth/skeleton", rootIsMounted: true)
+        XCTAssertFalse(ops.contains { $0.fstype == "overlay" }, "the shared root is already mounted")
+        XCTAssertEqual(ops[1].source, "/store/code")
+        XCTAssertEqual(ops[1].target, root + "/var/task")
+        let pivot = try XCTUnwrap(ops.first { $0.kind == .pivot })
+        XCTAssertEqual(pivot.target, root)
+        XCTAssertEqual(try MountPlan.rootLowerdir(for: spec(layers: ["/srv/a", "/srv/b"]), skeleton: "/run/hearth/skeleton"),
+                       "/run/hearth/skeleton:/srv/a:/srv/b")
+    }
+
     func testOneTmpfsBehindDevShmTmpAndTheMasksThenItsStagingMountIsGone() throws {
         let ops = try plan(spec(tmp: 64))
         let tmpfs = ops.filter { $0.fstype == "tmpfs" }

@@ -1,0 +1,110 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import HearthModel
+import Synchronization
+
+/// Read-only root overlays shared by every sandbox with the same layers. Each is mounted once in
+/// the supervisor's namespace; a sandbox's mount namespace gets its own copy of that mount at clone
+/// and pivots into it. One superblock instead of one per sandbox: no overlay set-up on the start path,
+/// and one shrinker less per sandbox in every memory cgroup's shrinker table. Sharing is safe because
+/// there is no upper layer: nothing in it can be written.
+///
+/// Mount points live in `<runtime>/roots/<pid>-<n>/`, one directory per engine, so engines and
+/// processes never touch each other's; what a dead process left is swept by the next engine.
+public final class SharedRoots: Sendable {
+    let directory: String
+    private struct State {
+        /// lowerdir option → mount point, least recently used first.
+        var mounted: [(lowerdir: String, path: String)] = []
+        var next = 0
+        var released = false
+    }
+    private let state = Mutex(State())
+    /// Kept mounted at most; the least recently used goes first (sandboxes keep their own copies).
+    let capacity: Int
+
+    private static let engineCounter = Mutex(0)
+
+    init(runtime: RuntimeDirectory, capacity: Int = 32) throws {
+        self.capacity = max(1, capacity)
+        Self.sweepDeadProcesses(runtime.rootsDirectory)
+        let n = Self.engineCounter.withLock { counter -> Int in
+            counter += 1
+            return counter
+        }
+        directory = runtime.rootsDirectory + "/\(getpid())-\(n)"
+        try RuntimeDirectory.makeRootOnlyDirectory(directory, mode: 0o711)
+    }
+
+    /// The mount point of the root for `lowerdir` ("top:...:bottom"), mounted now if it is not yet.
+    func root(lowerdir: String) throws -> String {
+        try state.withLock { state in
+            guard !state.released else { throw HearthError.system("the sandbox engine was shut down") }
+            if let index = state.mounted.firstIndex(where: { $0.lowerdir == lowerdir }) {
+                let entry = state.mounted.remove(at: index)
+                state.mounted.append(entry)
+                return entry.path
+            }
+            let path = directory + "/\(state.next)"
+            state.next += 1
+            guard mkdir(path, 0o755) == 0 else {
+                throw HearthError.system("cannot create \(path): \(String(cString: strerror(errno)))")
+            }
+            let flags = MountPlan.MS_RDONLY | MountPlan.MS_NOSUID | MountPlan.MS_NODEV
+            guard mount("overlay", path, "overlay", flags, "lowerdir=" + lowerdir) == 0 else {
+                let reason = String(cString: strerror(errno))
+                rmdir(path)
+                throw HearthError.sandboxSetup("overlay root of \(lowerdir): \(reason)")
+            }
+            state.mounted.append((lowerdir, path))
+            while state.mounted.count > capacity {
+                Self.unmount(state.mounted.removeFirst().path)
+            }
+            return path
+        }
+    }
+
+    /// Unmounts every root (sandboxes still running keep their copies) and removes the directory.
+    public func release() {
+        state.withLock { state in
+            state.released = true
+            for entry in state.mounted { Self.unmount(entry.path) }
+            state.mounted = []
+            rmdir(directory)
+        }
+    }
+
+    static func unmount(_ path: String) {
+        _ = umount2(path, Int32(MNT_DETACH))
+        rmdir(path)
+    }
+
+    private static func entryName(_ entry: UnsafeMutablePointer<dirent>) -> String {
+        withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+    }
+
+    /// Roots left by processes that are gone (a crash, a kill -9): unmounted and removed.
+    static func sweepDeadProcesses(_ rootsDirectory: String) {
+        guard let dir = opendir(rootsDirectory) else { return }
+        var stale: [String] = []
+        while let entry = readdir(dir) {
+            let name = entryName(entry)
+            guard let dash = name.firstIndex(of: "-"), let pid = Int32(name[..<dash]), pid > 0 else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { stale.append(rootsDirectory + "/" + name) }
+        }
+        closedir(dir)
+        for engineDirectory in stale {
+            if let inner = opendir(engineDirectory) {
+                var paths: [String] = []
+                while let entry = readdir(inner) {
+                    let name = entryName(entry)
+                    if name != "." && name != ".." { paths.append(engineDirectory + "/" + name) }
+                }
+                closedir(inner)
+                for path in paths { unmount(path) }
+            }
+            rmdir(engineDirectory)
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import HearthModel
+@testable import HearthSandbox
+import XCTest
+
+/// Root overlays mounted once and shared by every sandbox with the same layers.
+final class SharedRootTests: SandboxTestCase {
+    private func mounts(under directory: String) -> [String] {
+        let text = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line -> String? in
+            let fields = line.split(separator: " ")
+            guard fields.count > 2, fields[1].hasPrefix(directory + "/") else { return nil }
+            return String(fields[1])
+        }
+    }
+
+    private func device(_ path: String) -> UInt64? {
+        var st = stat()
+        return stat(path, &st) == 0 ? UInt64(st.st_dev) : nil
+    }
+
+    func testSandboxesWithTheSameLayersRunOnOneRootMount() throws {
+        let h = try h()
+        let roots = try XCTUnwrap(h.engine.sharedRoots)
+        var running: [(RunningSandbox, () -> (String, String))] = []
+        for _ in 0..<3 { running.append(try h.start(h.spec(["/bin/sleep", "30"]))) }
+        defer {
+            for (sandbox, collect) in running {
+                sandbox.kill()
+                _ = sandbox.wait()
+                _ = collect()
+                try? sandbox.destroy()
+            }
+        }
+        let mounted = mounts(under: roots.directory)
+        XCTAssertEqual(mounted.count, 1, "one overlay for three sandboxes: \(mounted)")
+        let shared = try XCTUnwrap(mounted.first.flatMap(device))
+        for (sandbox, _) in running {
+            // The sandbox's "/" as the host sees it: the same superblock as the shared mount.
+            XCTAssertEqual(device("/proc/\(sandbox.pid)/root/"), shared)
+        }
+        // Still read-only inside, as every root is.
+        XCTAssertEqual(try h.run(["/bin/sh", "-c", "(echo x > /x) 2>/dev/null && echo wrote || echo refused"]).stdout, "refused\n")
+    }
+
+    func testTheLeastRecentlyUsedRootIsUnmountedBeyondCapacityAndAllAtRelease() throws {
+        let h = try h()
+        let runtime = try RuntimeDirectory(path: h.runtimeDirectory)
+        let roots = try SharedRoots(runtime: runtime, capacity: 2)
+        defer { roots.release() }
+        let layers = ["a", "b", "c"].map { h.rootfs + "/../layer-" + $0 }
+        for layer in layers { try FileManager.default.createDirectory(atPath: layer, withIntermediateDirectories: true) }
+        defer { for layer in layers { try? FileManager.default.removeItem(atPath: layer) } }
+        // Without an upper layer overlayfs wants two lower ones.
+        let lowerdirs = layers.map { $0 + ":" + h.rootfs }
+        let a = try roots.root(lowerdir: lowerdirs[0])
+        _ = try roots.root(lowerdir: lowerdirs[1])
+        XCTAssertEqual(try roots.root(lowerdir: lowerdirs[0]), a, "a root is mounted once")
+        _ = try roots.root(lowerdir: lowerdirs[2])
+        XCTAssertEqual(mounts(under: roots.directory).count, 2)
+        XCTAssertTrue(mounts(under: roots.directory).contains(a), "b was the least recently used, not a")
+        roots.release()
+        XCTAssertEqual(mounts(under: roots.directory), [])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: roots.directory))
+        XCTAssertThrowsError(try roots.root(lowerdir: lowerdirs[0]))
+    }
+
+    func testRootsLeftByADeadProcessAreUnmountedByTheNextEngine() throws {
+        let h = try h()
+        let runtime = try RuntimeDirectory(path: h.runtimeDirectory)
+        // A pid that is gone: a child that has exited and been reaped.
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/true")
+        try child.run()
+        child.waitUntilExit()
+        let stale = runtime.rootsDirectory + "/\(child.processIdentifier)-1"
+        try FileManager.default.createDirectory(atPath: stale + "/0", withIntermediateDirectories: true)
+        XCTAssertEqual(mount("overlay", stale + "/0", "overlay", MountPlan.MS_RDONLY, "lowerdir=" + runtime.skeleton + ":" + h.rootfs), 0)
+        XCTAssertEqual(mounts(under: stale).count, 1)
+
+        let roots = try SharedRoots(runtime: runtime)
+        defer { roots.release() }
+        XCTAssertEqual(mounts(under: stale), [])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale))
+    }
+}
