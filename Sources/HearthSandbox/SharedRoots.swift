@@ -14,9 +14,15 @@ import Synchronization
 /// processes never touch each other's; what a dead process left is swept by the next engine.
 public final class SharedRoots: Sendable {
     let directory: String
+    private struct Entry {
+        let lowerdir: String
+        let path: String
+        /// Starts between `acquire` and `done`: their clone has not copied the mount yet.
+        var users = 0
+    }
     private struct State {
-        /// lowerdir option → mount point, least recently used first.
-        var mounted: [(lowerdir: String, path: String)] = []
+        /// Least recently used first.
+        var mounted: [Entry] = []
         var next = 0
         var released = false
     }
@@ -37,12 +43,14 @@ public final class SharedRoots: Sendable {
         try RuntimeDirectory.makeRootOnlyDirectory(directory, mode: 0o711)
     }
 
-    /// The mount point of the root for `lowerdir` ("top:...:bottom"), mounted now if it is not yet.
-    func root(lowerdir: String) throws -> String {
+    /// The mount point of the root for `lowerdir` ("top:...:bottom"), mounted now if it is not yet. It
+    /// stays mounted until `done(with:)`: call that once the sandbox's clone has copied it.
+    func acquire(lowerdir: String) throws -> String {
         try state.withLock { state in
             guard !state.released else { throw HearthError.system("the sandbox engine was shut down") }
             if let index = state.mounted.firstIndex(where: { $0.lowerdir == lowerdir }) {
-                let entry = state.mounted.remove(at: index)
+                var entry = state.mounted.remove(at: index)
+                entry.users += 1
                 state.mounted.append(entry)
                 return entry.path
             }
@@ -57,11 +65,17 @@ public final class SharedRoots: Sendable {
                 rmdir(path)
                 throw HearthError.sandboxSetup("overlay root of \(lowerdir): \(reason)")
             }
-            state.mounted.append((lowerdir, path))
-            while state.mounted.count > capacity {
-                Self.unmount(state.mounted.removeFirst().path)
+            state.mounted.append(Entry(lowerdir: lowerdir, path: path, users: 1))
+            while state.mounted.count > capacity, let idle = state.mounted.firstIndex(where: { $0.users == 0 }) {
+                Self.unmount(state.mounted.remove(at: idle).path)
             }
             return path
+        }
+    }
+
+    func done(with path: String) {
+        state.withLock { state in
+            if let index = state.mounted.firstIndex(where: { $0.path == path }) { state.mounted[index].users -= 1 }
         }
     }
 

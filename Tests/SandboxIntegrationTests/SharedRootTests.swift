@@ -53,16 +53,28 @@ final class SharedRootTests: SandboxTestCase {
         defer { for layer in layers { try? FileManager.default.removeItem(atPath: layer) } }
         // Without an upper layer overlayfs wants two lower ones.
         let lowerdirs = layers.map { $0 + ":" + h.rootfs }
-        let a = try roots.root(lowerdir: lowerdirs[0])
-        _ = try roots.root(lowerdir: lowerdirs[1])
-        XCTAssertEqual(try roots.root(lowerdir: lowerdirs[0]), a, "a root is mounted once")
-        _ = try roots.root(lowerdir: lowerdirs[2])
-        XCTAssertEqual(mounts(under: roots.directory).count, 2)
-        XCTAssertTrue(mounts(under: roots.directory).contains(a), "b was the least recently used, not a")
+        func use(_ lowerdir: String) throws -> String {
+            let path = try roots.acquire(lowerdir: lowerdir)
+            roots.done(with: path)
+            return path
+        }
+        let a = try use(lowerdirs[0])
+        let b = try use(lowerdirs[1])
+        XCTAssertEqual(try use(lowerdirs[0]), a, "a root is mounted once")
+        let c = try use(lowerdirs[2])
+        XCTAssertEqual(Set(mounts(under: roots.directory)), [a, c], "b was the least recently used")
+
+        // A root whose start has not cloned yet stays, even as the least recently used.
+        let pinned = try roots.acquire(lowerdir: lowerdirs[0])
+        XCTAssertEqual(pinned, a)
+        XCTAssertNotEqual(try use(lowerdirs[1]), b, "b was unmounted, so it is mounted anew")
+        let latest = try use(lowerdirs[2])
+        XCTAssertEqual(Set(mounts(under: roots.directory)), [pinned, latest], "the pinned root went: \(mounts(under: roots.directory))")
+        roots.done(with: pinned)
         roots.release()
         XCTAssertEqual(mounts(under: roots.directory), [])
         XCTAssertFalse(FileManager.default.fileExists(atPath: roots.directory))
-        XCTAssertThrowsError(try roots.root(lowerdir: lowerdirs[0]))
+        XCTAssertThrowsError(try roots.acquire(lowerdir: lowerdirs[0]))
     }
 
     func testRootsLeftByADeadProcessAreUnmountedByTheNextEngine() throws {
