@@ -130,7 +130,9 @@ final class ServeAPITests: XCTestCase {
     }
 
     func testInvokeResultsErrorsAndLimits() throws {
-        let out = try d().boto(try create("inv", "Timeout=1") + """
+        // 1,024 MB is 58% of a vCPU: encoding and posting the 7 MB response must finish well inside the
+        // one-second timeout on a loaded machine (at 128 MB, 7% of a vCPU, it sometimes did not).
+        let out = try d().boto(try create("inv", "Timeout=1, MemorySize=1024") + """
 
             r = c.invoke(FunctionName="inv", Payload=json.dumps({"fail": True}), LogType="Tail")
             out["error"] = {"status": r["StatusCode"], "fe": r.get("FunctionError"), "body": payload(r), "log": base64.b64decode(r["LogResult"]).decode()}
