@@ -82,15 +82,26 @@ public enum MountPlan {
         try lowerdirList(topFirst: [skeleton] + spec.layers)
     }
 
-    /// - Parameters:
-    ///   - rootMountPoint: an empty host directory the child mounts the root on in its own namespace; or,
-    ///     with `rootIsMounted`, a shared root overlay (`SharedRoots`) whose copy the child pivots into.
-    ///   - skeleton: the skeleton layer directory.
-    public static func operations(for spec: SandboxSpec, rootMountPoint: String, skeleton: String,
-                                  rootIsMounted: Bool = false) throws -> [MountOp] {
+    /// Where the child finds its root.
+    public enum Root: Sendable, Equatable {
+        /// An empty host directory the child mounts the root overlay on, in its own namespace.
+        case mountAt(String)
+        /// A root overlay already mounted there (`SharedRoots`): the child pivots into its copy of it.
+        case shared(String)
+
+        var path: String {
+            switch self {
+            case .mountAt(let path), .shared(let path): return path
+            }
+        }
+    }
+
+    /// - Parameter skeleton: the skeleton layer directory.
+    public static func operations(for spec: SandboxSpec, root: Root, skeleton: String) throws -> [MountOp] {
+        let rootMountPoint = root.path
         var ops: [MountOp] = []
         ops.append(.mount(nil, "/", nil, MS_REC | MS_PRIVATE))
-        if !rootIsMounted {
+        if case .mountAt = root {
             ops.append(.mount("overlay", rootMountPoint, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV,
                               "lowerdir=" + (try rootLowerdir(for: spec, skeleton: skeleton))))
         }

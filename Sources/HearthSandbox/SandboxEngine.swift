@@ -92,17 +92,12 @@ public final class SandboxEngine: Sendable {
 
     /// Cgroup, status pipe and the spawn; with `control`, a held sandbox (no binds, no lockdown).
     func launch(_ spec: SandboxSpec, stdio: Stdio, networkNamespace: Int32?, listenerPort: UInt16?, control: Int32?) throws -> Launched {
-        let ops: [MountOp]
-        var pinnedRoot: String?
+        let root: MountPlan.Root = try sharedRoots.map {
+            .shared(try $0.acquire(lowerdir: MountPlan.rootLowerdir(for: spec, skeleton: runtime.skeleton)))
+        } ?? .mountAt(runtime.rootMountPoint)
         // Once launch returns, the clone has copied the mount (or failed): it may be unmounted from then on.
-        defer { if let pinnedRoot { sharedRoots?.done(with: pinnedRoot) } }
-        if let sharedRoots {
-            let root = try sharedRoots.acquire(lowerdir: MountPlan.rootLowerdir(for: spec, skeleton: runtime.skeleton))
-            pinnedRoot = root
-            ops = try MountPlan.operations(for: spec, rootMountPoint: root, skeleton: runtime.skeleton, rootIsMounted: true)
-        } else {
-            ops = try MountPlan.operations(for: spec, rootMountPoint: runtime.rootMountPoint, skeleton: runtime.skeleton)
-        }
+        defer { if case .shared(let path) = root { sharedRoots?.done(with: path) } }
+        let ops = try MountPlan.operations(for: spec, root: root, skeleton: runtime.skeleton)
         slots?.startBegan()
         defer { slots?.startEnded() }
         let beforeCgroup = monotonicSeconds()

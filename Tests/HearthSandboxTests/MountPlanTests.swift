@@ -9,7 +9,7 @@ final class MountPlanTests: XCTestCase {
     }
 
     func plan(_ s: SandboxSpec) throws -> [MountOp] {
-        try MountPlan.operations(for: s, rootMountPoint: "/run/hearth/rootfs", skeleton: "/run/hearth/skeleton")
+        try MountPlan.operations(for: s, root: .mountAt("/run/hearth/rootfs"), skeleton: "/run/hearth/skeleton")
     }
 
     func testOrderPrivateOverlayBindsPivotThenSpecialFilesystems() throws {
@@ -36,7 +36,7 @@ final class MountPlanTests: XCTestCase {
     func testASharedRootIsNotMountedAgainButBoundOntoAndPivotedInto() throws {
         let root = "/run/hearth/roots/7-1/0"
         let ops = try MountPlan.operations(for: spec(binds: [.init(source: "/store/code", target: "/var/task")]),
-                                           rootMountPoint: root, skeleton: "/run/hearth/skeleton", rootIsMounted: true)
+                                           root: .shared(root), skeleton: "/run/hearth/skeleton")
         XCTAssertFalse(ops.contains { $0.fstype == "overlay" }, "the shared root is already mounted")
         XCTAssertEqual(ops[1].source, "/store/code")
         XCTAssertEqual(ops[1].target, root + "/var/task")
