@@ -26,30 +26,40 @@ final class SandboxLaunchTests: XCTestCase {
         Set((0..<4096).filter { fcntl(Int32($0), F_GETFD) >= 0 }.map(String.init))
     }
 
+    /// A pipe: its read end is an fd no server can adopt as a listening socket.
+    private func notASocket() -> (read: Int32, write: Int32) {
+        var pipe: [Int32] = [-1, -1]
+        XCTAssertEqual(Glibc.pipe(&pipe), 0)
+        return (pipe[0], pipe[1])
+    }
+
+    /// The error `PreparedSandbox.launch` ends with when its start returns `fake`.
+    private func launchError(_ fake: FakeListeningSandbox) async -> Error? {
+        do {
+            _ = try await PreparedSandbox.launch { _ in fake }
+            XCTFail("a sandbox whose listener cannot be served must not launch")
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     func testASandboxWithoutAListenerIsAbandonedAndItsOutputPipeClosed() async throws {
         let fake = FakeListeningSandbox(listener: nil)
         let before = openFds()
-        do {
-            _ = try await PreparedSandbox.launch { _ in fake }
-            XCTFail("a sandbox without a listener cannot be served")
-        } catch {
-            XCTAssertTrue("\(error)".contains("no Runtime API listener"), "\(error)")
-        }
+        let message = await launchError(fake).map { "\($0)" } ?? ""
+        XCTAssertTrue(message.contains("no Runtime API listener"), message)
         XCTAssertEqual(fake.abandonCount, 1)
         XCTAssertEqual(openFds(), before, "the output pipe must be closed")
     }
 
     func testAListenerThatCannotBeServedIsClosedOnceAndTheSandboxAbandoned() async throws {
-        // Not a socket at all: the server cannot adopt it.
-        var pipe: [Int32] = [-1, -1]
-        XCTAssertEqual(Glibc.pipe(&pipe), 0)
-        defer { close(pipe[1]) }
-        let fake = FakeListeningSandbox(listener: pipe[0])
-        let before = openFds().subtracting(["\(pipe[0])"])
-        do {
-            _ = try await PreparedSandbox.launch { _ in fake }
-            XCTFail("a pipe cannot be served as a listening socket")
-        } catch {}
+        let pipe = notASocket()
+        defer { close(pipe.write) }
+        let fake = FakeListeningSandbox(listener: pipe.read)
+        let before = openFds().subtracting(["\(pipe.read)"])
+        let error = await launchError(fake)
+        XCTAssertNotNil(error)
         XCTAssertEqual(fake.abandonCount, 1)
         XCTAssertEqual(openFds(), before, "the listener and the output pipe must be closed")
     }
@@ -57,15 +67,14 @@ final class SandboxLaunchTests: XCTestCase {
     /// What the launch's cleanup relies on: NIO adopts a socket only once its channel exists, so one it
     /// refuses is still the caller's to close (closing it again later could hit a reused number).
     func testAServerThatCannotStartLeavesTheSocketToItsCaller() async throws {
-        var pipe: [Int32] = [-1, -1]
-        XCTAssertEqual(Glibc.pipe(&pipe), 0)
-        defer { close(pipe[1]) }
+        let pipe = notASocket()
+        defer { close(pipe.write) }
         do {
-            _ = try await RuntimeAPIServer.serve(listeningSocket: pipe[0]).get()
+            _ = try await RuntimeAPIServer.serve(listeningSocket: pipe.read).get()
             XCTFail("a pipe cannot be served as a listening socket")
         } catch {}
-        XCTAssertGreaterThanOrEqual(fcntl(pipe[0], F_GETFD), 0, "a socket the server could not adopt stays open")
-        close(pipe[0])
+        XCTAssertGreaterThanOrEqual(fcntl(pipe.read, F_GETFD), 0, "a socket the server could not adopt stays open")
+        close(pipe.read)
     }
 
     func testAStartThatThrowsLeavesNoPipeBehind() async throws {
