@@ -46,6 +46,18 @@ final class HeldSandboxTests: SandboxTestCase {
         XCTAssertEqual(rofs["tmp_file_mode"], "644")
     }
 
+    /// A held init starts the command with the same C as the spawn: PATH search, and an exec failure
+    /// reported as one.
+    func testAHeldSandboxFindsItsCommandInPathAndReportsOneItCannotExecute() throws {
+        let found = try runHeld(["echo", "from", "path"])
+        XCTAssertEqual(found.exit.status, .exited(0), found.stderr)
+        XCTAssertEqual(found.stdout, "from path\n")
+        let missing = try runHeld(["/bin/not-there"])
+        XCTAssertEqual(missing.exit.status, .execFailed(ENOENT))
+        XCTAssertEqual(missing.exit.shellStatus, 127)
+        XCTAssertTrue(missing.stderr.contains("cannot execute /bin/not-there"), missing.stderr)
+    }
+
     func testTheFunctionsCodeIsAttachedReadOnlyAndLayersStack() throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-held-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: base) }

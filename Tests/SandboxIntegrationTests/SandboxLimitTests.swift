@@ -82,6 +82,31 @@ final class SandboxLimitTests: SandboxTestCase {
         XCTAssertEqual(HostResources.take(), before)
     }
 
+    /// The fallback when removal fails: a process that is not in the sandbox's pid namespace (here a host
+    /// process written into its cgroups) keeps the cgroup busy after PID 1 is reaped; it is killed and the
+    /// cgroups removed.
+    func testACgroupKeptBusyFromOutsideIsEmptiedAndRemovedAtTeardown() throws {
+        let h = try h()
+        XCTAssertEqual(try h.run(["/bin/true"]).exit.status, .exited(0))
+        let before = HostResources.take()
+        let (sandbox, collect) = try h.start(h.spec(["/bin/true"]))
+        XCTAssertEqual(sandbox.wait().status, .exited(0))
+        _ = collect()
+        let intruder = Process()
+        intruder.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        intruder.arguments = ["30"]
+        try intruder.run()
+        defer { if intruder.isRunning { intruder.terminate() } }
+        for procs in sandbox.cgroup.procsFiles {
+            try String(intruder.processIdentifier).write(toFile: procs, atomically: false, encoding: .utf8)
+        }
+        XCTAssertNoThrow(try sandbox.destroy())
+        intruder.waitUntilExit()
+        XCTAssertEqual(intruder.terminationReason, .uncaughtSignal)
+        XCTAssertEqual(intruder.terminationStatus, SIGKILL)
+        XCTAssertEqual(HostResources.take(), before)
+    }
+
     func testDestroyWhileRunningKillsEverything() throws {
         let h = try h()
         let marker = "hearth-destroy-marker-\(UUID().uuidString)"
