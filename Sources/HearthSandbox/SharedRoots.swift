@@ -94,30 +94,13 @@ public final class SharedRoots: Sendable {
         rmdir(path)
     }
 
-    private static func entryName(_ entry: UnsafeMutablePointer<dirent>) -> String {
-        withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-    }
-
     /// Roots left by processes that are gone (a crash, a kill -9): unmounted and removed.
     static func sweepDeadProcesses(_ rootsDirectory: String) {
-        guard let dir = opendir(rootsDirectory) else { return }
-        var stale: [String] = []
-        while let entry = readdir(dir) {
-            let name = entryName(entry)
-            guard let dash = name.firstIndex(of: "-"), let pid = Int32(name[..<dash]), pid > 0 else { continue }
-            if kill(pid, 0) != 0 && errno == ESRCH { stale.append(rootsDirectory + "/" + name) }
-        }
-        closedir(dir)
-        for engineDirectory in stale {
-            if let inner = opendir(engineDirectory) {
-                var paths: [String] = []
-                while let entry = readdir(inner) {
-                    let name = entryName(entry)
-                    if name != "." && name != ".." { paths.append(engineDirectory + "/" + name) }
-                }
-                closedir(inner)
-                for path in paths { unmount(path) }
-            }
+        for name in HostResources.entries(rootsDirectory) {
+            guard let dash = name.firstIndex(of: "-"), let pid = Int32(name[..<dash]), pid > 0,
+                  kill(pid, 0) != 0 && errno == ESRCH else { continue }
+            let engineDirectory = rootsDirectory + "/" + name
+            for root in HostResources.entries(engineDirectory) { unmount(engineDirectory + "/" + root) }
             rmdir(engineDirectory)
         }
     }

@@ -94,5 +94,7 @@ final class SharedRootTests: SandboxTestCase {
         defer { roots.release() }
         XCTAssertEqual(mounts(under: stale), [])
         XCTAssertFalse(FileManager.default.fileExists(atPath: stale))
+        let live = try XCTUnwrap(h.engine.sharedRoots?.directory)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: live), "a live process's roots are not swept")
     }
 }
