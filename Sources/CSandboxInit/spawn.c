@@ -119,12 +119,13 @@ static int run_op(const struct hearth_op *op) {
 /* A one-byte message with room for one fd (SCM_RIGHTS): the Runtime API listener, child to parent. */
 struct fd_message {
     char byte;
+    struct iovec iov;
+    struct msghdr msg;
+    /* Last: clang counts CMSG_SPACE as variable-sized, which only a struct's last field may be. */
     union {
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } control;
-    struct iovec iov;
-    struct msghdr msg;
 };
 
 static void fd_message_init(struct fd_message *m) {
@@ -313,8 +314,7 @@ static int child_main(void *arg) {
     if (command < 0) fail(ctx, HEARTH_STEP_COMMAND, 0);
     char number[16];
     format_int(number, exec_error ? exec_error : command);
-    char *init_argv[] = {"hearth-init", exec_error ? "--exec-failed" : "--reap", number, c->argv[0], NULL};
-    if (!exec_error) init_argv[3] = NULL;
+    char *init_argv[] = {"hearth-init", exec_error ? "--exec-failed" : "--reap", number, exec_error ? c->argv[0] : NULL, NULL};
     char *no_env[] = {NULL};
     syscall(SYS_execveat, exec_fd, "", init_argv, no_env, AT_EMPTY_PATH);
     fail(ctx, HEARTH_STEP_EXEC, 0);
