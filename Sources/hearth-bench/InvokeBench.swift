@@ -125,9 +125,7 @@ struct InvokeBench: ParsableCommand {
             try sh("\(endpoint) \(hearth) deploy cold\(i + 1) --zip \(zip) --runtime provided.al2023 --handler x >/dev/null")
             if waitForPrepared && i >= 0 {
                 // Steady state: the image's pre-built sandboxes are back after the previous start.
-                for _ in 0..<400 where !shell("curl -s \(daemon.endpoint)/hearth/v1/status").1.contains("\"prepared\":\(Self.prepared)") {
-                    Thread.sleep(forTimeInterval: 0.01)
-                }
+                poll(times: 400, every: 0.01) { shell("curl -s \(daemon.endpoint)/hearth/v1/status").1.contains("\"prepared\":\(Self.prepared)") }
             }
             let (status, out) = shell("curl -s -o /dev/null -w '%{time_total}' -X POST --data '{}' \(daemon.endpoint)/2015-03-31/functions/cold\(i + 1)/invocations")
             guard status == 0, let seconds = Double(out.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw ValidationError("cold invoke failed: \(out)") }
@@ -226,7 +224,7 @@ struct InvokeBench: ParsableCommand {
             process.arguments = ["-c", directory + "/nginx.conf", "-p", directory]
             process.standardError = FileHandle(forWritingAtPath: "/dev/null")
             try process.run()
-            for _ in 0..<50 where shell("curl -s -o /dev/null \(url)").0 != 0 { Thread.sleep(forTimeInterval: 0.1) }
+            poll(times: 50, every: 0.1) { shell("curl -s -o /dev/null \(url)").0 == 0 }
         }
 
         func stop() {
@@ -289,6 +287,15 @@ struct MemorySnapshot {
             total += field(status, "RssAnon") + field(status, "VmPTE") + 16 * max(1, field(status, "Threads"))
         }
         return total
+    }
+}
+
+/// Checks `condition` up to `times` times, `every` seconds apart, and stops at the first success
+/// (a `for ... where` loop would go on evaluating it).
+func poll(times: Int, every seconds: Double, _ condition: () -> Bool) {
+    for _ in 0..<times {
+        if condition() { return }
+        Thread.sleep(forTimeInterval: seconds)
     }
 }
 

@@ -73,9 +73,10 @@ final class SandboxLimitTests: SandboxTestCase {
         XCTAssertEqual(try h.run(["/bin/true"]).exit.status, .exited(0))
         let before = HostResources.take()
         let marker = "hearth-leftover-marker-\(UUID().uuidString)"
-        let result = try h.run(["/bin/sh", "-c", "/bin/probe daemon \(marker) >/dev/null & sleep 0.3; exit 0"]) { _ in
-            for _ in 0..<100 where hostProcesses(containing: marker).isEmpty { usleep(10_000) }
-            XCTAssertFalse(hostProcesses(containing: marker).isEmpty, "the daemon must have been running, or this test proves nothing")
+        let result = try h.run(["/bin/sh", "-c", "/bin/probe daemon \(marker) >/dev/null & sleep 0.5; exit 0"]) { _ in
+            // Stop looking as soon as it is seen: the shell exits 0.5 s in, taking the daemon with it.
+            XCTAssertTrue(eventually(within: 5) { !hostProcesses(containing: marker).isEmpty },
+                          "the daemon must have been running, or this test proves nothing")
         }
         XCTAssertEqual(result.exit.status, .exited(0))
         XCTAssertEqual(hostProcesses(containing: marker), [])
@@ -92,18 +93,19 @@ final class SandboxLimitTests: SandboxTestCase {
         let (sandbox, collect) = try h.start(h.spec(["/bin/true"]))
         XCTAssertEqual(sandbox.wait().status, .exited(0))
         _ = collect()
-        let intruder = Process()
-        intruder.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        intruder.arguments = ["30"]
-        try intruder.run()
-        defer { if intruder.isRunning { intruder.terminate() } }
+        // posix_spawn, not Foundation's Process, which opens fds of its own on first use.
+        var intruder: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("30"), nil]
+        defer { argv.forEach { free($0) } }
+        XCTAssertEqual(posix_spawn(&intruder, "/bin/sleep", nil, nil, argv, environ), 0)
+        var status: Int32 = 0
+        defer { if waitpid(intruder, &status, WNOHANG) == 0 { kill(intruder, SIGKILL); waitpid(intruder, &status, 0) } }
         for procs in sandbox.cgroup.procsFiles {
-            try String(intruder.processIdentifier).write(toFile: procs, atomically: false, encoding: .utf8)
+            try String(intruder).write(toFile: procs, atomically: false, encoding: .utf8)
         }
         XCTAssertNoThrow(try sandbox.destroy())
-        intruder.waitUntilExit()
-        XCTAssertEqual(intruder.terminationReason, .uncaughtSignal)
-        XCTAssertEqual(intruder.terminationStatus, SIGKILL)
+        XCTAssertEqual(waitpid(intruder, &status, 0), intruder)
+        XCTAssertEqual(status & 0x7f, SIGKILL, "the intruder must have been killed by teardown")
         XCTAssertEqual(HostResources.take(), before)
     }
 
@@ -111,8 +113,7 @@ final class SandboxLimitTests: SandboxTestCase {
         let h = try h()
         let marker = "hearth-destroy-marker-\(UUID().uuidString)"
         let (sandbox, collect) = try h.start(h.spec(["/bin/probe", "daemon", marker]))
-        for _ in 0..<100 where hostProcesses(containing: marker).isEmpty { usleep(10_000) }
-        XCTAssertFalse(hostProcesses(containing: marker).isEmpty)
+        XCTAssertTrue(eventually(within: 5) { !hostProcesses(containing: marker).isEmpty })
         try sandbox.destroy()
         _ = collect()
         XCTAssertEqual(hostProcesses(containing: marker), [])
