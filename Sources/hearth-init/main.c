@@ -26,7 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "hearth_spawn.h"
+#include "hearth_init_core.h"
 
 static volatile sig_atomic_t child_pid = 0;
 
@@ -97,6 +97,8 @@ int main(int argc, char **argv) {
             return 125;
         }
         if (err) return exec_failed(status_fd, held.argv[0], err);
+        /* The message's pages would otherwise stay resident for the sandbox's whole life. */
+        free(storage);
     } else if (argc == 3 && strcmp(argv[1], "--reap") == 0 && parse_int(argv[2], &value) == 0) {
         pid = value;
     } else if (argc == 4 && strcmp(argv[1], "--exec-failed") == 0 && parse_int(argv[2], &value) == 0) {

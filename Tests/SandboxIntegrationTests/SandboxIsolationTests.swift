@@ -222,6 +222,25 @@ final class SandboxIsolationTests: SandboxTestCase {
         XCTAssertEqual(try h().run(["/bin/sh", "-c", "kill -9 $$"]).exit.status, .signaled(9))
     }
 
+    /// Signals sent to the sandbox reach the command through the init's handler, which must return
+    /// cleanly each time (hearth-init brings its own signal trampoline instead of glibc's).
+    func testSignalsToTheSandboxAreForwardedToTheCommandEveryTime() throws {
+        let h = try h()
+        let script = "trap 'echo usr1' USR1; trap 'echo term; exit 7' TERM; touch /tmp/ready; while :; do sleep 0.02; done"
+        let (sandbox, collect) = try h.start(h.spec(["/bin/sh", "-c", script]))
+        XCTAssertTrue(eventually(within: 10) { FileManager.default.fileExists(atPath: "/proc/\(sandbox.pid)/root/tmp/ready") },
+                      "the command never set its traps")
+        sandbox.signal(SIGUSR1)
+        sandbox.signal(SIGUSR1)
+        usleep(200_000)
+        sandbox.signal(SIGTERM)
+        let exit = sandbox.wait()
+        let (out, _) = collect()
+        try sandbox.destroy()
+        XCTAssertEqual(exit.status, .exited(7))
+        XCTAssertTrue(out.hasSuffix("term\n") && out.contains("usr1\n"), out)
+    }
+
     func testMissingCommandIsReportedByInit() throws {
         let result = try h().run(["/bin/not-there"])
         XCTAssertEqual(result.exit.status, .execFailed(ENOENT))

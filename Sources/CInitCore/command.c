@@ -1,7 +1,7 @@
 // Starting a sandbox's command, shared by the spawn child (between clone and exec: system calls
 // only, nothing that allocates or locks) and a held sandbox's init.
 #define _GNU_SOURCE
-#include "hearth_spawn.h"
+#include "hearth_init_core.h"
 
 #include <errno.h>
 #include <sched.h>

@@ -1,7 +1,7 @@
 // The last steps before a sandbox's workload runs, shared by the spawn child
 // (between clone and exec: raw system calls only) and a held sandbox's init.
 #define _GNU_SOURCE
-#include "hearth_spawn.h"
+#include "hearth_init_core.h"
 
 #include <errno.h>
 #include <linux/capability.h>
