@@ -73,6 +73,9 @@ public final class RuntimeSession: @unchecked Sendable {
         deliverIfPossible()
     }
 
+    /// Whether a /next is waiting (on the event loop; for tests).
+    var isNextParked: Bool { parkedNext != nil }
+
     /// The connection of a parked /next closed: the runtime is not waiting any more.
     func connectionClosed(_ connection: ObjectIdentifier) {
         if parkedNext?.id == connection { parkedNext = nil }

@@ -199,7 +199,10 @@ final class RuntimeAPIConformanceTests: XCTestCase {
         let (client, _) = try nextInBackground()
         XCTAssertEqual(try server.session.initOutcome.futureResult.wait(), .ready)
         client.hangUp()
-        usleep(100_000)
+        let session = server.session
+        let deadline = Date().addingTimeInterval(10)
+        while try session.eventLoop.submit({ session.isNextParked }).wait(), Date() < deadline { usleep(5_000) }
+        XCTAssertFalse(try session.eventLoop.submit { session.isNextParked }.wait(), "the closed connection's /next is still parked")
         let (_, next) = try nextInBackground()
         let inv = invocation()
         _ = server.session.invoke(inv)
