@@ -65,6 +65,15 @@ public struct SandboxCgroupV1: SandboxCgroup {
     let directories: [String]
     let byController: [String: String]
     let fs: any CgroupFilesystem
+    let peakFile: (any CgroupValueFile)?
+
+    init(id: String, directories: [String], byController: [String: String], fs: any CgroupFilesystem) {
+        self.id = id
+        self.directories = directories
+        self.byController = byController
+        self.fs = fs
+        peakFile = byController["memory"].map { fs.valueFile($0 + "/memory.max_usage_in_bytes") }
+    }
 
     public var procsFiles: [String] { directories.map { $0 + "/cgroup.procs" } }
 
@@ -80,9 +89,7 @@ public struct SandboxCgroupV1: SandboxCgroup {
         return stats
     }
 
-    public func peakMemoryBytes() -> Int64? {
-        byController["memory"].flatMap { fs.integer($0 + "/memory.max_usage_in_bytes") }
-    }
+    public func peakMemoryBytes() -> Int64? { peakFile?.integer() }
 
     /// v1 has no cgroup.kill: signal what is listed until nothing is (the pid namespace
     /// normally makes this a formality, since killing its init kills everything).
@@ -135,6 +142,7 @@ public struct SandboxCgroupV1: SandboxCgroup {
     }
 
     public func remove() throws {
+        peakFile?.close()
         var firstError: Error?
         for dir in directories {
             do { try fs.removeDirectory(dir) } catch { firstError = firstError ?? error }

@@ -106,6 +106,14 @@ public struct SandboxCgroupV2: SandboxCgroup {
     public let id: String
     let directory: String
     let fs: any CgroupFilesystem
+    let peakFile: any CgroupValueFile
+
+    init(id: String, directory: String, fs: any CgroupFilesystem) {
+        self.id = id
+        self.directory = directory
+        self.fs = fs
+        peakFile = fs.valueFile(directory + "/memory.peak")
+    }
 
     public var procsFiles: [String] { [directory + "/cgroup.procs"] }
 
@@ -117,7 +125,7 @@ public struct SandboxCgroupV2: SandboxCgroup {
             pidsLimitHits: fs.keyedValues(directory + "/pids.events")["max"] ?? 0)
     }
 
-    public func peakMemoryBytes() -> Int64? { fs.integer(directory + "/memory.peak") }
+    public func peakMemoryBytes() -> Int64? { peakFile.integer() }
 
     public func killAll() {
         if (try? fs.write("1", to: directory + "/cgroup.kill")) != nil { return }
@@ -149,6 +157,7 @@ public struct SandboxCgroupV2: SandboxCgroup {
     }
 
     public func remove() throws {
+        peakFile.close()
         try fs.removeDirectory(directory)
     }
 }

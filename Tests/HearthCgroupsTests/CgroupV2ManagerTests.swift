@@ -70,6 +70,9 @@ final class CgroupV2ManagerTests: XCTestCase {
         try fs.set(dir + "/memory.events", "low 0\nhigh 0\nmax 9\noom 1\noom_kill 1\noom_group_kill 1\n")
         try fs.set(dir + "/pids.events", "max 3\n")
         XCTAssertEqual(cgroup.stats(), CgroupStats(peakMemoryBytes: 12_345_678, oomKills: 1, pidsLimitHits: 3))
+        XCTAssertEqual(cgroup.peakMemoryBytes(), 12_345_678)
+        try fs.set(dir + "/memory.peak", "23456789\n")
+        XCTAssertEqual(cgroup.peakMemoryBytes(), 23_456_789, "the peak is read anew each time")
     }
 
     func testRemoveRefusesWhilePopulatedThenSucceeds() throws {

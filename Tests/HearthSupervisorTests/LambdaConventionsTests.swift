@@ -7,9 +7,13 @@ import XCTest
 
 final class LambdaConventionsTests: XCTestCase {
     func testDurationsPrintAsPrintfsTwoDecimals() {
-        var values: [Double] = [0, 0.004, 0.005, 0.015, 0.1, 1, 2.391, 9.999, 99.995, 112.289, 3000, 899_999.99]
+        var values: [Double] = [0, 0.004, 0.005, 0.015, 0.1, 1, 2.391, 9.999, 99.995, 112.289, 3000, 899_999.99,
+                                0.125, 0.375, 2.675, 1.005, 0.045, -0.001, -1.5, 1e12 + 0.125, 0.0049999999999999999]
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<5_000 { values.append(Double(generator.next() % 100_000_000) / 1000) }
+        // Exact ties in binary (k/8) round to even; near-ties either side of a hundredth.
+        for _ in 0..<2_000 { values.append(Double(generator.next() % 8_000_000) / 8) }
+        for _ in 0..<2_000 { values.append(Double(generator.next() % 10_000_000) / 1000 + Double(Int(generator.next() % 3)) * 1e-12) }
         for value in values {
             XCTAssertEqual(InvocationLog.twoDecimals(value), String(format: "%.2f", value), "\(value)")
         }

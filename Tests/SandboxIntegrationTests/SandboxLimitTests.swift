@@ -109,6 +109,27 @@ final class SandboxLimitTests: SandboxTestCase {
         XCTAssertEqual(HostResources.take(), before)
     }
 
+    /// The warm path reads the peak memory through one descriptor kept open: each read must see the
+    /// current peak, and teardown must let the descriptor go.
+    func testThePeakMemoryIsReadAnewEachTimeAndLetGoAtTeardown() throws {
+        let h = try h()
+        XCTAssertEqual(try h.run(["/bin/true"]).exit.status, .exited(0))
+        let before = HostResources.take()
+        let script = "touch /tmp/ready; while [ ! -e /tmp/go ]; do sleep 0.01; done; head -c 12000000 /dev/zero > /tmp/big; touch /tmp/done; sleep 30"
+        let (sandbox, collect) = try h.start(h.spec(["/bin/sh", "-c", script]))
+        let inside = "/proc/\(sandbox.pid)/root/tmp/"
+        XCTAssertTrue(eventually(within: 10) { FileManager.default.fileExists(atPath: inside + "ready") })
+        let first = try XCTUnwrap(sandbox.cgroup.peakMemoryBytes())
+        XCTAssertTrue(FileManager.default.createFile(atPath: inside + "go", contents: nil))
+        XCTAssertTrue(eventually(within: 10) { FileManager.default.fileExists(atPath: inside + "done") })
+        let second = try XCTUnwrap(sandbox.cgroup.peakMemoryBytes())
+        XCTAssertGreaterThanOrEqual(second - first, 10_000_000, "the peak read before the 12 MB file was written: \(first), after: \(second)")
+        try sandbox.destroy()
+        _ = collect()
+        XCTAssertNil(sandbox.cgroup.peakMemoryBytes(), "the cgroup is gone")
+        XCTAssertEqual(HostResources.take(), before)
+    }
+
     func testDestroyWhileRunningKillsEverything() throws {
         let h = try h()
         let marker = "hearth-destroy-marker-\(UUID().uuidString)"
