@@ -62,7 +62,8 @@ let package = Package(
         .target(name: "HearthState", dependencies: ["CSQLite"]),
         .target(
             name: "HearthSupervisor",
-            dependencies: ["HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthState", "CSandboxInit"]
+            dependencies: ["HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthState", "CSandboxInit",
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .target(
             name: "HearthControlAPI",
@@ -109,7 +110,9 @@ let package = Package(
         .testTarget(name: "HearthSandboxTests", dependencies: ["HearthSandbox"]),
         .testTarget(name: "HearthPackagesTests", dependencies: ["HearthPackages"], exclude: ["Fixtures"]),
         .testTarget(name: "HearthRuntimeAPITests", dependencies: ["HearthRuntimeAPI"]),
-        .testTarget(name: "HearthSupervisorTests", dependencies: ["HearthSupervisor"]),
+        .testTarget(name: "HearthSupervisorTests", dependencies: [
+            "HearthSupervisor", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+        ]),
         .testTarget(name: "HearthStateTests", dependencies: ["HearthState"]),
         .testTarget(
             name: "SandboxIntegrationTests",

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import HearthSandbox
 
 /// An execution environment as the supervisor keeps it.
@@ -50,6 +51,22 @@ final class EnvironmentPool {
     }
 
     var live: Int { idle.count + busy + starting }
+
+    /// The most recently used idle environment whose Runtime API is served on `loop`, else the most
+    /// recently used one. An invocation whose connection and sandbox share an event loop crosses no
+    /// thread. Looking only near the top is not enough: environments taken from the top by both loops
+    /// come back to the top, so the ones in use drifted onto one loop, which saturated while the
+    /// other was half idle. Pointer comparisons: thousands of idle environments cost microseconds.
+    func takeIdle(preferring loop: (any EventLoop)?) -> PooledEnvironment? {
+        guard !idle.isEmpty else { return nil }
+        return idle.remove(at: Self.pick(idle, preferring: loop) { $0.environment.eventLoop })
+    }
+
+    /// The index `takeIdle` takes from a non-empty list (most recently used last).
+    static func pick<T>(_ items: [T], preferring loop: (any EventLoop)?, loopOf: (T) -> any EventLoop) -> Int {
+        if let loop, let index = items.lastIndex(where: { loopOf($0) === loop }) { return index }
+        return items.count - 1
+    }
 }
 
 /// Unprivileged uids for live sandboxes, each used by one sandbox at a time.

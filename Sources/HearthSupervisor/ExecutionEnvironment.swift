@@ -32,6 +32,8 @@ public final class ExecutionEnvironment: @unchecked Sendable {
     public var id: String { sandbox.spec.id }
 
     private let server: RuntimeAPIServer
+    /// The event loop that serves this sandbox's Runtime API.
+    public var eventLoop: any EventLoop { server.session.eventLoop }
     private let exitPromise: EventLoopPromise<SandboxExit>
     private let output: OutputDrain
 

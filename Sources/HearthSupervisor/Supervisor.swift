@@ -2,6 +2,7 @@ import Foundation
 import HearthModel
 import HearthSandbox
 import HearthState
+import NIOPosix
 
 /// Settings of the supervisor (hearth.yaml, command-line flags).
 public struct SupervisorOptions: Sendable {
@@ -104,7 +105,8 @@ public actor Supervisor {
         let pool = pool(for: key, record: record)
         let env: PooledEnvironment
         let cold: Bool
-        if let warm = pool.idle.popLast() {
+        // An Invoke runs on its connection's event loop (ControlHTTPHandler).
+        if let warm = pool.takeIdle(preferring: MultiThreadedEventLoopGroup.currentEventLoop) {
             env = warm
             cold = false
         } else {

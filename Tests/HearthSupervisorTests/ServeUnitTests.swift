@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOEmbedded
 import XCTest
 @testable import HearthSupervisor
 
@@ -76,5 +78,17 @@ final class ServeUnitTests: XCTestCase {
         logs.remove("f")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/f.log"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/f.log.1"))
+    }
+
+    /// A warm environment served on the caller's event loop is preferred, however deep in the idle list,
+    /// the most recently used first; without one (or without a loop) the most recently used of all.
+    func testAnIdleEnvironmentOnTheCallersEventLoopIsPreferred() {
+        let a = EmbeddedEventLoop(), b = EmbeddedEventLoop(), c = EmbeddedEventLoop()
+        let idle: [(name: String, loop: EmbeddedEventLoop)] = [("b1", b), ("a1", a), ("b2", b), ("a2", a), ("a3", a), ("a4", a)]
+        func pick(_ loop: EmbeddedEventLoop?) -> String { idle[EnvironmentPool.pick(idle, preferring: loop) { $0.loop }].name }
+        XCTAssertEqual(pick(b), "b2")
+        XCTAssertEqual(pick(a), "a4")
+        XCTAssertEqual(pick(c), "a4", "no environment on that loop: the most recently used")
+        XCTAssertEqual(pick(nil), "a4")
     }
 }
