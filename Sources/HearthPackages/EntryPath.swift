@@ -23,7 +23,7 @@ struct EntryPath: Hashable {
         }
         guard !raw.contains(0) else { throw PackageError.hostileEntry(display, "name contains NUL") }
         if dialect == .zip {
-            guard String(validatingUTF8: raw.map { CChar(bitPattern: $0) } + [0]) != nil else {
+            guard String(validating: raw, as: UTF8.self) != nil else {
                 throw PackageError.hostileEntry(display, "name is not valid UTF-8")
             }
             guard !raw.contains(UInt8(ascii: "\\")) else {
