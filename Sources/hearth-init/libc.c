@@ -3,7 +3,6 @@
 // the command's CLONE_VM child shares all of it until it execs, as it would with glibc.
 #define _GNU_SOURCE
 #include <errno.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,7 +17,6 @@ void hearth_rt_munmap(void *p, size_t length);
 int hearth_rt_sigaction(int sig, const void *act, void *old);
 void hearth_rt_restore(void);
 
-char **environ;
 static int errno_value;
 
 int *__errno_location(void) { return &errno_value; }
@@ -41,8 +39,7 @@ long hearth_rt_fail(int err) {
 _Noreturn void hearth_rt_start(long *sp) {
     int argc = (int)sp[0];
     char **argv = (char **)(sp + 1);
-    environ = argv + argc + 1;
-    _exit(main(argc, argv, environ));
+    _exit(main(argc, argv, argv + argc + 1));
 }
 
 /* Strings. The compiler may emit calls to the first three itself. */
@@ -57,17 +54,6 @@ void *memcpy(void *restrict dst, const void *restrict src, size_t n) {
 void *memset(void *dst, int c, size_t n) {
     unsigned char *d = dst;
     while (n--) *d++ = (unsigned char)c;
-    return dst;
-}
-
-void *memmove(void *dst, const void *src, size_t n) {
-    unsigned char *d = dst;
-    const unsigned char *s = src;
-    if (d < s) {
-        while (n--) *d++ = *s++;
-    } else {
-        while (n--) d[n] = s[n];
-    }
     return dst;
 }
 
@@ -86,29 +72,6 @@ size_t strlen(const char *s) {
 int strcmp(const char *a, const char *b) {
     while (*a && *a == *b) a++, b++;
     return (unsigned char)*a - (unsigned char)*b;
-}
-
-long strtol(const char *restrict s, char **restrict end, int base) {
-    const char *p = s;
-    while (*p == ' ' || (*p >= '\t' && *p <= '\r')) p++;
-    int negative = *p == '-';
-    if (*p == '-' || *p == '+') p++;
-    if (base == 0) base = 10;
-    unsigned long value = 0, limit = negative ? (unsigned long)LONG_MAX + 1 : LONG_MAX;
-    const char *digits = p;
-    int overflow = 0;
-    for (;; p++) {
-        int d = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'z' ? *p - 'a' + 10 : *p >= 'A' && *p <= 'Z' ? *p - 'A' + 10 : 99;
-        if (d >= base) break;
-        if (value > (limit - (unsigned long)d) / (unsigned long)base) overflow = 1;
-        else value = value * (unsigned long)base + (unsigned long)d;
-    }
-    if (end) *end = (char *)(p == digits ? s : p);
-    if (overflow) {
-        errno_value = ERANGE;
-        return negative ? LONG_MIN : LONG_MAX;
-    }
-    return negative ? (long)(0 - value) : (long)value;
 }
 
 /* malloc: whole pages from mmap, the length kept in front. hearth-init allocates twice at most. */
@@ -133,7 +96,7 @@ void free(void *p) {
     hearth_rt_munmap(block, length);
 }
 
-/* snprintf with the conversions hearth-init uses: %s %c %d %i %u %x %zu %ld %lu %lld %llu and %%. */
+/* snprintf with the conversions hearth-init and CInitCore use: %s %d %u and %%. */
 
 struct sink {
     char *buf;
@@ -145,12 +108,12 @@ static void put(struct sink *k, char c) {
     k->len++;
 }
 
-static void put_unsigned(struct sink *k, unsigned long long v, unsigned base) {
-    char digits[24];
+static void put_unsigned(struct sink *k, unsigned v) {
+    char digits[12];
     int n = 0;
     do {
-        digits[n++] = "0123456789abcdef"[v % base];
-        v /= base;
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
     } while (v);
     while (n) put(k, digits[--n]);
 }
@@ -162,31 +125,17 @@ int vsnprintf(char *restrict buf, size_t size, const char *restrict fmt, va_list
             put(&k, *f);
             continue;
         }
-        int longs = 0, size_t_arg = 0;
-        for (f++; *f == 'l' || *f == 'z'; f++) {
-            if (*f == 'l') longs++;
-            else size_t_arg = 1;
-        }
-        switch (*f) {
-        case 's': {
-            const char *s = va_arg(ap, const char *);
-            for (s = s ? s : "(null)"; *s; s++) put(&k, *s);
+        switch (*++f) {
+        case 's':
+            for (const char *s = va_arg(ap, const char *), *t = s ? s : "(null)"; *t; t++) put(&k, *t);
             break;
-        }
-        case 'c': put(&k, (char)va_arg(ap, int)); break;
-        case 'd': case 'i': {
-            long long v = size_t_arg ? (long long)va_arg(ap, ssize_t) : longs == 2 ? va_arg(ap, long long)
-                        : longs == 1 ? va_arg(ap, long) : va_arg(ap, int);
+        case 'd': {
+            int v = va_arg(ap, int);
             if (v < 0) put(&k, '-');
-            put_unsigned(&k, v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v, 10);
+            put_unsigned(&k, v < 0 ? 0u - (unsigned)v : (unsigned)v);
             break;
         }
-        case 'u': case 'x': {
-            unsigned long long v = size_t_arg ? va_arg(ap, size_t) : longs == 2 ? va_arg(ap, unsigned long long)
-                                 : longs == 1 ? va_arg(ap, unsigned long) : va_arg(ap, unsigned);
-            put_unsigned(&k, v, *f == 'x' ? 16 : 10);
-            break;
-        }
+        case 'u': put_unsigned(&k, va_arg(ap, unsigned)); break;
         case '%': put(&k, '%'); break;
         default: /* not used by hearth-init: shown as written */
             put(&k, '%');
@@ -235,12 +184,6 @@ int fprintf(FILE *restrict stream, const char *restrict fmt, ...) {
     size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
     return write_all(stream, line, len) < 0 ? -1 : (int)len;
 }
-
-size_t fwrite(const void *restrict p, size_t size, size_t count, FILE *restrict stream) {
-    return write_all(stream, p, size * count) < 0 ? 0 : count;
-}
-
-int fputs(const char *restrict s, FILE *restrict stream) { return write_all(stream, s, strlen(s)); }
 
 /* glibc's wording for the errors an exec or a start-up step can meet. */
 char *strerror(int err) {

@@ -44,11 +44,14 @@ static void report(int status_fd, const char *what, int value) {
     }
 }
 
+/* A positive decimal no larger than the kernel's pid limit (2^22), and nothing else. */
 static int parse_int(const char *s, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v <= 0 || v > 1 << 22) return -1;
+    long v = 0;
+    if (!*s) return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || (v = v * 10 + (*s - '0')) > 1 << 22) return -1;
+    }
+    if (v == 0) return -1;
     *out = (int)v;
     return 0;
 }

@@ -274,7 +274,7 @@ final class SandboxIsolationTests: SandboxTestCase {
 
     func testTheInitRefusesToRunOutsideASandboxWithAClearError() throws {
         let initBinary = try h().buildDirectory.appendingPathComponent("hearth-init")
-        for args in [[String](["/bin/true"]), ["--reap", "not-a-pid"], ["--exec-failed", "2"]] {
+        for args in [[String](["/bin/true"]), ["--reap", "not-a-pid"], ["--reap", "0"], ["--reap", "4194305"], ["--exec-failed", "2"]] {
             let result = try runCLI(initBinary, args, environment: [:])
             XCTAssertEqual(result.status, 127, "\(args)")
             XCTAssertTrue(result.stderr.contains("started by hearth only"), "\(args): \(result.stderr)")
