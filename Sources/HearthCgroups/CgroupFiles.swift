@@ -72,17 +72,13 @@ final class OpenValueFile: CgroupValueFile {
             var n: Int
             repeat { n = pread(fd, buffer.baseAddress, buffer.count, 0) } while n < 0 && errno == EINTR
             guard n > 0 else { return nil }
-            var value: Int64 = 0
-            var digits = 0
-            for byte in buffer[0..<n] {
-                guard byte >= 0x30 && byte <= 0x39 else { break }
-                value = value * 10 + Int64(byte - 0x30)
-                digits += 1
-            }
-            return digits > 0 && digits < 19 ? value : nil
+            return parseInteger(String(decoding: UnsafeBufferPointer(rebasing: buffer[0..<n]), as: UTF8.self))
         }
     }
 }
+
+/// A cgroup file's single integer ("123456\n").
+func parseInteger(_ text: String) -> Int64? { Int64(text.trimmingWhitespace()) }
 
 extension CgroupFilesystem {
     public func valueFile(_ path: String) -> any CgroupValueFile { PathValueFile(fs: self, path: path) }
@@ -98,9 +94,7 @@ extension CgroupFilesystem {
         return out
     }
 
-    func integer(_ path: String) -> Int64? {
-        read(path).flatMap { Int64($0.trimmingWhitespace()) }
-    }
+    func integer(_ path: String) -> Int64? { read(path).flatMap(parseInteger) }
 
     func pids(_ path: String) -> [Int32] {
         (read(path) ?? "").split(separator: "\n").compactMap { Int32($0) }

@@ -33,7 +33,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
 
     private let server: RuntimeAPIServer
     /// The event loop that serves this sandbox's Runtime API.
-    public var eventLoop: any EventLoop { server.session.eventLoop }
+    var eventLoop: any EventLoop { server.session.eventLoop }
     private let exitPromise: EventLoopPromise<SandboxExit>
     private let output: OutputDrain
 
