@@ -91,6 +91,14 @@ final class SandboxHarness: @unchecked Sendable {
         return Captured(exit: exit, stdout: out, stderr: err)
     }
 
+    /// The host's resources once the sandboxes' parent cgroups exist (they live as long as the harness,
+    /// so one sandbox is run first): what a test that starts more must find again at its end.
+    func settledResources() throws -> HostResources {
+        let warm = try run(["/bin/true"])
+        guard warm.exit.status == .exited(0) else { throw HearthError.system("a first sandbox failed: \(warm.exit)") }
+        return HostResources.take()
+    }
+
     func start(_ spec: SandboxSpec) throws -> (RunningSandbox, () -> (String, String)) {
         try captured { stdio in try engine.start(spec, stdio: stdio) }
     }
@@ -159,6 +167,12 @@ func hostProcesses(containing marker: String) -> [Int32] {
         if args.contains(marker) { found.append(pid) }
     }
     return found
+}
+
+/// Whether `name` appears in a running sandbox's /tmp (seen through /proc/PID/root) within `seconds`:
+/// how a test's script says it got somewhere.
+func sandboxTmpHas(_ sandbox: RunningSandbox, _ name: String, within seconds: Double = 10) -> Bool {
+    eventually(within: seconds) { FileManager.default.fileExists(atPath: "/proc/\(sandbox.pid)/root/tmp/" + name) }
 }
 
 /// Whether `condition` holds within `seconds`, checked every 20 ms.

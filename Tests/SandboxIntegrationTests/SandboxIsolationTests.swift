@@ -228,8 +228,7 @@ final class SandboxIsolationTests: SandboxTestCase {
         let h = try h()
         let script = "trap 'echo usr1' USR1; trap 'echo term; exit 7' TERM; touch /tmp/ready; while :; do sleep 0.02; done"
         let (sandbox, collect) = try h.start(h.spec(["/bin/sh", "-c", script]))
-        XCTAssertTrue(eventually(within: 10) { FileManager.default.fileExists(atPath: "/proc/\(sandbox.pid)/root/tmp/ready") },
-                      "the command never set its traps")
+        XCTAssertTrue(sandboxTmpHas(sandbox, "ready"), "the command never set its traps")
         sandbox.signal(SIGUSR1)
         sandbox.signal(SIGUSR1)
         usleep(200_000)

@@ -8,11 +8,7 @@ final class SandboxLeakTests: XCTestCase {
     func testFiveHundredSandboxesLeaveNothingBehind() throws {
         let harness = try SandboxHarness.make()
         defer { harness.tearDown() }
-        // One run first, so lazily created state (the cgroup parents) exists in both snapshots.
-        let warm = try harness.run(["/bin/true"])
-        XCTAssertEqual(warm.exit.status, .exited(0))
-
-        let before = HostResources.take()
+        let before = try harness.settledResources()
         var failures = 0
         for i in 0..<500 {
             // Mix in every way a sandbox ends: success, failure, limit kill.
@@ -36,8 +32,7 @@ final class SandboxLeakTests: XCTestCase {
     func testFailedStartsLeaveNothingBehind() throws {
         let harness = try SandboxHarness.make()
         defer { harness.tearDown() }
-        _ = try harness.run(["/bin/true"])
-        let before = HostResources.take()
+        let before = try harness.settledResources()
         for _ in 0..<20 {
             // A working directory that does not exist fails in the child after the cgroup is made.
             var spec = harness.spec(["/bin/true"])
@@ -59,8 +54,7 @@ final class SandboxLeakTests: XCTestCase {
         // The counts look below this process's own cgroups only: that must still be where Hearth's are.
         let harness = try SandboxHarness.make()
         defer { harness.tearDown() }
-        _ = try harness.run(["/bin/true"])
-        let before = HostResources.take()
+        let before = try harness.settledResources()
         let cgroup = try harness.engine.cgroups.createSandboxCgroup(id: SandboxIdentity.newID(), limits: SandboxHarness.defaultLimits)
         let during = HostResources.take()
         XCTAssertEqual(during.cgroups - before.cgroups, cgroup.procsFiles.count, "one more directory in each hierarchy: \(cgroup.procsFiles)")

@@ -69,9 +69,7 @@ final class SandboxLimitTests: SandboxTestCase {
     /// processes the command left running with it, daemons included, and the cgroups go.
     func testACommandThatExitsLeavingADaemonLeavesNothingBehind() throws {
         let h = try h()
-        // The sandboxes' parent cgroups live as long as the harness: make them before counting.
-        XCTAssertEqual(try h.run(["/bin/true"]).exit.status, .exited(0))
-        let before = HostResources.take()
+        let before = try h.settledResources()
         let marker = "hearth-leftover-marker-\(UUID().uuidString)"
         let result = try h.run(["/bin/sh", "-c", "/bin/probe daemon \(marker) >/dev/null & sleep 0.5; exit 0"]) { _ in
             // Stop looking as soon as it is seen: the shell exits 0.5 s in, taking the daemon with it.
@@ -88,8 +86,7 @@ final class SandboxLimitTests: SandboxTestCase {
     /// cgroups removed.
     func testACgroupKeptBusyFromOutsideIsEmptiedAndRemovedAtTeardown() throws {
         let h = try h()
-        XCTAssertEqual(try h.run(["/bin/true"]).exit.status, .exited(0))
-        let before = HostResources.take()
+        let before = try h.settledResources()
         let (sandbox, collect) = try h.start(h.spec(["/bin/true"]))
         XCTAssertEqual(sandbox.wait().status, .exited(0))
         _ = collect()
@@ -113,15 +110,13 @@ final class SandboxLimitTests: SandboxTestCase {
     /// current peak, and teardown must let the descriptor go.
     func testThePeakMemoryIsReadAnewEachTimeAndLetGoAtTeardown() throws {
         let h = try h()
-        XCTAssertEqual(try h.run(["/bin/true"]).exit.status, .exited(0))
-        let before = HostResources.take()
+        let before = try h.settledResources()
         let script = "touch /tmp/ready; while [ ! -e /tmp/go ]; do sleep 0.01; done; head -c 12000000 /dev/zero > /tmp/big; touch /tmp/done; sleep 30"
         let (sandbox, collect) = try h.start(h.spec(["/bin/sh", "-c", script]))
-        let inside = "/proc/\(sandbox.pid)/root/tmp/"
-        XCTAssertTrue(eventually(within: 10) { FileManager.default.fileExists(atPath: inside + "ready") })
+        XCTAssertTrue(sandboxTmpHas(sandbox, "ready"))
         let first = try XCTUnwrap(sandbox.cgroup.peakMemoryBytes())
-        XCTAssertTrue(FileManager.default.createFile(atPath: inside + "go", contents: nil))
-        XCTAssertTrue(eventually(within: 10) { FileManager.default.fileExists(atPath: inside + "done") })
+        XCTAssertTrue(FileManager.default.createFile(atPath: "/proc/\(sandbox.pid)/root/tmp/go", contents: nil))
+        XCTAssertTrue(sandboxTmpHas(sandbox, "done"))
         let second = try XCTUnwrap(sandbox.cgroup.peakMemoryBytes())
         XCTAssertGreaterThanOrEqual(second - first, 10_000_000, "the peak read before the 12 MB file was written: \(first), after: \(second)")
         try sandbox.destroy()
