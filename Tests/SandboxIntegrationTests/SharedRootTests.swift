@@ -77,6 +77,21 @@ final class SharedRootTests: SandboxTestCase {
         XCTAssertThrowsError(try roots.acquire(lowerdir: lowerdirs[0]))
     }
 
+    /// An overlay the kernel refuses is an error naming the layers, and leaves no mount point behind.
+    func testARootThatCannotBeMountedIsAClearErrorAndLeavesNothing() throws {
+        let h = try h()
+        let roots = try SharedRoots(runtime: try RuntimeDirectory(path: h.runtimeDirectory))
+        defer { roots.release() }
+        let missing = h.rootfs + "/../no-such-layer:" + h.rootfs
+        XCTAssertThrowsError(try roots.acquire(lowerdir: missing)) { error in
+            XCTAssertTrue("\(error)".contains("overlay root of \(missing)"), "\(error)")
+        }
+        XCTAssertEqual(HostResources.entries(roots.directory), [], "the failed mount point was removed")
+        let path = try roots.acquire(lowerdir: h.runtimeDirectory + "/skeleton:" + h.rootfs)
+        roots.done(with: path)
+        XCTAssertEqual(mounts(under: roots.directory), [path], "the next root mounts as usual")
+    }
+
     func testRootsLeftByADeadProcessAreUnmountedByTheNextEngine() throws {
         let h = try h()
         let runtime = try RuntimeDirectory(path: h.runtimeDirectory)
