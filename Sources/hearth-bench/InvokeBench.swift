@@ -50,11 +50,32 @@ struct InvokeBench: ParsableCommand {
         _ = try wrk(invokeURL, connections: concurrency.max() ?? 1, seconds: 3, script: work + "/post.lua")
         _ = try wrk(nginx.url, connections: concurrency.max() ?? 1, seconds: 2, script: nil)
         print("concurrency  hearth p50 us  p99 us  req/s     nginx p50 us  p99 us  req/s     hearth/nginx req/s")
+        var cpu: [(c: Int, hearth: CPUTimes.PerRequest, nginx: CPUTimes.PerRequest, nginxRate: Double)] = []
         for c in concurrency {
+            let hearthCPU = CPUTimes(daemon: daemon.pid, nginx: nil)
             let h = try wrk(invokeURL, connections: c, seconds: seconds, script: work + "/post.lua")
+            let hearthUsed = hearthCPU.elapsed(requests: h.rate * Double(seconds))
+            let nginxCPU = CPUTimes(daemon: nil, nginx: nginx.pid)
             let n = try wrk(nginx.url, connections: c, seconds: seconds, script: nil)
+            let nginxUsed = nginxCPU.elapsed(requests: n.rate * Double(seconds))
             print(String(format: "%-11d  %13.0f  %6.0f  %-8.0f  %12.0f  %6.0f  %-8.0f  %.2f",
                          c, h.p50us, h.p99us, h.rate, n.p50us, n.p99us, n.rate, h.rate / n.rate))
+            cpu.append((c, hearthUsed, nginxUsed, n.rate))
+        }
+        print("CPU per request, us (user + system; /proc of hearth serve, of the runtimes and of nginx's workers; wrk's rusage)")
+        print("concurrency  hearth serve (user, system)  runtime  wrk    nginx workers  wrk")
+        for row in cpu {
+            print(String(format: "%-11d  %5.0f (%4.0f, %4.0f)          %7.0f  %5.0f  %13.0f  %5.0f", row.c,
+                         row.hearth.daemonUser + row.hearth.daemonSystem, row.hearth.daemonUser, row.hearth.daemonSystem,
+                         row.hearth.runtime, row.hearth.loadGenerator, row.nginx.daemonUser + row.nginx.daemonSystem, row.nginx.loadGenerator))
+        }
+        if let last = cpu.last {
+            // At the highest concurrency the CPUs are full. Take away every microsecond of the daemon's own code:
+            // the runtime's work, wrk's and the kernel's for the daemon's system calls still fill them at this rate.
+            let floorUs = last.hearth.runtime + last.hearth.loadGenerator + last.hearth.daemonSystem
+            let ceiling = Double(ProcessInfo.processInfo.activeProcessorCount) * 1e6 / floorUs
+            print(String(format: "with no user time in hearth serve at all, concurrency %d could reach at most %.0f invokes/s (%d CPUs / %.0f us of runtime, wrk and the daemon's system time): %.2fx nginx",
+                         last.c, ceiling, ProcessInfo.processInfo.activeProcessorCount, floorUs, ceiling / last.nginxRate))
         }
         // The handler's own time is Lambda's Duration (event handed over until the response is posted), read from
         // the REPORT lines of the same load: a second function with a log of its own, wrk at concurrency 1.
@@ -98,17 +119,63 @@ struct InvokeBench: ParsableCommand {
         Thread.sleep(forTimeInterval: 2)
         let after = MemorySnapshot.take(daemonPid: daemon.pid)
         let n = Double(idle)
-        let systemKiB = Double(after.usedKiB - before.usedKiB) / n
+        let kernelKiB = Double(after.kernelAndAnonymousKiB - before.kernelAndAnonymousKiB) / n
+        let usedKiB = Double(after.usedKiB - before.usedKiB) / n
         let daemonKiB = Double(after.daemonRssKiB - before.daemonRssKiB) / n
         let ownKiB = Double(after.sandboxChargedKiB - before.sandboxChargedKiB) / n
         let runtimeKiB = Double(after.runtimeKiB - before.runtimeKiB) / n
         print(String(format: "%d idle sandboxes held (started in %.1f s, %.1f ms each)", idle, startSeconds, startSeconds * 1000 / n))
-        print(String(format: "  per sandbox: %.0f KiB of host memory in all; %.0f KiB charged to its cgroup (runtime, Hearth's init, tmpfs, kernel objects on v1); daemon RSS %.0f KiB",
-                     systemKiB, ownKiB, daemonKiB))
-        print(String(format: "  the runtime process's own memory (anonymous, page tables, kernel stack): %.0f KiB", runtimeKiB))
-        print(String(format: "  beyond the runtime's own memory: %.0f KiB (budget: at most 400 KiB); beyond the sandbox's whole cgroup: %.0f KiB",
-                     systemKiB - runtimeKiB, systemKiB - ownKiB))
+        print(String(format: "  per sandbox: %.0f KiB of kernel and anonymous memory (Slab, PageTables, KernelStack, Percpu, AnonPages); %.0f KiB of host memory in use (MemTotal - MemAvailable)",
+                     kernelKiB, usedKiB))
+        print(String(format: "  %.0f KiB charged to its cgroup (runtime, Hearth's init, tmpfs, kernel objects on v1); daemon RSS %.0f KiB; the runtime process's own memory (anonymous, page tables, kernel stack): %.0f KiB",
+                     ownKiB, daemonKiB, runtimeKiB))
+        print(String(format: "  beyond the runtime's own memory: %.0f KiB (budget: at most 400 KiB); by host memory in use: %.0f KiB; beyond the sandbox's whole cgroup: %.0f KiB",
+                     kernelKiB - runtimeKiB, usedKiB - runtimeKiB, kernelKiB - ownKiB))
         try sh("\(endpoint) \(hearth) delete idle >/dev/null")
+        try crunIdle(count: idle, work: work, daemonPid: daemon.pid, hearthBeyond: (kernel: kernelKiB - runtimeKiB, used: usedKiB - runtimeKiB))
+    }
+
+    /// The peer's cost for the same isolation: `count` idle crun containers (busybox sleep, a 128 MB memory
+    /// limit, the namespaces and masks of a Hearth sandbox), measured as Hearth's idle sandboxes were.
+    private func crunIdle(count: Int, work: String, daemonPid: Int32, hearthBeyond: (kernel: Double, used: Double)) throws {
+        var skipped: String?
+        guard let crun = CrunPeer.make(skipped: &skipped) else { return print("crun idle containers: \(skipped ?? "skipped")") }
+        defer { crun.close() }
+        let bundle = work + "/crun"
+        try makeBusyboxRootfs(bundle + "/rootfs", applets: ["sleep"])
+        // sleep's argument marks the containers' processes.
+        let mark = String(86_400 + Int(getpid()))
+        let ids = (0..<count).map { "hb-idle-\(getpid())-\($0)" }
+        let configs = try ids.map { try crun.writeConfig(bundle: bundle, cgroup: $0, args: ["/bin/sleep", mark], memoryMB: 128, pids: 1024) }
+        Thread.sleep(forTimeInterval: 1)
+        let before = MemorySnapshot.take(daemonPid: daemonPid)
+        let started = Date()
+        var failed = 0
+        for (id, config) in zip(ids, configs) {
+            if !crun.run(["run", "--detach", "--bundle", bundle, "--config", config, id]) { failed += 1 }
+        }
+        let startSeconds = Date().timeIntervalSince(started)
+        defer {
+            for id in ids { crun.run(["delete", "--force", id]) }
+            // A killed container's process and network namespace go a moment after crun returns.
+            poll(times: 100, every: 0.1) { MemorySnapshot.processes(withArguments: ["/bin/sleep", mark]).isEmpty }
+        }
+        Thread.sleep(forTimeInterval: 2)
+        let after = MemorySnapshot.take(daemonPid: daemonPid)
+        let held = MemorySnapshot.processes(withArguments: ["/bin/sleep", mark])
+        guard failed == 0, held.count == count else {
+            return print("crun idle containers: \(failed) of \(count) failed to start, \(held.count) running: not measured")
+        }
+        let n = Double(count)
+        let usedKiB = Double(after.usedKiB - before.usedKiB) / n
+        let kernelKiB = Double(after.kernelAndAnonymousKiB - before.kernelAndAnonymousKiB) / n
+        let processKiB = Double(MemorySnapshot.ownKiB(of: held)) / n
+        print(String(format: "crun, the same isolation: %d idle containers of busybox sleep (started in %.1f s, %.1f ms each)", count, startSeconds, startSeconds * 1000 / n))
+        print(String(format: "  per container: %.0f KiB of kernel and anonymous memory; %.0f KiB of host memory in use; the process's own memory %.0f KiB",
+                     kernelKiB, usedKiB, processKiB))
+        print(String(format: "  beyond the process's own memory: %.0f KiB; by host memory in use: %.0f KiB", kernelKiB - processKiB, usedKiB - processKiB))
+        print(String(format: "hearth/crun, memory per idle sandbox beyond the runtime's own: %.2f; by host memory in use: %.2f",
+                     hearthBeyond.kernel / (kernelKiB - processKiB), hearthBeyond.used / (usedKiB - processKiB)))
     }
 
     struct WrkResult { var p50us: Double, p99us: Double, rate: Double }
@@ -208,6 +275,7 @@ struct InvokeBench: ParsableCommand {
     final class Nginx {
         let process = Process()
         let url: String
+        var pid: Int32 { process.processIdentifier }
 
         init(directory: String) throws {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -238,11 +306,19 @@ struct InvokeBench: ParsableCommand {
 /// Host memory in use, the daemon's RSS, what sandbox cgroups are charged, and the runtimes' own memory.
 struct MemorySnapshot {
     var usedKiB: Int
+    /// Slab, PageTables, KernelStack, Percpu and AnonPages: steadier than MemAvailable between runs.
+    var kernelAndAnonymousKiB: Int
     var daemonRssKiB: Int
     var sandboxChargedKiB: Int
     var runtimeKiB: Int
 
+    /// Reclaimable slab (dentries and inodes, which the kernel frees under pressure) is dropped first:
+    /// left in, it made crun's idle containers differ by ~170 KiB each between the two measures.
     static func take(daemonPid: Int32) -> MemorySnapshot {
+        if let file = fopen("/proc/sys/vm/drop_caches", "w") {
+            fputs("2\n", file)
+            fclose(file)
+        }
         func field(_ text: String, _ name: String) -> Int {
             text.split(separator: "\n").first { $0.hasPrefix(name + ":") }
                 .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") } ?? 0
@@ -260,33 +336,27 @@ struct MemorySnapshot {
                 }
             }
         }
-        return MemorySnapshot(usedKiB: field(meminfo, "MemTotal") - field(meminfo, "MemAvailable"), daemonRssKiB: field(status, "VmRSS"),
-                              sandboxChargedKiB: charged, runtimeKiB: runtimesOwnKiB(field))
+        let kernel = ["Slab", "PageTables", "KernelStack", "Percpu", "AnonPages"].reduce(0) { $0 + field(meminfo, $1) }
+        return MemorySnapshot(usedKiB: field(meminfo, "MemTotal") - field(meminfo, "MemAvailable"), kernelAndAnonymousKiB: kernel,
+                              daemonRssKiB: field(status, "VmRSS"),
+                              sandboxChargedKiB: charged, runtimeKiB: ownKiB(of: ProcessTable.read().runtimes))
     }
 
-    /// What the function's runtime processes would take on their own, outside any sandbox: their anonymous
-    /// memory, page tables and kernel stacks (16 KiB a thread). They are the children of the sandboxes' inits;
-    /// the inits are Hearth's cost, not the runtime's.
-    private static func runtimesOwnKiB(_ field: (String, String) -> Int) -> Int {
-        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
-        var parent: [Int32: Int32] = [:], isInit: Set<Int32> = []
-        for pid in pids {
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            // "pid (comm) state ppid ...": comm may hold spaces, so split after its closing parenthesis.
-            let rest = stat[stat.index(after: close)...].split(separator: " ")
-            if rest.count > 1, let ppid = Int32(rest[1]) { parent[pid] = ppid }
-            if let cmdline = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")),
-               cmdline.split(separator: 0).first.map({ String(decoding: $0, as: UTF8.self) }) == "hearth-init" {
-                isInit.insert(pid)
+    /// The processes whose whole argument list is `arguments`.
+    static func processes(withArguments arguments: [String]) -> [Int32] {
+        ProcessTable.read().entries.filter { $0.value.arguments == arguments }.map(\.key)
+    }
+
+    /// Anonymous memory, page tables and kernel stacks (16 KiB a thread) of `pids`.
+    static func ownKiB(of pids: [Int32]) -> Int {
+        pids.reduce(0) { total, pid in
+            guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return total }
+            func field(_ name: String) -> Int {
+                status.split(separator: "\n").first { $0.hasPrefix(name + ":") }
+                    .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") } ?? 0
             }
+            return total + field("RssAnon") + field("VmPTE") + 16 * max(1, field("Threads"))
         }
-        var total = 0
-        for (pid, ppid) in parent where isInit.contains(ppid) && !isInit.contains(pid) {
-            guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { continue }
-            total += field(status, "RssAnon") + field(status, "VmPTE") + 16 * max(1, field(status, "Threads"))
-        }
-        return total
     }
 }
 

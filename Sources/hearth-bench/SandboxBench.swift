@@ -25,7 +25,7 @@ struct SandboxBench: ParsableCommand {
         guard geteuid() == 0 else { throw ValidationError("the sandbox benchmark needs root") }
         let workspace = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-bench-\(getpid())").path
         let rootfs = workspace + "/bundle/rootfs"
-        try makeRootfs(rootfs)
+        try makeBusyboxRootfs(rootfs, applets: ["true"])
         defer { try? FileManager.default.removeItem(atPath: workspace) }
         let cgroups = try CgroupDetector.currentManager()
         let runtime = try RuntimeDirectory(path: workspace + "/run")
@@ -44,7 +44,7 @@ struct SandboxBench: ParsableCommand {
             let wanted = Set(only.split(separator: ",").map(String.init))
             methods = methods.filter { wanted.contains($0.name) }
         }
-        defer { for fd in openNamespaceFds { close(fd) } }
+        defer { Self.peer?.close() }
 
         print("# Sandbox start: `busybox true`, \(runs) runs each after \(warmups) warm-ups, interleaved")
         print("# host: \(hostDescription()); cgroups: \(cgroups.kind)")
@@ -124,12 +124,11 @@ struct SandboxBench: ParsableCommand {
         return Double(counts.total) / elapsed
     }
 
-    nonisolated(unsafe) private static var namespaceFds: [Int32] = []
+    nonisolated(unsafe) private static var peer: CrunPeer?
     static let limits = ResourceLimits(memoryMB: 512, pids: 1024, tmpSizeMB: 64)
     private let hearthRows = ["hearth", "hearth prepared"]
     private static let phaseTimesByRow = ["hearth": PhaseTimes(), "hearth prepared": PhaseTimes()]
     private var phaseTimes: [String: PhaseTimes] { Self.phaseTimesByRow }
-    private var openNamespaceFds: [Int32] { Self.namespaceFds }
 
     private func buildMethods(cold: SandboxEngine, prepared: SandboxEngine, rootfs: String, bundle: String) throws -> ([Method], [String]) {
         var methods: [Method] = []
@@ -149,26 +148,22 @@ struct SandboxBench: ParsableCommand {
             }))
         } else { notes.append("bwrap not installed: skipped (bubblewrap)") }
 
-        try writeOCIConfig(bundle: bundle)
-        let pid = getpid()
-        if let crun = which("crun") {
-            var ns: Int32 = -1
-            let layout = try CgroupLayout.current()
-            if !layout.v1.isEmpty, let unified = layout.unifiedMountPoint {
-                ns = hearth_bench_mntns_without(unified)
-                if ns >= 0 {
-                    Self.namespaceFds.append(ns)
-                    notes.append("crun runs in a mount namespace without \(unified) (crun 1.8 refuses hybrid cgroups); one setns per run is charged to it")
-                } else {
-                    notes.append("could not prepare a mount namespace for crun: it will fail on this hybrid host")
-                }
-            }
-            methods.append(commandMethod("crun", path: crun, arguments: { i in ["run", "--bundle", bundle, "hb-crun-\(pid)-\(i)"] },
-                                         mountNamespace: ns))
-        } else { notes.append("crun not installed: skipped") }
-        if let runc = which("runc") {
-            methods.append(commandMethod("runc", path: runc, arguments: { i in ["run", "--bundle", bundle, "hb-runc-\(pid)-\(i)"] }))
-        } else { notes.append("runc not installed: skipped") }
+        var skipped: String?
+        if let crun = CrunPeer.make(skipped: &skipped) {
+            Self.peer = crun
+            notes += crun.notes
+            // A configuration (and so a cgroup) per loop of the rate measurement, which runs two at once.
+            let configs = try (0...2).map { try crun.writeConfig(bundle: bundle, cgroup: "loop\($0)", args: ["/bin/true"], memoryMB: 512, pids: 1024) }
+            let pid = getpid()
+            methods.append(commandMethod("crun", path: crun.path, arguments: { i in
+                ["run", "--bundle", bundle, "--config", configs[max(0, min(2, i / 1_000_000))], "hb-crun-\(pid)-\(i)"]
+            }, mountNamespace: crun.mountNamespace))
+            if let runc = which("runc") {
+                let config = try crun.writeConfig(bundle: bundle, cgroup: "runc", args: ["/bin/true"], memoryMB: 512, pids: 1024)
+                try FileManager.default.moveItem(atPath: config, toPath: bundle + "/config.json")
+                methods.append(commandMethod("runc", path: runc, arguments: { i in ["run", "--bundle", bundle, "hb-runc-\(pid)-\(i)"] }))
+            } else { notes.append("runc not installed: skipped") }
+        } else { notes.append(skipped ?? "crun skipped") }
 
         let ids = SandboxIdentity.oneShot()
         for (name, engine) in [("hearth", cold), ("hearth prepared", prepared)] {
@@ -194,44 +189,6 @@ struct SandboxBench: ParsableCommand {
         notes.append("hearth is timed in-process (start, wait, teardown); the others as whole commands")
         notes.append("hearth: cgroup and network namespace made on the start path; hearth prepared: taken from \(self.prepared) slots made ahead on a background thread while no start runs (as the supervisor will), each used once; their cost is off the start path but counted in the rate")
         return (methods, notes)
-    }
-
-    private func makeRootfs(_ rootfs: String) throws {
-        let fm = FileManager.default
-        guard fm.isExecutableFile(atPath: "/bin/busybox") else { throw ValidationError("/bin/busybox missing: run scripts/setup") }
-        for dir in ["bin", "proc", "dev", "sys", "tmp"] {
-            try fm.createDirectory(atPath: rootfs + "/" + dir, withIntermediateDirectories: true)
-        }
-        try fm.copyItem(atPath: "/bin/busybox", toPath: rootfs + "/bin/busybox")
-        try fm.createSymbolicLink(atPath: rootfs + "/bin/true", withDestinationPath: "busybox")
-    }
-
-    /// The same isolation for crun and runc: pid, net, ipc, uts, mount and cgroup namespaces, a
-    /// read-only root, memory and pids limits like Hearth's.
-    private func writeOCIConfig(bundle: String) throws {
-        let config: [String: Any] = [
-            "ociVersion": "1.0.0",
-            "process": [
-                "terminal": false, "user": ["uid": 0, "gid": 0], "args": ["/bin/true"],
-                "env": ["PATH=/bin"], "cwd": "/", "noNewPrivileges": true,
-                "capabilities": ["bounding": [String](), "effective": [String](), "permitted": [String](), "ambient": [String]()],
-            ],
-            "root": ["path": "rootfs", "readonly": true],
-            "hostname": "bench",
-            "mounts": [
-                ["destination": "/proc", "type": "proc", "source": "proc"],
-                ["destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]],
-                ["destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "size=64m"]],
-            ],
-            "linux": [
-                "namespaces": ["pid", "network", "ipc", "uts", "mount", "cgroup"].map { ["type": $0] },
-                "resources": ["memory": ["limit": 512 * 1024 * 1024], "pids": ["limit": 1024]],
-                "maskedPaths": MountPlan.maskedPaths,
-                "readonlyPaths": MountPlan.readOnlyPaths,
-            ],
-        ]
-        let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted])
-        try data.write(to: URL(fileURLWithPath: bundle + "/config.json"))
     }
 
     private func hostDescription() -> String {
