@@ -163,8 +163,9 @@ public struct SandboxRunCommand: ParsableCommand {
     }
 
     private func currentDirectory() -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
-        return getcwd(&buffer, buffer.count) != nil ? String(cString: buffer) : "/"
+        guard let path = getcwd(nil, 0) else { return "/" }
+        defer { free(path) }
+        return String(decoding: UnsafeRawBufferPointer(start: path, count: strlen(path)), as: UTF8.self)
     }
 }
 

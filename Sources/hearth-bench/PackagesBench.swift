@@ -81,7 +81,7 @@ struct PackagesBench: ParsableCommand {
                 let words = Array("serverless sandbox hearth lambda function layer image ".utf8)
                 for j in 0..<size { bytes[j] = words[(j + Int(rng.next() % 7)) % words.count] }
             }
-            FileManager.default.createFile(atPath: sub + "/f\(i)", contents: Data(bytes))
+            _ = FileManager.default.createFile(atPath: sub + "/f\(i)", contents: Data(bytes))
             remaining -= size
             i += 1
         }

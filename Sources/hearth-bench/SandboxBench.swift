@@ -71,7 +71,7 @@ struct SandboxBench: ParsableCommand {
             print("| \(m.name) | \(formatMs(s.median)) | \(formatMs(s.p90)) | \(failures[m.name] ?? 0) |")
         }
         print("")
-        for name in hearthRows where samples[name] != nil {
+        for name in Self.hearthRows where samples[name] != nil {
             let hearth = Sample(values: samples[name] ?? [])
             if let crun = samples["crun"].map({ Sample(values: $0) }) {
                 print(String(format: "%@/crun: median ratio %.3f (budget: at most 0.35), p90 ratio %.3f", name, hearth.median / crun.median, hearth.p90 / crun.p90))
@@ -91,12 +91,12 @@ struct SandboxBench: ParsableCommand {
         print("| method | 1 loop | 2 loops |")
         print("|---|---|---|")
         var rates = [String: Double]()
-        for m in methods where hearthRows.contains(m.name) || m.name == "crun" {
+        for m in methods where Self.hearthRows.contains(m.name) || m.name == "crun" {
             let one = rate(m, loops: 1), two = rate(m, loops: 2)
             rates[m.name] = two
             print("| \(m.name) | \(String(format: "%.0f", one)) | \(String(format: "%.0f", two)) |")
         }
-        for name in hearthRows {
+        for name in Self.hearthRows {
             if let h = rates[name], let c = rates["crun"] {
                 print(String(format: "%@/crun rate at 2 loops: %.2fx (budget: at least 2x)", name, h / c))
             }
@@ -126,7 +126,7 @@ struct SandboxBench: ParsableCommand {
 
     nonisolated(unsafe) private static var peer: CrunPeer?
     static let limits = ResourceLimits(memoryMB: 512, pids: 1024, tmpSizeMB: 64)
-    private let hearthRows = ["hearth", "hearth prepared"]
+    private static let hearthRows = ["hearth", "hearth prepared"]
     private static let phaseTimesByRow = ["hearth": PhaseTimes(), "hearth prepared": PhaseTimes()]
     private var phaseTimes: [String: PhaseTimes] { Self.phaseTimesByRow }
 

@@ -123,7 +123,7 @@ final class LambdaConventionsTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let fm = FileManager.default
         for dir in ["task", "opt1", "opt2", "image/var/runtime"] { try fm.createDirectory(atPath: root + "/" + dir, withIntermediateDirectories: true) }
-        func make(_ path: String, mode: Int) { fm.createFile(atPath: root + "/" + path, contents: Data(), attributes: [.posixPermissions: mode]) }
+        func make(_ path: String, mode: Int) { _ = fm.createFile(atPath: root + "/" + path, contents: Data(), attributes: [.posixPermissions: mode]) }
         XCTAssertNil(BootstrapResolver.resolve(task: root + "/task", opt: [root + "/opt2", root + "/opt1"], root: [root + "/image"]))
         make("image/var/runtime/bootstrap", mode: 0o755)
         XCTAssertEqual(BootstrapResolver.resolve(task: root + "/task", opt: [root + "/opt2", root + "/opt1"], root: [root + "/image"]), "/var/runtime/bootstrap")
