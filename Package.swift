@@ -109,7 +109,9 @@ let package = Package(
         .testTarget(name: "HearthCgroupsTests", dependencies: ["HearthCgroups"]),
         .testTarget(name: "HearthSandboxTests", dependencies: ["HearthSandbox"]),
         .testTarget(name: "HearthPackagesTests", dependencies: ["HearthPackages"], exclude: ["Fixtures"]),
-        .testTarget(name: "HearthRuntimeAPITests", dependencies: ["HearthRuntimeAPI"]),
+        .testTarget(name: "HearthRuntimeAPITests", dependencies: [
+            "HearthRuntimeAPI", "HearthHTTP", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .testTarget(name: "HearthSupervisorTests", dependencies: [
             "HearthSupervisor", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),

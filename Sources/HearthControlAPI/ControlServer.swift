@@ -25,8 +25,7 @@ public final class ControlServer: Sendable {
                 .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                        try channel.pipeline.syncOperations.addHandler(ControlHTTPHandler(api: api))
+                        try channel.pipeline.syncOperations.configureHTTPServer(ControlHTTPHandler(api: api))
                     }
                 }
         }
@@ -55,15 +54,23 @@ public final class ControlServer: Sendable {
     }
 }
 
-final class ControlHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
+final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// A request whose answer is due in turn: to be handled, or refused before its body was read.
+    private enum Pending {
+        case request(APIRequest, keepAlive: Bool, version: HTTPVersion, headRequest: Bool)
+        case refusal(APIResponse, version: HTTPVersion)
+    }
 
     private let api: LambdaAPI
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var limit = 0
     private var rejected = false
+    private var order = OneAtATime<Pending>()
     /// The connection's event loop as the executor of its requests' tasks.
     private var taskExecutor: EventLoopTaskExecutor?
 
@@ -92,8 +99,19 @@ final class ControlHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             for (name, value) in h.headers { headers[name.lowercased()] = value }
             let request = APIRequest(method: h.method.rawValue, uri: h.uri, headers: headers, body: body)
             body = []
-            let keepAlive = h.isKeepAlive
-            let version = h.version
+            admit(.request(request, keepAlive: h.isKeepAlive, version: h.version, headRequest: h.method == .HEAD), context: context)
+        }
+    }
+
+    private func admit(_ pending: Pending, context: ChannelHandlerContext) {
+        if let now = order.admit(pending) { handle(now, context: context) }
+    }
+
+    private func handle(_ pending: Pending, context: ChannelHandlerContext) {
+        switch pending {
+        case .refusal(let response, let version):
+            write(response, keepAlive: false, version: version, headRequest: false, context: context)
+        case .request(let request, let keepAlive, let version, let headRequest):
             let eventLoop = context.eventLoop
             let loopBound = NIOLoopBound((self, context), eventLoop: eventLoop)
             let api = self.api
@@ -104,7 +122,7 @@ final class ControlHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
                 let response = await api.handle(request)
                 eventLoop.execute {
                     let (handler, context) = loopBound.value
-                    handler.write(response, keepAlive: keepAlive, version: version, context: context)
+                    handler.write(response, keepAlive: keepAlive, version: version, headRequest: headRequest, context: context)
                 }
             }
         }
@@ -118,16 +136,35 @@ final class ControlHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         return executor
     }
 
+    /// 413 as soon as the body is known to be too large, without reading it; the connection closes after.
     private func reject(context: ChannelHandlerContext, _ h: HTTPRequestHead) {
         rejected = true
         head = nil
         body = []
         let response = LambdaAPI.errorResponse(LambdaAPI.tooLarge(method: h.method.rawValue, uri: h.uri, limit: limit))
-        write(response, keepAlive: false, version: h.version, context: context)
+        admit(.refusal(response, version: h.version), context: context)
     }
 
-    private func write(_ response: APIResponse, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext) {
-        context.writeHTTPResponse(status: response.status, headers: response.headers, body: response.body, keepAlive: keepAlive, version: version)
+    private func write(_ response: APIResponse, keepAlive: Bool, version: HTTPVersion, headRequest: Bool, context: ChannelHandlerContext) {
+        context.writeHTTPResponse(status: response.status, headers: response.headers, body: response.body, keepAlive: keepAlive,
+                                  version: version, headRequest: headRequest)
+        // Without keep-alive the connection is closing: whatever the client sent after is dropped.
+        guard keepAlive else { return }
+        let (next, resume) = order.finish()
+        if let next { handle(next, context: context) }
+        if resume { context.read() }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if order.mayRead() { context.read() }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if error is HTTPParserError {
+            context.answerUndecodableRequest(answerDue: order.answerDue)
+        } else {
+            context.close(promise: nil)
+        }
     }
 }
 

@@ -3,15 +3,24 @@ import NIOCore
 import NIOHTTP1
 
 /// One HTTP connection from a runtime: collects each request (body capped, length
-/// counted), routes it, writes the answer. Keep-alive, as runtimes reuse connections.
-final class RuntimeAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
+/// counted), routes it, writes the answer. Keep-alive, as runtimes reuse connections;
+/// one request at a time, so a parked /next is answered before anything sent after it.
+final class RuntimeAPIHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private struct Pending {
+        var request: RuntimeAPIRequest
+        var keepAlive: Bool
+        var headRequest: Bool
+    }
 
     private let session: RuntimeSession
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var bodyLength = 0
+    private var order = OneAtATime<Pending>()
 
     init(session: RuntimeSession) { self.session = session }
 
@@ -31,17 +40,31 @@ final class RuntimeAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
             let request = RuntimeAPIRequest(method: head.method.rawValue, path: head.uri,
                                             headers: head.headers.map { ($0.name, $0.value) }, body: body, bodyLength: bodyLength)
             body = []
-            let keepAlive = head.isKeepAlive
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            Router.route(request, session: session, connection: ObjectIdentifier(context.channel)) { response in
-                let (handler, context) = loopBound.value
-                handler.write(response, keepAlive: keepAlive, context: context)
+            if let now = order.admit(Pending(request: request, keepAlive: head.isKeepAlive, headRequest: head.method == .HEAD)) {
+                handle(now, context: context)
             }
         }
     }
 
-    private func write(_ response: RuntimeAPIResponse, keepAlive: Bool, context: ChannelHandlerContext) {
-        context.writeHTTPResponse(status: response.status, headers: response.headers, body: response.body, keepAlive: keepAlive)
+    private func handle(_ pending: Pending, context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        Router.route(pending.request, session: session, connection: ObjectIdentifier(context.channel)) { response in
+            let (handler, context) = loopBound.value
+            context.writeHTTPResponse(status: response.status, headers: response.headers, body: response.body,
+                                      keepAlive: pending.keepAlive, headRequest: pending.headRequest)
+            // Without keep-alive the connection is closing: whatever the client sent after is dropped.
+            if pending.keepAlive { handler.answered(context: context) }
+        }
+    }
+
+    private func answered(context: ChannelHandlerContext) {
+        let (next, resume) = order.finish()
+        if let next { handle(next, context: context) }
+        if resume { context.read() }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if order.mayRead() { context.read() }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -50,6 +73,10 @@ final class RuntimeAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        context.close(promise: nil)
+        if error is HTTPParserError {
+            context.answerUndecodableRequest(answerDue: order.answerDue)
+        } else {
+            context.close(promise: nil)
+        }
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HearthHTTP
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -54,8 +55,7 @@ public final class RuntimeAPIServer: Sendable {
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(RuntimeAPIHandler(session: session))
+                    try channel.pipeline.syncOperations.configureHTTPServer(RuntimeAPIHandler(session: session))
                 }
             }
     }

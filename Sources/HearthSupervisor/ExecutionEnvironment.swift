@@ -37,12 +37,15 @@ public final class ExecutionEnvironment: @unchecked Sendable {
     private let exitPromise: EventLoopPromise<SandboxExit>
     private let output: OutputDrain
 
-    /// False once a hard failure ended the sandbox; it is never reused.
-    public var isHealthy: Bool { health.withLock { $0 } }
+    /// False once a hard failure ended the sandbox, or its runtime exited (between invocations too); it is never reused.
+    public var isHealthy: Bool { health.withLock { $0 } && !exited.value.load(ordering: .acquiring) }
     private let health = Mutex(true)
+    /// Set by the exit watcher.
+    private let exited: ExitFlag
 
     private init(function: FunctionInstance, sandbox: RunningSandbox, server: RuntimeAPIServer, exitPromise: EventLoopPromise<SandboxExit>,
-                 output: OutputDrain, initResult: InitResult, initDurationMs: Double) {
+                 exited: ExitFlag, output: OutputDrain, initResult: InitResult, initDurationMs: Double) {
+        self.exited = exited
         self.function = function
         self.sandbox = sandbox
         self.server = server
@@ -72,8 +75,10 @@ public final class ExecutionEnvironment: @unchecked Sendable {
 
         let session = server.session
         let exitPromise = session.eventLoop.makePromise(of: SandboxExit.self)
+        let exited = ExitFlag()
         try SandboxWatcher.shared.watch(fd: sandbox.pidfdForSignals, once: true) { _ in
             let exit = sandbox.wait()
+            exited.value.store(true, ordering: .releasing)
             exitPromise.succeed(exit)
             session.close(.platformError(errorType: "Runtime.ExitError", message: LambdaErrors.describe(exit.status)), reason: "the runtime exited")
         }
@@ -104,8 +109,8 @@ public final class ExecutionEnvironment: @unchecked Sendable {
             // From the first event on, CPU in proportion to memory.
             try? sandbox.cgroup.setCPULimit(function.spec.limits)
         }
-        return ExecutionEnvironment(function: function, sandbox: sandbox, server: server, exitPromise: exitPromise, output: output,
-                                    initResult: initResult, initDurationMs: initMs)
+        return ExecutionEnvironment(function: function, sandbox: sandbox, server: server, exitPromise: exitPromise, exited: exited,
+                                    output: output, initResult: initResult, initDurationMs: initMs)
     }
 
     /// What the caller of one invocation asks for.
@@ -240,6 +245,11 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         _ = try? await server.close().get()
         try? sandbox.destroy()
     }
+}
+
+/// Whether a sandbox's runtime has exited, as its watcher saw.
+final class ExitFlag: Sendable {
+    let value = Atomic(false)
 }
 
 /// The read end of a sandbox's output pipe: drained by the watcher thread as

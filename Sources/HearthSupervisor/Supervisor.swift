@@ -106,7 +106,7 @@ public actor Supervisor {
         let env: PooledEnvironment
         let cold: Bool
         // An Invoke runs on its connection's event loop (ControlHTTPHandler).
-        if let warm = pool.takeIdle(preferring: MultiThreadedEventLoopGroup.currentEventLoop) {
+        if let warm = takeHealthyIdle(from: pool) {
             env = warm
             cold = false
         } else {
@@ -137,6 +137,15 @@ public actor Supervisor {
             inBackground { await self.discard(env) }
         }
         return InvokeOutcome(result: result, executedVersion: record.version, logTail: log.tail, coldStart: cold)
+    }
+
+    /// An idle environment to reuse; one whose runtime exited while it waited (after answering, say) is torn down instead.
+    private func takeHealthyIdle(from pool: EnvironmentPool) -> PooledEnvironment? {
+        while let candidate = pool.takeIdle(preferring: MultiThreadedEventLoopGroup.currentEventLoop) {
+            if candidate.environment.isHealthy { return candidate }
+            inBackground { await self.discard(candidate) }
+        }
+        return nil
     }
 
     /// Counts an invocation in, or refuses it with Lambda's 429 and Reason.

@@ -35,6 +35,15 @@ final class RawHTTP: @unchecked Sendable {
         return try readResponse()
     }
 
+    /// Sends bytes as they are (several requests at once, or no HTTP at all).
+    func sendRaw(_ text: String) throws { try write(Data(text.utf8)) }
+
+    /// Whether the server closed the connection (a read finds the end of the stream).
+    func isClosedByServer() -> Bool {
+        var byte: UInt8 = 0
+        return read(fd, &byte, 1) == 0
+    }
+
     private func write(_ data: Data) throws {
         try data.withUnsafeBytes { raw in
             var offset = 0
@@ -55,7 +64,7 @@ final class RawHTTP: @unchecked Sendable {
         buffer.append(contentsOf: chunk[0..<n])
     }
 
-    private func readResponse() throws -> Response {
+    func readResponse() throws -> Response {
         let separator = Data("\r\n\r\n".utf8)
         while buffer.range(of: separator) == nil { try fill() }
         let end = buffer.range(of: separator)!

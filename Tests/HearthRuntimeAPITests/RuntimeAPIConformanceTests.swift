@@ -234,5 +234,50 @@ final class RuntimeAPIConformanceTests: XCTestCase {
         server.session.close(.platformError(errorType: "Runtime.ExitError", message: "exit status 1"), reason: "exited")
         XCTAssertEqual(try outcome.wait(), .platformError(errorType: "Runtime.ExitError", message: "exit status 1"))
         XCTAssertThrowsError(try server.session.initOutcome.futureResult.wait())
+        XCTAssertEqual(try server.session.invoke(invocation()).wait(), .platformError(errorType: "Runtime.ExitError", message: "exit status 1"),
+                       "an event after the close ends as the outstanding ones did")
+    }
+
+    func testPipelinedRequestsAreAnsweredInTheOrderTheyCame() throws {
+        let client = try RawHTTP(port: port)
+        // /next parks (no event yet); the 404 sent right behind it must wait for /next's answer.
+        try client.sendRaw("GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n"
+                           + "GET /2018-06-01/runtime/nope HTTP/1.1\r\nHost: x\r\n\r\n")
+        XCTAssertEqual(try server.session.initOutcome.futureResult.wait(), .ready)
+        let inv = invocation()
+        let outcome = server.session.invoke(inv)
+        let first = try client.readResponse()
+        XCTAssertEqual(first.status, 200, "the parked /next is answered first")
+        XCTAssertEqual(first.headers["lambda-runtime-aws-request-id"], inv.requestId)
+        XCTAssertEqual(try client.readResponse().status, 404)
+        XCTAssertEqual(try client.send("POST", "/2018-06-01/runtime/invocation/\(inv.requestId)/response", body: Data("1".utf8)).status, 202)
+        XCTAssertEqual(try outcome.wait(), .response(Array("1".utf8)))
+    }
+
+    func testARequestThatIsNotHTTPIs400AndTheConnectionCloses() throws {
+        let client = try RawHTTP(port: port)
+        try client.sendRaw("HELLO THERE\r\n\r\n")
+        let response = try client.readResponse()
+        XCTAssertEqual(response.status, 400)
+        XCTAssertEqual(response.headers["connection"], "close")
+        XCTAssertTrue(client.isClosedByServer())
+    }
+
+    func testConnectionCloseIsHonoured() throws {
+        let client = try RawHTTP(port: port)
+        let response = try client.send("GET", "/2018-06-01/runtime/nope", headers: ["Connection": "close"])
+        XCTAssertEqual(response.status, 404)
+        XCTAssertEqual(response.headers["connection"], "close")
+        XCTAssertTrue(client.isClosedByServer())
+    }
+
+    func testAnEventWhoseHeaderWouldSplitTheResponseIsNotSent() throws {
+        let (client, next) = try nextInBackground()
+        XCTAssertEqual(try server.session.initOutcome.futureResult.wait(), .ready)
+        _ = server.session.invoke(invocation(clientContext: "{}\r\nX-Injected: 1"))
+        let response = try XCTUnwrap(next())
+        XCTAssertEqual(response.status, 500)
+        XCTAssertNil(response.headers["x-injected"])
+        XCTAssertTrue(client.isClosedByServer())
     }
 }

@@ -132,7 +132,8 @@ final class ServeAPITests: XCTestCase {
     func testInvokeResultsErrorsAndLimits() throws {
         // 1,024 MB is 58% of a vCPU: encoding and posting the 7 MB response must finish well inside the
         // one-second timeout on a loaded machine (at 128 MB, 7% of a vCPU, it sometimes did not).
-        let out = try d().boto(try create("inv", "Timeout=1, MemorySize=1024") + """
+        let fixtures = try ServeFixtures.make()
+        let out = try d().boto("FIXTURES = \"\(fixtures)\"\n" + (try create("inv", "Timeout=1, MemorySize=1024")) + """
 
             r = c.invoke(FunctionName="inv", Payload=json.dumps({"fail": True}), LogType="Tail")
             out["error"] = {"status": r["StatusCode"], "fe": r.get("FunctionError"), "body": payload(r), "log": base64.b64decode(r["LogResult"]).decode()}
@@ -147,8 +148,12 @@ final class ServeAPITests: XCTestCase {
             r = c.invoke(FunctionName="inv", InvocationType="DryRun")
             out["dry"] = r["StatusCode"]
             out["unknown"] = err(c.invoke, FunctionName="no-such-function")
+            # The bootstrap gives up after the oversize response (413, then 403 for its /error) and exits while
+            # its sandbox is idle: that sandbox is not reused (the pause lets Python's exit finish).
+            time.sleep(0.5)
             r = c.invoke(FunctionName="arn:aws:lambda:us-east-1:000000000000:function:inv", Payload=b"{}", LogType="Tail")
             out["by_arn"] = r["StatusCode"]
+            out["by_arn_error"] = r.get("FunctionError")
             out["same_id"] = ("START RequestId: " + r["ResponseMetadata"]["RequestId"]) in base64.b64decode(r["LogResult"]).decode()
             r = c.invoke(FunctionName="inv", InvocationType="Event", Payload=json.dumps({"event": True}))
             out["event_status"] = r["StatusCode"]
@@ -163,6 +168,14 @@ final class ServeAPITests: XCTestCase {
             out["event_ran"] = ran
             out["event_too_big"] = err(c.invoke, FunctionName="inv", InvocationType="Event", Payload=b'"' + b"x" * (1024 * 1024 + 10) + b'"')
             out["bad_context"] = err(c.invoke, FunctionName="inv", Payload=b"{}", ClientContext="not base64 json!")
+            # JSON whitespace may be CR LF; the runtime gets the context in a header all the same.
+            context = base64.b64encode(b'{"custom":' + bytes([13, 10]) + b' {"a": "b"}}').decode()
+            r = payload(c.invoke(FunctionName="inv", Payload=b"{}", ClientContext=context))
+            out["context"] = r.get("custom")
+            out["identity"] = r.get("identity", "absent")
+            c.create_function(FunctionName="node", Runtime="nodejs20.x", Role="arn:aws:iam::123456789012:role/hearth",
+                              Handler="index.handler", Code={"ZipFile": open(FIXTURES + "/node.zip", "rb").read()})
+            out["node"] = payload(c.invoke(FunctionName="node", Payload=b"{}", ClientContext=context))
             """)
         let error = try XCTUnwrap(out["error"] as? [String: Any])
         XCTAssertEqual(error["status"] as? Int, 200)
@@ -184,11 +197,17 @@ final class ServeAPITests: XCTestCase {
         XCTAssertEqual(out["dry"] as? Int, 204)
         XCTAssertEqual((out["unknown"] as? [String: Any])?["status"] as? Int, 404)
         XCTAssertEqual(out["by_arn"] as? Int, 200)
+        XCTAssertNil(out["by_arn_error"] as? String, "a sandbox whose runtime exited between invocations was reused")
         XCTAssertEqual(out["same_id"] as? Bool, true, "x-amzn-RequestId is the invocation's request id")
         XCTAssertEqual(out["event_status"] as? Int, 202)
         XCTAssertEqual(out["event_ran"] as? Bool, true, "an Event invocation runs in the background under its request id")
         XCTAssertEqual((out["event_too_big"] as? [String: Any])?["status"] as? Int, 413)
         XCTAssertEqual((out["bad_context"] as? [String: Any])?["code"] as? String, "InvalidParameterValueException")
+        XCTAssertEqual(out["context"] as? [String: String], ["a": "b"], "a client context with CR LF between its tokens, as context.client_context.custom")
+        XCTAssertTrue(out["identity"] is NSNull, "context.identity.cognito_identity_id is None without an identity")
+        let node = out["node"] as? [String: Any]
+        XCTAssertEqual(node?["custom"] as? [String: String], ["a": "b"], "Node.js: context.clientContext.custom")
+        XCTAssertEqual(node?["identity"] as? String, "undefined", "Node.js: no context.identity without one")
 
         // A body with no Content-Length (chunked) is cut off at the limit all the same.
         let daemon = try d()

@@ -165,7 +165,9 @@ enum ServeFixtures {
             print("count", count)
             keys = ["GREETING", "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
             sockets = sorted(l for l in map(link, os.listdir("/proc/self/fd")) if l.startswith("socket:"))
-            return {"count": count, "token": TOKEN, "seen": seen, "env": {k: os.environ.get(k) for k in keys}, "code": "CODE", "sockets": sockets}
+            custom = context.client_context.custom if context.client_context else None
+            return {"count": count, "token": TOKEN, "seen": seen, "env": {k: os.environ.get(k) for k in keys}, "code": "CODE", "sockets": sockets,
+                    "custom": custom, "identity": context.identity.cognito_identity_id}
         def link(fd):
             try:
                 return os.readlink("/proc/self/fd/" + fd)
@@ -182,7 +184,15 @@ enum ServeFixtures {
         directory = nil
     }
 
-    /// counter-v1.zip, counter-v2.zip (same handler, "code" says which), layer.zip (python/helper.py).
+    /// What a Node.js function sees of its invocation's client context and identity.
+    static let node = """
+        exports.handler = async (event, context) => ({
+          custom: context.clientContext ? context.clientContext.custom : null,
+          identity: context.identity === undefined ? "undefined" : context.identity,
+        });
+        """
+
+    /// counter-v1.zip, counter-v2.zip (same handler, "code" says which), node.zip, layer.zip (python/helper.py).
     static func make() throws -> String {
         if let directory { return directory }
         let dir = NSTemporaryDirectory() + "hearth-serve-fixtures-" + UUID().uuidString.prefix(8)
@@ -193,6 +203,10 @@ enum ServeFixtures {
             let (status, out) = try RuntimeImages.run("/usr/bin/zip", ["-q", "-r", dir + "/counter-\(v).zip", "."], cwd: dir + "/" + v)
             guard status == 0 else { throw XCTSkip("zip failed: \(out)") }
         }
+        try fm.createDirectory(atPath: dir + "/node", withIntermediateDirectories: true)
+        try node.write(toFile: dir + "/node/index.js", atomically: true, encoding: .utf8)
+        let (zipped, zipOut) = try RuntimeImages.run("/usr/bin/zip", ["-q", "-r", dir + "/node.zip", "."], cwd: dir + "/node")
+        guard zipped == 0 else { throw XCTSkip("zip failed: \(zipOut)") }
         try fm.createDirectory(atPath: dir + "/layer/python", withIntermediateDirectories: true)
         try "VALUE = 'from the layer'\n".write(toFile: dir + "/layer/python/helper.py", atomically: true, encoding: .utf8)
         let (status, out) = try RuntimeImages.run("/usr/bin/zip", ["-q", "-r", dir + "/layer.zip", "python"], cwd: dir + "/layer")

@@ -50,6 +50,10 @@ async function loadHandler() {
   return fn;
 }
 
+function parsedHeader(value) {
+  return value ? JSON.parse(value) : undefined;
+}
+
 function invoke(fn, event, context) {
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -96,6 +100,9 @@ async function main() {
       logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
       callbackWaitsForEmptyEventLoop: true,
+      // As Lambda's Node.js runtime: the parsed documents, or undefined without the header.
+      clientContext: parsedHeader(next.headers['lambda-runtime-client-context']),
+      identity: parsedHeader(next.headers['lambda-runtime-cognito-identity']),
     };
     try {
       const event = next.body ? JSON.parse(next.body) : null;

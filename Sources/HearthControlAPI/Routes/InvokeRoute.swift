@@ -54,8 +54,15 @@ extension LambdaAPI {
     static func clientContext(_ header: String?) throws(ServiceError) -> String? {
         guard let header, !header.isEmpty else { return nil }
         guard header.utf8.count <= 3583 else { throw .invalidParameter("Client context must be at most 3583 bytes") }
-        guard let data = Data(base64Encoded: header), (try? JSONSerialization.jsonObject(with: data)) != nil else {
+        guard let data = Data(base64Encoded: header), let document = try? JSONSerialization.jsonObject(with: data) else {
             throw .invalidParameter("Client context must be a base64-encoded JSON object")
+        }
+        // The runtime gets it in a header: JSON's whitespace may hold CR and LF, which a header may not.
+        if data.contains(where: { $0 < 0x20 }) {
+            guard let compact = try? JSONSerialization.data(withJSONObject: document) else {
+                throw .invalidParameter("Client context must be a base64-encoded JSON object")
+            }
+            return String(decoding: compact, as: UTF8.self)
         }
         return String(decoding: data, as: UTF8.self)
     }
