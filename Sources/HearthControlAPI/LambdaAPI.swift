@@ -22,11 +22,16 @@ public final class LambdaAPI: Sendable {
     public static let managementBodyLimit = 69_905_067
 
     static func bodyLimit(method: String, uri: String) -> Int {
-        uri.contains("/invocations") ? invokeBodyLimit : managementBodyLimit
+        isInvocation(uri) ? invokeBodyLimit : managementBodyLimit
+    }
+
+    /// .../invocations, before any query. By suffix: Foundation's `contains` goes through NSString, on every Invoke.
+    private static func isInvocation(_ uri: String) -> Bool {
+        (uri.split(separator: "?", maxSplits: 1).first ?? "").hasSuffix("/invocations")
     }
 
     static func tooLarge(method: String, uri: String, limit: Int) -> ServiceError {
-        let operation = uri.contains("/invocations") ? "InvokeFunction" : uri.contains("/layers/") ? "PublishLayerVersion" : "CreateFunction"
+        let operation = isInvocation(uri) ? "InvokeFunction" : uri.contains("/layers/") ? "PublishLayerVersion" : "CreateFunction"
         return .tooLarge("Request must be smaller than \(limit) bytes for the \(operation) operation")
     }
 
