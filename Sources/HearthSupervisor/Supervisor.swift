@@ -59,6 +59,9 @@ public actor Supervisor {
     var uids = UIDAllocator()
     var retireTask: Task<Void, Never>?
     var stopping = false
+    /// Sandboxes taken off the books whose teardown has not finished (it may run in the background); shutdown waits for them.
+    private var releasedNotTornDown = Set<ObjectIdentifier>()
+    private var teardownWaiters: [CheckedContinuation<Void, Never>] = []
 
     public init(catalog: FunctionCatalog, engine: SandboxEngine, logs: FunctionLogs, options: SupervisorOptions) throws {
         self.catalog = catalog
@@ -89,6 +92,10 @@ public actor Supervisor {
         retireTask?.cancel()
         for pool in pools.values { pool.idle = [] }
         for env in Array(live.values) { await discard(env) }
+        // Sandboxes released earlier may still be tearing down in the background: the daemon must not exit before them.
+        while !releasedNotTornDown.isEmpty {
+            await withCheckedContinuation { teardownWaiters.append($0) }
+        }
         await prepared.shutdown()
     }
 
@@ -291,6 +298,7 @@ public actor Supervisor {
     @discardableResult
     private func release(_ env: PooledEnvironment) -> Bool {
         guard live.removeValue(forKey: ObjectIdentifier(env)) != nil else { return false }
+        releasedNotTornDown.insert(ObjectIdentifier(env))
         liveMemoryMB -= env.memoryMB
         if env.provisioned { pools[env.key]?.provisionedLive -= 1 }
         return true
@@ -300,6 +308,11 @@ public actor Supervisor {
     private func tearDown(_ env: PooledEnvironment) async {
         await env.environment.destroy()
         uids.give(env.uid)
+        releasedNotTornDown.remove(ObjectIdentifier(env))
+        if releasedNotTornDown.isEmpty {
+            for waiter in teardownWaiters { waiter.resume() }
+            teardownWaiters = []
+        }
         if env.provisioned { await reconcileProvisioned() }
     }
 

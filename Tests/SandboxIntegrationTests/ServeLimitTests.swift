@@ -251,6 +251,24 @@ final class ServeLimitTests: XCTestCase {
         XCTAssertEqual(HostResources.take(), before)
     }
 
+    func testSandboxesBeingTornDownWhenTheDaemonStopsGoWithIt() throws {
+        let before = HostResources.take()
+        let daemon = try ServeDaemon()
+        let fixtures = try ServeFixtures.make()
+        // Eight idle sandboxes; new code drains them (torn down in the background), and SIGTERM follows at once.
+        _ = try daemon.boto(try createCounter("drained") + """
+            with concurrent.futures.ThreadPoolExecutor(8) as pool:
+                list(pool.map(lambda _: c.invoke(FunctionName="drained", Payload=json.dumps({"sleep": 0.3})), range(8)))
+            c.update_function_code(FunctionName="drained", ZipFile=open("\(fixtures)/counter-v2.zip", "rb").read())
+            import os, signal
+            os.kill(\(daemon.pid), signal.SIGTERM)
+            """)
+        XCTAssertEqual(daemon.stop(), 0)
+        daemon.remove()
+        XCTAssertEqual(Self.sandboxProcesses(), 0, "no sandbox outlives the daemon")
+        XCTAssertEqual(HostResources.take(), before)
+    }
+
     /// Processes in a sandbox's cgroup (named sb-<hex>) anywhere on the host.
     static func sandboxProcesses() -> Int {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
