@@ -85,9 +85,11 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
             limit = LambdaAPI.bodyLimit(method: h.method.rawValue, uri: h.uri)
             if let length = h.headers.first(name: "content-length").flatMap(Int.init), length > limit {
                 reject(context: context, h)
+                return
             } else if let length = h.headers.first(name: "content-length").flatMap(Int.init) {
                 body.reserveCapacity(length)
             }
+            context.writeContinueIfExpected(h, answerDue: order.answerDue)
         case .body(var buffer):
             guard !rejected, let h = head else { return }
             if body.count + buffer.readableBytes > limit { return reject(context: context, h) }

@@ -77,6 +77,14 @@ extension ChannelHandlerContext {
         }
     }
 
+    /// `100 Continue` for a request that asks for it before sending its body (curl does for bodies over 1 MB,
+    /// and waits a second without one). Not while an earlier request's answer is due: it would overtake it.
+    public func writeContinueIfExpected(_ head: HTTPRequestHead, answerDue: Bool) {
+        guard !answerDue, head.version == .http1_1,
+              let expect = head.headers.first(name: "expect"), expect.lowercased() == "100-continue" else { return }
+        writeAndFlush(NIOAny(ByteBuffer(string: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
+    }
+
     /// A request the decoder refused: 400 and hang up (what NIO's protocol error handler did), unless an
     /// answer to an earlier request is still due, which this one must not overtake: then only hang up.
     public func answerUndecodableRequest(answerDue: Bool) {

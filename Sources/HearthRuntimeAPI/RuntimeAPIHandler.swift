@@ -30,6 +30,7 @@ final class RuntimeAPIHandler: ChannelDuplexHandler, RemovableChannelHandler {
             head = h
             body = []
             bodyLength = 0
+            context.writeContinueIfExpected(h, answerDue: order.answerDue)
         case .body(var buffer):
             bodyLength += buffer.readableBytes
             let room = max(0, RuntimeAPILimits.maxResponseBytes + 1 - body.count)

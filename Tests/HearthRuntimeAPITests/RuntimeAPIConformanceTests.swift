@@ -254,6 +254,22 @@ final class RuntimeAPIConformanceTests: XCTestCase {
         XCTAssertEqual(try outcome.wait(), .response(Array("1".utf8)))
     }
 
+    func testABodyThatWaitsForContinueGetsIt() throws {
+        let (_, next) = try nextInBackground()
+        XCTAssertEqual(try server.session.initOutcome.futureResult.wait(), .ready)
+        let inv = invocation()
+        let outcome = server.session.invoke(inv)
+        XCTAssertNotNil(next())
+        // As curl posts a response over 1 MB: the head, then the body only after 100 Continue.
+        let client = try RawHTTP(port: port)
+        try client.sendRaw("POST /2018-06-01/runtime/invocation/\(inv.requestId)/response HTTP/1.1\r\nHost: x\r\n"
+                           + "Content-Length: 2\r\nExpect: 100-continue\r\n\r\n")
+        XCTAssertEqual(try client.readResponse().status, 100)
+        try client.sendRaw("42")
+        XCTAssertEqual(try client.readResponse().status, 202)
+        XCTAssertEqual(try outcome.wait(), .response(Array("42".utf8)))
+    }
+
     func testARequestThatIsNotHTTPIs400AndTheConnectionCloses() throws {
         let client = try RawHTTP(port: port)
         try client.sendRaw("HELLO THERE\r\n\r\n")

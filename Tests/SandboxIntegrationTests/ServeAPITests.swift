@@ -217,6 +217,15 @@ final class ServeAPITests: XCTestCase {
                                                    headers: ["Transfer-Encoding: chunked", "Content-Type: application/json"])
         XCTAssertEqual(status, 413)
         XCTAssertEqual(headers["x-amzn-errortype"], "RequestEntityTooLargeException")
+
+        // curl asks before sending a body over 1 MB (Expect: 100-continue) and gets its go-ahead at once.
+        let medium = daemon.base + "/medium.json"
+        try Data(("\"" + String(repeating: "m", count: 2 * 1024 * 1024) + "\"").utf8).write(to: URL(fileURLWithPath: medium))
+        let (curlStatus, curlOut) = try RuntimeImages.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-D", "-", "-H", "Expect: 100-continue",
+                                                                       "--data-binary", "@" + medium,
+                                                                       daemon.endpoint + "/2015-03-31/functions/inv/invocations"])
+        XCTAssertEqual(curlStatus, 0, curlOut)
+        XCTAssertTrue(curlOut.hasPrefix("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"), curlOut)
     }
 
     func testPreconditionsUnknownRoutesAndMalformedRequests() throws {

@@ -130,7 +130,9 @@ final class ServeDaemon: @unchecked Sendable {
         if let body { args += ["--data-binary", body] }
         let (status, out) = try RuntimeImages.run("/usr/bin/curl", args)
         XCTAssertEqual(status, 0, "curl failed: \(out)")
-        let parts = out.components(separatedBy: "\r\n\r\n")
+        // Interim answers (100 Continue, which curl asks for before a big body) come first: the final one is what counts.
+        var parts = out.components(separatedBy: "\r\n\r\n")
+        while parts.count > 1, parts[0].hasPrefix("HTTP/1.1 1") { parts.removeFirst() }
         let headLines = parts[0].components(separatedBy: "\r\n")
         let code = Int(headLines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
         var map: [String: String] = [:]
