@@ -12,8 +12,8 @@ extension ChannelPipeline.SynchronousOperations {
     }
 }
 
-/// One whole HTTP/1.x response as bytes: status line, the given headers, Content-Length,
-/// `Connection: close` without keep-alive, the body (none for a HEAD request).
+/// One whole HTTP/1.x response as bytes: status line, the given headers, Content-Length (none for 1xx and 204),
+/// `Connection: close` without keep-alive (`keep-alive` with it, to HTTP/1.0), the body (none for a HEAD request).
 public enum HTTPResponseBytes {
     /// nil if a header would break the message: a name that is not an RFC 9110 token, or a value
     /// holding CR, LF or NUL (a value that came from a client, say, must not add header lines).
@@ -37,10 +37,21 @@ public enum HTTPResponseBytes {
             buffer.writeString(value)
             buffer.writeStaticString("\r\n")
         }
-        buffer.writeStaticString("Content-Length: ")
-        buffer.writeString(String(body.count))
-        buffer.writeStaticString(keepAlive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n")
-        if !headRequest { buffer.writeBytes(body) }
+        // 1xx and 204 have no body, and RFC 9110 forbids their Content-Length.
+        let bodiless = status < 200 || status == 204
+        if !bodiless {
+            buffer.writeStaticString("Content-Length: ")
+            buffer.writeString(String(body.count))
+            buffer.writeStaticString("\r\n")
+        }
+        if !keepAlive {
+            buffer.writeStaticString("Connection: close\r\n")
+        } else if version == .http1_0 {
+            // An HTTP/1.0 client closes unless told the connection stays open.
+            buffer.writeStaticString("Connection: keep-alive\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+        if !headRequest && !bodiless { buffer.writeBytes(body) }
         return buffer
     }
 

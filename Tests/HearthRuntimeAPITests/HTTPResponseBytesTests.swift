@@ -22,6 +22,16 @@ final class HTTPResponseBytesTests: XCTestCase {
                        "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
     }
 
+    func testAnHTTP10ClientIsToldTheConnectionStaysOpen() {
+        XCTAssertEqual(encode(200, [], "{}", keepAlive: true, version: .http1_0),
+                       "HTTP/1.0 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n{}")
+    }
+
+    func testA204HasNeitherLengthNorBody() {
+        XCTAssertEqual(encode(204, [("X-Amz-Executed-Version", "$LATEST")], "ignored"),
+                       "HTTP/1.1 204 No Content\r\nX-Amz-Executed-Version: $LATEST\r\n\r\n")
+    }
+
     func testAHeadRequestGetsTheLengthButNoBody() {
         XCTAssertEqual(encode(200, [], "abc", headRequest: true), "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n")
     }
