@@ -152,9 +152,7 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
                                   version: version, headRequest: headRequest)
         // Without keep-alive the connection is closing: whatever the client sent after is dropped.
         guard keepAlive else { return }
-        let (next, resume) = order.finish()
-        if let next { handle(next, context: context) }
-        if resume { context.read() }
+        if let next = order.answered(on: context) { handle(next, context: context) }
     }
 
     func read(context: ChannelHandlerContext) {
@@ -162,11 +160,7 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if error is HTTPParserError {
-            context.answerUndecodableRequest(answerDue: order.answerDue)
-        } else {
-            context.close(promise: nil)
-        }
+        context.closeAfterError(error, answerDue: order.answerDue)
     }
 }
 

@@ -96,13 +96,14 @@ extension ChannelHandlerContext {
         writeAndFlush(NIOAny(ByteBuffer(string: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
     }
 
-    /// A request the decoder refused: 400 and hang up (what NIO's protocol error handler did), unless an
-    /// answer to an earlier request is still due, which this one must not overtake: then only hang up.
-    public func answerUndecodableRequest(answerDue: Bool) {
-        if answerDue || !channel.isActive {
-            close(promise: nil)
-        } else {
+    /// An error on the connection. A request the decoder refused gets 400 and a hang-up (what NIO's protocol
+    /// error handler did), unless an answer to an earlier request is still due, which it must not overtake:
+    /// then, as for any other error, only the hang-up.
+    public func closeAfterError(_ error: Error, answerDue: Bool) {
+        if error is HTTPParserError, !answerDue, channel.isActive {
             writeBareResponseAndClose(status: 400, version: .http1_1)
+        } else {
+            close(promise: nil)
         }
     }
 
@@ -111,5 +112,15 @@ extension ChannelHandlerContext {
                                                   allocator: channel.allocator) else { return close(promise: nil) }
         let channel = self.channel
         writeAndFlush(NIOAny(bare)).whenComplete { _ in channel.close(promise: nil) }
+    }
+}
+
+extension OneAtATime {
+    /// The current request is answered on `context`'s connection: returns the next one to handle, if one is
+    /// held, and reads put off while it was resume.
+    public mutating func answered(on context: ChannelHandlerContext) -> Item? {
+        let (next, resume) = finish()
+        if resume { context.read() }
+        return next
     }
 }

@@ -59,9 +59,7 @@ final class RuntimeAPIHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func answered(context: ChannelHandlerContext) {
-        let (next, resume) = order.finish()
-        if let next { handle(next, context: context) }
-        if resume { context.read() }
+        if let next = order.answered(on: context) { handle(next, context: context) }
     }
 
     func read(context: ChannelHandlerContext) {
@@ -74,10 +72,6 @@ final class RuntimeAPIHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if error is HTTPParserError {
-            context.answerUndecodableRequest(answerDue: order.answerDue)
-        } else {
-            context.close(promise: nil)
-        }
+        context.closeAfterError(error, answerDue: order.answerDue)
     }
 }
