@@ -61,14 +61,11 @@ final class CrunPeer {
         return hearth_bench_run(path, cArgs, mountNamespace) == 0
     }
 
-    /// Removes what crun left of the containers' cgroup parents; call after every container is deleted.
-    func removeCgroups() {
-        for dir in newDirectories.reversed() { rmdir(dir) }
-    }
-
+    /// Lets go of the mount namespace and removes what crun left of the containers' cgroup parents;
+    /// call after every container is deleted.
     func close() {
         if mountNamespace >= 0 { Glibc.close(mountNamespace) }
-        removeCgroups()
+        for dir in newDirectories.reversed() { rmdir(dir) }
     }
 
     /// The OCI configuration of a container in `bundle` (its rootfs beside the file) running `args` with a

@@ -312,16 +312,12 @@ struct MemorySnapshot {
     var sandboxChargedKiB: Int
     var runtimeKiB: Int
 
-    /// Reclaimable slab (dentries and inodes, which the kernel frees under pressure) is dropped first:
-    /// left in, it made crun's idle containers differ by ~170 KiB each between the two measures.
+    /// Reclaimable slab (dentries and inodes, which the kernel frees under pressure) is dropped first,
+    /// so that the sum counts what the kernel cannot give back.
     static func take(daemonPid: Int32) -> MemorySnapshot {
         if let file = fopen("/proc/sys/vm/drop_caches", "w") {
             fputs("2\n", file)
             fclose(file)
-        }
-        func field(_ text: String, _ name: String) -> Int {
-            text.split(separator: "\n").first { $0.hasPrefix(name + ":") }
-                .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") } ?? 0
         }
         let meminfo = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""
         let status = (try? String(contentsOfFile: "/proc/\(daemonPid)/status", encoding: .utf8)) ?? ""
@@ -342,6 +338,12 @@ struct MemorySnapshot {
                               sandboxChargedKiB: charged, runtimeKiB: ownKiB(of: ProcessTable.read().runtimes))
     }
 
+    /// A "Name:   value kB" line's number, from /proc/meminfo or a /proc/PID/status; 0 when absent.
+    private static func field(_ text: String, _ name: String) -> Int {
+        text.split(separator: "\n").first { $0.hasPrefix(name + ":") }
+            .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") } ?? 0
+    }
+
     /// The processes whose whole argument list is `arguments`.
     static func processes(withArguments arguments: [String]) -> [Int32] {
         ProcessTable.read().entries.filter { $0.value.arguments == arguments }.map(\.key)
@@ -351,11 +353,7 @@ struct MemorySnapshot {
     static func ownKiB(of pids: [Int32]) -> Int {
         pids.reduce(0) { total, pid in
             guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return total }
-            func field(_ name: String) -> Int {
-                status.split(separator: "\n").first { $0.hasPrefix(name + ":") }
-                    .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") } ?? 0
-            }
-            return total + field("RssAnon") + field("VmPTE") + 16 * max(1, field("Threads"))
+            return total + field(status, "RssAnon") + field(status, "VmPTE") + 16 * max(1, field(status, "Threads"))
         }
     }
 }
