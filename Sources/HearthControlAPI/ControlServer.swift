@@ -61,8 +61,8 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     /// A request whose answer is due in turn: to be handled, or refused before its body was read.
     private enum Pending {
-        case request(APIRequest, keepAlive: Bool, version: HTTPVersion, headRequest: Bool)
-        case refusal(APIResponse, version: HTTPVersion)
+        case request(APIRequest, RequestFraming)
+        case refusal(APIResponse, RequestFraming)
     }
 
     private let api: LambdaAPI
@@ -83,10 +83,8 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
             body = []
             rejected = false
             limit = LambdaAPI.bodyLimit(method: h.method.rawValue, uri: h.uri)
-            if let length = h.headers.first(name: "content-length").flatMap(Int.init), length > limit {
-                reject(context: context, h)
-                return
-            } else if let length = h.headers.first(name: "content-length").flatMap(Int.init) {
+            if let length = h.headers.first(name: "content-length").flatMap(Int.init) {
+                guard length <= limit else { return reject(context: context, h) }
                 body.reserveCapacity(length)
             }
             context.writeContinueIfExpected(h, answerDue: order.answerDue)
@@ -101,7 +99,7 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
             for (name, value) in h.headers { headers[name.lowercased()] = value }
             let request = APIRequest(method: h.method.rawValue, uri: h.uri, headers: headers, body: body)
             body = []
-            admit(.request(request, keepAlive: h.isKeepAlive, version: h.version, headRequest: h.method == .HEAD), context: context)
+            admit(.request(request, RequestFraming(h)), context: context)
         }
     }
 
@@ -111,9 +109,9 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     private func handle(_ pending: Pending, context: ChannelHandlerContext) {
         switch pending {
-        case .refusal(let response, let version):
-            write(response, keepAlive: false, version: version, headRequest: false, context: context)
-        case .request(let request, let keepAlive, let version, let headRequest):
+        case .refusal(let response, let framing):
+            write(response, for: framing, context: context)
+        case .request(let request, let framing):
             let eventLoop = context.eventLoop
             let loopBound = NIOLoopBound((self, context), eventLoop: eventLoop)
             let api = self.api
@@ -124,7 +122,7 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
                 let response = await api.handle(request)
                 eventLoop.execute {
                     let (handler, context) = loopBound.value
-                    handler.write(response, keepAlive: keepAlive, version: version, headRequest: headRequest, context: context)
+                    handler.write(response, for: framing, context: context)
                 }
             }
         }
@@ -144,14 +142,13 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
         head = nil
         body = []
         let response = LambdaAPI.errorResponse(LambdaAPI.tooLarge(method: h.method.rawValue, uri: h.uri, limit: limit))
-        admit(.refusal(response, version: h.version), context: context)
+        admit(.refusal(response, RequestFraming(version: h.version, keepAlive: false)), context: context)
     }
 
-    private func write(_ response: APIResponse, keepAlive: Bool, version: HTTPVersion, headRequest: Bool, context: ChannelHandlerContext) {
-        context.writeHTTPResponse(status: response.status, headers: response.headers, body: response.body, keepAlive: keepAlive,
-                                  version: version, headRequest: headRequest)
+    private func write(_ response: APIResponse, for framing: RequestFraming, context: ChannelHandlerContext) {
+        context.writeHTTPResponse(status: response.status, headers: response.headers, body: response.body, for: framing)
         // Without keep-alive the connection is closing: whatever the client sent after is dropped.
-        guard keepAlive else { return }
+        guard framing.keepAlive else { return }
         if let next = order.answered(on: context) { handle(next, context: context) }
     }
 

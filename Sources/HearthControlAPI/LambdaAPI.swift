@@ -27,7 +27,7 @@ public final class LambdaAPI: Sendable {
 
     /// .../invocations, before any query. By suffix: Foundation's `contains` goes through NSString, on every Invoke.
     private static func isInvocation(_ uri: String) -> Bool {
-        (uri.split(separator: "?", maxSplits: 1).first ?? "").hasSuffix("/invocations")
+        uri.prefix { $0 != "?" }.hasSuffix("/invocations")
     }
 
     static func tooLarge(method: String, uri: String, limit: Int) -> ServiceError {

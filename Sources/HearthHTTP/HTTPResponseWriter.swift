@@ -12,24 +12,33 @@ extension ChannelPipeline.SynchronousOperations {
     }
 }
 
+/// What of a request its answer depends on: the version, whether the connection stays open, HEAD.
+public struct RequestFraming: Sendable {
+    public var version: HTTPVersion
+    public var keepAlive: Bool
+    public var headRequest: Bool
+
+    public init(_ head: HTTPRequestHead) {
+        self.init(version: head.version, keepAlive: head.isKeepAlive, headRequest: head.method == .HEAD)
+    }
+
+    public init(version: HTTPVersion = .http1_1, keepAlive: Bool, headRequest: Bool = false) {
+        self.version = version
+        self.keepAlive = keepAlive
+        self.headRequest = headRequest
+    }
+}
+
 /// One whole HTTP/1.x response as bytes: status line, the given headers, Content-Length (none for 1xx and 204),
 /// `Connection: close` without keep-alive (`keep-alive` with it, to HTTP/1.0), the body (none for a HEAD request).
 public enum HTTPResponseBytes {
     /// nil if a header would break the message: a name that is not an RFC 9110 token, or a value
     /// holding CR, LF or NUL (a value that came from a client, say, must not add header lines).
-    public static func encode(status: Int, headers: [(String, String)], body: [UInt8], keepAlive: Bool,
-                              version: HTTPVersion = .http1_1, headRequest: Bool = false,
+    public static func encode(status: Int, headers: [(String, String)], body: [UInt8], for request: RequestFraming,
                               allocator: ByteBufferAllocator) -> ByteBuffer? {
-        var buffer = allocator.buffer(capacity: 128 + headers.count * 48 + (headRequest ? 0 : body.count))
-        buffer.writeStaticString("HTTP/")
-        buffer.writeString(String(version.major))
-        buffer.writeStaticString(".")
-        buffer.writeString(String(version.minor))
-        buffer.writeStaticString(" ")
-        buffer.writeString(String(status))
-        buffer.writeStaticString(" ")
-        buffer.writeString(HTTPResponseStatus(statusCode: status).reasonPhrase)
-        buffer.writeStaticString("\r\n")
+        let version = request.version
+        var buffer = allocator.buffer(capacity: 128 + headers.count * 48 + (request.headRequest ? 0 : body.count))
+        buffer.writeString("HTTP/\(version.major).\(version.minor) \(status) \(HTTPResponseStatus(statusCode: status).reasonPhrase)\r\n")
         for (name, value) in headers {
             guard isToken(name), isFieldValue(value) else { return nil }
             buffer.writeString(name)
@@ -44,14 +53,14 @@ public enum HTTPResponseBytes {
             buffer.writeString(String(body.count))
             buffer.writeStaticString("\r\n")
         }
-        if !keepAlive {
+        if !request.keepAlive {
             buffer.writeStaticString("Connection: close\r\n")
         } else if version == .http1_0 {
             // An HTTP/1.0 client closes unless told the connection stays open.
             buffer.writeStaticString("Connection: keep-alive\r\n")
         }
         buffer.writeStaticString("\r\n")
-        if !headRequest && !bodiless { buffer.writeBytes(body) }
+        if !request.headRequest && !bodiless { buffer.writeBytes(body) }
         return buffer
     }
 
@@ -72,15 +81,12 @@ public enum HTTPResponseBytes {
 extension ChannelHandlerContext {
     /// Writes and flushes one whole response; without keep-alive the connection closes after it.
     /// A response whose headers would break the message goes out as a bare 500, and the connection closes.
-    public func writeHTTPResponse(status: Int, headers: [(String, String)], body: [UInt8], keepAlive: Bool,
-                                  version: HTTPVersion = .http1_1, headRequest: Bool = false) {
+    public func writeHTTPResponse(status: Int, headers: [(String, String)], body: [UInt8], for request: RequestFraming) {
         guard channel.isActive else { return }
-        let encoded = HTTPResponseBytes.encode(status: status, headers: headers, body: body, keepAlive: keepAlive,
-                                               version: version, headRequest: headRequest, allocator: channel.allocator)
-        guard let encoded else {
-            return writeBareResponseAndClose(status: 500, version: version)
+        guard let encoded = HTTPResponseBytes.encode(status: status, headers: headers, body: body, for: request, allocator: channel.allocator) else {
+            return writeBareResponseAndClose(status: 500, version: request.version)
         }
-        if keepAlive {
+        if request.keepAlive {
             writeAndFlush(NIOAny(encoded), promise: nil)
         } else {
             let channel = self.channel
@@ -108,7 +114,7 @@ extension ChannelHandlerContext {
     }
 
     private func writeBareResponseAndClose(status: Int, version: HTTPVersion) {
-        guard let bare = HTTPResponseBytes.encode(status: status, headers: [], body: [], keepAlive: false, version: version,
+        guard let bare = HTTPResponseBytes.encode(status: status, headers: [], body: [], for: RequestFraming(version: version, keepAlive: false),
                                                   allocator: channel.allocator) else { return close(promise: nil) }
         let channel = self.channel
         writeAndFlush(NIOAny(bare)).whenComplete { _ in channel.close(promise: nil) }

@@ -12,8 +12,7 @@ final class RuntimeAPIHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private struct Pending {
         var request: RuntimeAPIRequest
-        var keepAlive: Bool
-        var headRequest: Bool
+        var framing: RequestFraming
     }
 
     private let session: RuntimeSession
@@ -41,7 +40,7 @@ final class RuntimeAPIHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let request = RuntimeAPIRequest(method: head.method.rawValue, path: head.uri,
                                             headers: head.headers.map { ($0.name, $0.value) }, body: body, bodyLength: bodyLength)
             body = []
-            if let now = order.admit(Pending(request: request, keepAlive: head.isKeepAlive, headRequest: head.method == .HEAD)) {
+            if let now = order.admit(Pending(request: request, framing: RequestFraming(head))) {
                 handle(now, context: context)
             }
         }
@@ -51,10 +50,9 @@ final class RuntimeAPIHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         Router.route(pending.request, session: session, connection: ObjectIdentifier(context.channel)) { response in
             let (handler, context) = loopBound.value
-            context.writeHTTPResponse(status: response.status, headers: response.headers, body: response.body,
-                                      keepAlive: pending.keepAlive, headRequest: pending.headRequest)
+            context.writeHTTPResponse(status: response.status, headers: response.headers, body: response.body, for: pending.framing)
             // Without keep-alive the connection is closing: whatever the client sent after is dropped.
-            if pending.keepAlive { handler.answered(context: context) }
+            if pending.framing.keepAlive { handler.answered(context: context) }
         }
     }
 

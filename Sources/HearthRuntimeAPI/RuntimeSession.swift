@@ -8,7 +8,8 @@ public final class RuntimeSession: @unchecked Sendable {
     public let initOutcome: EventLoopPromise<InitOutcome>
 
     private var initDone = false
-    private var closed: (reason: String, outcome: InvocationOutcome)?
+    /// Set once the session is over, to what every event still outstanding or sent later ends with.
+    private var closed: InvocationOutcome?
     /// A GET /next waiting for an event, with the connection it came on.
     private var parkedNext: (id: ObjectIdentifier, respond: (RuntimeAPIResponse) -> Void)?
     /// An event not yet handed to the runtime.
@@ -33,7 +34,7 @@ public final class RuntimeSession: @unchecked Sendable {
             let promise = self.eventLoop.makePromise(of: InvocationOutcome.self)
             if let closed = self.closed {
                 // Why it closed (the runtime exited, say): an event that comes after ends as the ones outstanding did.
-                promise.succeed(closed.outcome)
+                promise.succeed(closed)
             } else if self.pending != nil || self.current != nil {
                 promise.succeed(.platformError(errorType: "Runtime.Unknown", message: "the sandbox is busy with another invocation"))
             } else {
@@ -49,7 +50,7 @@ public final class RuntimeSession: @unchecked Sendable {
     public func close(_ outcome: InvocationOutcome, reason: String) {
         eventLoop.execute {
             guard self.closed == nil else { return }
-            self.closed = (reason, outcome)
+            self.closed = outcome
             self.pending?.1.succeed(outcome)
             self.current?.1.succeed(outcome)
             self.pending = nil

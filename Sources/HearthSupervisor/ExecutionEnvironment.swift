@@ -38,14 +38,13 @@ public final class ExecutionEnvironment: @unchecked Sendable {
     private let output: OutputDrain
 
     /// False once a hard failure ended the sandbox, or its runtime exited (between invocations too); it is never reused.
-    public var isHealthy: Bool { health.withLock { $0 } && !exited.value.load(ordering: .acquiring) }
-    private let health = Mutex(true)
-    /// Set by the exit watcher.
-    private let exited: ExitFlag
+    public var isHealthy: Bool { health.alive.load(ordering: .acquiring) }
+    /// Shared with the exit watcher, which marks it dead.
+    private let health: Health
 
     private init(function: FunctionInstance, sandbox: RunningSandbox, server: RuntimeAPIServer, exitPromise: EventLoopPromise<SandboxExit>,
-                 exited: ExitFlag, output: OutputDrain, initResult: InitResult, initDurationMs: Double) {
-        self.exited = exited
+                 health: Health, output: OutputDrain, initResult: InitResult, initDurationMs: Double) {
+        self.health = health
         self.function = function
         self.sandbox = sandbox
         self.server = server
@@ -53,7 +52,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         self.output = output
         self.initResult = initResult
         self.initDurationMs = initDurationMs
-        if case .ready = initResult {} else { health.withLock { $0 = false } }
+        if case .ready = initResult {} else { health.markDead() }
     }
 
     /// Starts the sandbox and runs the init phase. Output that arrives while no
@@ -75,10 +74,10 @@ public final class ExecutionEnvironment: @unchecked Sendable {
 
         let session = server.session
         let exitPromise = session.eventLoop.makePromise(of: SandboxExit.self)
-        let exited = ExitFlag()
+        let health = Health()
         try SandboxWatcher.shared.watch(fd: sandbox.pidfdForSignals, once: true) { _ in
             let exit = sandbox.wait()
-            exited.value.store(true, ordering: .releasing)
+            health.markDead()
             exitPromise.succeed(exit)
             session.close(.platformError(errorType: "Runtime.ExitError", message: LambdaErrors.describe(exit.status)), reason: "the runtime exited")
         }
@@ -109,7 +108,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
             // From the first event on, CPU in proportion to memory.
             try? sandbox.cgroup.setCPULimit(function.spec.limits)
         }
-        return ExecutionEnvironment(function: function, sandbox: sandbox, server: server, exitPromise: exitPromise, exited: exited,
+        return ExecutionEnvironment(function: function, sandbox: sandbox, server: server, exitPromise: exitPromise, health: health,
                                     output: output, initResult: initResult, initDurationMs: initMs)
     }
 
@@ -234,7 +233,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         RequestIdentifiers.traceHeader(epochSeconds: UInt32(Date().timeIntervalSince1970))
     }
 
-    private func markDead() { health.withLock { $0 = false } }
+    private func markDead() { health.markDead() }
 
     /// Kills the sandbox and releases everything it held. Idempotent.
     public func destroy() async {
@@ -247,9 +246,10 @@ public final class ExecutionEnvironment: @unchecked Sendable {
     }
 }
 
-/// Whether a sandbox's runtime has exited, as its watcher saw.
-final class ExitFlag: Sendable {
-    let value = Atomic(false)
+/// Whether an environment may still be used: cleared by a hard failure or by its runtime's exit.
+final class Health: Sendable {
+    let alive = Atomic(true)
+    func markDead() { alive.store(false, ordering: .releasing) }
 }
 
 /// The read end of a sandbox's output pipe: drained by the watcher thread as

@@ -7,8 +7,8 @@ import XCTest
 final class HTTPResponseBytesTests: XCTestCase {
     private func encode(_ status: Int, _ headers: [(String, String)], _ body: String, keepAlive: Bool = true,
                         version: HTTPVersion = .http1_1, headRequest: Bool = false) -> String? {
-        HTTPResponseBytes.encode(status: status, headers: headers, body: Array(body.utf8), keepAlive: keepAlive, version: version,
-                                 headRequest: headRequest, allocator: ByteBufferAllocator())
+        HTTPResponseBytes.encode(status: status, headers: headers, body: Array(body.utf8),
+                                 for: RequestFraming(version: version, keepAlive: keepAlive, headRequest: headRequest), allocator: ByteBufferAllocator())
             .map { String(buffer: $0) }
     }
 
