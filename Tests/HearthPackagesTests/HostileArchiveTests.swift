@@ -177,6 +177,21 @@ final class HostileArchiveTests: XCTestCase {
         assertRefused("tar-truncated.tar", .layer, mentions: ["tar-truncated.tar"])
     }
 
+    /// Sizes and offsets near 2^63 and 2^64 each once trapped in unchecked arithmetic (a crash of the daemon
+    /// through CreateFunction); now each is a clean error that names the archive.
+    func testCentralDirectoryValuesThatWouldOverflowAreRefused() {
+        assertRefused("zip64-locator-beyond-int64.zip", .zip, mentions: ["zip64-locator-beyond-int64.zip", "outside the file"])
+        assertRefused("zip64-directory-wraps.zip", .zip, mentions: ["zip64-directory-wraps.zip", "outside the file"])
+        assertRefused("zip64-entry-wraps.zip", .zip, mentions: ["'a'", "central directory"])
+        assertRefused("zip64-entries-wrap.zip", .zip, mentions: ["'b'", "overlaps"])
+        assertRefused("zip-extra-overrun.zip", .zip, mentions: ["zip-extra-overrun.zip", "extra field"])
+    }
+
+    /// libarchive reads names as C strings: "evil.txt\0payload" would have been unpacked as "evil.txt".
+    func testNULInsideANameIsRefused() {
+        assertRefused("zip-nul-name.zip", .zip, mentions: ["evil.txt\\0payload", "NUL"])
+    }
+
     // 82: duplicates
     func testDuplicatesAreRefused() {
         assertRefused("zip-duplicate.zip", .zip, mentions: ["a.txt", "duplicate"])

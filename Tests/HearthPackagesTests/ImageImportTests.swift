@@ -207,7 +207,7 @@ final class ImageImportTests: XCTestCase {
     // 89: a crash mid-import leaves nothing visible and nothing behind
     func testLeftoversOfACrashedImportAreRemovedAtTheNextStart() throws {
         try FileManager.default.createDirectory(atPath: storeRoot + "/tmp/half-done/content/etc", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: storeRoot + "/tmp/half-done/content/etc/passwd", contents: Data("x".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: storeRoot + "/tmp/half-done/content/etc/passwd", contents: Data("x".utf8)))
         let reopened = try PackageStore(root: storeRoot)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: storeRoot + "/tmp"), [])
         // A layer directory published without its record is not a layer, and an import replaces it.

@@ -144,6 +144,50 @@ tarbytes[148:156] = b"0000000\0"  # header checksum
 open(os.path.join(out, "tar-bad-checksum.tar"), "wb").write(bytes(tarbytes))
 open(os.path.join(out, "tar-truncated.tar"), "wb").write(open(os.path.join(out, "tar-good.tar"), "rb").read()[:700])
 
+# 81: central directories whose sizes and offsets reach 2^63 and 2^64 (each once crashed the daemon
+# through unchecked arithmetic), and a NUL inside a name (libarchive would cut the name at it).
+def eocd(count, cd_size, cd_offset):
+    return struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, cd_size, cd_offset, 0)
+
+
+def zip64_locator(record_offset):
+    return struct.pack("<IIQI", 0x07064B50, 0, record_offset, 1)
+
+
+def zip64_record(count, cd_size, cd_offset):
+    return struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, count, count, cd_size, cd_offset)
+
+
+def central_entry(name, compressed, uncompressed, offset, extra=b""):
+    return struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0, 0, 0, 0, 0, compressed, uncompressed,
+                       len(name), len(extra), 0, 0, 0, 0, offset) + name + extra
+
+
+def write(name, data):
+    open(os.path.join(out, name), "wb").write(data)
+
+
+# The locator points past 2^63: the offset does not fit a signed file offset.
+write("zip64-locator-beyond-int64.zip", zip64_locator(0xFFFFFFFFFFFFFFF0) + eocd(0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF))
+# The zip64 record's directory offset plus its size passes 2^64.
+write("zip64-directory-wraps.zip", zip64_record(1, 0x10, 0xFFFFFFFFFFFFFFF8) + zip64_locator(0) + eocd(0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF))
+# An entry's zip64 offset and compressed size: header + 30 + size passes 2^64.
+entry = central_entry(b"a", 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF,
+                      struct.pack("<HHQQQ", 1, 24, 1, 0xFFFFFFFFFFFFFFF0, 0x10))
+write("zip64-entry-wraps.zip", entry + eocd(1, len(entry), 0))
+# Two entries: the first's end wraps past 2^64, so the second seems to start after it.
+first = central_entry(b"a", 0xFFFFFFFF, 0, 0xFFFFFFFF, struct.pack("<HHQQ", 1, 16, 0xFFFFFFFFFFFFFFF0, 0x20))
+second = central_entry(b"b", 0, 0, 0x40)
+write("zip64-entries-wrap.zip", first + second + eocd(2, len(first) + len(second), 0))
+# An extra field that claims more bytes than the entry has.
+write("zip-extra-overrun.zip", central_entry(b"a", 0, 0xFFFFFFFF, 0, struct.pack("<HH", 1, 500)) + eocd(1, 51, 0))
+with zipfile.ZipFile(os.path.join(out, "zip-nul-name.zip"), "w") as z:
+    z.writestr("evil.txtXpayload", b"x")
+nul = bytearray(open(os.path.join(out, "zip-nul-name.zip"), "rb").read())
+for at in [i for i in range(len(nul)) if nul[i:i + 16] == b"evil.txtXpayload"]:
+    nul[at + 8] = 0
+write("zip-nul-name.zip", bytes(nul))
+
 # 82: duplicates
 zip_of("zip-duplicate.zip", [("a.txt", b"1"), ("a.txt", b"2")])
 zip_of("zip-case-duplicate.zip", [("Readme.txt", b"1"), ("README.txt", b"2")])
