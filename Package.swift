@@ -55,6 +55,7 @@ let package = Package(
             dependencies: [
                 "HearthModel", "HearthHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
@@ -70,6 +71,7 @@ let package = Package(
             dependencies: [
                 "HearthModel", "HearthSupervisor", "HearthState", "HearthHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
@@ -99,6 +101,13 @@ let package = Package(
             ]
         ),
 
+        // Fuzz targets (scripts/fuzz): replays inputs when built normally, libFuzzer with -DFUZZING.
+        .target(name: "CFuzzSupport"),
+        .executableTarget(
+            name: "hearth-fuzz",
+            dependencies: ["CFuzzSupport", "HearthPackages", "HearthRuntimeAPI", "HearthControlAPI"]
+        ),
+
         // Static probe that runs inside sandboxes in the integration tests.
         .executableTarget(
             name: "hearth-probe",
@@ -116,6 +125,7 @@ let package = Package(
             "HearthSupervisor", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "HearthStateTests", dependencies: ["HearthState"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["hearth-fuzz"]),
         .testTarget(
             name: "SandboxIntegrationTests",
             dependencies: ["HearthSandbox", "HearthCgroups", "HearthCommands", "HearthPackages", "hearth-probe", "hearth-init", "hearth"]

@@ -2,10 +2,10 @@ import Foundation
 import HearthSupervisor
 
 /// A request's JSON object with typed reads that name the field on a wrong type.
-struct JSONBody {
+package struct JSONBody {
     let object: [String: Any]
 
-    init(_ bytes: [UInt8], required: Bool = true) throws(ServiceError) {
+    package init(_ bytes: [UInt8], required: Bool = true) throws(ServiceError) {
         if bytes.isEmpty && !required {
             object = [:]
             return
