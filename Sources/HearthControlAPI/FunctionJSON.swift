@@ -63,13 +63,16 @@ enum FunctionJSON {
         return out
     }
 
-    static func provisioned(_ p: ProvisionedConcurrencyRecord, available: Int) -> [String: Any] {
-        [
+    /// READY once every sandbox is ready; FAILED with Lambda's StatusReason when they cannot be made.
+    static func provisioned(_ p: ProvisionedConcurrencyRecord, available: Int, failure: String? = nil) -> [String: Any] {
+        var out: [String: Any] = [
             "RequestedProvisionedConcurrentExecutions": p.requested,
             "AvailableProvisionedConcurrentExecutions": min(available, p.requested),
             "AllocatedProvisionedConcurrentExecutions": min(available, p.requested),
-            "Status": available >= p.requested ? "READY" : "IN_PROGRESS",
+            "Status": available >= p.requested ? "READY" : failure == nil ? "IN_PROGRESS" : "FAILED",
             "LastModified": p.lastModified,
         ]
+        if available < p.requested, let failure { out["StatusReason"] = failure }
+        return out
     }
 }

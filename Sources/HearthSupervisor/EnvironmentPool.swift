@@ -40,6 +40,8 @@ final class EnvironmentPool {
     /// Provisioned concurrency to keep ready, and how many live environments were started for it.
     var provisionedTarget = 0
     var provisionedLive = 0
+    /// Why provisioned sandboxes of this revision cannot be made (their init failed); no more are tried.
+    var provisionedFailure: String?
     /// Memory of each of its sandboxes (a revision's setting).
     var memoryMB: Int
     /// The revision built for running, by AWS_LAMBDA_INITIALIZATION_TYPE; dropped with the revision.

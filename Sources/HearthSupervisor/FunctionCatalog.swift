@@ -196,16 +196,38 @@ public final class FunctionCatalog: Sendable {
             throw ServiceError(status: 412, type: "PreconditionFailedException", message: "The Revision Id provided does not match the latest Revision Id.")
         }
         let target = version ?? existing?.functionVersion ?? ""
-        try checkVersionExists(function, target)
         let extra = weights ?? existing?.additionalVersionWeights ?? [:]
-        for (v, w) in extra {
-            try checkVersionExists(function, v)
-            guard (0...1).contains(w) else { throw .validation("routingConfig.additionalVersionWeights", "\(w)", "Member must have value between 0.0 and 1.0") }
-        }
+        try Self.checkRouting(extra, primary: target)
+        try checkVersionExists(function, target)
+        for v in extra.keys.sorted() { try checkVersionExists(function, v) }
         let record = AliasRecord(name: name, functionVersion: target, description: description ?? existing?.description ?? "",
                                  revisionId: UUID().uuidString.lowercased(), additionalVersionWeights: extra)
         guard try wrap({ try state.putAlias(function, record, create: create) }) else { throw .conflict("Alias changed concurrently: \(name)") }
         return record
+    }
+
+    /// An alias's routing as Lambda checks it: the model's constraints first (version numbers as keys,
+    /// weights within 0.0-1.0), then at most one additional version, never $LATEST, never the alias's own.
+    static func checkRouting(_ weights: [String: Double], primary: String) throws(ServiceError) {
+        let rendered = "{" + weights.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + "}"
+        for (version, weight) in weights {
+            guard (1...1024).contains(version.utf8.count), version.utf8.allSatisfy({ (48...57).contains($0) }) else {
+                throw .validation("routingConfig.additionalVersionWeights", rendered,
+                                  "Map keys must satisfy constraint: [Member must have length less than or equal to 1024, "
+                                      + "Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+]")
+            }
+            guard weight.isFinite, (0...1).contains(weight) else {
+                throw .validation("routingConfig.additionalVersionWeights", rendered,
+                                  "Map value must satisfy constraint: [Member must have value less than or equal to 1.0, "
+                                      + "Member must have value greater than or equal to 0.0, Member must not be null]")
+            }
+        }
+        guard weights.count <= 1 else { throw .invalidParameter("Number of items in AdditionalVersionWeights cannot be greater than 1") }
+        guard let version = weights.keys.first else { return }
+        if primary == "$LATEST" { throw .invalidParameter("$LATEST is not supported for an alias pointing to more than 1 version") }
+        if version == primary {
+            throw .invalidParameter("Invalid function version \(version). Function version \(version) is already included in routing configuration.")
+        }
     }
 
     private func checkVersionExists(_ function: String, _ version: String) throws(ServiceError) {
@@ -255,15 +277,46 @@ public final class FunctionCatalog: Sendable {
         try wrap { try state.setReservedConcurrency(function, nil) }
     }
 
-    public func putProvisioned(_ function: String, qualifier: String?, count: Int) throws(ServiceError) -> ProvisionedConcurrencyRecord {
+    /// Lambda's checks (published versions only; within the function's reserved concurrency, else within
+    /// what the account leaves unreserved, keeping its minimum), and Hearth's own: every provisioned
+    /// sandbox together must fit the host's memory budget.
+    public func putProvisioned(_ function: String, qualifier: String?, count: Int, memoryBudgetMB: Int) throws(ServiceError) -> ProvisionedConcurrencyRecord {
         guard let qualifier, qualifier != "$LATEST" else {
             throw .invalidParameter("Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
         }
-        _ = try resolve(FunctionReference(name: function, qualifier: qualifier))
+        let target = try resolve(FunctionReference(name: function, qualifier: qualifier))
         guard count >= 1 else { throw .validation("provisionedConcurrentExecutions", "\(count)", "Member must have value greater than or equal to 1") }
-        let reserved = try wrap { try state.reservedConcurrency(function) }
-        if let reserved, count > reserved {
-            throw .invalidParameter("Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function")
+        let reservedByFunction = try wrap { try state.allReservedConcurrency() }
+        let others = try wrap { try state.allProvisioned() }.filter { $0.0 != function || $0.1.qualifier != qualifier }
+        if let reserved = reservedByFunction[function] {
+            let sameFunction = others.filter { $0.0 == function }.reduce(0) { $0 + $1.1.requested }
+            if count + sameFunction > reserved {
+                throw .invalidParameter("Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function")
+            }
+        } else {
+            // Provisioned concurrency of functions without a reservation comes out of the unreserved pool.
+            let unreserved = accountConcurrency - reservedByFunction.values.reduce(0, +)
+                - others.filter { reservedByFunction[$0.0] == nil }.reduce(0) { $0 + $1.1.requested }
+            if count > unreserved {
+                throw .invalidParameter("Specified ConcurrentExecutions for function is greater than account's unreserved concurrency [\(unreserved)].")
+            }
+            if unreserved - count < Self.unreservedMinimum {
+                throw .invalidParameter(
+                    "Specified ConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [\(Self.unreservedMinimum)].")
+            }
+        }
+        var otherMemoryMB = 0
+        for (name, config) in others {
+            if let record = try? resolve(FunctionReference(name: name, qualifier: config.qualifier)) {
+                otherMemoryMB += config.requested * record.memorySize
+            }
+        }
+        // count <= the account's concurrency here, and memory sizes are at most 10,240 MB: no overflow.
+        let wantedMB = count * target.memorySize
+        guard otherMemoryMB + wantedMB <= memoryBudgetMB else {
+            throw .invalidParameter(
+                "Provisioned concurrency of \(count) at \(target.memorySize) MB needs \(wantedMB) MB; with the other provisioned sandboxes "
+                    + "(\(otherMemoryMB) MB) that is more than the host's memory budget for sandboxes (\(memoryBudgetMB) MB).")
         }
         let record = ProvisionedConcurrencyRecord(qualifier: qualifier, requested: count, lastModified: Self.now())
         try wrap { try state.setProvisioned(function, record) }

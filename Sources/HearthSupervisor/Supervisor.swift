@@ -50,8 +50,15 @@ public actor Supervisor {
     var live: [ObjectIdentifier: PooledEnvironment] = [:]
     var busyByFunction: [String: Int] = [:]
     var busyTotal = 0
-    /// Memory of the live sandboxes and of those starting.
-    var liveMemoryMB = 0
+    /// Memory of every sandbox that exists on the host or is about to: reserved at admission (before a
+    /// start waits for anything), given back only when its teardown is over, so that no burst and no
+    /// eviction ever has more on the host than the budget.
+    var committedMemoryMB = 0
+    /// Of the committed memory, what sandboxes being torn down hold until their teardown is over.
+    var freeingMemoryMB = 0
+    /// Memory given to live sandboxes (starting, idle, busy): what `hearth status` shows.
+    var liveMemoryMB: Int { committedMemoryMB - freeingMemoryMB }
+    private var memoryWaiters: [CheckedContinuation<Void, Never>] = []
     var reserved: [String: Int] = [:] {
         didSet { reservedTotal = reserved.values.reduce(0, +) }
     }
@@ -90,6 +97,9 @@ public actor Supervisor {
     public func shutdown() async {
         stopping = true
         retireTask?.cancel()
+        let waiters = memoryWaiters
+        memoryWaiters = []
+        for waiter in waiters { waiter.resume() }
         for pool in pools.values { pool.idle = [] }
         for env in Array(live.values) { await discard(env) }
         // Sandboxes released earlier may still be tearing down in the background: the daemon must not exit before them.
@@ -117,7 +127,7 @@ public actor Supervisor {
             env = warm
             cold = false
         } else {
-            try makeRoom(for: record.memorySize, function: name)
+            try await reserveMemory(record.memorySize, function: name)
             // Starting a sandbox blocks in system calls for milliseconds: not on the caller's event loop
             // (an Invoke runs on its connection's; see ControlHTTPHandler).
             env = try await withTaskExecutorPreference(globalConcurrentExecutor) { () async throws(ServiceError) -> PooledEnvironment in
@@ -180,8 +190,13 @@ public actor Supervisor {
         busyTotal -= 1
     }
 
-    /// Fits `memoryMB` more into the budget by retiring idle sandboxes, least recently used first.
-    private func makeRoom(for memoryMB: Int, function: String) throws(ServiceError) {
+    /// Reserves `memoryMB` for a sandbox about to start, retiring idle sandboxes (least recently used
+    /// first) when the budget is full, or refuses with Lambda's 429. The reservation is made before
+    /// anything is awaited, so concurrent starts cannot all see the same free memory; the caller then
+    /// waits while evicted sandboxes are still being torn down, so their memory and the new sandbox's
+    /// are never on the host at once. The reservation is the caller's: `startEnvironment` keeps it, or
+    /// gives it back (`unreserveMemory`) if the start fails.
+    func reserveMemory(_ memoryMB: Int, function: String) async throws(ServiceError) {
         while liveMemoryMB + memoryMB > options.memoryBudgetMB {
             let candidates = pools.values.flatMap { $0.idle.filter { !$0.provisioned } }
             guard let victim = candidates.min(by: { $0.lastUsed < $1.lastUsed }), let pool = pools[victim.key] else {
@@ -190,10 +205,25 @@ public actor Supervisor {
                                  "Rate Exceeded. The host's memory budget (\(options.memoryBudgetMB) MB) is taken by busy sandboxes.")
             }
             pool.idle.removeAll { $0 === victim }
-            // Its memory is free for the caller now; the teardown itself can follow.
             release(victim)
             inBackground { await self.tearDown(victim) }
         }
+        committedMemoryMB += memoryMB
+        while committedMemoryMB > options.memoryBudgetMB {
+            if stopping {
+                unreserveMemory(memoryMB)
+                throw .service("the daemon is stopping")
+            }
+            await withCheckedContinuation { memoryWaiters.append($0) }
+        }
+    }
+
+    /// Gives back memory reserved for a sandbox that did not start, or one whose teardown is over.
+    func unreserveMemory(_ memoryMB: Int) {
+        committedMemoryMB -= memoryMB
+        let waiters = memoryWaiters
+        memoryWaiters = []
+        for waiter in waiters { waiter.resume() }
     }
 
     /// The pool of a version, drained first if the record is a newer revision than its sandboxes.
@@ -212,12 +242,14 @@ public actor Supervisor {
         pool.revision = record.revisionId
         pool.memoryMB = record.memorySize
         pool.instances = [:]
+        pool.provisionedFailure = nil
         let old = pool.idle
         pool.idle = []
         for env in old { inBackground { await self.discard(env) } }
     }
 
-    /// Starts a sandbox of `record` and registers it as live; its memory counts from the moment it starts.
+    /// Starts a sandbox of `record` (its memory already reserved by `reserveMemory`) and registers it as
+    /// live; if it cannot start, the reservation is given back.
     private func startEnvironment(_ record: FunctionRecord, key: PoolKey, provisioned: Bool) async throws(ServiceError) -> PooledEnvironment {
         let pool = pool(for: key, record: record)
         let initializationType = provisioned ? "provisioned-concurrency" : "on-demand"
@@ -230,8 +262,10 @@ public actor Supervisor {
                 pool.instances[initializationType] = instance
             }
         } catch let error as InvalidEntrypoint {
+            unreserveMemory(record.memorySize)
             throw ServiceError(status: 502, type: "InvalidRuntimeException", message: error.message)
         } catch {
+            unreserveMemory(record.memorySize)
             throw .service("cannot prepare \(record.name): \(error)")
         }
         let uid = uids.take()
@@ -239,7 +273,6 @@ public actor Supervisor {
         instance.spec.uid = uid
         instance.spec.gid = uid
         let name = record.name
-        liveMemoryMB += record.memorySize
         pool.starting += 1
         if provisioned { pool.provisionedLive += 1 }
         defer { pool.starting -= 1 }
@@ -251,7 +284,7 @@ public actor Supervisor {
             live[ObjectIdentifier(pooled)] = pooled
             return pooled
         } catch {
-            liveMemoryMB -= record.memorySize
+            unreserveMemory(record.memorySize)
             if provisioned { pool.provisionedLive -= 1 }
             uids.give(uid)
             throw .service("cannot start a sandbox for \(name): \(error)")
@@ -289,31 +322,35 @@ public actor Supervisor {
     }
 
     /// Releases a sandbox and tears it down. Safe to call twice: only the first call does anything.
-    func discard(_ env: PooledEnvironment) async {
+    func discard(_ env: PooledEnvironment, reconcile: Bool = true) async {
         guard release(env) else { return }
-        await tearDown(env)
+        await tearDown(env, reconcile: reconcile)
     }
 
-    /// Takes a sandbox off the books: its memory and provisioned slot are free at once. False if it was already released.
+    /// Takes a sandbox off the books: its provisioned slot is free at once, its memory once its teardown
+    /// is over. False if it was already released.
     @discardableResult
     private func release(_ env: PooledEnvironment) -> Bool {
         guard live.removeValue(forKey: ObjectIdentifier(env)) != nil else { return false }
         releasedNotTornDown.insert(ObjectIdentifier(env))
-        liveMemoryMB -= env.memoryMB
+        freeingMemoryMB += env.memoryMB
         if env.provisioned { pools[env.key]?.provisionedLive -= 1 }
         return true
     }
 
-    /// Destroys a released sandbox; its uid is reused only once nothing runs under it.
-    private func tearDown(_ env: PooledEnvironment) async {
+    /// Destroys a released sandbox; its uid is reused and its memory given back only once nothing runs
+    /// under it. A provisioned sandbox is replaced, unless its init failed (`reconcile: false`).
+    private func tearDown(_ env: PooledEnvironment, reconcile: Bool = true) async {
         await env.environment.destroy()
         uids.give(env.uid)
+        freeingMemoryMB -= env.memoryMB
+        unreserveMemory(env.memoryMB)
         releasedNotTornDown.remove(ObjectIdentifier(env))
         if releasedNotTornDown.isEmpty {
             for waiter in teardownWaiters { waiter.resume() }
             teardownWaiters = []
         }
-        if env.provisioned { await reconcileProvisioned() }
+        if env.provisioned && reconcile { await reconcileProvisioned() }
     }
 
     /// Retires sandboxes idle for longer than the idle timeout (provisioned ones stay).
@@ -344,14 +381,14 @@ public actor Supervisor {
         for (key, (count, record)) in wanted {
             let pool = pool(for: key, record: record)
             pool.provisionedTarget = count
-            while pool.provisionedLive < pool.provisionedTarget && !stopping {
-                guard liveMemoryMB + record.memorySize <= options.memoryBudgetMB,
-                      let env = try? await startEnvironment(record, key: key, provisioned: true) else { break }
+            while pool.provisionedLive < pool.provisionedTarget && pool.provisionedFailure == nil && !stopping {
+                guard (try? await reserveMemory(record.memorySize, function: key.function)) != nil else { break }
+                guard let env = try? await startEnvironment(record, key: key, provisioned: true) else { break }
                 guard env.environment.isHealthy else {
-                    // Its init failed: stop here rather than start the same failure again and again.
-                    release(env)
-                    await env.environment.destroy()
-                    uids.give(env.uid)
+                    // Its init failed: the configuration is FAILED (as on Lambda) until it is put again or
+                    // the version changes, rather than the same failure started again and again.
+                    pool.provisionedFailure = "FUNCTION_ERROR_INIT_FAILURE"
+                    await discard(env, reconcile: false)
                     break
                 }
                 pool.idle.insert(env, at: 0)
@@ -360,9 +397,11 @@ public actor Supervisor {
         }
     }
 
-    /// Ready provisioned sandboxes of a function version.
-    public func provisionedAvailable(function: String, version: String) -> Int {
-        pools[PoolKey(function: function, version: version)]?.idle.filter(\.provisioned).count ?? 0
+    /// Ready provisioned sandboxes of a function version, and why they could not all be made (Lambda's
+    /// StatusReason, with Status FAILED).
+    public func provisionedState(function: String, version: String) -> (available: Int, failure: String?) {
+        let pool = pools[PoolKey(function: function, version: version)]
+        return (pool?.idle.filter(\.provisioned).count ?? 0, pool?.provisionedFailure)
     }
 
     // MARK: status

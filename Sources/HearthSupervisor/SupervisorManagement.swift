@@ -68,9 +68,13 @@ extension Supervisor {
         reserved[function] = nil
     }
 
-    /// Lambda answers 202 and allocates in the background; so does Hearth.
+    /// Lambda answers 202 and allocates in the background; so does Hearth. A configuration put again is
+    /// tried again, even one that FAILED.
     public func putProvisioned(_ function: String, qualifier: String?, count: Int) throws(ServiceError) -> ProvisionedConcurrencyRecord {
-        let record = try catalog.putProvisioned(function, qualifier: qualifier, count: count)
+        let record = try catalog.putProvisioned(function, qualifier: qualifier, count: count, memoryBudgetMB: options.memoryBudgetMB)
+        if let version = try? catalog.resolve(FunctionReference(name: function, qualifier: qualifier)).version {
+            pools[PoolKey(function: function, version: version)]?.provisionedFailure = nil
+        }
         Task { await self.reconcileProvisioned() }
         return record
     }

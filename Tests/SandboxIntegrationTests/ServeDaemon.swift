@@ -73,6 +73,21 @@ final class ServeDaemon: @unchecked Sendable {
         return p.terminationStatus
     }
 
+    /// SIGTERM, then SIGKILL if the daemon has not exited within `seconds`: the exit status and how long
+    /// the daemon took, or nil status when it had to be killed.
+    func stop(within seconds: Double) -> (status: Int32?, seconds: Double) {
+        guard let p = process else { return (0, 0) }
+        let started = Date()
+        p.terminate()
+        while p.isRunning && Date().timeIntervalSince(started) < seconds { usleep(20_000) }
+        let took = Date().timeIntervalSince(started)
+        let stopped = !p.isRunning
+        if !stopped { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        process = nil
+        return (stopped ? p.terminationStatus : nil, took)
+    }
+
     func restart() throws {
         stop()
         try start()

@@ -36,8 +36,8 @@ extension LambdaAPI {
         let ref = try reference(request, params)
         let record = try catalog.provisioned(ref.name, qualifier: ref.qualifier)
         let version = try catalog.resolve(ref).version
-        let available = await supervisor.provisionedAvailable(function: ref.name, version: version)
-        return .json(200, FunctionJSON.provisioned(record, available: available))
+        let state = await supervisor.provisionedState(function: ref.name, version: version)
+        return .json(200, FunctionJSON.provisioned(record, available: state.available, failure: state.failure))
     }
 
     func deleteProvisioned(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
