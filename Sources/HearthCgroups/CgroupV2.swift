@@ -12,6 +12,9 @@ public final class CgroupV2Manager: CgroupManager, Sendable {
     public var kind: String { "v2" }
     public static let controllers = ["memory", "pids", "cpu"]
     public static let supervisorLeafName = "supervisor"
+    /// cpu.weight of the supervisor's leaf, against 100 for all sandboxes together (`hearth`): under
+    /// contention the daemon that enforces deadlines and answers requests runs first.
+    public static let supervisorWeight = 1000
 
     let ownDirectory: String
     let isRoot: Bool
@@ -66,6 +69,10 @@ public final class CgroupV2Manager: CgroupManager, Sendable {
                 }
             }
             try fs.write(enableLine, to: ownDirectory + "/cgroup.subtree_control")
+        }
+        let leaf = ownDirectory + "/" + Self.supervisorLeafName
+        if enabledControllers.contains("cpu"), fs.pids(leaf + "/cgroup.procs").contains(selfPid) {
+            try? fs.write(String(Self.supervisorWeight), to: leaf + "/cpu.weight")
         }
         try fs.makeDirectory(parent, mayExist: true)
         if !enabledControllers.allSatisfy(subtreeControl(parent).contains) {

@@ -66,10 +66,18 @@ public struct ServeCommand: ParsableCommand {
         await Self.waitForTermination()
         print("hearth: stopping")
         await server.close()
-        await supervisor.shutdown()
-        engine.cgroups.releaseIfUnused()
+        // Bounded: a teardown that hangs must not keep the daemon from exiting (systemd would SIGKILL it).
+        // Sandboxes die with the daemon anyway, and the next start sweeps what is left.
+        let stopped = await finishes(within: Self.shutdownSeconds) { await supervisor.shutdown() }
         if let socket = settings.socket { unlink(socket) }
+        guard stopped else {
+            throw HearthError.system("sandboxes were still being torn down \(Int(Self.shutdownSeconds)) s after SIGTERM; exiting without them")
+        }
+        engine.cgroups.releaseIfUnused()
     }
+
+    /// How long SIGTERM waits for every sandbox's teardown (systemd's default stop timeout is 90 s).
+    static let shutdownSeconds = 30.0
 
     struct Settings: Sendable {
         var listen: ListenAddress

@@ -216,9 +216,15 @@ public final class ExecutionEnvironment: @unchecked Sendable {
             peak = sandbox.cgroup.peakMemoryBytes()
         } else {
             sandbox.kill()
-            let exit = try? await exitPromise.futureResult.get()
-            await output.drainToEnd()
-            peak = exit?.stats.peakMemoryBytes ?? nil
+            // The answer does not wait for a sandbox that takes long to die (a fork bomb's thousand
+            // processes): its teardown does. Its log keeps what it wrote until then.
+            if let exit = await exit(within: .milliseconds(50)) {
+                await output.drainToEnd()
+                peak = exit.stats.peakMemoryBytes
+            } else {
+                output.drainAvailable()
+                peak = sandbox.cgroup.peakMemoryBytes()
+            }
         }
         let report = InvocationLog.Report(
             durationMs: ms, memorySizeMB: function.spec.limits.memoryMB,
@@ -226,6 +232,23 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         log.end(requestId: requestId)
         log.report(requestId: requestId, report)
         return InvocationResult(requestId: requestId, body: body, report: report)
+    }
+
+    /// The sandbox's exit if it comes within `wait`, else nil.
+    private func exit(within wait: TimeAmount) async -> SandboxExit? {
+        let loop = eventLoop
+        let result = loop.makePromise(of: SandboxExit?.self)
+        loop.execute {
+            let done = NIOLoopBoundBox(false, eventLoop: loop)
+            let timer = loop.scheduleTask(in: wait) {
+                if !done.value { done.value = true; result.succeed(nil) }
+            }
+            self.exitPromise.futureResult.hop(to: loop).whenComplete { outcome in
+                timer.cancel()
+                if !done.value { done.value = true; result.succeed(try? outcome.get()) }
+            }
+        }
+        return (try? await result.futureResult.get()) ?? nil
     }
 
     /// An X-Ray header as Lambda sends one: Root=1-<epoch hex>-<24 hex>;Parent=<16 hex>;Sampled=0.

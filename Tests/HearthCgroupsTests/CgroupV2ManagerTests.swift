@@ -19,6 +19,13 @@ final class CgroupV2ManagerTests: XCTestCase {
         XCTAssertEqual(manager.parentDirectories, [own + "/hearth"])
     }
 
+    func testTheSupervisorOutweighsItsSandboxesForCPU() throws {
+        let own = try fs.makeSystemCgroup("system.slice/hearth.service", pids: [4242])
+        _ = try CgroupV2Manager(ownDirectory: own, isRoot: false, selfPid: 4242, fs: fs)
+        XCTAssertEqual(fs.read(own + "/supervisor/cpu.weight"), String(CgroupV2Manager.supervisorWeight))
+        XCTAssertEqual(fs.read(own + "/hearth/cpu.weight"), "100", "all sandboxes together weigh the default")
+    }
+
     func testSandboxCgroupGetsLambdaLimits() throws {
         let own = try fs.makeSystemCgroup("system.slice/hearth.service", pids: [7])
         let manager = try CgroupV2Manager(ownDirectory: own, isRoot: false, selfPid: 7, fs: fs)

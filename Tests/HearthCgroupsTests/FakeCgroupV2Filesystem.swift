@@ -38,6 +38,10 @@ final class FakeCgroupV2Filesystem: CgroupFilesystem, @unchecked Sendable {
     }
 
     private func populate(_ dir: String, available: [String]) throws {
+        for (name, value) in interfaceFiles(available: available) { try set(dir + "/" + name, value) }
+    }
+
+    private func interfaceFiles(available: [String]) -> [String: String] {
         var files: [String: String] = [
             "cgroup.procs": "", "cgroup.controllers": available.joined(separator: " "),
             "cgroup.subtree_control": "", "cgroup.events": "populated 0\nfrozen 0\n", "cgroup.kill": "",
@@ -48,7 +52,23 @@ final class FakeCgroupV2Filesystem: CgroupFilesystem, @unchecked Sendable {
         }
         if available.contains("pids") { files["pids.max"] = "max"; files["pids.events"] = "max 0\n" }
         if available.contains("cpu") { files["cpu.max"] = "max 100000"; files["cpu.weight"] = "100" }
-        for (name, value) in files { try set(dir + "/" + name, value) }
+        return files
+    }
+
+    /// As the kernel does: a controller enabled in `dir` shows its files in every child, and takes them
+    /// away when disabled.
+    private func updateChildren(of dir: String, enabled: Set<String>) throws {
+        let children = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter {
+            var isDir: ObjCBool = false
+            return fm.fileExists(atPath: dir + "/" + $0, isDirectory: &isDir) && isDir.boolValue
+        }
+        let wanted = interfaceFiles(available: Array(enabled))
+        let every = interfaceFiles(available: ["cpu", "memory", "pids"])
+        for child in children {
+            for (name, value) in wanted where !fm.fileExists(atPath: dir + "/" + child + "/" + name) { try set(dir + "/" + child + "/" + name, value) }
+            for name in every.keys where wanted[name] == nil { try? fm.removeItem(atPath: dir + "/" + child + "/" + name) }
+            try set(dir + "/" + child + "/cgroup.controllers", enabled.sorted().joined(separator: " "))
+        }
     }
 
     private func parent(of path: String) -> String { (path as NSString).deletingLastPathComponent }
@@ -77,6 +97,7 @@ final class FakeCgroupV2Filesystem: CgroupFilesystem, @unchecked Sendable {
                 if token.hasPrefix("+") { enabled.insert(name) } else { enabled.remove(name) }
             }
             try set(path, enabled.sorted().joined(separator: " "))
+            try updateChildren(of: dir, enabled: enabled)
         case "cgroup.procs":
             guard let pid = Int32(value) else { throw HearthError.cgroup("cannot write '\(value)' to \(path): Invalid argument") }
             if dir != root && !words(dir + "/cgroup.subtree_control").isEmpty {
