@@ -25,6 +25,8 @@ let package = Package(
         .target(name: "CInitCore"),
         // Child side of the spawn: async-signal-safe C that runs between clone and exec.
         .target(name: "CSandboxInit", dependencies: ["CInitCore"]),
+        // The system-call wrappers the supervisor's Swift needs (pidfd, memfd, openat2, epoll, ...); parent side only.
+        .target(name: "CSyscalls"),
         // PID 1 of every sandbox. Static, with its own entry point and the few libc functions it calls
         // (entry.S, libc.c, syscalls.c) instead of glibc, whose static start-up alone cost ~0.3 ms of
         // every sandbox's start on a VM. It needs nothing from the sandbox's root.
@@ -39,11 +41,11 @@ let package = Package(
         .target(name: "HearthCgroups", dependencies: ["HearthModel"]),
         .target(
             name: "HearthSandbox",
-            dependencies: ["HearthModel", "HearthCgroups", "CSandboxInit", "CSeccomp", "CCap"]
+            dependencies: ["HearthModel", "HearthCgroups", "CSandboxInit", "CSyscalls", "CSeccomp", "CCap"]
         ),
         .target(
             name: "HearthPackages",
-            dependencies: ["HearthModel", "CArchive", "CSandboxInit", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["HearthModel", "CArchive", "CSyscalls", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // One HTTP response writer for both servers.
         .target(
@@ -63,7 +65,7 @@ let package = Package(
         .target(name: "HearthState", dependencies: ["CSQLite"]),
         .target(
             name: "HearthSupervisor",
-            dependencies: ["HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthState", "CSandboxInit",
+            dependencies: ["HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthState", "CSyscalls",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .target(

@@ -6,12 +6,13 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 struct command_ctx {
     char *const *argv;
     char *const *envp;
-    int close_fd;
+    int close_from;
     int error;
 };
 
@@ -62,7 +63,8 @@ static int exec_search(char *const argv[], char *const envp[]) {
 
 static int command_main(void *arg) {
     struct command_ctx *c = arg;
-    if (c->close_fd >= 0) close(c->close_fd);
+    /* The init's own fds (status pipe, lifeline) are not the command's: it gets 0-2 only. */
+    if (c->close_from >= 0) syscall(SYS_close_range, (unsigned)c->close_from, ~0U, 0);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -70,11 +72,11 @@ static int command_main(void *arg) {
     _exit(c->error == ENOENT ? 127 : 126);
 }
 
-pid_t hearth_start_command(char *const argv[], char *const envp[], int close_fd, int *exec_error) {
+pid_t hearth_start_command(char *const argv[], char *const envp[], int close_from, int *exec_error) {
     /* CLONE_VFORK: the caller is suspended until the child has exec'd, so the child may use this
      * stack frame and report its exec error in `c`. */
     char stack[16384] __attribute__((aligned(16)));
-    struct command_ctx c = {.argv = argv, .envp = envp, .close_fd = close_fd, .error = 0};
+    struct command_ctx c = {.argv = argv, .envp = envp, .close_from = close_from, .error = 0};
     pid_t pid = clone(command_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
     if (pid < 0) return -1;
     *exec_error = *(volatile int *)&c.error;

@@ -156,7 +156,3 @@ int hearth_detached_overlay(const char *lowerdir) {
     errno = saved;
     return fd;
 }
-
-int hearth_socketpair_seqpacket(int fds[2]) {
-    return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds);
-}

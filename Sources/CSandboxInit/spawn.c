@@ -271,31 +271,49 @@ static int child_main(void *arg) {
         close(c->listen_send_fd);
     }
 
-    /* The control socket and the init's memfd must not be clobbered by the moves to fds 0-4. */
+    /* The control socket, the lifeline and the init's memfd must not be clobbered by the moves to fds 0-5. */
     int control = c->control_fd;
-    if (c->hold && control < 5 && (control = fcntl(control, F_DUPFD_CLOEXEC, 5)) < 0) fail(ctx, HEARTH_STEP_STDIO, 4);
+    if (c->hold && control < HEARTH_FD_FIRST_FREE && (control = fcntl(control, F_DUPFD_CLOEXEC, HEARTH_FD_FIRST_FREE)) < 0)
+        fail(ctx, HEARTH_STEP_STDIO, HEARTH_FD_CONTROL);
+    int lifeline = c->lifeline_fd;
+    if (lifeline >= 0 && lifeline < HEARTH_FD_FIRST_FREE && (lifeline = fcntl(lifeline, F_DUPFD_CLOEXEC, HEARTH_FD_FIRST_FREE)) < 0)
+        fail(ctx, HEARTH_STEP_STDIO, HEARTH_FD_LIFELINE);
     int exec_fd = c->exec_fd;
-    if (exec_fd < 5 && (exec_fd = fcntl(exec_fd, F_DUPFD_CLOEXEC, 5)) < 0) fail(ctx, HEARTH_STEP_EXEC, 0);
+    if (exec_fd < HEARTH_FD_FIRST_FREE && (exec_fd = fcntl(exec_fd, F_DUPFD_CLOEXEC, HEARTH_FD_FIRST_FREE)) < 0) fail(ctx, HEARTH_STEP_EXEC, 0);
 
     /* A new session: no controlling terminal, so TIOCSTI has nothing to type into. */
     if (setsid() < 0) fail(ctx, HEARTH_STEP_SETSID, 0);
 
     if (move_fd(c->stdin_fd, 0) < 0 || move_fd(c->stdout_fd, 1) < 0 || move_fd(c->stderr_fd, 2) < 0)
         fail(ctx, HEARTH_STEP_STDIO, 0);
-    if (c->status_fd >= 0 && move_fd(c->status_fd, 3) < 0) fail(ctx, HEARTH_STEP_STDIO, 3);
+    /* fds 3-5 are the init's (hearth_init_core.h); whatever the supervisor had there goes. */
+    if (c->status_fd >= 0) {
+        if (move_fd(c->status_fd, HEARTH_FD_STATUS) < 0) fail(ctx, HEARTH_STEP_STDIO, HEARTH_FD_STATUS);
+    } else {
+        close(HEARTH_FD_STATUS);
+    }
+    if (c->hold) {
+        if (move_fd(control, HEARTH_FD_CONTROL) < 0) fail(ctx, HEARTH_STEP_STDIO, HEARTH_FD_CONTROL);
+    } else {
+        close(HEARTH_FD_CONTROL);
+    }
+    if (lifeline >= 0) {
+        if (move_fd(lifeline, HEARTH_FD_LIFELINE) < 0) fail(ctx, HEARTH_STEP_STDIO, HEARTH_FD_LIFELINE);
+    } else {
+        close(HEARTH_FD_LIFELINE);
+    }
 
     if (c->hold) {
         /* The init keeps its privileges until it is specialised; it runs nothing else until then. */
-        if (move_fd(control, 4) < 0) fail(ctx, HEARTH_STEP_STDIO, 4);
-        if (syscall(SYS_close_range, 5, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ctx, HEARTH_STEP_CLOSE_FDS, 0);
+        if (syscall(SYS_close_range, HEARTH_FD_FIRST_FREE, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ctx, HEARTH_STEP_CLOSE_FDS, 0);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
     } else {
-        /* Everything but stdio and the status fd closes at exec; the init memfd is already CLOEXEC. */
+        /* Everything but stdio and the init's own fds closes at exec; the init memfd is already CLOEXEC. */
         struct hearth_lockdown lockdown = {
             .rlimits = c->rlimits, .n_rlimits = c->n_rlimits, .cwd = c->cwd, .uid = c->uid, .gid = c->gid,
-            .last_cap = c->last_cap, .keep_below = c->status_fd >= 0 ? 4 : 3,
+            .last_cap = c->last_cap, .keep_below = HEARTH_FD_FIRST_FREE,
             .seccomp_filter = c->seccomp_filter, .seccomp_len = c->seccomp_len,
         };
         int step = 0, index = 0;
@@ -310,7 +328,7 @@ static int child_main(void *arg) {
     /* The command starts now, and the init (exec'd next) adopts it: "--reap PID", or "--exec-failed
      * ERRNO COMMAND" to report why it could not start. The status fd is the init's alone. */
     int exec_error = 0;
-    pid_t command = hearth_start_command(c->argv, c->envp, c->status_fd >= 0 ? 3 : -1, &exec_error);
+    pid_t command = hearth_start_command(c->argv, c->envp, HEARTH_FD_STATUS, &exec_error);
     if (command < 0) fail(ctx, HEARTH_STEP_COMMAND, 0);
     char number[16];
     format_int(number, exec_error ? exec_error : command);
@@ -406,57 +424,6 @@ const char *hearth_spawn_step_name(int step) {
     default: return "unknown step";
     }
 }
-
-int hearth_pidfd_send_signal(int pidfd, int sig) {
-    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-}
-
-int hearth_waitid_pidfd(int pidfd, int *code, int *status, int nohang) {
-    siginfo_t info;
-    memset(&info, 0, sizeof info);
-    int options = WEXITED | (nohang ? WNOHANG : 0);
-    int rc;
-    do {
-        rc = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, options);
-    } while (rc < 0 && errno == EINTR);
-    if (rc < 0) return -1;
-    if (info.si_pid == 0) return 0; /* still running (WNOHANG) */
-    *code = info.si_code;
-    *status = info.si_status;
-    return 1;
-}
-
-int hearth_memfd_create(const char *name) {
-    return (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-}
-
-int hearth_seal_memfd(int fd) {
-    return fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
-}
-
-int hearth_openat2_beneath(int dirfd, const char *path, int flags, int in_root) {
-    struct open_how how;
-    memset(&how, 0, sizeof how);
-    how.flags = (unsigned long long)(flags | O_CLOEXEC);
-    how.resolve = (in_root ? RESOLVE_IN_ROOT : RESOLVE_BENEATH) | RESOLVE_NO_MAGICLINKS;
-    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
-}
-
-
-int hearth_o_path(void) { return O_PATH; }
-
-unsigned long long hearth_makedev(unsigned int major, unsigned int minor) { return makedev(major, minor); }
-
-int hearth_pipe2_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
-int hearth_rlimit_nofile(void) { return RLIMIT_NOFILE; }
-int hearth_rlimit_nproc(void) { return RLIMIT_NPROC; }
-int hearth_rlimit_core(void) { return RLIMIT_CORE; }
-
-int hearth_fsetxattr(int fd, const char *name, const void *value, size_t size) {
-    return fsetxattr(fd, name, value, size, 0);
-}
-
-int hearth_syncfs(int fd) { return syncfs(fd); }
 
 int hearth_netns_create(int home_fd) {
     if (unshare(CLONE_NEWNET) < 0) return -1;

@@ -24,4 +24,6 @@ public struct HybridCgroupManager: CgroupManager {
     }
 
     public func releaseIfUnused() { v1.releaseIfUnused() }
+    public func sandboxCgroupNames() -> Set<String> { v1.sandboxCgroupNames() }
+    public func removeSandboxCgroup(named name: String) throws { try v1.removeSandboxCgroup(named: name) }
 }

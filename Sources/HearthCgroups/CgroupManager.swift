@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import HearthModel
 
 /// What the supervisor reads back from a sandbox's cgroup after (or during) a run.
@@ -43,6 +46,11 @@ public protocol CgroupManager: Sendable {
     func createSandboxCgroup(id: String, limits: ResourceLimits) throws -> any SandboxCgroup
     /// Removes the sandboxes' parent directories if no sandbox uses them (one-shot CLI use).
     func releaseIfUnused()
+    /// Names of the sandbox cgroups (sb-...) under the parent directories, in any hierarchy.
+    func sandboxCgroupNames() -> Set<String>
+    /// Kills whatever runs in sandbox cgroup `name` and removes it from every hierarchy (a dead
+    /// daemon's leftover).
+    func removeSandboxCgroup(named name: String) throws
 }
 
 /// Name of the directory under the supervisor's own cgroup that holds sandbox cgroups.
@@ -66,6 +74,22 @@ public enum CPUShare {
     /// cgroup v2 cpu.weight (100 = one CPU), in its range 1...10000.
     public static func v2Weight(for limits: ResourceLimits) -> Int64 {
         min(10_000, max(1, Int64((limits.vcpus * 100).rounded())))
+    }
+}
+
+extension CgroupFilesystem {
+    /// Directories named sb-... in each of `parents`.
+    func sandboxDirectories(in parents: [String]) -> Set<String> {
+        var names = Set<String>()
+        for parent in parents {
+            guard let dir = opendir(parent) else { continue }
+            defer { closedir(dir) }
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name.hasPrefix("sb-"), Int32(entry.pointee.d_type) == DT_DIR { names.insert(name) }
+            }
+        }
+        return names
     }
 }
 

@@ -58,6 +58,19 @@ public struct CgroupV1Manager: CgroupManager {
     public func releaseIfUnused() {
         for parent in parentDirectories { try? fs.removeDirectory(parent, attempts: 1) }
     }
+
+    public func sandboxCgroupNames() -> Set<String> { fs.sandboxDirectories(in: parentDirectories) }
+
+    public func removeSandboxCgroup(named name: String) throws {
+        try validateCgroupName(name)
+        var firstError: Error?
+        for parent in parentDirectories where fs.exists(parent + "/" + name) {
+            let dir = parent + "/" + name
+            fs.killListed(dir + "/cgroup.procs")
+            do { try fs.removeDirectory(dir) } catch { firstError = firstError ?? error }
+        }
+        if let firstError { throw firstError }
+    }
 }
 
 public struct SandboxCgroupV1: SandboxCgroup {

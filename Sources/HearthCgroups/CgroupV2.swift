@@ -94,6 +94,16 @@ public final class CgroupV2Manager: CgroupManager, Sendable {
         return cgroup
     }
 
+    public func sandboxCgroupNames() -> Set<String> { fs.sandboxDirectories(in: [parent]) }
+
+    public func removeSandboxCgroup(named name: String) throws {
+        try validateCgroupName(name)
+        let dir = parent + "/" + name
+        guard fs.exists(dir) else { return }
+        SandboxCgroupV2(id: name, directory: dir, fs: fs).killAll()
+        try fs.removeDirectory(dir)
+    }
+
     /// Undoes what we did to our own cgroup, when no sandbox is left (CLI use).
     public func releaseIfUnused() {
         movedIntoLeaf.withLock { moved in

@@ -2,7 +2,6 @@ import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSandboxInit
 import HearthModel
 import HearthPackages
 import HearthSandbox

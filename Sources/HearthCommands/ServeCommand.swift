@@ -42,13 +42,31 @@ public struct ServeCommand: ParsableCommand {
     }
 
     static func serve(_ settings: Settings) async throws {
+        // A uid block of our own for as long as we run; sandbox ids (and cgroup names) carry it, so the
+        // sweep below and any other daemon can tell our sandboxes from a dead daemon's.
+        let lease = try UIDBlockLease.acquire()
+        SandboxIdentity.owner = .daemon(block: lease.block)
+        var settings = settings
+        settings.options.sandboxUIDs = lease.uids
         let engine = try SandboxEngine.forThisHost()
+        let swept = LeftoverSandboxes.sweep(engine.cgroups, ownBlock: lease.block)
+        if !swept.removed.isEmpty {
+            print("hearth: removed \(swept.removed.count) sandboxes left by a daemon or command that is gone")
+        }
+        if !swept.failed.isEmpty {
+            print("hearth: could not remove the leftover sandbox cgroups \(swept.failed.joined(separator: ", "))")
+        }
         // Runs after the supervisor's own shutdown below: no sandbox is started once this runs.
         defer { engine.shutdown() }
         let catalog = try FunctionCatalog(stateDirectory: settings.stateDirectory, imagesDirectory: settings.imagesDirectory,
                                           region: settings.options.region, accountConcurrency: settings.options.accountConcurrency)
         let logs = try FunctionLogs(directory: settings.stateDirectory + "/logs")
-        let supervisor = try Supervisor(catalog: catalog, engine: engine, logs: logs, options: settings.options)
+        let journal = try InFlightJournal(path: settings.stateDirectory + "/in-flight", slots: settings.options.accountConcurrency)
+        journal.recordLeftovers(in: logs)
+        if !journal.leftovers.isEmpty {
+            print("hearth: \(journal.leftovers.count) invocations were cut off when the daemon stopped; each is recorded as failed in its function's log")
+        }
+        let supervisor = try Supervisor(catalog: catalog, engine: engine, logs: logs, options: settings.options, journal: journal)
         await supervisor.start()
         let server: ControlServer
         do {
@@ -65,6 +83,7 @@ public struct ServeCommand: ParsableCommand {
 
         await Self.waitForTermination()
         print("hearth: stopping")
+        defer { withExtendedLifetime(lease) {} }
         await server.close()
         // Bounded: a teardown that hangs must not keep the daemon from exiting (systemd would SIGKILL it).
         // Sandboxes die with the daemon anyway, and the next start sweeps what is left.

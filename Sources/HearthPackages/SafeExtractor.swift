@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSandboxInit
+import CSyscalls
 import HearthModel
 
 /// Extracts an archive into a fresh, empty directory without ever following a

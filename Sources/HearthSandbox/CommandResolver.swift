@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSandboxInit
+import CSyscalls
 import HearthModel
 
 /// Finds a command inside a root directory the way execvp inside the sandbox

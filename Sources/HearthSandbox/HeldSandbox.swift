@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CSandboxInit
+import CSyscalls
 import HearthCgroups
 import HearthModel
 import Synchronization
@@ -148,8 +149,8 @@ extension SandboxEngine {
             config.lockdown.uid = spec.uid
             config.lockdown.gid = spec.gid
             config.lockdown.last_cap = lastCap
-            // stdio and the status pipe (3) stay open for the workload's init.
-            config.lockdown.keep_below = 4
+            // stdio and the init's own fds (the status pipe, the lifeline) stay open for the init.
+            config.lockdown.keep_below = UInt32(HEARTH_FD_FIRST_FREE)
             config.lockdown.seccomp_filter = filter.baseAddress
             config.lockdown.seccomp_len = UInt16(seccomp.instructionCount)
             config.argv = UnsafePointer(argv)

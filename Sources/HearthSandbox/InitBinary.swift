@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CSandboxInit
+import CSyscalls
 import Foundation
 import HearthModel
 

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CSandboxInit
+import CSyscalls
 import HearthModel
 
 /// One step the child performs; a Swift mirror of struct hearth_op.

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CCap
 import CSandboxInit
+import CSyscalls
 import HearthCgroups
 import HearthModel
 
@@ -18,6 +19,9 @@ public final class SandboxEngine: Sendable {
     public let slots: SandboxSlotPool?
     /// Root overlays mounted once and shared; nil for one-shot use, where each child mounts its own.
     public let sharedRoots: SharedRoots?
+    /// Every sandbox's init holds the read end; this process alone the write end, so that when it dies,
+    /// however it dies, every sandbox it started ends (hearth-init watches the lifeline).
+    let lifeline: Lifeline
 
     // CLONE_NEWNS | NEWUTS | NEWIPC | NEWPID; the network namespace is joined or made (NEWNET),
     // the cgroup namespace comes after joining the cgroups.
@@ -34,6 +38,7 @@ public final class SandboxEngine: Sendable {
         self.cgroups = cgroups
         self.runtime = runtime
         self.initBinary = try InitBinary(path: initPath)
+        self.lifeline = try Lifeline()
         self.seccomp = try SeccompCompiler.defaultProgram.get()
         // libcap knows how many capabilities this kernel has; every one of them is dropped.
         let bits = cap_max_bits()
@@ -203,6 +208,7 @@ public final class SandboxEngine: Sendable {
             config.stdout_fd = stdio.stdout
             config.stderr_fd = stdio.stderr
             config.status_fd = statusFd
+            config.lifeline_fd = lifeline.readEnd
             config.exec_fd = initBinary.fd
             config.argv = UnsafePointer(argv)
             config.envp = UnsafePointer(envp)
@@ -270,4 +276,23 @@ func monotonicSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// A pipe nothing ever writes to. Both ends are close-on-exec and stay open for the life of the process:
+/// the kernel closes the write end when the process is gone, and every reader sees the hang-up.
+final class Lifeline: Sendable {
+    let readEnd: Int32
+    private let writeEnd: Int32
+
+    init() throws {
+        var fds: [Int32] = [-1, -1]
+        guard hearth_pipe2_cloexec(&fds) == 0 else { throw HearthError.system("pipe: \(String(cString: strerror(errno)))") }
+        readEnd = fds[0]
+        writeEnd = fds[1]
+    }
+
+    deinit {
+        close(readEnd)
+        close(writeEnd)
+    }
 }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSandboxInit
+import CSyscalls
 import CSeccomp
 import HearthModel
 

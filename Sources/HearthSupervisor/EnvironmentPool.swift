@@ -71,15 +71,24 @@ final class EnvironmentPool {
     }
 }
 
-/// Unprivileged uids for live sandboxes, each used by one sandbox at a time.
+/// Unprivileged uids for live sandboxes, each used by one sandbox at a time, from the daemon's own
+/// block (`UIDBlockLease`): a uid is given back only once nothing runs under it.
 struct UIDAllocator {
+    let range: Range<UInt32>
     private var free: [UInt32] = []
-    private var next: UInt32 = 0
+    private var next: UInt32
 
-    mutating func take() -> UInt32 {
+    init(range: Range<UInt32>) {
+        self.range = range
+        next = range.lowerBound
+    }
+
+    /// A free uid, or nil when every uid of the block is in use.
+    mutating func take() -> UInt32? {
         if let uid = free.popLast() { return uid }
+        guard next < range.upperBound else { return nil }
         defer { next += 1 }
-        return SandboxIdentity.base + next % SandboxIdentity.oneShotSlots
+        return next
     }
 
     mutating func give(_ uid: UInt32) { free.append(uid) }

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSandboxInit
 import Foundation
 import HearthModel
 import HearthRuntimeAPI

@@ -27,6 +27,7 @@ public final class FunctionCatalog: Sendable {
 
     public init(stateDirectory: String, imagesDirectory: String, region: String, accountConcurrency: Int) throws {
         try FileManager.default.createDirectory(atPath: stateDirectory + "/code", withIntermediateDirectories: true)
+        Self.removeUploadLeftovers(stateDirectory + "/code")
         state = try StateStore(path: stateDirectory + "/hearth.db")
         packages = try PackageStore(root: stateDirectory + "/store")
         builder = FunctionBuilder(store: packages, imagesDirectory: imagesDirectory)
@@ -434,23 +435,31 @@ public final class FunctionCatalog: Sendable {
         }
     }
 
-    /// Writes an uploaded zip to code/<sha256>.zip (through a temp file and a rename) and checks it unpacks.
+    /// Writes an uploaded zip to code/<sha256>.zip and checks it unpacks. The bytes go to a file with no
+    /// name (O_TMPFILE), which is linked under its final name only once it has unpacked: a crash or a
+    /// refusal at any point leaves nothing in the state directory.
     private func storeZip(_ bytes: [UInt8]) throws(ServiceError) -> (hex: String, size: Int64) {
         guard !bytes.isEmpty else { throw .invalidParameter("Uploaded file must be a non-empty zip") }
         let hex = Digest.of(bytes: bytes).hex
         let path = zipPath(hex)
         if !FileManager.default.fileExists(atPath: path) {
-            let temporary = codeDirectory + "/.upload-" + UUID().uuidString
             do {
-                try Data(bytes).write(to: URL(fileURLWithPath: temporary))
-                _ = try ZipImporter(store: packages).importZip(at: temporary)
-                guard rename(temporary, path) == 0 else { throw PackageError.io("rename \(temporary): \(String(cString: strerror(errno)))") }
+                let upload = try UnnamedFile(directory: codeDirectory)
+                try upload.write(bytes)
+                _ = try ZipImporter(store: packages).importZip(at: upload.path)
+                try upload.link(as: path)
             } catch {
-                unlink(temporary)
                 throw .invalidParameter("Could not unzip uploaded file. Please check your file, then try to upload again. (\(error))")
             }
         }
         return (hex, Int64(bytes.count))
+    }
+
+    /// Uploads an older Hearth wrote under a temporary name, left by a crash.
+    static func removeUploadLeftovers(_ codeDirectory: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: codeDirectory)) ?? [] where name.hasPrefix(".upload-") {
+            unlink(codeDirectory + "/" + name)
+        }
     }
 
     private func resolveLayers(_ arns: [String]) throws(ServiceError) -> [LayerReference] {

@@ -80,6 +80,13 @@ public final class FunctionLogs: @unchecked Sendable {
         return (n > 0 ? Array(buffer[0..<n]) : [], start + max(0, n))
     }
 
+    /// The last `bytes` of the current file.
+    public func tail(_ function: String, bytes: Int) -> [UInt8] {
+        var st = stat()
+        guard stat(path(function), &st) == 0 else { return [] }
+        return read(function, from: max(0, Int(st.st_size) - bytes), limit: bytes).bytes
+    }
+
     /// Removes a deleted function's logs.
     public func remove(_ function: String) {
         lock.lock()

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSandboxInit
+import CSyscalls
 import Foundation
 
 /// One thread that watches every sandbox's pidfd and output pipe with epoll,

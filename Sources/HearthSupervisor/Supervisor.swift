@@ -15,6 +15,8 @@ public struct SupervisorOptions: Sendable {
     public var region = "us-east-1"
     /// Pre-built empty sandboxes kept per runtime image for cold starts; 0 turns them off.
     public var preparedPerImage = 2
+    /// Uids for sandboxes: the block this daemon holds (`UIDBlockLease`).
+    public var sandboxUIDs: Range<UInt32> = SandboxIdentity.base..<(SandboxIdentity.base + UIDBlockLease.blockSize)
 
     public init(memoryBudgetMB: Int? = nil) {
         // Three quarters of the machine by default: the rest for the host and the page cache.
@@ -43,6 +45,8 @@ public actor Supervisor {
     public nonisolated let logs: FunctionLogs
     public nonisolated let metrics = Metrics()
     public nonisolated let options: SupervisorOptions
+    /// Invocations running now, found by the next start if the daemon dies.
+    nonisolated let journal: InFlightJournal?
     let prepared: PreparedSandboxes
 
     var pools: [PoolKey: EnvironmentPool] = [:]
@@ -63,19 +67,22 @@ public actor Supervisor {
         didSet { reservedTotal = reserved.values.reduce(0, +) }
     }
     private var reservedTotal = 0
-    var uids = UIDAllocator()
+    var uids: UIDAllocator
     var retireTask: Task<Void, Never>?
     var stopping = false
     /// Sandboxes taken off the books whose teardown has not finished (it may run in the background); shutdown waits for them.
     private var releasedNotTornDown = Set<ObjectIdentifier>()
     private var teardownWaiters: [CheckedContinuation<Void, Never>] = []
 
-    public init(catalog: FunctionCatalog, engine: SandboxEngine, logs: FunctionLogs, options: SupervisorOptions) throws {
+    public init(catalog: FunctionCatalog, engine: SandboxEngine, logs: FunctionLogs, options: SupervisorOptions,
+                journal: InFlightJournal? = nil) throws {
         self.catalog = catalog
+        self.journal = journal
         self.engine = engine
         self.logs = logs
         self.options = options
         prepared = PreparedSandboxes(engine: engine, perImage: options.preparedPerImage)
+        uids = UIDAllocator(range: options.sandboxUIDs)
         let stored = try catalog.state.allReservedConcurrency()
         reserved = stored
         reservedTotal = stored.values.reduce(0, +)
@@ -117,7 +124,11 @@ public actor Supervisor {
         let key = PoolKey(function: record.name, version: record.version)
         let name = record.name
         try admit(name)
-        defer { leave(name) }
+        let slot = journal?.begin(requestId: requestId, function: name, version: record.version, memoryMB: record.memorySize)
+        defer {
+            if let slot { journal?.end(slot) }
+            leave(name)
+        }
 
         let pool = pool(for: key, record: record)
         let env: PooledEnvironment
@@ -141,6 +152,7 @@ public actor Supervisor {
         let log = InvocationLog(sink: { [logs] bytes in logs.append(name, bytes) })
         let request = ExecutionEnvironment.Request(requestId: requestId, payload: payload, clientContext: clientContext,
                                                    reportInit: cold && !env.provisioned)
+        if let slot { journal?.running(slot) }
         let result = await env.environment.invoke(request, log: log)
         env.lastUsed = Date()
         pool.busy -= 1
@@ -268,7 +280,10 @@ public actor Supervisor {
             unreserveMemory(record.memorySize)
             throw .service("cannot prepare \(record.name): \(error)")
         }
-        let uid = uids.take()
+        guard let uid = uids.take() else {
+            unreserveMemory(record.memorySize)
+            throw .throttled("ConcurrentInvocationLimitExceeded", "Rate Exceeded. Every sandbox uid of this daemon's block is in use.")
+        }
         instance.spec.id = SandboxIdentity.newID()
         instance.spec.uid = uid
         instance.spec.gid = uid

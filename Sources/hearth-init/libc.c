@@ -231,6 +231,25 @@ int sigemptyset(sigset_t *set) {
     return 0;
 }
 
+/* Signals 1-64 live in the first word, as the kernel reads them. */
+int sigaddset(sigset_t *set, int sig) {
+    if (sig < 1 || sig > 64) {
+        errno = EINVAL;
+        return -1;
+    }
+    ((unsigned long *)set)[0] |= 1UL << (sig - 1);
+    return 0;
+}
+
+int sigdelset(sigset_t *set, int sig) {
+    if (sig < 1 || sig > 64) {
+        errno = EINVAL;
+        return -1;
+    }
+    ((unsigned long *)set)[0] &= ~(1UL << (sig - 1));
+    return 0;
+}
+
 int sigfillset(sigset_t *set) {
     memset(set, 0xff, sizeof *set);
     return 0;

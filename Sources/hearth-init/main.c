@@ -10,6 +10,11 @@
  * If fd 3 is open it is the status pipe to the supervisor: one line,
  * "exited N", "signaled N" or "exec-failed ERRNO", written before exiting.
  *
+ * If fd 5 is open it is the lifeline: a pipe whose write end only the
+ * supervisor holds. When the supervisor dies (SIGKILL included) it hangs up,
+ * and the init exits at once, which ends the sandbox: no sandbox outlives
+ * the daemon that ran it.
+ *
  * Started with no command, it is a held (prepared) sandbox's init: still
  * privileged, it waits on fd 4 for the function (hearth_held_send), attaches
  * its code, locks itself down as the spawn would have, replies, and only then
@@ -18,6 +23,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +39,9 @@ static volatile sig_atomic_t child_pid = 0;
 static void forward(int sig) {
     if (child_pid > 0) kill(child_pid, sig);
 }
+
+/* SIGCHLD only has to interrupt ppoll. */
+static void child_changed(int sig) { (void)sig; }
 
 static void report(int status_fd, const char *what, int value) {
     if (status_fd < 0) return;
@@ -56,6 +65,19 @@ static int parse_int(const char *s, int *out) {
     return 0;
 }
 
+/* The command ended: report how and end the sandbox. Nothing is buffered and nothing registered with
+ * atexit: the sandbox ends as soon as it can. */
+static void finish(int status_fd, int status) {
+    if (WIFEXITED(status)) {
+        report(status_fd, "exited", WEXITSTATUS(status));
+        _exit(WEXITSTATUS(status));
+    }
+    if (WIFSIGNALED(status)) {
+        report(status_fd, "signaled", WTERMSIG(status));
+        _exit(128 + WTERMSIG(status));
+    }
+}
+
 static int exec_failed(int status_fd, const char *command, int err) {
     fprintf(stderr, "hearth-init: cannot execute %s: %s\n", command, strerror(err));
     report(status_fd, "exec-failed", err);
@@ -66,8 +88,10 @@ int main(int argc, char **argv) {
     /* Same uid as the workload: keep it from reading our memory. */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-    int status_fd = fcntl(3, F_GETFD) >= 0 ? 3 : -1;
+    int status_fd = fcntl(HEARTH_FD_STATUS, F_GETFD) >= 0 ? HEARTH_FD_STATUS : -1;
     if (status_fd >= 0) fcntl(status_fd, F_SETFD, FD_CLOEXEC);
+    int lifeline = fcntl(HEARTH_FD_LIFELINE, F_GETFD) >= 0 ? HEARTH_FD_LIFELINE : -1;
+    if (lifeline >= 0) fcntl(lifeline, F_SETFD, FD_CLOEXEC);
 
     sigset_t all, old;
     sigfillset(&all);
@@ -75,25 +99,25 @@ int main(int argc, char **argv) {
 
     pid_t pid = 0;
     int value = 0;
-    if (argc == 1 && fcntl(4, F_GETFD) >= 0) {
+    if (argc == 1 && fcntl(HEARTH_FD_CONTROL, F_GETFD) >= 0) {
         struct hearth_held_config held;
         void *storage;
         struct hearth_held_reply reply = {0, 0, 0};
-        if (hearth_held_receive(4, &held, &storage) < 0) {
+        if (hearth_held_receive(HEARTH_FD_CONTROL, &held, &storage) < 0) {
             /* The supervisor closed the socket: the prepared sandbox is not wanted. */
             if (errno == ECONNRESET) return 0;
             reply = (struct hearth_held_reply){HEARTH_STEP_HELD_RECEIVE, 0, errno};
         } else if (hearth_held_apply(&held, &reply.step, &reply.index) < 0) {
             reply.error = errno;
         }
-        ssize_t ignored = write(4, &reply, sizeof reply);
+        ssize_t ignored = write(HEARTH_FD_CONTROL, &reply, sizeof reply);
         (void)ignored;
-        close(4);
+        close(HEARTH_FD_CONTROL);
         if (reply.step != 0) return 125;
         /* The lockdown unblocked signals; none may be lost before the handlers below exist. */
         sigprocmask(SIG_SETMASK, &all, NULL);
         int err = 0;
-        pid = hearth_start_command(held.argv, held.envp, -1, &err);
+        pid = hearth_start_command(held.argv, held.envp, HEARTH_FD_STATUS, &err);
         if (pid < 0) {
             perror("hearth-init: clone");
             report(status_fd, "exec-failed", errno);
@@ -121,24 +145,40 @@ int main(int argc, char **argv) {
         sa.sa_flags = SA_RESTART;
         sigaction(forwarded[i], &sa, NULL);
     }
-    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (lifeline < 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        for (;;) {
+            int status;
+            pid_t done = wait(&status);
+            if (done < 0) {
+                if (errno == EINTR) continue;
+                return 125;
+            }
+            if (done == pid) finish(status_fd, status);
+            /* else an orphan: reaped, nothing more */
+        }
+    }
 
+    /* With a lifeline: SIGCHLD stays blocked except inside ppoll, so an exit between the reaping and
+     * the wait is never missed (it interrupts the ppoll that follows). */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = child_changed;
+    sigaction(SIGCHLD, &sa, NULL);
+    sigset_t waiting = old;
+    sigdelset(&waiting, SIGCHLD);
+    sigaddset(&old, SIGCHLD);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     for (;;) {
         int status;
-        pid_t done = wait(&status);
-        if (done < 0) {
-            if (errno == EINTR) continue;
-            return 125;
+        pid_t done;
+        while ((done = waitpid(-1, &status, WNOHANG)) > 0) {
+            if (done == pid) finish(status_fd, status);
         }
-        if (done != pid) continue; /* an orphan: reaped, nothing more */
-        if (WIFEXITED(status)) {
-            report(status_fd, "exited", WEXITSTATUS(status));
-            /* Nothing is buffered and nothing registered with atexit: the sandbox ends as soon as it can. */
-            _exit(WEXITSTATUS(status));
-        }
-        if (WIFSIGNALED(status)) {
-            report(status_fd, "signaled", WTERMSIG(status));
-            _exit(128 + WTERMSIG(status));
+        struct pollfd fd = {.fd = lifeline, .events = POLLIN, .revents = 0};
+        if (ppoll(&fd, 1, NULL, &waiting) > 0 && fd.revents) {
+            /* The supervisor is gone; nobody will read a status. Our exit kills the whole sandbox. */
+            _exit(137);
         }
     }
 }

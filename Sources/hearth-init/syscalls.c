@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -49,6 +50,10 @@ int mount(const char *source, const char *target, const char *fstype, unsigned l
 }
 ssize_t recvmsg(int fd, struct msghdr *msg, int flags) { return RAW(SYS_recvmsg, fd, msg, flags, 0, 0, 0); }
 pid_t wait(int *status) { return (pid_t)RAW(SYS_wait4, -1, status, 0, 0, 0, 0); }
+pid_t waitpid(pid_t pid, int *status, int options) { return (pid_t)RAW(SYS_wait4, pid, status, options, 0, 0, 0); }
+int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout, const sigset_t *mask) {
+    return (int)RAW(SYS_ppoll, fds, n, timeout, mask, 8, 0);
+}
 
 int fcntl(int fd, int cmd, ...) {
     va_list ap;

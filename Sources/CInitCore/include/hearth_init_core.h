@@ -114,9 +114,14 @@ struct hearth_held_header {
     uint32_t strings_len;
 };
 
-/* Starts argv as a child of the caller, its signal mask empty and close_fd (if >= 0) closed; returns
- * once it has exec'd: its pid, with *exec_error 0, or the errno of a failed exec (the child then
- * exits 127 or 126). -1 with errno if no child could be made. System calls only. */
-pid_t hearth_start_command(char *const argv[], char *const envp[], int close_fd, int *exec_error);
+/* Starts argv as a child of the caller, its signal mask empty and every fd from close_from up (if
+ * >= 0) closed; returns once it has exec'd: its pid, with *exec_error 0, or the errno of a failed
+ * exec (the child then exits 127 or 126). -1 with errno if no child could be made. System calls only. */
+pid_t hearth_start_command(char *const argv[], char *const envp[], int close_from, int *exec_error);
+
+/* The fds an init has: 3 the status pipe to the supervisor, 4 a held sandbox's control socket, 5 the
+ * lifeline (the read end of a pipe whose write end only the supervisor holds: when the supervisor dies,
+ * by any means, it hangs up and the init ends the sandbox). Each is optional. */
+enum { HEARTH_FD_STATUS = 3, HEARTH_FD_CONTROL = 4, HEARTH_FD_LIFELINE = 5, HEARTH_FD_FIRST_FREE = 6 };
 
 #endif

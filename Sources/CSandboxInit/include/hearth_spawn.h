@@ -55,6 +55,7 @@ struct hearth_spawn_config {
     gid_t gid;
     int stdin_fd, stdout_fd, stderr_fd;
     int status_fd;                   /* becomes fd 3 of the init, or -1 */
+    int lifeline_fd;                 /* becomes fd 5 of the init, or -1: the read end of the supervisor's lifeline pipe */
     int exec_fd;                     /* sealed memfd holding hearth-init */
     /* The command (looked up in envp's PATH when argv[0] has no slash), started by the child
      * before it execs the init, so the command does not wait for the init's own start-up. A held
@@ -88,37 +89,14 @@ struct hearth_spawn_result {
  * ("top:...:bottom") made with fsopen/fsmount. Returns an fd or -1 with errno. */
 int hearth_detached_bind(const char *path);
 int hearth_detached_overlay(const char *lowerdir);
-int hearth_socketpair_seqpacket(int fds[2]);
 
 /* Returns 0 and fills pid/pidfd, or -1 with failed_step/error set (the child is reaped). */
 int hearth_spawn(const struct hearth_spawn_config *config, struct hearth_spawn_result *result);
 
 const char *hearth_spawn_step_name(int step);
 
-/* Small wrappers for calls Swift cannot make directly (variadic or missing in glibc). */
-int hearth_pidfd_send_signal(int pidfd, int sig);
-int hearth_waitid_pidfd(int pidfd, int *code, int *status, int nohang);
-int hearth_memfd_create(const char *name);
-int hearth_seal_memfd(int fd);
-int hearth_openat2_beneath(int dirfd, const char *path, int flags, int in_root);
-int hearth_o_path(void);
-int hearth_fsetxattr(int fd, const char *name, const void *value, size_t size);
-int hearth_syncfs(int fd);
 /* Makes a fresh network namespace with loopback up on the calling thread, returns an fd
  * to it and puts the thread back into `home_fd`'s namespace. Returns -1 with errno. */
 int hearth_netns_create(int home_fd);
-int hearth_pipe2_cloexec(int fds[2]);
-/* RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_CORE (glibc hides some from Swift). */
-int hearth_rlimit_nofile(void);
-int hearth_rlimit_nproc(void);
-int hearth_rlimit_core(void);
-unsigned long long hearth_makedev(unsigned int major, unsigned int minor);
 
 #endif
-
-// epoll for the supervisor's sandbox watcher.
-int hearth_epoll_create(void);
-int hearth_epoll_add(int epfd, int fd, int oneshot, unsigned long long token);
-int hearth_epoll_del(int epfd, int fd);
-/// Waits (no timeout); fills tokens and hangup flags; returns the count or -1.
-int hearth_epoll_wait(int epfd, unsigned long long *tokens, int *hangups, int max);

@@ -1,0 +1,38 @@
+#ifndef HEARTH_SYSCALLS_H
+#define HEARTH_SYSCALLS_H
+
+/*
+ * System calls and constants the supervisor's Swift code needs but cannot reach through Glibc
+ * (variadic, macro-built, or missing from glibc's headers). Parent side only: nothing here runs in
+ * a sandbox's child, which has its own C (CSandboxInit, CInitCore).
+ */
+
+#include <stddef.h>
+
+int hearth_pidfd_send_signal(int pidfd, int sig);
+/* 1 with the exit's si_code and si_status, 0 while it runs (nohang), -1 with errno. */
+int hearth_waitid_pidfd(int pidfd, int *code, int *status, int nohang);
+int hearth_memfd_create(const char *name);
+int hearth_seal_memfd(int fd);
+/* openat2 with RESOLVE_BENEATH (or RESOLVE_IN_ROOT) and RESOLVE_NO_MAGICLINKS; flags gain O_CLOEXEC. */
+int hearth_openat2_beneath(int dirfd, const char *path, int flags, int in_root);
+int hearth_o_path(void);
+int hearth_o_tmpfile(void);
+int hearth_fsetxattr(int fd, const char *name, const void *value, size_t size);
+int hearth_syncfs(int fd);
+int hearth_pipe2_cloexec(int fds[2]);
+int hearth_socketpair_seqpacket(int fds[2]);
+/* RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_CORE (glibc hides some from Swift). */
+int hearth_rlimit_nofile(void);
+int hearth_rlimit_nproc(void);
+int hearth_rlimit_core(void);
+unsigned long long hearth_makedev(unsigned int major, unsigned int minor);
+
+/* epoll for the supervisor's sandbox watcher. */
+int hearth_epoll_create(void);
+int hearth_epoll_add(int epfd, int fd, int oneshot, unsigned long long token);
+int hearth_epoll_del(int epfd, int fd);
+/* Waits (no timeout); fills tokens and hangup flags; returns the count or -1. */
+int hearth_epoll_wait(int epfd, unsigned long long *tokens, int *hangups, int max);
+
+#endif

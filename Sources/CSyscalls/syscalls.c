@@ -1,0 +1,94 @@
+// The supervisor's system-call wrappers (hearth_syscalls.h).
+#define _GNU_SOURCE
+#include "hearth_syscalls.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+int hearth_pidfd_send_signal(int pidfd, int sig) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+int hearth_waitid_pidfd(int pidfd, int *code, int *status, int nohang) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int options = WEXITED | (nohang ? WNOHANG : 0);
+    int rc;
+    do {
+        rc = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, options);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) return -1;
+    if (info.si_pid == 0) return 0; /* still running (WNOHANG) */
+    *code = info.si_code;
+    *status = info.si_status;
+    return 1;
+}
+
+int hearth_memfd_create(const char *name) {
+    return (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+}
+
+int hearth_seal_memfd(int fd) {
+    return fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
+}
+
+int hearth_openat2_beneath(int dirfd, const char *path, int flags, int in_root) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (unsigned long long)(flags | O_CLOEXEC);
+    how.resolve = (in_root ? RESOLVE_IN_ROOT : RESOLVE_BENEATH) | RESOLVE_NO_MAGICLINKS;
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+int hearth_o_path(void) { return O_PATH; }
+int hearth_o_tmpfile(void) { return O_TMPFILE; }
+
+int hearth_fsetxattr(int fd, const char *name, const void *value, size_t size) {
+    return fsetxattr(fd, name, value, size, 0);
+}
+
+int hearth_syncfs(int fd) { return syncfs(fd); }
+
+int hearth_pipe2_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int hearth_socketpair_seqpacket(int fds[2]) {
+    return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds);
+}
+
+int hearth_rlimit_nofile(void) { return RLIMIT_NOFILE; }
+int hearth_rlimit_nproc(void) { return RLIMIT_NPROC; }
+int hearth_rlimit_core(void) { return RLIMIT_CORE; }
+
+unsigned long long hearth_makedev(unsigned int major, unsigned int minor) { return makedev(major, minor); }
+
+int hearth_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int hearth_epoll_add(int epfd, int fd, int oneshot, unsigned long long token) {
+    struct epoll_event ev = {.events = EPOLLIN | (oneshot ? EPOLLONESHOT : 0), .data.u64 = token};
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int hearth_epoll_del(int epfd, int fd) { return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); }
+
+int hearth_epoll_wait(int epfd, unsigned long long *tokens, int *hangups, int max) {
+    struct epoll_event events[64];
+    if (max > 64) max = 64;
+    int n = epoll_wait(epfd, events, max, -1);
+    for (int i = 0; i < n; i++) {
+        tokens[i] = events[i].data.u64;
+        hangups[i] = (events[i].events & (EPOLLHUP | EPOLLERR)) != 0;
+    }
+    return n;
+}
