@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "HearthControlAPI",
             dependencies: [
-                "HearthModel", "HearthSupervisor", "HearthState", "HearthHTTP",
+                "HearthModel", "HearthSupervisor", "HearthPackages", "HearthState", "HearthHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -81,7 +81,7 @@ let package = Package(
         .target(
             name: "HearthCommands",
             dependencies: [
-                "HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthSupervisor", "HearthControlAPI", "HearthState",
+                "HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthSupervisor", "HearthControlAPI", "HearthHTTP", "HearthState",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -5,6 +5,7 @@ import ArgumentParser
 import Foundation
 import HearthCgroups
 import HearthControlAPI
+import HearthHTTP
 import HearthModel
 import HearthSandbox
 import HearthSupervisor
@@ -27,6 +28,8 @@ public struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("account-concurrency"), help: "Concurrent executions across functions (default 1000).") var accountConcurrency: Int?
     @Option(name: .customLong("prepared"), help: "Pre-built empty sandboxes kept per runtime image for cold starts (default 2; 0 = none).")
     var preparedPerImage: Int?
+    @Option(name: .customLong("max-connections"), help: "Client connections open at once, per listener (default 1024).")
+    var maxConnections: Int?
 
     public init() {}
 
@@ -71,7 +74,7 @@ public struct ServeCommand: ParsableCommand {
         let server: ControlServer
         do {
             server = try await ControlServer.start(api: LambdaAPI(supervisor: supervisor), host: settings.listen.host,
-                                                   port: settings.listen.port, socketPath: settings.socket)
+                                                   port: settings.listen.port, socketPath: settings.socket, limits: settings.connections)
         } catch {
             await supervisor.shutdown()
             throw HearthError.system("cannot listen on \(settings.listen.text)\(settings.socket.map { " and \($0)" } ?? ""): \(error)")
@@ -104,6 +107,7 @@ public struct ServeCommand: ParsableCommand {
         var stateDirectory: String
         var imagesDirectory: String
         var options: SupervisorOptions
+        var connections: ConnectionLimits
     }
 
     func resolve() throws -> Settings {
@@ -137,7 +141,16 @@ public struct ServeCommand: ParsableCommand {
         }
         guard options.memoryBudgetMB >= 128 else { throw HearthError.invalidArgument("--memory-budget must be at least 128 MB, got \(options.memoryBudgetMB)") }
         if let region = fileConfig.region { options.region = region }
-        return Settings(listen: listen, socket: socket, stateDirectory: state, imagesDirectory: images, options: options)
+        var connections = ConnectionLimits()
+        if let v = maxConnections ?? fileConfig.maxConnections {
+            guard (1...65_536).contains(v) else { throw HearthError.invalidArgument("--max-connections must be between 1 and 65536, got \(v)") }
+            connections.maxConnections = v
+        }
+        if let v = fileConfig.headerTimeoutSeconds { connections.headerSeconds = v }
+        if let v = fileConfig.bodyTimeoutSeconds { connections.bodyIdleSeconds = v }
+        if let v = fileConfig.keepAliveTimeoutSeconds { connections.keepAliveSeconds = v }
+        return Settings(listen: listen, socket: socket, stateDirectory: state, imagesDirectory: images, options: options,
+                        connections: connections)
     }
 
     /// Returns on SIGTERM or SIGINT.

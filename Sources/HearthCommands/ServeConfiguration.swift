@@ -12,6 +12,10 @@ import HearthModel
 ///     account_concurrency: 1000
 ///     prepared_per_image: 2
 ///     region: us-east-1
+///     max_connections: 1024
+///     header_timeout_seconds: 10
+///     body_timeout_seconds: 30
+///     keepalive_timeout_seconds: 60
 struct ServeConfiguration: Equatable {
     var listen: String?
     var socket: String?
@@ -22,8 +26,14 @@ struct ServeConfiguration: Equatable {
     var accountConcurrency: Int?
     var preparedPerImage: Int?
     var region: String?
+    var maxConnections: Int?
+    var headerTimeoutSeconds: Int?
+    var bodyTimeoutSeconds: Int?
+    var keepAliveTimeoutSeconds: Int?
 
-    static let keys = ["listen", "socket", "state_dir", "images_dir", "idle_timeout_seconds", "memory_budget_mb", "account_concurrency", "prepared_per_image", "region"]
+    static let keys = ["listen", "socket", "state_dir", "images_dir", "idle_timeout_seconds", "memory_budget_mb", "account_concurrency",
+                       "prepared_per_image", "region", "max_connections", "header_timeout_seconds", "body_timeout_seconds",
+                       "keepalive_timeout_seconds"]
 
     /// Parses the file; any line it does not understand is an error naming the file, line and reason.
     static func parse(_ text: String, file: String) throws -> ServeConfiguration {
@@ -61,6 +71,10 @@ struct ServeConfiguration: Equatable {
             case "memory_budget_mb": config.memoryBudgetMB = try number(Int.self, min: 128)
             case "account_concurrency": config.accountConcurrency = try number(Int.self, min: 1)
             case "prepared_per_image": config.preparedPerImage = try number(Int.self, min: 0)
+            case "max_connections": config.maxConnections = try number(Int.self, min: 1)
+            case "header_timeout_seconds": config.headerTimeoutSeconds = try number(Int.self, min: 1)
+            case "body_timeout_seconds": config.bodyTimeoutSeconds = try number(Int.self, min: 1)
+            case "keepalive_timeout_seconds": config.keepAliveTimeoutSeconds = try number(Int.self, min: 1)
             default: config.region = value
             }
         }

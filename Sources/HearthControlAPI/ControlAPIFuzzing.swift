@@ -26,7 +26,7 @@ package enum ControlAPIFuzzing {
         _ = try? LambdaAPI.clientContext(request.headers["x-amz-client-context"])
         guard let body = try? JSONBody(request.body, required: false) else { return }
         _ = try? LambdaAPI.settings(body)
-        _ = try? LambdaAPI.code(body)
+        _ = try? LambdaAPI.code(body, directory: "/dev/shm")
         if let settings = try? LambdaAPI.settings(body) { _ = try? settings.validate() }
     }
 

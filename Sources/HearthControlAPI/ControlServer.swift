@@ -3,47 +3,67 @@ import Glibc
 #endif
 import Foundation
 import HearthHTTP
+import HearthModel
+import HearthPackages
+import HearthSupervisor
+import Synchronization
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// Serves the API over TCP and a unix socket. Each request's body is read
-/// whole (up to a limit that depends on the operation, checked against
-/// Content-Length before any of it is read), handed to `LambdaAPI`, and
-/// answered on the connection's event loop; connections are kept alive.
+/// Serves the API over TCP and a unix socket. Each request's body is read (up to a limit that depends
+/// on the operation, checked against Content-Length before any of it is read) into memory up to 64 KB
+/// and beyond that into a file with no name, handed to `LambdaAPI`, and answered on the connection's
+/// event loop; connections are kept alive within the limits of `ConnectionLimits`, and at most
+/// `maxUploads` large bodies are read at once.
 public final class ControlServer: Sendable {
     private let channels: [Channel]
+    private let registries: [ConnectionRegistry]
 
-    private init(channels: [Channel]) { self.channels = channels }
+    private init(channels: [Channel], registries: [ConnectionRegistry]) {
+        self.channels = channels
+        self.registries = registries
+    }
 
-    public static func start(api: LambdaAPI, host: String, port: Int, socketPath: String?) async throws -> ControlServer {
+    /// Large request bodies (management uploads over 64 KB) read at once; more wait for a 429.
+    public static let maxUploads = 4
+
+    public static func start(api: LambdaAPI, host: String, port: Int, socketPath: String?,
+                             limits: ConnectionLimits = ConnectionLimits()) async throws -> ControlServer {
         let group = MultiThreadedEventLoopGroup.singleton
-        func bootstrap() -> ServerBootstrap {
+        let uploads = UploadSlots(limit: maxUploads)
+        // The TCP port and the local socket each have their own cap: a flood on one leaves the other usable.
+        let registries = [ConnectionRegistry(limits: limits, loop: group.next()), ConnectionRegistry(limits: limits, loop: group.next())]
+        func bootstrap(_ registry: ConnectionRegistry) -> ServerBootstrap {
             ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
                 .serverChannelOption(ChannelOptions.backlog, value: 1024)
                 .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.configureHTTPServer(ControlHTTPHandler(api: api))
+                        let activity = ConnectionActivity(channel: channel)
+                        try channel.pipeline.syncOperations.addHandler(ConnectionGuard(registry: registry, activity: activity))
+                        try channel.pipeline.syncOperations.configureHTTPServer(
+                            ControlHTTPHandler(api: api, activity: activity, uploads: uploads, spillDirectory: api.spillDirectory))
                     }
                 }
         }
         var channels: [Channel] = []
         do {
-            channels.append(try await bootstrap().bind(host: host, port: port).get())
+            channels.append(try await bootstrap(registries[0]).bind(host: host, port: port).get())
             if let socketPath {
                 unlink(socketPath)
                 // Root only: whoever can reach the socket can run code in sandboxes.
                 let old = umask(0o077)
                 defer { umask(old) }
-                channels.append(try await bootstrap().bind(unixDomainSocketPath: socketPath).get())
+                channels.append(try await bootstrap(registries[1]).bind(unixDomainSocketPath: socketPath).get())
             }
         } catch {
             for channel in channels { _ = try? await channel.close().get() }
+            for registry in registries { registry.stop() }
             throw error
         }
-        return ControlServer(channels: channels)
+        return ControlServer(channels: channels, registries: registries)
     }
 
     /// The TCP port (useful with port 0).
@@ -51,7 +71,24 @@ public final class ControlServer: Sendable {
 
     public func close() async {
         for channel in channels { _ = try? await channel.close().get() }
+        for registry in registries { registry.stop() }
     }
+}
+
+/// Bodies read into files at once, across the server's connections.
+final class UploadSlots: Sendable {
+    private let taken = Atomic(0)
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    func take() -> Bool {
+        if taken.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue <= limit { return true }
+        taken.wrappingSubtract(1, ordering: .acquiringAndReleasing)
+        return false
+    }
+
+    func give() { taken.wrappingSubtract(1, ordering: .acquiringAndReleasing) }
 }
 
 final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
@@ -66,39 +103,78 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     private let api: LambdaAPI
+    private let activity: ConnectionActivity
+    private let uploads: UploadSlots
+    private let spillDirectory: String
     private var head: HTTPRequestHead?
-    private var body: [UInt8] = []
+    private var spool: BodySpool?
     private var limit = 0
     private var rejected = false
+    /// This connection holds an upload slot until its request is answered.
+    private var holdsUpload = false
+    /// A refused request's body (of a known, acceptable length) is read and dropped before the connection
+    /// closes, so the client reads its answer rather than a reset.
+    private var lingering = false
     private var order = OneAtATime<Pending>()
     /// The connection's event loop as the executor of its requests' tasks.
     private var taskExecutor: EventLoopTaskExecutor?
 
-    init(api: LambdaAPI) { self.api = api }
+    init(api: LambdaAPI, activity: ConnectionActivity, uploads: UploadSlots, spillDirectory: String) {
+        self.api = api
+        self.activity = activity
+        self.uploads = uploads
+        self.spillDirectory = spillDirectory
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let h):
+            activity.headComplete()
             head = h
-            body = []
             rejected = false
             limit = LambdaAPI.bodyLimit(method: h.method.rawValue, uri: h.uri)
-            if let length = h.headers.first(name: "content-length").flatMap(Int.init) {
-                guard length <= limit else { return reject(context: context, h) }
-                body.reserveCapacity(length)
+            let length = h.headers.first(name: "content-length").flatMap(Int.init)
+            if let length, length > limit { return reject(context: context, h, LambdaAPI.tooLarge(method: h.method.rawValue, uri: h.uri, limit: limit)) }
+            // A body of an acceptable, declared length may be read and dropped after a refusal.
+            let lingerable = length != nil
+            // A management body beyond what is kept in memory (a zip, an image) takes one of the upload slots.
+            if (length ?? Int.max) > BodySpool.memoryLimit && !LambdaAPI.isInvocation(h.uri) && h.method != .GET && h.method != .HEAD {
+                guard uploads.take() else {
+                    return reject(context: context, h, .throttled("ConcurrentUploadLimitExceeded",
+                                                                 "Rate Exceeded. \(uploads.limit) uploads are being received; try again when one has finished."),
+                                  linger: lingerable)
+                }
+                holdsUpload = true
             }
+            spool = BodySpool(directory: spillDirectory, expected: length ?? 0)
             context.writeContinueIfExpected(h, answerDue: order.answerDue)
         case .body(var buffer):
+            if lingering { activity.bodyProgress() }
             guard !rejected, let h = head else { return }
-            if body.count + buffer.readableBytes > limit { return reject(context: context, h) }
-            body += buffer.readBytes(length: buffer.readableBytes) ?? []
+            activity.bodyProgress()
+            guard (spool?.length ?? 0) + buffer.readableBytes <= limit else {
+                return reject(context: context, h, LambdaAPI.tooLarge(method: h.method.rawValue, uri: h.uri, limit: limit))
+            }
+            do {
+                try spool?.append(&buffer)
+            } catch {
+                reject(context: context, h, .service("cannot keep the request body: \(error)"))
+            }
         case .end:
+            if lingering {
+                lingering = false
+                context.close(promise: nil)
+                return
+            }
             guard !rejected, let h = head else { return }
+            activity.handling()
             head = nil
             var headers: [String: String] = [:]
             for (name, value) in h.headers { headers[name.lowercased()] = value }
-            let request = APIRequest(method: h.method.rawValue, uri: h.uri, headers: headers, body: body)
-            body = []
+            var request = APIRequest(method: h.method.rawValue, uri: h.uri, headers: headers, body: spool?.bytes ?? [])
+            request.spooled = spool?.file
+            request.spillDirectory = spillDirectory
+            spool = nil
             admit(.request(request, RequestFraming(h)), context: context)
         }
     }
@@ -108,9 +184,12 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     private func handle(_ pending: Pending, context: ChannelHandlerContext) {
+        activity.handling()
         switch pending {
         case .refusal(let response, let framing):
             write(response, for: framing, context: context)
+            // Its body keeps coming: the body timeout applies until it ends.
+            if lingering { activity.headComplete() }
         case .request(let request, let framing):
             let eventLoop = context.eventLoop
             let loopBound = NIOLoopBound((self, context), eventLoop: eventLoop)
@@ -136,24 +215,44 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
         return executor
     }
 
-    /// 413 as soon as the body is known to be too large, without reading it; the connection closes after.
-    private func reject(context: ChannelHandlerContext, _ h: HTTPRequestHead) {
+    /// An answer as soon as the request is known to be refused, without reading the rest of its body;
+    /// the connection closes after.
+    private func reject(context: ChannelHandlerContext, _ h: HTTPRequestHead, _ error: ServiceError, linger: Bool = false) {
         rejected = true
         head = nil
-        body = []
-        let response = LambdaAPI.errorResponse(LambdaAPI.tooLarge(method: h.method.rawValue, uri: h.uri, limit: limit))
-        admit(.refusal(response, RequestFraming(version: h.version, keepAlive: false)), context: context)
+        spool = nil
+        lingering = linger
+        admit(.refusal(LambdaAPI.errorResponse(error), RequestFraming(version: h.version, keepAlive: false)), context: context)
     }
 
     private func write(_ response: APIResponse, for framing: RequestFraming, context: ChannelHandlerContext) {
-        context.writeHTTPResponse(status: response.status, headers: response.headers, body: response.body, for: framing)
+        releaseUpload()
+        var response = response
+        if response.headers.first(where: { $0.0 == "x-amzn-RequestId" }) == nil {
+            response.headers.append(("x-amzn-RequestId", RequestIdentifiers.uuid()))
+        }
+        context.writeHTTPResponse(status: response.status, headers: response.headers, body: response.body, for: framing, lingering: lingering)
         // Without keep-alive the connection is closing: whatever the client sent after is dropped.
         guard framing.keepAlive else { return }
+        activity.answered()
         if let next = order.answered(on: context) { handle(next, context: context) }
+    }
+
+    private func releaseUpload() {
+        if holdsUpload {
+            holdsUpload = false
+            uploads.give()
+        }
     }
 
     func read(context: ChannelHandlerContext) {
         if order.mayRead() { context.read() }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        releaseUpload()
+        spool = nil
+        context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

@@ -1,6 +1,9 @@
 import Foundation
+import HearthPackages
+import HearthSupervisor
 
-/// A request as the routes see it: decoded path segments, query, headers, whole body.
+/// A request as the routes see it: decoded path segments, query, headers, whole body (in memory, or
+/// spooled to a file when it was larger than 64 KB).
 public struct APIRequest: Sendable {
     public var method: String
     /// Percent-decoded segments of the path ("/2015-03-31/functions/f" → ["2015-03-31", "functions", "f"]).
@@ -13,6 +16,10 @@ public struct APIRequest: Sendable {
     public var host: String?
     /// x-amzn-RequestId of the answer; an invocation runs under the same id, as on Lambda.
     public var requestId = ""
+    /// The body, when it was too large to keep in memory (`body` is then empty).
+    public var spooled: UnnamedFile?
+    /// Where files made from the body go (decoded zips): the state directory's code/.
+    public var spillDirectory = ""
 
     public init(method: String, uri: String, headers: [String: String], body: [UInt8]) {
         self.method = method
@@ -28,6 +35,32 @@ public struct APIRequest: Sendable {
                 query[Self.formDecoded(kv[0])] = kv.count == 2 ? Self.formDecoded(kv[1]) : ""
             }
         }
+    }
+
+    /// The body's bytes, read back from its file if it was spooled (an Invoke's payload, at most 6 MB).
+    func payload() throws(ServiceError) -> [UInt8] {
+        guard let spooled else { return body }
+        do {
+            return try spooled.readAll(limit: LambdaAPI.invokeBodyLimit)
+        } catch {
+            throw .service("cannot read the request body back: \(error)")
+        }
+    }
+
+    /// The body as a JSON object. A spooled body is scanned from its file, its long strings (base64 zips)
+    /// decoded into files of their own as they are read (`JSONBody.upload`): seconds for a 50 MB zip, on
+    /// `BlockingWork`'s threads.
+    func json(required: Bool = true) async throws(ServiceError) -> JSONBody {
+        guard let spooled else { return try JSONBody(body, required: required) }
+        let directory = spillDirectory
+        let scanned = try await BlockingWork.run { () throws(ServiceError) -> SpilledJSON in
+            do {
+                return try SpilledJSON.scan(spillDirectory: directory, spooled.blocks())
+            } catch {
+                throw ServiceError(status: 400, type: "InvalidRequestContentException", message: "Could not parse request body into json: \(error)")
+            }
+        }
+        return try JSONBody(scanned.document, required: required, spills: scanned)
     }
 
     /// POST /2015-03-31/functions/NAME/invocations

@@ -1,11 +1,19 @@
 import Foundation
+import HearthPackages
 import HearthSupervisor
 
 /// A request's JSON object with typed reads that name the field on a wrong type.
 package struct JSONBody {
     let object: [String: Any]
+    /// Long strings of a spooled body, decoded into files (`upload`).
+    let spills: SpilledJSON?
 
     package init(_ bytes: [UInt8], required: Bool = true) throws(ServiceError) {
+        try self.init(bytes, required: required, spills: nil)
+    }
+
+    init(_ bytes: [UInt8], required: Bool, spills: SpilledJSON?) throws(ServiceError) {
+        self.spills = spills
         if bytes.isEmpty && !required {
             object = [:]
             return
@@ -16,7 +24,28 @@ package struct JSONBody {
         self.object = object
     }
 
-    init(object: [String: Any]) { self.object = object }
+    init(object: [String: Any], spills: SpilledJSON? = nil) {
+        self.object = object
+        self.spills = spills
+    }
+
+    /// A base64 field (a zip) as a file of its decoded bytes in `directory`, whether the body held it in
+    /// memory or it was decoded into a file while the body was read; nil when absent.
+    func upload(_ key: String, directory: String) throws(ServiceError) -> UnnamedFile? {
+        guard let text = try string(key) else { return nil }
+        if let spilled = spills?.file(for: text) {
+            guard let file = spilled else { throw .invalidParameter("\(key) is not valid base64") }
+            return file
+        }
+        guard let bytes = Data(base64Encoded: text) else { throw .invalidParameter("\(key) is not valid base64") }
+        do {
+            let file = try UnnamedFile(directory: directory)
+            try file.write(Array(bytes))
+            return file
+        } catch {
+            throw .service("cannot keep the upload: \(error)")
+        }
+    }
 
     func has(_ key: String) -> Bool { object[key] != nil && !(object[key] is NSNull) }
 
@@ -49,7 +78,7 @@ package struct JSONBody {
     func object(_ key: String) throws(ServiceError) -> JSONBody? {
         guard has(key) else { return nil }
         guard let value = object[key] as? [String: Any] else { throw wrongType(key, "an object") }
-        return JSONBody(object: value)
+        return JSONBody(object: value, spills: spills)
     }
 
     func stringMap(_ key: String) throws(ServiceError) -> [String: String]? {

@@ -17,6 +17,10 @@ public final class LambdaAPI: Sendable {
         region = supervisor.options.region
     }
 
+    /// Where request bodies too large for memory, and the zips decoded from them, are written: the state
+    /// directory's code/, so a decoded zip is linked there under its digest without a copy.
+    var spillDirectory: String { catalog.codeDirectory }
+
     /// Invoke's payload limit (6 MB) and CreateFunction's (a 50 MB zip, base64 in JSON).
     public static let invokeBodyLimit = 6_291_456
     public static let managementBodyLimit = 69_905_067
@@ -26,7 +30,7 @@ public final class LambdaAPI: Sendable {
     }
 
     /// .../invocations, before any query. By suffix: Foundation's `contains` goes through NSString, on every Invoke.
-    private static func isInvocation(_ uri: String) -> Bool {
+    static func isInvocation(_ uri: String) -> Bool {
         uri.prefix { $0 != "?" }.hasSuffix("/invocations")
     }
 
@@ -71,7 +75,7 @@ public final class LambdaAPI: Sendable {
         Route("PUT", "2019-09-30/functions/:name/provisioned-concurrency") { api, request, params in try await api.putProvisioned(request, params) },
         Route("GET", "2019-09-30/functions/:name/provisioned-concurrency") { api, request, params in try await api.getProvisioned(request, params) },
         Route("DELETE", "2019-09-30/functions/:name/provisioned-concurrency") { api, request, params in try await api.deleteProvisioned(request, params) },
-        Route("POST", "2018-10-31/layers/:layer/versions") { api, request, params in try api.publishLayerVersion(request, params) },
+        Route("POST", "2018-10-31/layers/:layer/versions") { api, request, params in try await api.publishLayerVersion(request, params) },
         Route("GET", "2018-10-31/layers/:layer/versions") { api, request, params in try api.listLayerVersions(request, params) },
         Route("GET", "2018-10-31/layers/:layer/versions/:version") { api, request, params in try api.getLayerVersion(request, params) },
         Route("DELETE", "2018-10-31/layers/:layer/versions/:version") { api, request, params in try api.deleteLayerVersion(request, params) },

@@ -81,12 +81,15 @@ public enum HTTPResponseBytes {
 extension ChannelHandlerContext {
     /// Writes and flushes one whole response; without keep-alive the connection closes after it.
     /// A response whose headers would break the message goes out as a bare 500, and the connection closes.
-    public func writeHTTPResponse(status: Int, headers: [(String, String)], body: [UInt8], for request: RequestFraming) {
+    /// With `lingering`, a response that ends the connection leaves it open for the caller to close: a
+    /// refused request's body is still arriving, and closing on a client that is sending makes its
+    /// kernel reset the connection, often before it has read the answer.
+    public func writeHTTPResponse(status: Int, headers: [(String, String)], body: [UInt8], for request: RequestFraming, lingering: Bool = false) {
         guard channel.isActive else { return }
         guard let encoded = HTTPResponseBytes.encode(status: status, headers: headers, body: body, for: request, allocator: channel.allocator) else {
             return writeBareResponseAndClose(status: 500, version: request.version)
         }
-        if request.keepAlive {
+        if request.keepAlive || lingering {
             writeAndFlush(NIOAny(encoded), promise: nil)
         } else {
             let channel = self.channel

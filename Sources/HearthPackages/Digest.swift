@@ -35,7 +35,7 @@ public struct Digest: Hashable, Codable, Sendable, CustomStringConvertible {
     }
 
     /// Hashes a whole file; also returns its size.
-    static func of(file path: String) throws -> (Digest, Int64) {
+    public static func of(file path: String) throws -> (Digest, Int64) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw PackageError.io("cannot read \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }

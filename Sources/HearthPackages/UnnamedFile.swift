@@ -18,15 +18,56 @@ public final class UnnamedFile: @unchecked Sendable {
     deinit { close(fd) }
 
     public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    public func write(_ raw: UnsafeRawBufferPointer) throws {
+        guard let base = raw.baseAddress else { return }
         var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { raw -> Int in
-                guard let base = raw.baseAddress else { return 0 }
-                return Glibc.write(fd, base + done, raw.count - done)
-            }
+        while done < raw.count {
+            let n = Glibc.write(fd, base + done, raw.count - done)
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw PackageError.io("cannot write an upload: \(String(cString: strerror(errno)))") }
             done += n
+        }
+    }
+
+    /// Its size now.
+    public var size: Int64 {
+        var st = stat()
+        return fstat(fd, &st) == 0 ? Int64(st.st_size) : 0
+    }
+
+    /// Its whole content, read from the start (for bodies known to be small enough: an Invoke's 6 MB).
+    public func readAll(limit: Int) throws -> [UInt8] {
+        let length = Int(clamping: size)
+        guard length <= limit else { throw PackageError.limitExceeded("\(length) bytes, more than \(limit)") }
+        var buffer = [UInt8](repeating: 0, count: length)
+        var done = 0
+        while done < length {
+            let n = buffer.withUnsafeMutableBytes { raw -> Int in
+                guard let base = raw.baseAddress else { return 0 }
+                return pread(fd, base + done, length - done, off_t(done))
+            }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw PackageError.io("cannot read back an upload: \(String(cString: strerror(errno)))") }
+            done += n
+        }
+        return buffer
+    }
+
+    /// A reader from the start: each call returns the next block, empty at the end.
+    public func blocks(size: Int = 1 << 16) -> () throws -> [UInt8] {
+        var offset: off_t = 0
+        return { [self] in
+            var buffer = [UInt8](repeating: 0, count: size)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, size, offset) }
+                if n < 0 && errno == EINTR { continue }
+                guard n >= 0 else { throw PackageError.io("cannot read back an upload: \(String(cString: strerror(errno)))") }
+                offset += off_t(n)
+                return Array(buffer[0..<n])
+            }
         }
     }
 

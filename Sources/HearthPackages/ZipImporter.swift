@@ -13,8 +13,9 @@ public struct ZipImporter: Sendable {
     }
 
     /// Imports one zip; an identical zip imported before is not extracted again.
-    public func importZip(at path: String) throws -> StoredLayer {
-        let name = lastPathComponent(path)
+    /// `displayName` names the zip in errors (default: its file name).
+    public func importZip(at path: String, displayName: String? = nil) throws -> StoredLayer {
+        let name = displayName ?? lastPathComponent(path)
         var st = stat()
         guard stat(path, &st) == 0 else { throw PackageError.io("cannot read \(path): \(String(cString: strerror(errno)))") }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw PackageError.io("\(path) is not a regular file") }

@@ -23,20 +23,39 @@ final class RuntimeAPIHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     init(session: RuntimeSession) { self.session = session }
 
+    /// Whether the current request's body is kept (see `RuntimeSession.keepsBody`).
+    private var keepBody = false
+    /// The session counts this connection (it was not refused).
+    private var counted = false
+
+    func channelActive(context: ChannelHandlerContext) {
+        guard session.connectionOpened() else {
+            context.close(promise: nil)
+            return
+        }
+        counted = true
+        context.fireChannelActive()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let h):
             head = h
             body = []
             bodyLength = 0
+            let path = h.uri.prefix { $0 != "?" }
+            keepBody = path.hasPrefix(Router.prefix)
+                && session.keepsBody(of: ObjectIdentifier(context.channel), method: h.method.rawValue, path: path.dropFirst(Router.prefix.count))
             context.writeContinueIfExpected(h, answerDue: order.answerDue)
         case .body(var buffer):
             bodyLength += buffer.readableBytes
-            let room = max(0, RuntimeAPILimits.maxResponseBytes + 1 - body.count)
+            let room = keepBody ? max(0, RuntimeAPILimits.maxResponseBytes + 1 - body.count) : 0
             if room > 0, let bytes = buffer.readBytes(length: min(room, buffer.readableBytes)) { body += bytes }
         case .end:
             guard let head else { return }
             self.head = nil
+            if keepBody { session.bodyDone(ObjectIdentifier(context.channel)) }
+            keepBody = false
             let request = RuntimeAPIRequest(method: head.method.rawValue, path: head.uri,
                                             headers: head.headers.map { ($0.name, $0.value) }, body: body, bodyLength: bodyLength)
             body = []
@@ -65,7 +84,7 @@ final class RuntimeAPIHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        session.connectionClosed(ObjectIdentifier(context.channel))
+        if counted { session.connectionClosed(ObjectIdentifier(context.channel)) }
         context.fireChannelInactive()
     }
 

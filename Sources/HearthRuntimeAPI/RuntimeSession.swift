@@ -18,8 +18,16 @@ public final class RuntimeSession: @unchecked Sendable {
     private var onDelivered: (@Sendable () -> Void)?
     /// The event the runtime is working on.
     private var current: (RuntimeInvocation, EventLoopPromise<InvocationOutcome>)?
-    /// Request ids already answered, so a repeated POST is told 403, an unknown id 400.
-    private var answered: Set<String> = []
+    /// The last request ids answered (a bounded window), so a repeated POST is told 403, an unknown id 400.
+    private var answered = RecentIDs(capacity: 16)
+    /// Connections the runtime has open now; more than `maxConnections` are refused.
+    private var connections = 0
+    /// The connection whose request body is being kept (one at a time: a sandbox can fill its own memory,
+    /// never the daemon's).
+    private var bodyKeeper: ObjectIdentifier?
+
+    /// Runtimes keep one or two connections (AWS's clients one; a concurrent runtime one per request).
+    public static let maxConnections = 64
 
     public init(eventLoop: EventLoop) {
         self.eventLoop = eventLoop
@@ -78,9 +86,40 @@ public final class RuntimeSession: @unchecked Sendable {
     /// Whether a /next is waiting (on the event loop; for tests).
     var isNextParked: Bool { parkedNext != nil }
 
+    /// A connection opened; false if the runtime has too many and this one must be closed.
+    func connectionOpened() -> Bool {
+        guard connections < Self.maxConnections else { return false }
+        connections += 1
+        return true
+    }
+
     /// The connection of a parked /next closed: the runtime is not waiting any more.
     func connectionClosed(_ connection: ObjectIdentifier) {
+        connections -= 1
         if parkedNext?.id == connection { parkedNext = nil }
+        if bodyKeeper == connection { bodyKeeper = nil }
+    }
+
+    /// Whether a request's body is worth keeping: a POST for the invocation the runtime is working on (its
+    /// response or error), or an init error before init is over, and no other connection's body being
+    /// kept. Any other body is counted but dropped as it arrives; its request is refused anyway.
+    func keepsBody(of connection: ObjectIdentifier, method: String, path: Substring) -> Bool {
+        guard method == "POST", bodyKeeper == nil || bodyKeeper == connection else { return false }
+        let wanted: Bool
+        if path == "init/error" {
+            wanted = !initDone
+        } else if let current, path.hasPrefix("invocation/"), path.dropFirst("invocation/".count).hasPrefix(current.0.requestId + "/") {
+            wanted = true
+        } else {
+            wanted = false
+        }
+        if wanted { bodyKeeper = connection }
+        return wanted
+    }
+
+    /// The kept body is complete.
+    func bodyDone(_ connection: ObjectIdentifier) {
+        if bodyKeeper == connection { bodyKeeper = nil }
     }
 
     /// Checks a request id against the current invocation.
@@ -119,4 +158,25 @@ public final class RuntimeSession: @unchecked Sendable {
 public struct RuntimeSessionClosed: Error, CustomStringConvertible {
     public var reason: String
     public var description: String { reason }
+}
+
+/// The last few ids seen, oldest forgotten first: a session answers for as long as it lives, and must
+/// not keep every id it ever answered (a warm sandbox answers hundreds of thousands).
+struct RecentIDs {
+    private var ids: [String] = []
+    private var next = 0
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func contains(_ id: String) -> Bool { ids.contains(id) }
+
+    mutating func insert(_ id: String) {
+        if ids.count < capacity {
+            ids.append(id)
+        } else {
+            ids[next] = id
+            next = (next + 1) % capacity
+        }
+    }
 }

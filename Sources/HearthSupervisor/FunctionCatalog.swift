@@ -21,9 +21,10 @@ public final class FunctionCatalog: Sendable {
     public let accountConcurrency: Int
     public static let unreservedMinimum = 100
 
-    /// Resolved references, so an invocation does not read SQLite; valid for one generation of the
-    /// state store (any change to it starts a new one). A lookup that raced a change is not stored.
-    private let resolved = Mutex<(generation: Int, records: [String: FunctionRecord])>((0, [:]))
+    /// Resolved references by function, then qualifier, so an invocation reads neither SQLite nor its
+    /// lock (a commit waiting on a busy disk must not hold up other functions' invocations). A change to
+    /// a function drops its entries and counts in `changes`; a lookup that raced a change is not stored.
+    private let resolved = Mutex<(changes: [String: Int], records: [String: [String: FunctionRecord]])>(([:], [:]))
 
     public init(stateDirectory: String, imagesDirectory: String, region: String, accountConcurrency: Int) throws {
         try FileManager.default.createDirectory(atPath: stateDirectory + "/code", withIntermediateDirectories: true)
@@ -65,6 +66,7 @@ public final class FunctionCatalog: Sendable {
             revisionId: UUID().uuidString.lowercased())
         try storeCode(code, into: &record)
         try check(record)
+        defer { changed(name) }
         guard try wrap({ try state.createFunction(record) }) else { throw .conflict("Function already exist: \(name)") }
         if publish { record = try publishVersion(name, description: nil) }
         return record
@@ -77,18 +79,24 @@ public final class FunctionCatalog: Sendable {
 
     /// The record a reference names: $LATEST, a version number or an alias (resolved to its version).
     public func resolve(_ ref: FunctionReference) throws(ServiceError) -> FunctionRecord {
-        let key = ref.name + "\u{0}" + (ref.qualifier ?? "$LATEST")
-        let generation = state.generation
-        let cached = resolved.withLock { cache -> FunctionRecord? in
-            if cache.generation != generation { cache = (generation, [:]) }
-            return cache.records[key]
-        }
+        let qualifier = ref.qualifier ?? "$LATEST"
+        let (cached, changes) = resolved.withLock { ($0.records[ref.name]?[qualifier], $0.changes[ref.name, default: 0]) }
         if let cached { return cached }
         let (record, cacheable) = try resolveUncached(ref)
-        if cacheable, state.generation == generation {
-            resolved.withLock { if $0.generation == generation { $0.records[key] = record } }
+        if cacheable {
+            resolved.withLock { cache in
+                if cache.changes[ref.name, default: 0] == changes { cache.records[ref.name, default: [:]][qualifier] = record }
+            }
         }
         return record
+    }
+
+    /// A function's records changed (or it is gone): what is cached of it is dropped.
+    private func changed(_ name: String) {
+        resolved.withLock { cache in
+            cache.changes[name, default: 0] += 1
+            cache.records[name] = nil
+        }
     }
 
     /// The record, and whether it may be cached (an alias with weights picks a version each time).
@@ -123,6 +131,7 @@ public final class FunctionCatalog: Sendable {
         record.lastModified = Self.now()
         record.revisionId = UUID().uuidString.lowercased()
         try check(record)
+        defer { changed(name) }
         guard try wrap({ try state.updateLatest(record) }) else { throw .functionNotFound(arn(name)) }
         return publish ? try publishVersion(name, description: nil) : record
     }
@@ -150,12 +159,14 @@ public final class FunctionCatalog: Sendable {
         record.lastModified = Self.now()
         record.revisionId = UUID().uuidString.lowercased()
         try check(record)
+        defer { changed(name) }
         guard try wrap({ try state.updateLatest(record) }) else { throw .functionNotFound(arn(name)) }
         return record
     }
 
     /// DeleteFunction: the whole function, or one version when qualified.
     public func delete(_ ref: FunctionReference) throws(ServiceError) {
+        defer { changed(ref.name) }
         if let q = ref.qualifier, q != "$LATEST" {
             guard let number = Int(q) else { throw .invalidParameter("Deletion of aliases is not supported via DeleteFunction; use DeleteAlias.") }
             if let alias = try wrap({ try state.aliases(ref.name) }).first(where: { $0.functionVersion == q || $0.additionalVersionWeights[q] != nil }) {
@@ -172,6 +183,7 @@ public final class FunctionCatalog: Sendable {
     // MARK: versions and aliases
 
     public func publishVersion(_ name: String, description: String?) throws(ServiceError) -> FunctionRecord {
+        defer { changed(name) }
         guard let version = try wrap({ try state.publishVersion(name, description: description, lastModified: Self.now(), revisionId: UUID().uuidString.lowercased()) }) else {
             throw .functionNotFound(arn(name))
         }
@@ -203,6 +215,7 @@ public final class FunctionCatalog: Sendable {
         for v in extra.keys.sorted() { try checkVersionExists(function, v) }
         let record = AliasRecord(name: name, functionVersion: target, description: description ?? existing?.description ?? "",
                                  revisionId: UUID().uuidString.lowercased(), additionalVersionWeights: extra)
+        defer { changed(function) }
         guard try wrap({ try state.putAlias(function, record, create: create) }) else { throw .conflict("Alias changed concurrently: \(name)") }
         return record
     }
@@ -251,6 +264,7 @@ public final class FunctionCatalog: Sendable {
 
     public func deleteAlias(_ function: String, _ name: String) throws(ServiceError) {
         _ = try latest(function)
+        defer { changed(function) }
         try wrap { try state.deleteAlias(function, name) }
     }
 
@@ -343,7 +357,7 @@ public final class FunctionCatalog: Sendable {
 
     // MARK: layers
 
-    public func publishLayerVersion(_ name: String, zip: [UInt8], description: String?, runtimes: [String], architectures: [String],
+    public func publishLayerVersion(_ name: String, zip: UnnamedFile, description: String?, runtimes: [String], architectures: [String],
                                     license: String?) throws(ServiceError) -> LayerVersionRecord {
         guard !name.isEmpty, name.count <= 140, name.unicodeScalars.allSatisfy({ CharacterSetASCII.alnum($0) || $0 == "-" || $0 == "_" }) else {
             throw .validation("layerName", name, "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+")
@@ -415,8 +429,8 @@ public final class FunctionCatalog: Sendable {
 
     private func storeCode(_ code: FunctionCode, into record: inout FunctionRecord) throws(ServiceError) {
         switch code {
-        case .zip(let bytes):
-            let (digest, size) = try storeZip(bytes)
+        case .zip(let upload):
+            let (digest, size) = try storeZip(upload)
             record.zipDigest = digest
             record.codeSha256 = Self.base64Sha256(hex: digest)
             record.codeSize = size
@@ -435,24 +449,22 @@ public final class FunctionCatalog: Sendable {
         }
     }
 
-    /// Writes an uploaded zip to code/<sha256>.zip and checks it unpacks. The bytes go to a file with no
-    /// name (O_TMPFILE), which is linked under its final name only once it has unpacked: a crash or a
-    /// refusal at any point leaves nothing in the state directory.
-    private func storeZip(_ bytes: [UInt8]) throws(ServiceError) -> (hex: String, size: Int64) {
-        guard !bytes.isEmpty else { throw .invalidParameter("Uploaded file must be a non-empty zip") }
-        let hex = Digest.of(bytes: bytes).hex
-        let path = zipPath(hex)
-        if !FileManager.default.fileExists(atPath: path) {
-            do {
-                let upload = try UnnamedFile(directory: codeDirectory)
-                try upload.write(bytes)
-                _ = try ZipImporter(store: packages).importZip(at: upload.path)
+    /// Keeps an uploaded zip (a file with no name in the code directory) as code/<sha256>.zip once it has
+    /// unpacked: a refusal or a crash at any point leaves nothing in the state directory.
+    private func storeZip(_ upload: UnnamedFile) throws(ServiceError) -> (hex: String, size: Int64) {
+        let size = upload.size
+        guard size > 0 else { throw .invalidParameter("Uploaded file must be a non-empty zip") }
+        do {
+            let (digest, _) = try Digest.of(file: upload.path)
+            let path = zipPath(digest.hex)
+            if !FileManager.default.fileExists(atPath: path) {
+                _ = try ZipImporter(store: packages).importZip(at: upload.path, displayName: "the uploaded zip")
                 try upload.link(as: path)
-            } catch {
-                throw .invalidParameter("Could not unzip uploaded file. Please check your file, then try to upload again. (\(error))")
             }
+            return (digest.hex, size)
+        } catch {
+            throw .invalidParameter("Could not unzip uploaded file. Please check your file, then try to upload again. (\(error))")
         }
-        return (hex, Int64(bytes.count))
     }
 
     /// Uploads an older Hearth wrote under a temporary name, left by a crash.

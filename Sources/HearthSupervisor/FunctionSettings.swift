@@ -1,3 +1,4 @@
+import HearthPackages
 import HearthModel
 import HearthState
 
@@ -74,8 +75,8 @@ public struct FunctionSettings: Sendable {
 
 /// The package a function runs.
 public enum FunctionCode: Sendable {
-    /// The zip's bytes (CreateFunction's ZipFile, base64-decoded).
-    case zip([UInt8])
+    /// The zip (CreateFunction's ZipFile, base64-decoded into a file with no name in the code directory).
+    case zip(UnnamedFile)
     /// A local container image: an OCI layout directory (DIR[:TAG]), an OCI archive or a docker save tarball.
     case image(uri: String)
 }

@@ -266,19 +266,26 @@ public actor Supervisor {
         let pool = pool(for: key, record: record)
         let initializationType = provisioned ? "provisioned-concurrency" : "on-demand"
         var instance: FunctionInstance
-        do {
-            if let cached = pool.instances[initializationType] {
-                instance = cached
-            } else {
-                instance = try catalog.instance(for: record, initializationType: initializationType)
-                pool.instances[initializationType] = instance
+        if let cached = pool.instances[initializationType] {
+            instance = cached
+        } else {
+            // Building may import the runtime image (seconds, the first time): not on the actor.
+            let catalog = self.catalog
+            do {
+                instance = try await BlockingWork.run { () throws(ServiceError) in
+                    do {
+                        return try catalog.instance(for: record, initializationType: initializationType)
+                    } catch let error as InvalidEntrypoint {
+                        throw ServiceError(status: 502, type: "InvalidRuntimeException", message: error.message)
+                    } catch {
+                        throw .service("cannot prepare \(record.name): \(error)")
+                    }
+                }
+            } catch {
+                unreserveMemory(record.memorySize)
+                throw error
             }
-        } catch let error as InvalidEntrypoint {
-            unreserveMemory(record.memorySize)
-            throw ServiceError(status: 502, type: "InvalidRuntimeException", message: error.message)
-        } catch {
-            unreserveMemory(record.memorySize)
-            throw .service("cannot prepare \(record.name): \(error)")
+            if pool.revision == record.revisionId { pool.instances[initializationType] = instance }
         }
         guard let uid = uids.take() else {
             unreserveMemory(record.memorySize)

@@ -282,6 +282,26 @@ final class ServeHardeningTests: XCTestCase {
         }.sorted()
     }
 
+    /// A client context with text beyond ASCII reaches the function as the same text, in the Python and the
+    /// Node.js runtime alike (it arrived as mojibake: UTF-8 read as Latin-1).
+    func testAClientContextKeepsItsUnicodeText() throws {
+        let fixtures = try ServeFixtures.make()
+        let daemon = try ServeDaemon()
+        defer { daemon.remove() }
+        let out = try daemon.boto(try createCounter("ctx") + """
+            c.create_function(FunctionName="nodectx", Runtime="nodejs20.x", Role="arn:aws:iam::123456789012:role/hearth",
+                              Handler="index.handler", Code={"ZipFile": open("\(fixtures)/node.zip", "rb").read()})
+            text = {"name": "Zoë ✓ 日本 🚀", "line": "a\\nb"}
+            cc = base64.b64encode(json.dumps({"custom": text}, ensure_ascii=False, indent=1).encode()).decode()
+            out["python"] = payload(c.invoke(FunctionName="ctx", ClientContext=cc, Payload=b"{}"))["custom"]
+            out["node"] = payload(c.invoke(FunctionName="nodectx", ClientContext=cc, Payload=b"{}"))["custom"]
+            out["sent"] = text
+            """)
+        let sent = try XCTUnwrap(out["sent"] as? [String: String])
+        XCTAssertEqual(out["python"] as? [String: String], sent)
+        XCTAssertEqual(out["node"] as? [String: String], sent)
+    }
+
     /// Where sandbox cgroups are made for a daemon started by this process: `hearth` under our own cgroup,
     /// in the memory hierarchy.
     static func sandboxParents() throws -> [String] {

@@ -3,7 +3,7 @@ import HearthSupervisor
 extension LambdaAPI {
     func putConcurrency(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
-        let body = try JSONBody(request.body)
+        let body = try await request.json()
         guard let value = try body.int("ReservedConcurrentExecutions") else {
             throw .validation("reservedConcurrentExecutions", "null", "Member must not be null")
         }
@@ -24,7 +24,7 @@ extension LambdaAPI {
 
     func putProvisioned(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
-        let body = try JSONBody(request.body)
+        let body = try await request.json()
         guard let count = try body.int("ProvisionedConcurrentExecutions") else {
             throw .validation("provisionedConcurrentExecutions", "null", "Member must not be null")
         }

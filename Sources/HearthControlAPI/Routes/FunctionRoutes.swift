@@ -4,10 +4,10 @@ import HearthSupervisor
 
 extension LambdaAPI {
     func createFunction(_ request: APIRequest) async throws(ServiceError) -> APIResponse {
-        let body = try JSONBody(request.body)
+        let body = try await request.json()
         guard let name = try body.string("FunctionName") else { throw .validation("functionName", "null", "Member must not be null") }
         guard let codeObject = try body.object("Code") else { throw .validation("code", "null", "Member must not be null") }
-        let code = try Self.code(codeObject)
+        let code = try Self.code(codeObject, directory: spillDirectory)
         let record = try await supervisor.createFunction(
             name: try FunctionReference.parse(name).name, packageType: try body.string("PackageType"), code: code,
             settings: try Self.settings(body), publish: try body.bool("Publish") ?? false)
@@ -53,14 +53,15 @@ extension LambdaAPI {
 
     func updateCode(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
-        let body = try JSONBody(request.body)
-        let record = try await supervisor.updateFunctionCode(ref.name, code: try Self.code(body), publish: try body.bool("Publish") ?? false)
+        let body = try await request.json()
+        let record = try await supervisor.updateFunctionCode(ref.name, code: try Self.code(body, directory: spillDirectory),
+                                                             publish: try body.bool("Publish") ?? false)
         return .json(200, FunctionJSON.configuration(record, region: region))
     }
 
     func updateConfiguration(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
-        let body = try JSONBody(request.body)
+        let body = try await request.json()
         let record = try await supervisor.updateFunctionConfiguration(ref.name, settings: try Self.settings(body), revisionId: try body.string("RevisionId"))
         return .json(200, FunctionJSON.configuration(record, region: region))
     }
@@ -70,12 +71,10 @@ extension LambdaAPI {
         return APIResponse(status: 204)
     }
 
-    /// Code: ZipFile (base64 in JSON) or ImageUri (a local image path). S3 is not reachable from one box.
-    static func code(_ body: JSONBody) throws(ServiceError) -> FunctionCode {
-        if let zip = try body.string("ZipFile") {
-            guard let bytes = Data(base64Encoded: zip) else { throw .invalidParameter("ZipFile is not valid base64") }
-            return .zip(Array(bytes))
-        }
+    /// Code: ZipFile (base64 in JSON, decoded into a file in `directory`) or ImageUri (a local image).
+    /// S3 is not reachable from one box.
+    static func code(_ body: JSONBody, directory: String) throws(ServiceError) -> FunctionCode {
+        if let zip = try body.upload("ZipFile", directory: directory) { return .zip(zip) }
         if let uri = try body.string("ImageUri") { return .image(uri: uri) }
         if body.has("S3Bucket") || body.has("S3Key") {
             throw .invalidParameter("S3Bucket/S3Key are not supported by Hearth: upload the zip as ZipFile (fileb://) instead")

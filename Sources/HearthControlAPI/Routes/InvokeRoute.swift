@@ -14,7 +14,7 @@ extension LambdaAPI {
         guard logType == "None" || logType == "Tail" else {
             throw .validation("logType", logType, "Member must satisfy enum value set: [None, Tail]")
         }
-        var payload = request.body
+        var payload = try request.payload()
         if payload.isEmpty { payload = Array("{}".utf8) }
         do {
             _ = try JSONSerialization.jsonObject(with: Data(payload), options: [.fragmentsAllowed])
@@ -50,20 +50,41 @@ extension LambdaAPI {
         }
     }
 
-    /// X-Amz-Client-Context is base64 of a JSON document of at most 3,583 bytes; the runtime gets the JSON.
+    /// X-Amz-Client-Context is base64 of a JSON document of at most 3,583 bytes; the runtime gets the JSON
+    /// in a header, as ASCII: JSON's whitespace may hold CR and LF, which a header may not, and runtimes
+    /// read header bytes as Latin-1, which turned UTF-8 text into mojibake. Non-ASCII characters (only
+    /// ever inside strings) become \u escapes, which every JSON parser reads back as the same text.
     static func clientContext(_ header: String?) throws(ServiceError) -> String? {
         guard let header, !header.isEmpty else { return nil }
         guard header.utf8.count <= 3583 else { throw .invalidParameter("Client context must be at most 3583 bytes") }
         guard let data = Data(base64Encoded: header), let document = try? JSONSerialization.jsonObject(with: data) else {
             throw .invalidParameter("Client context must be a base64-encoded JSON object")
         }
-        // The runtime gets it in a header: JSON's whitespace may hold CR and LF, which a header may not.
+        var text = String(decoding: data, as: UTF8.self)
         if data.contains(where: { $0 < 0x20 }) {
             guard let compact = try? JSONSerialization.data(withJSONObject: document) else {
                 throw .invalidParameter("Client context must be a base64-encoded JSON object")
             }
-            return String(decoding: compact, as: UTF8.self)
+            text = String(decoding: compact, as: UTF8.self)
         }
-        return String(decoding: data, as: UTF8.self)
+        return asciiJSON(text)
+    }
+
+    /// JSON text with every non-ASCII character as a \u escape (a surrogate pair above U+FFFF).
+    static func asciiJSON(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 >= 0x80 }) else { return text }
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 16)
+        for scalar in text.unicodeScalars {
+            if scalar.isASCII {
+                out.unicodeScalars.append(scalar)
+            } else {
+                for unit in String(scalar).utf16 {
+                    let hex = String(unit, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                }
+            }
+        }
+        return out
     }
 }

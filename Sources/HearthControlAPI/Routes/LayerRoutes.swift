@@ -3,13 +3,12 @@ import HearthModel
 import HearthSupervisor
 
 extension LambdaAPI {
-    func publishLayerVersion(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
-        let body = try JSONBody(request.body)
-        guard let content = try body.object("Content"), let zip = try content.string("ZipFile") else {
+    func publishLayerVersion(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
+        let body = try await request.json()
+        guard let content = try body.object("Content"), let zip = try content.upload("ZipFile", directory: spillDirectory) else {
             throw .invalidParameter("Please provide the layer's content as Content.ZipFile (S3 is not supported by Hearth).")
         }
-        guard let bytes = Data(base64Encoded: zip) else { throw .invalidParameter("ZipFile is not valid base64") }
-        let record = try catalog.publishLayerVersion(params["layer"] ?? "", zip: Array(bytes), description: try body.string("Description"),
+        let record = try await supervisor.publishLayerVersion(params["layer"] ?? "", zip: zip, description: try body.string("Description"),
                                                      runtimes: try body.strings("CompatibleRuntimes") ?? [],
                                                      architectures: try body.strings("CompatibleArchitectures") ?? [],
                                                      license: try body.string("LicenseInfo"))

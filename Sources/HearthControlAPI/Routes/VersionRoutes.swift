@@ -4,7 +4,7 @@ import HearthSupervisor
 extension LambdaAPI {
     func publishVersion(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
-        let body = try JSONBody(request.body, required: false)
+        let body = try await request.json(required: false)
         let latest = try catalog.latest(ref.name)
         if let expected = try body.string("CodeSha256"), expected != latest.codeSha256 {
             throw .invalidParameter("CodeSHA256 (\(expected)) is different from current CodeSHA256 in $LATEST (\(latest.codeSha256)). Please try again with the CodeSHA256 in $LATEST.")
@@ -27,7 +27,7 @@ extension LambdaAPI {
 
     func putAlias(_ request: APIRequest, _ params: [String: String], create: Bool) async throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
-        let body = try JSONBody(request.body)
+        let body = try await request.json()
         let name = create ? (try body.string("Name") ?? "") : (params["alias"] ?? "")
         let version = try body.string("FunctionVersion")
         if create, version == nil { throw .validation("functionVersion", "null", "Member must not be null") }
