@@ -30,6 +30,8 @@ public struct ServeCommand: ParsableCommand {
     var preparedPerImage: Int?
     @Option(name: .customLong("max-connections"), help: "Client connections open at once, per listener (default 1024).")
     var maxConnections: Int?
+    @Option(name: .customLong("image-dir"), help: "A directory an ImageUri may name images in, besides the images directory (repeatable).")
+    var imageDirectories: [String] = []
 
     public init() {}
 
@@ -62,7 +64,8 @@ public struct ServeCommand: ParsableCommand {
         // Runs after the supervisor's own shutdown below: no sandbox is started once this runs.
         defer { engine.shutdown() }
         let catalog = try FunctionCatalog(stateDirectory: settings.stateDirectory, imagesDirectory: settings.imagesDirectory,
-                                          region: settings.options.region, accountConcurrency: settings.options.accountConcurrency)
+                                          region: settings.options.region, accountConcurrency: settings.options.accountConcurrency,
+                                          imageDirectories: settings.imageDirectories)
         let logs = try FunctionLogs(directory: settings.stateDirectory + "/logs")
         let journal = try InFlightJournal(path: settings.stateDirectory + "/in-flight", slots: settings.options.accountConcurrency)
         journal.recordLeftovers(in: logs)
@@ -108,6 +111,7 @@ public struct ServeCommand: ParsableCommand {
         var imagesDirectory: String
         var options: SupervisorOptions
         var connections: ConnectionLimits
+        var imageDirectories: [String]
     }
 
     func resolve() throws -> Settings {
@@ -149,8 +153,12 @@ public struct ServeCommand: ParsableCommand {
         if let v = fileConfig.headerTimeoutSeconds { connections.headerSeconds = v }
         if let v = fileConfig.bodyTimeoutSeconds { connections.bodyIdleSeconds = v }
         if let v = fileConfig.keepAliveTimeoutSeconds { connections.keepAliveSeconds = v }
+        let imageDirectories = imageDirectories.isEmpty ? (fileConfig.imageDirectories ?? []) : imageDirectories
+        for dir in imageDirectories where !dir.hasPrefix("/") {
+            throw HearthError.invalidArgument("--image-dir must be an absolute path, got '\(dir)'")
+        }
         return Settings(listen: listen, socket: socket, stateDirectory: state, imagesDirectory: images, options: options,
-                        connections: connections)
+                        connections: connections, imageDirectories: imageDirectories)
     }
 
     /// Returns on SIGTERM or SIGINT.

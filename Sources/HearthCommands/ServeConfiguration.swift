@@ -16,6 +16,7 @@ import HearthModel
 ///     header_timeout_seconds: 10
 ///     body_timeout_seconds: 30
 ///     keepalive_timeout_seconds: 60
+///     image_dirs: /srv/images, /home/ci/images
 struct ServeConfiguration: Equatable {
     var listen: String?
     var socket: String?
@@ -30,10 +31,11 @@ struct ServeConfiguration: Equatable {
     var headerTimeoutSeconds: Int?
     var bodyTimeoutSeconds: Int?
     var keepAliveTimeoutSeconds: Int?
+    var imageDirectories: [String]?
 
     static let keys = ["listen", "socket", "state_dir", "images_dir", "idle_timeout_seconds", "memory_budget_mb", "account_concurrency",
                        "prepared_per_image", "region", "max_connections", "header_timeout_seconds", "body_timeout_seconds",
-                       "keepalive_timeout_seconds"]
+                       "keepalive_timeout_seconds", "image_dirs"]
 
     /// Parses the file; any line it does not understand is an error naming the file, line and reason.
     static func parse(_ text: String, file: String) throws -> ServeConfiguration {
@@ -75,6 +77,10 @@ struct ServeConfiguration: Equatable {
             case "header_timeout_seconds": config.headerTimeoutSeconds = try number(Int.self, min: 1)
             case "body_timeout_seconds": config.bodyTimeoutSeconds = try number(Int.self, min: 1)
             case "keepalive_timeout_seconds": config.keepAliveTimeoutSeconds = try number(Int.self, min: 1)
+            case "image_dirs":
+                config.imageDirectories = try value.split(separator: ",").map { part throws -> String in
+                    try absolute(part.trimmingCharacters(in: .whitespaces), key, where_)
+                }
             default: config.region = value
             }
         }

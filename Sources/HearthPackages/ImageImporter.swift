@@ -169,6 +169,13 @@ public struct ImageImporter: Sendable {
 
     private func blobPath(_ dir: String, _ descriptor: Descriptor) throws -> String {
         let digest = try Digest(parsing: descriptor.digest)
+        // The directories on the way are real ones: no symlink leads a blob's path out of the layout.
+        for sub in ["/blobs", "/blobs/sha256"] {
+            var st = stat()
+            guard lstat(dir + sub, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+                throw PackageError.invalidImage("the layout's \(sub.dropFirst()) is missing or not a directory")
+            }
+        }
         return dir + "/blobs/sha256/" + digest.hex
     }
 
@@ -259,6 +266,15 @@ public struct ImageImporter: Sendable {
         guard !relative.hasPrefix("/"), !parts.contains(".."), !parts.contains(""), !relative.contains("\0") else {
             throw PackageError.invalidImage("manifest.json names '\(relative.prefix(80))', which is not a path inside the archive")
         }
+        // Every directory on the way is a real one: no symlink leads out of the archive.
+        var walked = dir
+        for part in parts.dropLast() {
+            walked += "/" + part
+            var st = stat()
+            guard lstat(walked, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+                throw PackageError.invalidImage("manifest.json names '\(relative)', which is not a path inside the archive")
+            }
+        }
         let path = dir + "/" + relative
         var st = stat()
         guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
@@ -274,9 +290,10 @@ public struct ImageImporter: Sendable {
                     workingDir: file.config?.WorkingDir.flatMap { $0.isEmpty ? nil : $0 }, user: file.config?.User)
     }
 
+    /// A file of the image, never through a symlink (a layout's symlink could point anywhere on the host).
     private func contents(_ path: String, limit: Int, what: String) throws -> Data {
         var st = stat()
-        guard stat(path, &st) == 0 else { throw PackageError.invalidImage("\(what) is missing") }
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw PackageError.invalidImage("\(what) is missing or not a regular file") }
         guard st.st_size <= limit else { throw PackageError.limitExceeded("\(what) is \(st.st_size) bytes; the limit is \(limit)") }
         guard let data = FileManager.default.contents(atPath: path) else { throw PackageError.io("cannot read \(what)") }
         return data

@@ -26,7 +26,11 @@ public final class FunctionCatalog: Sendable {
     /// a function drops its entries and counts in `changes`; a lookup that raced a change is not stored.
     private let resolved = Mutex<(changes: [String: Int], records: [String: [String: FunctionRecord]])>(([:], [:]))
 
-    public init(stateDirectory: String, imagesDirectory: String, region: String, accountConcurrency: Int) throws {
+    /// Where an API client's ImageUri may point: the images directory and the ones the operator lists.
+    public let imageRoots: ImageRoots
+
+    public init(stateDirectory: String, imagesDirectory: String, region: String, accountConcurrency: Int, imageDirectories: [String] = []) throws {
+        imageRoots = ImageRoots([imagesDirectory] + imageDirectories)
         try FileManager.default.createDirectory(atPath: stateDirectory + "/code", withIntermediateDirectories: true)
         Self.removeUploadLeftovers(stateDirectory + "/code")
         state = try StateStore(path: stateDirectory + "/hearth.db")
@@ -435,9 +439,12 @@ public final class FunctionCatalog: Sendable {
             record.codeSha256 = Self.base64Sha256(hex: digest)
             record.codeSize = size
         case .image(let uri):
-            guard !uri.isEmpty else { throw .invalidParameter("ImageUri must name a local image (an OCI layout directory, OCI archive or docker save tarball)") }
+            guard !uri.isEmpty else {
+                throw .invalidParameter("ImageUri must name a local image (an OCI layout directory, OCI archive or docker save tarball) under \(imageRoots.directories.joined(separator: ", "))")
+            }
             do {
-                let (digest, stored) = try ImageImporter(store: packages).importImage(uri)
+                let image = try imageRoots.open(uri)
+                let (digest, stored) = try ImageImporter(store: packages).importImage(image.reference)
                 try packages.setReference("function-image-" + digest.hex, to: digest)
                 record.imageUri = uri
                 record.imageDigest = digest.description

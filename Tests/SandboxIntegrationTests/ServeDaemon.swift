@@ -184,7 +184,7 @@ enum ServeFixtures {
             sockets = sorted(l for l in map(link, os.listdir("/proc/self/fd")) if l.startswith("socket:"))
             custom = context.client_context.custom if context.client_context else None
             return {"count": count, "token": TOKEN, "seen": seen, "env": {k: os.environ.get(k) for k in keys}, "code": "CODE", "sockets": sockets,
-                    "custom": custom, "identity": context.identity.cognito_identity_id}
+                    "custom": custom, "identity": context.identity.cognito_identity_id, "uid": os.getuid()}
         def link(fd):
             try:
                 return os.readlink("/proc/self/fd/" + fd)

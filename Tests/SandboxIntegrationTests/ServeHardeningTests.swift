@@ -302,6 +302,68 @@ final class ServeHardeningTests: XCTestCase {
         XCTAssertEqual(out["node"] as? [String: String], sent)
     }
 
+    /// An ImageUri names an image under the images directories only: a root-only path elsewhere is refused
+    /// without saying whether it exists (the root daemon used to import it, and its files were then
+    /// readable from the function), a symlink out of a root is refused, and a FIFO is refused at once (it
+    /// used to hang every invocation until something wrote to it).
+    func testImageURIsStayInsideTheImageDirectories() throws {
+        let fixtures = try ServeFixtures.make()
+        let daemon = try ServeDaemon(arguments: ["--image-dir", fixtures])
+        defer { daemon.remove() }
+        let secret = daemon.base + "/root-only"
+        try FileManager.default.createDirectory(atPath: secret, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        XCTAssertEqual(try RuntimeImages.run("/bin/cp", ["-r", fixtures + "/fnimage", secret + "/fnimage"]).0, 0)
+        let link = fixtures + "/escape-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: secret + "/fnimage")
+        defer { unlink(link) }
+        let fifo = fixtures + "/fifo-\(UUID().uuidString.prefix(6))"
+        XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+        defer { unlink(fifo) }
+        let out = try daemon.boto("""
+            def create(name, uri):
+                started = time.time()
+                e = err(c.create_function, FunctionName=name, PackageType="Image", Role="arn:aws:iam::123456789012:role/r", Code={"ImageUri": uri})
+                return {"error": e, "seconds": time.time() - started}
+            out["inside"] = create("inside", "\(fixtures)/fnimage:fn")
+            out["relative"] = create("relative", "fnimage:fn")
+            out["secret"] = create("secret", "\(secret)/fnimage:fn")
+            out["missing"] = create("missing", "\(secret)/no-such-image")
+            out["dotdot"] = create("dotdot", "\(fixtures)/../\((secret as NSString).lastPathComponent)/fnimage:fn")
+            out["symlink"] = create("symlink", "\(link):fn")
+            out["fifo"] = create("fifo", "\(fifo)")
+            """)
+        func error(_ key: String) -> [String: Any]? { (out[key] as? [String: Any])?["error"] as? [String: Any] }
+        XCTAssertTrue(error("inside") == nil && error("relative") == nil, "an image under a listed directory works, by path or by name: \(out)")
+        let refusedSecret = try XCTUnwrap(error("secret")?["message"] as? String)
+        let refusedMissing = try XCTUnwrap(error("missing")?["message"] as? String)
+        XCTAssertTrue(refusedSecret.contains("must name an image under"), refusedSecret)
+        XCTAssertEqual(refusedSecret.replacingOccurrences(of: "fnimage:fn", with: "X"), refusedMissing.replacingOccurrences(of: "no-such-image", with: "X"),
+                       "an existing and a missing path outside the roots get the same answer")
+        XCTAssertTrue((error("dotdot")?["message"] as? String ?? "").contains("must name an image under"), "\(out)")
+        XCTAssertTrue((error("symlink")?["message"] as? String ?? "").contains("must name an image under"), "\(out)")
+        XCTAssertTrue((error("fifo")?["message"] as? String ?? "").contains("is not an image"), "\(out)")
+        XCTAssertLessThan((out["fifo"] as? [String: Any])?["seconds"] as? Double ?? 99, 2, "a FIFO is refused at once")
+    }
+
+    /// Two daemons on one host never hand out the same uid (they used to), and a restarted daemon's
+    /// sandboxes run under uids of its own block.
+    func testTwoDaemonsOnOneHostNeverShareAUID() throws {
+        let first = try ServeDaemon()
+        defer { first.remove() }
+        let second = try ServeDaemon()
+        defer { second.remove() }
+        let script = try createCounter("who") + """
+            with concurrent.futures.ThreadPoolExecutor(3) as pool:
+                out["uids"] = sorted(set(pool.map(lambda _: payload(c.invoke(FunctionName="who", Payload=json.dumps({"sleep": 0.5})))["uid"], range(3))))
+            """
+        let a = try XCTUnwrap(try first.boto(script)["uids"] as? [Int])
+        let b = try XCTUnwrap(try second.boto(script)["uids"] as? [Int])
+        XCTAssertEqual(a.count, 3, "three sandboxes at once, three uids")
+        XCTAssertEqual(b.count, 3)
+        XCTAssertTrue(Set(a).isDisjoint(with: b), "daemon 1 used \(a), daemon 2 \(b)")
+        XCTAssertNotEqual(a[0] / 65_536, b[0] / 65_536, "each daemon has a block of its own")
+    }
+
     /// Where sandbox cgroups are made for a daemon started by this process: `hearth` under our own cgroup,
     /// in the memory hierarchy.
     static func sandboxParents() throws -> [String] {
