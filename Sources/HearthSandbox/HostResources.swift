@@ -75,3 +75,14 @@ public struct HostResources: Equatable, Sendable, CustomStringConvertible {
         return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
+
+/// A process's resident memory and open fds, from /proc (tests and benchmarks watch the daemon's).
+public enum ProcessSample {
+    public static func rssKiB(_ pid: Int32) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    public static func fds(_ pid: Int32) -> Int { HostResources.entries("/proc/\(pid)/fd").count }
+}

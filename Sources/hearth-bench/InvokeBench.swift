@@ -222,23 +222,8 @@ struct InvokeBench: ParsableCommand {
     }
 
     private func wrk(_ url: String, connections: Int, seconds: Int, script: String?) throws -> WrkResult {
-        let threads = min(2, connections)
-        var command = "wrk -t\(threads) -c\(connections) -d\(seconds)s --latency"
-        if let script { command += " -s \(script)" }
-        let (status, out) = shell(command + " " + url)
-        guard status == 0 else { throw ValidationError("wrk failed: \(out)") }
-        func latency(_ label: String) -> Double {
-            guard let line = out.split(separator: "\n").first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix(label) }) else { return .nan }
-            let value = line.split(separator: " ", omittingEmptySubsequences: true).last.map(String.init) ?? ""
-            for (unit, scale) in [("us", 1.0), ("ms", 1000.0), ("s", 1_000_000.0)] where value.hasSuffix(unit) {
-                return (Double(value.dropLast(unit.count)) ?? .nan) * scale
-            }
-            return .nan
-        }
-        let rate = out.split(separator: "\n").first { $0.hasPrefix("Requests/sec:") }
-            .flatMap { Double($0.split(separator: " ").last ?? "") } ?? .nan
-        if out.contains("Non-2xx") { print("# note: wrk saw non-2xx answers from \(url)") }
-        return WrkResult(p50us: latency("50%"), p99us: latency("99%"), rate: rate)
+        let result = try Wrk.run(url, connections: connections, seconds: seconds, script: script)
+        return WrkResult(p50us: result.p50us, p99us: result.p99us, rate: result.rate)
     }
 
     /// `hearth serve` on a free port with its own state.

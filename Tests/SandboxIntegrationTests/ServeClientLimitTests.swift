@@ -1,4 +1,5 @@
 import Foundation
+import HearthSandbox
 import XCTest
 
 /// Bounded resources for every client and every sandbox (issue #14): connection caps and timeouts,
@@ -256,17 +257,5 @@ final class ProcessSampler: @unchecked Sendable {
         lock.withLock { running = false }
         usleep(40_000)
         return lock.withLock { peak }
-    }
-}
-
-enum ProcessSample {
-    static func rssKiB(_ pid: Int32) -> Int {
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
-    }
-
-    static func fds(_ pid: Int32) -> Int {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []).count
     }
 }
