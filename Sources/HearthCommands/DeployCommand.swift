@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HearthPackages
 import HearthModel
 
 /// `hearth deploy`: creates a function, or updates its code and configuration when it exists.
@@ -9,7 +10,8 @@ public struct DeployCommand: ParsableCommand {
 
     @Argument(help: "Function name.") var name: String
     @Option(help: "Lambda zip package.") var zip: String?
-    @Option(help: "Container image (OCI layout DIR[:TAG], OCI archive, docker save tarball), on the daemon's machine.") var image: String?
+    @Option(help: "Container image: an OCI archive or docker save tarball here (uploaded), or NAME[:TAG] or a path under the daemon's image directories.")
+    var image: String?
     @Option(help: "Runtime for a zip (e.g. python3.11, nodejs20.x, provided.al2023).") var runtime: String?
     @Option(help: "Handler, e.g. app.handler.") var handler: String?
     @Option(help: "Memory in MB (128-10240).") var memory: Int?
@@ -22,6 +24,19 @@ public struct DeployCommand: ParsableCommand {
 
     public init() {}
 
+    /// A tarball on this machine is uploaded under the function's name; anything else names an image
+    /// the daemon finds in its image directories.
+    private func imageURI(_ image: String, api: APIClient) throws -> String {
+        var isDirectory: ObjCBool = false
+        let (path, _) = ImageRoots.split(image)
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return image }
+        // A layout directory is read by the daemon, so it must be under one of its image directories.
+        if isDirectory.boolValue { return image.hasPrefix("/") ? image : FileManager.default.currentDirectoryPath + "/" + image }
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read the image \(path)") }
+        let uploaded = try api.call(.PUT, "/hearth/v1/images/" + APIClient.escape(name), body: Array(data)).object
+        return uploaded["ImageUri"] as? String ?? name
+    }
+
     public func run() throws {
         let api = try client.client()
         guard (zip == nil) != (image == nil) else { throw ValidationError("give exactly one of --zip FILE or --image PATH") }
@@ -32,7 +47,7 @@ public struct DeployCommand: ParsableCommand {
             code["ZipFile"] = data.base64EncodedString()
         }
         if let image {
-            code["ImageUri"] = image.hasPrefix("/") ? image : FileManager.default.currentDirectoryPath + "/" + image
+            code["ImageUri"] = try imageURI(image, api: api)
             body["PackageType"] = "Image"
         }
         if let runtime { body["Runtime"] = runtime }

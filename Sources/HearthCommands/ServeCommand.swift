@@ -47,6 +47,7 @@ public struct ServeCommand: ParsableCommand {
     }
 
     static func serve(_ settings: Settings) async throws {
+        let termination = TerminationSignal()
         // A uid block of our own for as long as we run; sandbox ids (and cgroup names) carry it, so the
         // sweep below and any other daemon can tell our sandboxes from a dead daemon's.
         let lease = try UIDBlockLease.acquire()
@@ -87,7 +88,7 @@ public struct ServeCommand: ParsableCommand {
         fflush(nil)
         SystemdNotify.ready()
 
-        await Self.waitForTermination()
+        await termination.wait()
         print("hearth: stopping")
         defer { withExtendedLifetime(lease) {} }
         await server.close()
@@ -161,22 +162,45 @@ public struct ServeCommand: ParsableCommand {
                         connections: connections, imageDirectories: imageDirectories)
     }
 
-    /// Returns on SIGTERM or SIGINT.
-    static func waitForTermination() async {
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        let queue = DispatchQueue(label: "hearth-signals")
-        let sources = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: queue) }
-        let resumed = Atomic(false)
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+    /// SIGTERM and SIGINT, watched from the moment it is made (the start of `serve`): one that comes while
+    /// the daemon is still starting is kept, and `wait` returns at once. Armed only when the daemon was
+    /// ready, a SIGTERM during its start was ignored, and the daemon never stopped.
+    final class TerminationSignal: @unchecked Sendable {
+        private let sources: [DispatchSourceSignal]
+        private let received = Mutex<(done: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+        init() {
+            // As libdispatch asks: the default action (ending the process) off, then the sources watch.
+            signal(SIGTERM, SIG_IGN)
+            signal(SIGINT, SIG_IGN)
+            let queue = DispatchQueue(label: "hearth-signals")
+            sources = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: queue) }
             for source in sources {
-                source.setEventHandler {
-                    if !resumed.exchange(true, ordering: .relaxed) { continuation.resume() }
-                }
+                source.setEventHandler { [weak self] in self?.fire() }
                 source.resume()
             }
         }
-        for source in sources { source.cancel() }
+
+        private func fire() {
+            let waiter = received.withLock { state -> CheckedContinuation<Void, Never>? in
+                state.done = true
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
+        }
+
+        func wait() async {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = received.withLock { state -> Bool in
+                    if state.done { return true }
+                    state.waiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+            for source in sources { source.cancel() }
+        }
     }
 }
 

@@ -25,8 +25,12 @@ public final class LambdaAPI: Sendable {
     public static let invokeBodyLimit = 6_291_456
     public static let managementBodyLimit = 69_905_067
 
+    /// An uploaded image: Lambda's 10 GB for an image function.
+    public static let imageBodyLimit = 10 * 1024 * 1024 * 1024
+
     static func bodyLimit(method: String, uri: String) -> Int {
-        isInvocation(uri) ? invokeBodyLimit : managementBodyLimit
+        if uri.hasPrefix("/hearth/v1/images/") { return imageBodyLimit }
+        return isInvocation(uri) ? invokeBodyLimit : managementBodyLimit
     }
 
     /// .../invocations, before any query. By suffix: Foundation's `contains` goes through NSString, on every Invoke.
@@ -35,7 +39,8 @@ public final class LambdaAPI: Sendable {
     }
 
     static func tooLarge(method: String, uri: String, limit: Int) -> ServiceError {
-        let operation = isInvocation(uri) ? "InvokeFunction" : uri.contains("/layers/") ? "PublishLayerVersion" : "CreateFunction"
+        let operation = isInvocation(uri) ? "InvokeFunction" : uri.contains("/layers/") ? "PublishLayerVersion"
+            : uri.hasPrefix("/hearth/v1/images/") ? "UploadImage" : "CreateFunction"
         return .tooLarge("Request must be smaller than \(limit) bytes for the \(operation) operation")
     }
 
@@ -86,6 +91,7 @@ public final class LambdaAPI: Sendable {
         Route("GET", "hearth/v1/status") { api, request, params in try await api.status(request) },
         Route("GET", "hearth/v1/functions/:name/logs") { api, request, params in try api.logs(request, params) },
         Route("GET", "hearth/v1/code/:digest") { api, request, params in try api.code(request, params) },
+        Route("PUT", "hearth/v1/images/:image") { api, request, params in try await api.uploadImage(request, params) },
     ]
 
     /// Answers one request; errors become Lambda's error responses. Every response carries x-amzn-RequestId.

@@ -75,8 +75,15 @@ public struct ImageRoots: Sendable {
         .invalidImage("ImageUri must name an image under \(directories.joined(separator: ", ")) (as NAME[:TAG] or a path there); \(uri) does not")
     }
 
+    /// A name an uploaded image is kept under: [a-zA-Z0-9][a-zA-Z0-9._-]{0,127}.
+    public static func isUploadName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, name.utf8.count <= 128 else { return false }
+        func alnum(_ b: UInt8) -> Bool { (48...57).contains(b) || (65...90).contains(b) || (97...122).contains(b) }
+        return alnum(first) && name.utf8.allSatisfy { alnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+    }
+
     /// "path:tag" → (path, tag): the last colon, when what follows it has no slash.
-    static func split(_ uri: String) -> (String, String?) {
+    public static func split(_ uri: String) -> (String, String?) {
         if let colon = uri.lastIndex(of: ":"), !uri[uri.index(after: colon)...].contains("/"), colon != uri.startIndex {
             return (String(uri[..<colon]), String(uri[uri.index(after: colon)...]))
         }

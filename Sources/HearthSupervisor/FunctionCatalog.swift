@@ -29,8 +29,14 @@ public final class FunctionCatalog: Sendable {
     /// Where an API client's ImageUri may point: the images directory and the ones the operator lists.
     public let imageRoots: ImageRoots
 
+    /// Images uploaded through the API (`PUT /hearth/v1/images/NAME`), one archive per name.
+    public let uploadedImagesDirectory: String
+
     public init(stateDirectory: String, imagesDirectory: String, region: String, accountConcurrency: Int, imageDirectories: [String] = []) throws {
-        imageRoots = ImageRoots([imagesDirectory] + imageDirectories)
+        uploadedImagesDirectory = stateDirectory + "/uploaded-images"
+        try FileManager.default.createDirectory(atPath: uploadedImagesDirectory, withIntermediateDirectories: true)
+        Self.removeUploadLeftovers(uploadedImagesDirectory)
+        imageRoots = ImageRoots([imagesDirectory] + imageDirectories + [uploadedImagesDirectory])
         try FileManager.default.createDirectory(atPath: stateDirectory + "/code", withIntermediateDirectories: true)
         Self.removeUploadLeftovers(stateDirectory + "/code")
         state = try StateStore(path: stateDirectory + "/hearth.db")
@@ -474,10 +480,29 @@ public final class FunctionCatalog: Sendable {
         }
     }
 
-    /// Uploads an older Hearth wrote under a temporary name, left by a crash.
-    static func removeUploadLeftovers(_ codeDirectory: String) {
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: codeDirectory)) ?? [] where name.hasPrefix(".upload-") {
-            unlink(codeDirectory + "/" + name)
+    /// Uploads left under a temporary name by a crash (.upload-*: an older Hearth's zips; .image-*: an
+    /// image being given its name).
+    static func removeUploadLeftovers(_ directory: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(".upload-") || name.hasPrefix(".image-") {
+            unlink(directory + "/" + name)
+        }
+    }
+
+    /// Imports an uploaded image archive and keeps it under `name` (replacing one of that name), for an
+    /// ImageUri to name. Returns its digest.
+    public func uploadImage(name: String, archive: UnnamedFile) throws(ServiceError) -> String {
+        do {
+            let (digest, _) = try ImageImporter(store: packages).importImage(archive.path)
+            let temporary = uploadedImagesDirectory + "/.image-" + UUID().uuidString
+            try archive.link(as: temporary)
+            guard rename(temporary, uploadedImagesDirectory + "/" + name) == 0 else {
+                let reason = String(cString: strerror(errno))
+                unlink(temporary)
+                throw PackageError.io("cannot keep the image \(name): \(reason)")
+            }
+            return digest.description
+        } catch {
+            throw .invalidParameter("Cannot use the uploaded image \(name): \(error)")
         }
     }
 

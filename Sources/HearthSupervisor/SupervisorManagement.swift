@@ -71,6 +71,11 @@ extension Supervisor {
         }
     }
 
+    public nonisolated func uploadImage(name: String, archive: UnnamedFile) async throws(ServiceError) -> String {
+        let catalog = self.catalog
+        return try await BlockingWork.run { () throws(ServiceError) in try catalog.uploadImage(name: name, archive: archive) }
+    }
+
     public nonisolated func putAlias(_ function: String, name: String, version: String?, description: String?, weights: [String: Double]?,
                                      create: Bool, revisionId: String?) async throws(ServiceError) -> AliasRecord {
         let catalog = self.catalog

@@ -131,7 +131,7 @@ private func ownCgroupPath(controller: String?) -> String? {
 /// `cgroupPath` and its ancestors in every mounted cgroup hierarchy (named ones such as systemd's
 /// included, crun makes its directories there too) that do not exist yet, shallowest first.
 private func missingDirectories(of cgroupPath: String) -> [String] {
-    let mountinfo = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+    let mountinfo = procFile("/proc/self/mountinfo")
     var mounts: [String] = []
     for line in mountinfo.split(separator: "\n") {
         let halves = line.components(separatedBy: " - ")

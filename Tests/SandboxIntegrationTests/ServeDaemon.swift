@@ -45,10 +45,10 @@ final class ServeDaemon: @unchecked Sendable {
         p.standardError = FileHandle(forWritingAtPath: "/dev/stderr")
         try p.run()
         process = p
-        // "hearth: serving Lambda's API on http://127.0.0.1:PORT ..."
+        // "hearth: serving Lambda's API on http://127.0.0.1:PORT ..." (after lines about what a previous daemon left, if any)
         var text = ""
         let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline, !text.contains("\n") {
+        while Date() < deadline, !(text.range(of: "http://127.0.0.1:").map { text[$0.upperBound...].contains("\n") } ?? false) {
             let chunk = out.fileHandleForReading.availableData
             if chunk.isEmpty { break }
             text += String(decoding: chunk, as: UTF8.self)

@@ -149,7 +149,12 @@ final class ServeHardeningTests: XCTestCase {
         let seconds = Date().timeIntervalSince(killed)
         XCTAssertTrue(gone, "\(ServeLimitTests.sandboxProcesses()) sandbox processes outlived the daemon")
         XCTAssertLessThan(seconds, 1, "every sandbox ended within a second of the kill (took \(seconds) s)")
+        // What a SIGKILL leaves (its root mounts, its cgroups) the next start removes.
         daemon.stop()
+        try daemon.start()
+        XCTAssertEqual(daemon.stop(), 0)
+        let mounts = procFile("/proc/self/mountinfo")
+        XCTAssertFalse(mounts.contains(daemon.runtimeDirectory), "no root of the killed daemon is left mounted")
     }
 
     /// kill -9 at several moments (idle, busy, mid-start, mid-teardown, mid-import): within a second no
@@ -194,7 +199,7 @@ final class ServeHardeningTests: XCTestCase {
             XCTAssertEqual(try Self.sandboxCgroupNames(), [], "\(moment): the dead daemon's sandbox cgroups are gone", file: file, line: line)
             let roots = (try? FileManager.default.contentsOfDirectory(atPath: daemon.runtimeDirectory + "/roots")) ?? []
             XCTAssertEqual(roots.filter { !$0.hasPrefix("\(daemon.pid)-") }, [], "\(moment): the dead daemon's roots are gone", file: file, line: line)
-            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+            let mounts = procFile("/proc/self/mountinfo")
             XCTAssertFalse(mounts.contains(daemon.runtimeDirectory), "\(moment): nothing is mounted under the runtime directory", file: file, line: line)
             let code = (try? FileManager.default.contentsOfDirectory(atPath: daemon.stateDirectory + "/code")) ?? []
             XCTAssertEqual(code.filter { !$0.hasSuffix(".zip") }, [], "\(moment): no half-written upload", file: file, line: line)
@@ -343,6 +348,26 @@ final class ServeHardeningTests: XCTestCase {
         XCTAssertTrue((error("symlink")?["message"] as? String ?? "").contains("must name an image under"), "\(out)")
         XCTAssertTrue((error("fifo")?["message"] as? String ?? "").contains("is not an image"), "\(out)")
         XCTAssertLessThan((out["fifo"] as? [String: Any])?["seconds"] as? Double ?? 99, 2, "a FIFO is refused at once")
+
+        // A client that cannot write to the image directories uploads the image (an OCI archive) instead,
+        // with curl, or with `hearth deploy --image FILE`.
+        let archive = daemon.base + "/fn-oci.tar"
+        XCTAssertEqual(try RuntimeImages.run("/usr/bin/env", ["skopeo", "--insecure-policy", "copy", "-q", "oci:" + fixtures + "/fnimage:fn",
+                                                             "oci-archive:" + archive]).0, 0)
+        let (status, uploaded) = try RuntimeImages.run("/usr/bin/curl", ["-s", "-X", "PUT", "--data-binary", "@" + archive,
+                                                                         daemon.endpoint + "/hearth/v1/images/uploaded-fn"])
+        XCTAssertEqual(status, 0)
+        XCTAssertTrue(uploaded.contains("\"ImageUri\":\"uploaded-fn\""), uploaded)
+        let invoked = try daemon.boto("""
+            c.create_function(FunctionName="fromupload", PackageType="Image", Role="arn:aws:iam::123456789012:role/r", Code={"ImageUri": "uploaded-fn"})
+            out["count"] = payload(c.invoke(FunctionName="fromupload", Payload=b"{}"))["count"]
+            """)
+        XCTAssertEqual(invoked["count"] as? Int, 1)
+        let cli = try runCLI(ServeDaemon.buildDirectory.appendingPathComponent("hearth"), ["deploy", "clideployed", "--image", archive],
+                             environment: ["HEARTH_ENDPOINT": daemon.endpoint, "PATH": "/usr/bin:/bin"])
+        XCTAssertEqual(cli.status, 0, cli.stderr)
+        let viaCLI = try daemon.boto("out[\"count\"] = payload(c.invoke(FunctionName=\"clideployed\", Payload=b\"{}\"))[\"count\"]")
+        XCTAssertEqual(viaCLI["count"] as? Int, 1)
     }
 
     /// Two daemons on one host never hand out the same uid (they used to), and a restarted daemon's

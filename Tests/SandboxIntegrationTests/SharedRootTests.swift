@@ -6,7 +6,7 @@ import XCTest
 /// Root overlays mounted once and shared by every sandbox with the same layers.
 final class SharedRootTests: SandboxTestCase {
     private func mounts(under directory: String) -> [String] {
-        let text = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? ""
+        let text = procFile("/proc/self/mounts")
         return text.split(separator: "\n").compactMap { line -> String? in
             let fields = line.split(separator: " ")
             guard fields.count > 2, fields[1].hasPrefix(directory + "/") else { return nil }
