@@ -119,7 +119,8 @@ final class ServeHardeningTests: XCTestCase {
               + "median \(calm[calm.count / 2] * 1000) ms, max \(calmMax * 1000) ms")
         XCTAssertLessThan(bombSeconds, 2.3, "the answer comes at the deadline")
         XCTAssertLessThan(calmMax, 0.25, "another function's warm invocations are not held up")
-        let gone = eventually(within: 2) { ServeLimitTests.sandboxProcesses() <= 5 }
+        // A thousand Python processes take a few seconds to exit on two CPUs (2 s was not always enough in CI).
+        let gone = eventually(within: 15) { ServeLimitTests.sandboxProcesses() <= 5 }
         XCTAssertTrue(gone, "the bomb's processes are gone (\(ServeLimitTests.sandboxProcesses()) left in sandboxes)")
     }
 
