@@ -76,23 +76,10 @@ public struct HostResources: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// A /proc file read to its end. Foundation's String(contentsOfFile:) stops after one page (4,093
-/// bytes) of a file that reports no size, as /proc files do: a mount table with a few long overlay
-/// lines was silently cut, and leak counts and mount checks with it.
-public func procFile(_ path: String) -> String {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return "" }
-    defer { close(fd) }
-    var out: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 16384)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { break }
-        out += buffer[0..<n]
-    }
-    return String(decoding: out, as: UTF8.self)
-}
+/// A /proc file read to its end (the cgroup filesystem's reader reads until EOF). Foundation's
+/// String(contentsOfFile:) stops after one page (4,093 bytes) of a file that reports no size, as /proc
+/// files do: a mount table with a few long overlay lines was silently cut, and leak counts with it.
+public func procFile(_ path: String) -> String { KernelCgroupFilesystem().read(path) ?? "" }
 
 /// A process's resident memory and open fds, from /proc (tests and benchmarks watch the daemon's).
 public enum ProcessSample {

@@ -104,9 +104,7 @@ public actor Supervisor {
     public func shutdown() async {
         stopping = true
         retireTask?.cancel()
-        let waiters = memoryWaiters
-        memoryWaiters = []
-        for waiter in waiters { waiter.resume() }
+        wakeMemoryWaiters()
         for pool in pools.values { pool.idle = [] }
         for env in Array(live.values) { await discard(env) }
         // Sandboxes released earlier may still be tearing down in the background: the daemon must not exit before them.
@@ -233,6 +231,11 @@ public actor Supervisor {
     /// Gives back memory reserved for a sandbox that did not start, or one whose teardown is over.
     func unreserveMemory(_ memoryMB: Int) {
         committedMemoryMB -= memoryMB
+        wakeMemoryWaiters()
+    }
+
+    /// Starts waiting for memory look again (memory was given back, or the daemon is stopping).
+    private func wakeMemoryWaiters() {
         let waiters = memoryWaiters
         memoryWaiters = []
         for waiter in waiters { waiter.resume() }
@@ -265,30 +268,27 @@ public actor Supervisor {
     private func startEnvironment(_ record: FunctionRecord, key: PoolKey, provisioned: Bool) async throws(ServiceError) -> PooledEnvironment {
         let pool = pool(for: key, record: record)
         let initializationType = provisioned ? "provisioned-concurrency" : "on-demand"
+        // Whichever step fails, the reservation goes back once.
+        var started = false
+        defer { if !started { unreserveMemory(record.memorySize) } }
         var instance: FunctionInstance
         if let cached = pool.instances[initializationType] {
             instance = cached
         } else {
             // Building may import the runtime image (seconds, the first time): not on the actor.
             let catalog = self.catalog
-            do {
-                instance = try await BlockingWork.run { () throws(ServiceError) in
-                    do {
-                        return try catalog.instance(for: record, initializationType: initializationType)
-                    } catch let error as InvalidEntrypoint {
-                        throw ServiceError(status: 502, type: "InvalidRuntimeException", message: error.message)
-                    } catch {
-                        throw .service("cannot prepare \(record.name): \(error)")
-                    }
+            instance = try await BlockingWork.run { () throws(ServiceError) in
+                do {
+                    return try catalog.instance(for: record, initializationType: initializationType)
+                } catch let error as InvalidEntrypoint {
+                    throw ServiceError(status: 502, type: "InvalidRuntimeException", message: error.message)
+                } catch {
+                    throw .service("cannot prepare \(record.name): \(error)")
                 }
-            } catch {
-                unreserveMemory(record.memorySize)
-                throw error
             }
             if pool.revision == record.revisionId { pool.instances[initializationType] = instance }
         }
         guard let uid = uids.take() else {
-            unreserveMemory(record.memorySize)
             throw .throttled("ConcurrentInvocationLimitExceeded", "Rate Exceeded. Every sandbox uid of this daemon's block is in use.")
         }
         instance.spec.id = SandboxIdentity.newID()
@@ -304,9 +304,9 @@ public actor Supervisor {
             let pooled = PooledEnvironment(environment: env, key: key, revision: record.revisionId, memoryMB: record.memorySize, uid: uid,
                                            provisioned: provisioned)
             live[ObjectIdentifier(pooled)] = pooled
+            started = true
             return pooled
         } catch {
-            unreserveMemory(record.memorySize)
             if provisioned { pool.provisionedLive -= 1 }
             uids.give(uid)
             throw .service("cannot start a sandbox for \(name): \(error)")
