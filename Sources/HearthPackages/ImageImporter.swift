@@ -23,6 +23,11 @@ public struct ImageImporter: Sendable {
     /// holding several (as umoci and skopeo name them, e.g. "dir:latest").
     public func importImage(_ reference: String) throws -> (Digest, StoredImage) {
         let (path, tag) = Self.split(reference)
+        return try importImage(path: path, tag: tag)
+    }
+
+    /// The image at `path` (a layout directory, or an archive), the one tagged `tag` if the layout holds several.
+    public func importImage(path: String, tag: String?) throws -> (Digest, StoredImage) {
         var st = stat()
         guard stat(path, &st) == 0 else { throw PackageError.io("cannot read image \(path): \(String(cString: strerror(errno)))") }
         let image: StoredImage
@@ -39,12 +44,11 @@ public struct ImageImporter: Sendable {
         return (try store.saveImage(image), image)
     }
 
+    /// `ImageRoots.split`, unless the whole reference names a file (a path may hold a colon).
     static func split(_ reference: String) -> (String, String?) {
-        if let colon = reference.lastIndex(of: ":"), !reference[reference.index(after: colon)...].contains("/") {
-            let path = String(reference[..<colon])
-            var st = stat()
-            if stat(reference, &st) != 0, stat(path, &st) == 0 { return (path, String(reference[reference.index(after: colon)...])) }
-        }
+        let (path, tag) = ImageRoots.split(reference)
+        var st = stat()
+        if tag != nil, stat(reference, &st) != 0, stat(path, &st) == 0 { return (path, tag) }
         return (reference, nil)
     }
 

@@ -19,13 +19,14 @@ public struct ImageRoots: Sendable {
     public final class Opened: @unchecked Sendable {
         let fd: Int32
         public let isDirectory: Bool
-        /// The reference to hand `ImageImporter` (with the tag the URI named, if any).
-        public let reference: String
+        /// Where `ImageImporter` reads it, and the tag the URI named, if any.
+        public var path: String { "/proc/self/fd/\(fd)" }
+        public let tag: String?
 
         init(fd: Int32, isDirectory: Bool, tag: String?) {
             self.fd = fd
             self.isDirectory = isDirectory
-            reference = "/proc/self/fd/\(fd)" + (tag.map { ":" + $0 } ?? "")
+            self.tag = tag
         }
 
         deinit { close(fd) }

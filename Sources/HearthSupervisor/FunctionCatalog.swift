@@ -450,7 +450,7 @@ public final class FunctionCatalog: Sendable {
             }
             do {
                 let image = try imageRoots.open(uri)
-                let (digest, stored) = try ImageImporter(store: packages).importImage(image.reference)
+                let (digest, stored) = try ImageImporter(store: packages).importImage(path: image.path, tag: image.tag)
                 try packages.setReference("function-image-" + digest.hex, to: digest)
                 record.imageUri = uri
                 record.imageDigest = digest.description
