@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <signal.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
@@ -91,4 +92,29 @@ int hearth_epoll_wait(int epfd, unsigned long long *tokens, int *hangups, int ma
         hangups[i] = (events[i].events & (EPOLLHUP | EPOLLERR)) != 0;
     }
     return n;
+}
+
+int hearth_spawn_detached(const char *path, char *const argv[], int stdin_fd) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    if (posix_spawn_file_actions_init(&actions) != 0) return -1;
+    if (posix_spawnattr_init(&attr) != 0) {
+        posix_spawn_file_actions_destroy(&actions);
+        return -1;
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    int err = posix_spawn_file_actions_adddup2(&actions, stdin_fd, 0);
+    if (!err) err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+    if (!err) err = posix_spawnattr_setsigmask(&attr, &none);
+    pid_t pid = -1;
+    char *const envp[] = {NULL};
+    if (!err) err = posix_spawn(&pid, path, &actions, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (err) {
+        errno = err;
+        return -1;
+    }
+    return pid;
 }

@@ -17,6 +17,8 @@ public protocol CgroupFilesystem: Sendable {
     func removeDirectory(_ path: String, attempts: Int) throws
     /// A file to read an integer from again and again (the peak memory, on every warm invocation).
     func valueFile(_ path: String) -> any CgroupValueFile
+    /// A file to write again and again (a freezer's control file).
+    func controlFile(_ path: String) -> any CgroupControlFile
 }
 
 /// An integer-valued cgroup file, read as often as asked until closed.
@@ -40,32 +42,13 @@ struct PathValueFile: CgroupValueFile {
 /// cgroupfs, ~3% of the daemon's CPU under load. The descriptor does not keep the cgroup from
 /// being removed; `close` lets it go.
 final class OpenValueFile: CgroupValueFile {
-    private let path: String
-    /// -1: not opened yet, -2: closed for good.
-    private let fd = Mutex<Int32>(-1)
+    private let file: KeptDescriptor
 
-    init(path: String) { self.path = path }
+    init(path: String) { file = KeptDescriptor(path: path, flags: O_RDONLY) }
 
-    deinit { close() }
+    func integer() -> Int64? { file.use { fd in Self.readInteger(fd) } ?? nil }
 
-    func integer() -> Int64? {
-        fd.withLock { fd -> Int64? in
-            if fd == -1 {
-                let opened = open(path, O_RDONLY | O_CLOEXEC)
-                guard opened >= 0 else { return nil }
-                fd = opened
-            }
-            guard fd >= 0 else { return nil }
-            return Self.readInteger(fd)
-        }
-    }
-
-    func close() {
-        fd.withLock { fd in
-            if fd >= 0 { Glibc.close(fd) }
-            fd = -2
-        }
-    }
+    func close() { file.close() }
 
     private static func readInteger(_ fd: Int32) -> Int64? {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer -> Int64? in
@@ -77,11 +60,47 @@ final class OpenValueFile: CgroupValueFile {
     }
 }
 
+/// A descriptor opened at its first use and kept until `close` (for good: later uses get nil).
+final class KeptDescriptor: Sendable {
+    let path: String
+    private let flags: Int32
+    /// -1: not opened yet, -2: closed for good.
+    private let fd = Mutex<Int32>(-1)
+
+    init(path: String, flags: Int32) {
+        self.path = path
+        self.flags = flags
+    }
+
+    deinit { close() }
+
+    /// `body` with the descriptor, under its lock; nil if it cannot be opened or was closed.
+    func use<T>(_ body: (Int32) throws -> T) rethrows -> T? {
+        try fd.withLock { fd -> T? in
+            if fd == -1 {
+                let opened = open(path, flags | O_CLOEXEC)
+                guard opened >= 0 else { return nil }
+                fd = opened
+            }
+            guard fd >= 0 else { return nil }
+            return try body(fd)
+        }
+    }
+
+    func close() {
+        fd.withLock { fd in
+            if fd >= 0 { Glibc.close(fd) }
+            fd = -2
+        }
+    }
+}
+
 /// A cgroup file's single integer ("123456\n").
 func parseInteger(_ text: String) -> Int64? { Int64(text.trimmingWhitespace()) }
 
 extension CgroupFilesystem {
     public func valueFile(_ path: String) -> any CgroupValueFile { PathValueFile(fs: self, path: path) }
+    public func controlFile(_ path: String) -> any CgroupControlFile { PathControlFile(fs: self, path: path) }
 
     /// "key value" lines (memory.events, pids.events) as a dictionary.
     func keyedValues(_ path: String) -> [String: Int64] {
@@ -110,6 +129,12 @@ extension CgroupFilesystem {
     /// A killed sandbox is usually gone within 0.2-1.5 ms (more for a runtime with more memory to free),
     /// so the first 20 ms are watched closely (pauses of 20, 40, 80, then 100 us); a fixed 1 ms pause
     /// made every teardown at least 1 ms.
+    /// One SIGKILL to each process `procs` lists, waiting for nothing (before a thaw: a frozen v1
+    /// process dies only once thawed, and then runs none of its own code).
+    func signalListed(_ procs: String) {
+        for pid in pids(procs) { kill(pid, SIGKILL) }
+    }
+
     func killListed(_ procs: String) {
         var pause: UInt32 = 20, waited: UInt32 = 0
         while waited < 200_000 {
@@ -154,6 +179,8 @@ public struct KernelCgroupFilesystem: CgroupFilesystem {
     public func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
     public func valueFile(_ path: String) -> any CgroupValueFile { OpenValueFile(path: path) }
+
+    public func controlFile(_ path: String) -> any CgroupControlFile { OpenControlFile(path: path) }
 
     public func makeDirectory(_ path: String, mayExist: Bool) throws {
         if mkdir(path, 0o755) == 0 { return }

@@ -1,11 +1,11 @@
 import HearthModel
 
 /// Hybrid layout: resource controllers on v1, plus a cgroup2 mount without
-/// them. Sandboxes live in the v1 hierarchies only. Joining the cgroup2
-/// hierarchy as well would buy nothing but cgroup.kill (killing a sandbox's
-/// PID 1 already takes its whole pid namespace) and, measured on the
-/// development machines, cost 0.6 ms of every start and a quarter of the
-/// creation rate: a second migration per sandbox.
+/// them. Sandboxes live in the v1 hierarchies only (the freezer's among them).
+/// Joining the cgroup2 hierarchy as well would buy nothing but cgroup.kill
+/// (killing a sandbox's PID 1 already takes its whole pid namespace) and,
+/// measured on the development machines, cost 0.6 ms of every start and a
+/// quarter of the creation rate: a second migration per sandbox.
 public struct HybridCgroupManager: CgroupManager {
     public var kind: String { "hybrid" }
     let v1: CgroupV1Manager

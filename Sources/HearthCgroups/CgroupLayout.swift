@@ -108,9 +108,11 @@ public enum CgroupDetector {
     /// v1 resource controllers we need; v2 is used when memory is not on v1.
     static let v1Controllers = ["memory", "pids", "cpu"]
 
-    public static func manager(layout: CgroupLayout, selfPid: Int32 = getpid()) throws -> any CgroupManager {
+    /// - Parameter v1Freezer: on v1 and hybrid hosts, put sandboxes in the freezer hierarchy too (v2 freezes
+    ///   without any controller).
+    public static func manager(layout: CgroupLayout, selfPid: Int32 = getpid(), v1Freezer: Bool = true) throws -> any CgroupManager {
         if layout.v1Directory(for: "memory") != nil {
-            let v1 = try CgroupV1Manager(layout: layout)
+            let v1 = try CgroupV1Manager(layout: layout, freezer: v1Freezer)
             if let unified = layout.unifiedOwnDirectory {
                 return HybridCgroupManager(v1: v1, unifiedOwnDirectory: unified)
             }
@@ -122,7 +124,7 @@ public enum CgroupDetector {
         return try CgroupV2Manager(ownDirectory: own, isRoot: own == mount, selfPid: selfPid)
     }
 
-    public static func currentManager() throws -> any CgroupManager {
-        try manager(layout: CgroupLayout.current())
+    public static func currentManager(v1Freezer: Bool = true) throws -> any CgroupManager {
+        try manager(layout: CgroupLayout.current(), v1Freezer: v1Freezer)
     }
 }

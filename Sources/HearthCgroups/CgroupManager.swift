@@ -24,6 +24,9 @@ public protocol SandboxCgroup: Sendable {
     var id: String { get }
     /// cgroup.procs of every hierarchy; the sandbox's first process writes "0" to each.
     var procsFiles: [String] { get }
+    /// What freezes the whole sandbox between invocations; nil where no freezer is available (a v1 host
+    /// without the freezer hierarchy).
+    var freezer: SandboxFreezer? { get }
     func stats() -> CgroupStats
     /// The peak memory alone (one file read), for the REPORT line of every warm invocation.
     func peakMemoryBytes() -> Int64?

@@ -8,9 +8,12 @@ public struct CgroupV1Manager: CgroupManager {
     public var kind: String { "v1" }
     /// controller → our own cgroup directory in its hierarchy.
     let ownDirectories: [(controller: String, directory: String)]
+    /// Our cgroup in the freezer hierarchy, under which each sandbox gets one more cgroup to freeze.
+    let freezerOwnDirectory: String?
     let fs: any CgroupFilesystem
 
-    public init(layout: CgroupLayout, fs: any CgroupFilesystem = KernelCgroupFilesystem()) throws {
+    /// - Parameter freezer: use the freezer hierarchy (false: sandboxes cannot be frozen; for measuring its cost).
+    public init(layout: CgroupLayout, freezer: Bool = true, fs: any CgroupFilesystem = KernelCgroupFilesystem()) throws {
         self.fs = fs
         var dirs: [(String, String)] = []
         var seen = Set<String>()
@@ -21,32 +24,48 @@ public struct CgroupV1Manager: CgroupManager {
             if seen.insert(dir).inserted { dirs.append((controller, dir)) }
         }
         ownDirectories = dirs
+        freezerOwnDirectory = freezer ? layout.v1Directory(for: "freezer") : nil
     }
 
     /// For tests: explicit directories, e.g. under a temporary fake cgroupfs.
-    public init(ownDirectories: [(controller: String, directory: String)], fs: any CgroupFilesystem) {
+    public init(ownDirectories: [(controller: String, directory: String)], freezerOwnDirectory: String? = nil, fs: any CgroupFilesystem) {
         self.ownDirectories = ownDirectories
+        self.freezerOwnDirectory = freezerOwnDirectory
         self.fs = fs
     }
 
-    public var parentDirectories: [String] { ownDirectories.map { $0.directory + "/" + sandboxParentName } }
+    /// The freezer's parent directory when it is a hierarchy of its own (co-mounted with a resource
+    /// controller, a sandbox's directory there is its freezer too).
+    var freezerParent: String? {
+        guard let own = freezerOwnDirectory, !ownDirectories.contains(where: { $0.directory == own }) else { return nil }
+        return own + "/" + sandboxParentName
+    }
+
+    public var parentDirectories: [String] {
+        ownDirectories.map { $0.directory + "/" + sandboxParentName } + (freezerParent.map { [$0] } ?? [])
+    }
 
     public func createSandboxCgroup(id: String, limits: ResourceLimits) throws -> any SandboxCgroup {
         try validateCgroupName(id)
         var created: [String] = []
-        do {
-            for (_, own) in ownDirectories {
-                let parent = own + "/" + sandboxParentName
-                let dir = parent + "/" + id
-                // The parent is made only when missing (first use, or after releaseIfUnused), not tried on every start.
-                if (try? fs.makeDirectory(dir, mayExist: false)) == nil {
-                    try fs.makeDirectory(parent, mayExist: true)
-                    try fs.makeDirectory(dir, mayExist: false)
-                }
-                created.append(dir)
+        // The parent is made only when missing (first use, or after releaseIfUnused), not tried on every start.
+        func make(_ parent: String) throws -> String {
+            let dir = parent + "/" + id
+            if (try? fs.makeDirectory(dir, mayExist: false)) == nil {
+                try fs.makeDirectory(parent, mayExist: true)
+                try fs.makeDirectory(dir, mayExist: false)
             }
+            created.append(dir)
+            return dir
+        }
+        do {
+            for (_, own) in ownDirectories { _ = try make(own + "/" + sandboxParentName) }
             let byController = Dictionary(uniqueKeysWithValues: zip(ownDirectories.map(\.controller), created))
-            let cgroup = SandboxCgroupV1(id: id, directories: created, byController: byController, fs: fs)
+            // The init joins it with the others (one burst of joins: a join alone, later, waits for an RCU
+            // grace period, 5-16 ms measured here), so the whole sandbox is frozen, init included.
+            let sharedFreezer = ownDirectories.firstIndex { $0.directory == freezerOwnDirectory }.map { SandboxFreezer.v1(created[$0], fs: fs) }
+            let freezer = try sharedFreezer ?? freezerParent.map { SandboxFreezer.v1(try make($0), fs: fs) }
+            let cgroup = SandboxCgroupV1(id: id, directories: created, byController: byController, freezer: freezer, fs: fs)
             try cgroup.apply(limits)
             return cgroup
         } catch {
@@ -63,10 +82,13 @@ public struct CgroupV1Manager: CgroupManager {
 
     public func removeSandboxCgroup(named name: String) throws {
         try validateCgroupName(name)
+        let dirs = parentDirectories.map { $0 + "/" + name }.filter { fs.exists($0) }
+        // A frozen v1 process dies of its SIGKILL only once thawed.
+        for dir in dirs { fs.signalListed(dir + "/cgroup.procs") }
+        for dir in dirs where fs.exists(dir + "/freezer.state") { try? SandboxFreezer.v1(dir, fs: fs).thaw() }
+        for dir in dirs { fs.killListed(dir + "/cgroup.procs") }
         var firstError: Error?
-        for parent in parentDirectories where fs.exists(parent + "/" + name) {
-            let dir = parent + "/" + name
-            fs.killListed(dir + "/cgroup.procs")
+        for dir in dirs {
             do { try fs.removeDirectory(dir) } catch { firstError = firstError ?? error }
         }
         if let firstError { throw firstError }
@@ -79,11 +101,13 @@ public struct SandboxCgroupV1: SandboxCgroup {
     let byController: [String: String]
     let fs: any CgroupFilesystem
     let peakFile: (any CgroupValueFile)?
+    public let freezer: SandboxFreezer?
 
-    init(id: String, directories: [String], byController: [String: String], fs: any CgroupFilesystem) {
+    init(id: String, directories: [String], byController: [String: String], freezer: SandboxFreezer?, fs: any CgroupFilesystem) {
         self.id = id
         self.directories = directories
         self.byController = byController
+        self.freezer = freezer
         self.fs = fs
         peakFile = byController["memory"].map { fs.valueFile($0 + "/memory.max_usage_in_bytes") }
     }
@@ -108,6 +132,11 @@ public struct SandboxCgroupV1: SandboxCgroup {
     /// normally makes this a formality, since killing its init kills everything).
     public func killAll() {
         guard let dir = directories.first else { return }
+        if let freezer {
+            // A frozen process dies of its SIGKILL only once thawed.
+            fs.signalListed(dir + "/cgroup.procs")
+            try? freezer.thaw()
+        }
         fs.killListed(dir + "/cgroup.procs")
     }
 
@@ -156,6 +185,7 @@ public struct SandboxCgroupV1: SandboxCgroup {
 
     public func remove() throws {
         peakFile?.close()
+        freezer?.close()
         var firstError: Error?
         for dir in directories {
             do { try fs.removeDirectory(dir) } catch { firstError = firstError ?? error }

@@ -100,8 +100,10 @@ public final class CgroupV2Manager: CgroupManager, Sendable {
         try validateCgroupName(name)
         let dir = parent + "/" + name
         guard fs.exists(dir) else { return }
-        SandboxCgroupV2(id: name, directory: dir, fs: fs).killAll()
-        try fs.removeDirectory(dir)
+        let cgroup = SandboxCgroupV2(id: name, directory: dir, fs: fs)
+        // cgroup.kill reaches frozen processes too (v2's freezer lets SIGKILL through).
+        cgroup.killAll()
+        try cgroup.remove()
     }
 
     /// Undoes what we did to our own cgroup, when no sandbox is left (CLI use).
@@ -124,12 +126,15 @@ public struct SandboxCgroupV2: SandboxCgroup {
     let directory: String
     let fs: any CgroupFilesystem
     let peakFile: any CgroupValueFile
+    /// The sandbox's own cgroup: cgroup.freeze is a core file, there without any controller.
+    public let freezer: SandboxFreezer?
 
     init(id: String, directory: String, fs: any CgroupFilesystem) {
         self.id = id
         self.directory = directory
         self.fs = fs
         peakFile = fs.valueFile(directory + "/memory.peak")
+        freezer = .v2(directory, fs: fs)
     }
 
     public var procsFiles: [String] { [directory + "/cgroup.procs"] }
@@ -175,6 +180,7 @@ public struct SandboxCgroupV2: SandboxCgroup {
 
     public func remove() throws {
         peakFile.close()
+        freezer?.close()
         try fs.removeDirectory(directory)
     }
 }

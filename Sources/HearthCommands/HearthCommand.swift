@@ -5,7 +5,8 @@ public struct HearthCommand: ParsableCommand {
         commandName: "hearth",
         abstract: "Self-hosted serverless for one Linux box.",
         subcommands: [ServeCommand.self, DeployCommand.self, InvokeCommand.self, ListCommand.self, ShowCommand.self,
-                      DeleteCommand.self, LogsCommand.self, StatusCommand.self, RunCommand.self, SandboxCommand.self])
+                      DeleteCommand.self, LogsCommand.self, StatusCommand.self, RunCommand.self, SandboxCommand.self,
+                      ThawGuardCommand.self])
 
     public init() {}
 }

@@ -30,6 +30,8 @@ public struct ServeCommand: ParsableCommand {
     var preparedPerImage: Int?
     @Option(name: .customLong("max-connections"), help: "Client connections open at once, per listener (default 1024).")
     var maxConnections: Int?
+    @Flag(inversion: .prefixedNo, help: "Freeze a sandbox between invocations, as Lambda does (default on).")
+    var freezeIdle: Bool?
     @Option(name: .customLong("image-dir"), help: "A directory an ImageUri may name images in, besides the images directory (repeatable).")
     var imageDirectories: [String] = []
 
@@ -73,7 +75,16 @@ public struct ServeCommand: ParsableCommand {
         if !journal.leftovers.isEmpty {
             print("hearth: \(journal.leftovers.count) invocations were cut off when the daemon stopped; each is recorded as failed in its function's log")
         }
-        let supervisor = try Supervisor(catalog: catalog, engine: engine, logs: logs, options: settings.options, journal: journal)
+        var thawGuard: ThawGuard?
+        if settings.options.freezeIdle {
+            do {
+                thawGuard = try ThawGuard.start(executable: "/proc/self/exe", engine: engine, block: lease.block)
+            } catch {
+                print("hearth: idle sandboxes will not be frozen: \(error)")
+            }
+        }
+        let supervisor = try Supervisor(catalog: catalog, engine: engine, logs: logs, options: settings.options, journal: journal,
+                                        thawGuard: thawGuard)
         await supervisor.start()
         let server: ControlServer
         do {
@@ -146,6 +157,7 @@ public struct ServeCommand: ParsableCommand {
         }
         guard options.memoryBudgetMB >= 128 else { throw HearthError.invalidArgument("--memory-budget must be at least 128 MB, got \(options.memoryBudgetMB)") }
         if let region = fileConfig.region { options.region = region }
+        if let v = freezeIdle ?? fileConfig.freezeIdle { options.freezeIdle = v }
         var connections = ConnectionLimits()
         if let v = maxConnections ?? fileConfig.maxConnections {
             guard (1...65_536).contains(v) else { throw HearthError.invalidArgument("--max-connections must be between 1 and 65536, got \(v)") }

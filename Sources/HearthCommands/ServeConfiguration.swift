@@ -17,6 +17,7 @@ import HearthModel
 ///     body_timeout_seconds: 30
 ///     keepalive_timeout_seconds: 60
 ///     image_dirs: /srv/images, /home/ci/images
+///     freeze_idle: true
 struct ServeConfiguration: Equatable {
     var listen: String?
     var socket: String?
@@ -32,10 +33,11 @@ struct ServeConfiguration: Equatable {
     var bodyTimeoutSeconds: Int?
     var keepAliveTimeoutSeconds: Int?
     var imageDirectories: [String]?
+    var freezeIdle: Bool?
 
     static let keys = ["listen", "socket", "state_dir", "images_dir", "idle_timeout_seconds", "memory_budget_mb", "account_concurrency",
                        "prepared_per_image", "region", "max_connections", "header_timeout_seconds", "body_timeout_seconds",
-                       "keepalive_timeout_seconds", "image_dirs"]
+                       "keepalive_timeout_seconds", "image_dirs", "freeze_idle"]
 
     /// Parses the file; any line it does not understand is an error naming the file, line and reason.
     static func parse(_ text: String, file: String) throws -> ServeConfiguration {
@@ -80,6 +82,12 @@ struct ServeConfiguration: Equatable {
             case "image_dirs":
                 config.imageDirectories = try value.split(separator: ",").map { part throws -> String in
                     try absolute(part.trimmingCharacters(in: .whitespaces), key, where_)
+                }
+            case "freeze_idle":
+                switch value {
+                case "true", "yes", "on": config.freezeIdle = true
+                case "false", "no", "off": config.freezeIdle = false
+                default: throw HearthError.invalidArgument("\(where_): 'freeze_idle' must be true or false, got '\(value)'")
                 }
             default: config.region = value
             }

@@ -25,6 +25,9 @@ public final class RuntimeSession: @unchecked Sendable {
     /// The connection whose request body is being kept (one at a time: a sandbox can fill its own memory,
     /// never the daemon's).
     private var bodyKeeper: ObjectIdentifier?
+    /// Told when the runtime starts and stops waiting idle (`observeIdle`).
+    private var idleObserver: (@Sendable (Bool) -> Void)?
+    private var isIdle = false
 
     /// Runtimes keep one or two connections (AWS's clients one; a concurrent runtime one per request).
     public static let maxConnections = 64
@@ -48,10 +51,29 @@ public final class RuntimeSession: @unchecked Sendable {
             } else {
                 self.pending = (invocation, promise)
                 self.onDelivered = onDelivered
+                // Thawed before the event is written, so the runtime runs as soon as it arrives.
+                self.updateIdle()
                 self.deliverIfPossible()
             }
             return promise.futureResult
         }
+    }
+
+    /// `observer` is called on the event loop with true when the runtime is waiting on GET /next with no
+    /// event for it (it may be frozen until the next one, as Lambda freezes an idle environment), and
+    /// with false just before an event is handed to it, or when it stops waiting or the session closes.
+    public func observeIdle(_ observer: @escaping @Sendable (Bool) -> Void) {
+        eventLoop.execute {
+            self.idleObserver = observer
+            self.updateIdle()
+        }
+    }
+
+    private func updateIdle() {
+        let idle = closed == nil && parkedNext != nil && pending == nil && current == nil
+        guard idle != isIdle else { return }
+        isIdle = idle
+        idleObserver?(idle)
     }
 
     /// The sandbox is gone (exit, timeout, OOM): whatever is outstanding ends with `outcome`.
@@ -65,6 +87,7 @@ public final class RuntimeSession: @unchecked Sendable {
             self.onDelivered = nil
             self.current = nil
             self.parkedNext = nil
+            self.updateIdle()
             self.initOutcome.fail(RuntimeSessionClosed(reason: reason))
         }
     }
@@ -81,6 +104,7 @@ public final class RuntimeSession: @unchecked Sendable {
         }
         parkedNext = (connection, respond)
         deliverIfPossible()
+        updateIdle()
     }
 
     /// Whether a /next is waiting (on the event loop; for tests).
@@ -96,7 +120,11 @@ public final class RuntimeSession: @unchecked Sendable {
     /// The connection of a parked /next closed: the runtime is not waiting any more.
     func connectionClosed(_ connection: ObjectIdentifier) {
         connections -= 1
-        if parkedNext?.id == connection { parkedNext = nil }
+        if parkedNext?.id == connection {
+            parkedNext = nil
+            // Thawed, so it can notice and ask again.
+            updateIdle()
+        }
         if bodyKeeper == connection { bodyKeeper = nil }
     }
 

@@ -66,13 +66,17 @@ public final class RunningSandbox: @unchecked Sendable {
 
     /// SIGKILL to PID 1 takes the whole pid namespace with it. The CPU quota is lifted first: a process
     /// killed while its cgroup is throttled cannot run to its exit until the next period, so a fork bomb
-    /// at its quota took half a second to die. Two quick writes, nothing waited for: safe on an event
-    /// loop (the teardown, `destroy`, waits for the sandbox to be gone).
+    /// at its quota took half a second to die. A frozen command is thawed after: under cgroup v1 it
+    /// would not die of its SIGKILL (nor PID 1 finish exiting) until then. Three quick writes, nothing
+    /// waited for: safe on an event loop (the teardown, `destroy`, waits for the sandbox to be gone).
     public func kill() {
         try? cgroup.setCPULimit(nil)
-        state.withLock {
-            if $0.reaped == nil { _ = hearth_pidfd_send_signal(pidfd, SIGKILL) }
+        let signalled = state.withLock { state -> Bool in
+            guard state.reaped == nil else { return false }
+            _ = hearth_pidfd_send_signal(pidfd, SIGKILL)
+            return true
         }
+        if signalled { try? cgroup.freezer?.thaw() }
     }
 
     /// The pidfd of PID 1, for a signal handler to forward signals with (valid until `destroy`).

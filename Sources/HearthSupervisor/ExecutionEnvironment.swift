@@ -58,7 +58,9 @@ public final class ExecutionEnvironment: @unchecked Sendable {
     /// invocation is running goes to `idleOutput` (the function's log).
     /// - Throws: when the sandbox cannot be created at all.
     /// - Parameter prepared: a prepared sandbox for the function's root layers, specialised instead of starting a new one.
+    /// - Parameter mayFreeze: asked each time the environment goes idle whether to freeze it (Lambda's freeze); nil, never.
     public static func start(_ function: FunctionInstance, engine: SandboxEngine, prepared: PreparedSandbox? = nil,
+                             mayFreeze: (@Sendable () -> Bool)? = nil,
                              idleOutput: @escaping @Sendable ([UInt8]) -> Void = { _ in }) async throws -> ExecutionEnvironment {
         let started = Date()
         let sandbox: RunningSandbox, server: RuntimeAPIServer, outputFd: Int32
@@ -106,6 +108,17 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         if case .ready = initResult {
             // From the first event on, CPU in proportion to memory.
             try? sandbox.cgroup.setCPULimit(function.spec.limits)
+            // Between invocations the sandbox is frozen, as Lambda freezes an environment: what it left
+            // running in the background neither runs nor costs CPU until the next event.
+            if let mayFreeze, let freezer = sandbox.cgroup.freezer {
+                session.observeIdle { idle in
+                    if !idle {
+                        try? freezer.thaw()
+                    } else if mayFreeze() {
+                        try? freezer.freeze()
+                    }
+                }
+            }
         }
         return ExecutionEnvironment(function: function, sandbox: sandbox, server: server, exitPromise: exitPromise, health: health,
                                     output: output, initResult: initResult, initDurationMs: initMs)

@@ -15,6 +15,9 @@ public struct SupervisorOptions: Sendable {
     public var region = "us-east-1"
     /// Pre-built empty sandboxes kept per runtime image for cold starts; 0 turns them off.
     public var preparedPerImage = 2
+    /// Freeze an environment between invocations, as Lambda does: what it runs in the background stops
+    /// (only while the daemon's thaw guard runs).
+    public var freezeIdle = true
     /// Uids for sandboxes: the block this daemon holds (`UIDBlockLease`).
     public var sandboxUIDs: Range<UInt32> = SandboxIdentity.base..<(SandboxIdentity.base + UIDBlockLease.blockSize)
 
@@ -68,6 +71,8 @@ public actor Supervisor {
     }
     private var reservedTotal = 0
     var uids: UIDAllocator
+    /// Whether an idle environment may be frozen now; nil, never.
+    private let mayFreeze: (@Sendable () -> Bool)?
     var retireTask: Task<Void, Never>?
     var stopping = false
     /// Sandboxes taken off the books whose teardown has not finished (it may run in the background); shutdown waits for them.
@@ -75,8 +80,14 @@ public actor Supervisor {
     private var teardownWaiters: [CheckedContinuation<Void, Never>] = []
 
     public init(catalog: FunctionCatalog, engine: SandboxEngine, logs: FunctionLogs, options: SupervisorOptions,
-                journal: InFlightJournal? = nil) throws {
+                journal: InFlightJournal? = nil, thawGuard: ThawGuard? = nil) throws {
         self.catalog = catalog
+        // A frozen sandbox outlives a dead daemon unless the guard thaws it: no guard, no freezing.
+        if options.freezeIdle, let thawGuard {
+            mayFreeze = { thawGuard.isAlive }
+        } else {
+            mayFreeze = nil
+        }
         self.journal = journal
         self.engine = engine
         self.logs = logs
@@ -321,14 +332,15 @@ public actor Supervisor {
         let layers = instance.spec.layers
         if let ready = await prepared.take(layers: layers) {
             do {
-                let env = try await ExecutionEnvironment.start(instance, engine: engine, prepared: ready, idleOutput: idleOutput)
+                let env = try await ExecutionEnvironment.start(instance, engine: engine, prepared: ready, mayFreeze: mayFreeze,
+                                                               idleOutput: idleOutput)
                 metrics.increment("hearth_prepared_starts_total", function: name)
                 return env
             } catch {
                 // A prepared sandbox that died or failed to specialise: the long way still works.
             }
         }
-        return try await ExecutionEnvironment.start(instance, engine: engine, idleOutput: idleOutput)
+        return try await ExecutionEnvironment.start(instance, engine: engine, mayFreeze: mayFreeze, idleOutput: idleOutput)
     }
 
     /// Work that follows an invocation (teardowns, restocking) and blocks in system calls: on the

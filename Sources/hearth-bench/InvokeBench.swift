@@ -94,10 +94,14 @@ struct InvokeBench: ParsableCommand {
         // pre-built sandbox of the runtime image here, making a new one in a second daemon started with --prepared 0.
         let withPrepared = try coldStarts(daemon: daemon, hearth: hearth, zip: work + "/noop.zip", waitForPrepared: true)
         try FileManager.default.createDirectory(atPath: work + "/plain", withIntermediateDirectories: true)
-        let plain = try Daemon(bin: binDir, work: work + "/plain", images: images, idle: 0, extra: ["--prepared", "0"])
+        // The second daemon also leaves idle sandboxes unfrozen, for the freeze's cost on the warm path below.
+        let plain = try Daemon(bin: binDir, work: work + "/plain", images: images, idle: 0, extra: ["--prepared", "0", "--no-freeze-idle"])
         defer { plain.stop() }
         let fresh = try coldStarts(daemon: plain, hearth: hearth, zip: work + "/noop.zip", waitForPrepared: false)
+        let (frozen, unfrozen) = try freezeCost(frozen: daemon, unfrozen: plain, hearth: hearth, zip: work + "/noop.zip", script: work + "/post.lua")
         plain.stop()
+        print(String(format: "warm p50 at concurrency 1, frozen between invocations (the default): %.0f us; never frozen (--no-freeze-idle): %.0f us; the freeze and thaw add %.0f us (%.2fx)",
+                     frozen, unfrozen, frozen - unfrozen, frozen / unfrozen))
         print(String(format: "cold start through the API with a pre-built sandbox: median %.2f ms, p90 %.2f ms (%d runs; budget: at most 5 ms median)",
                      withPrepared.median, withPrepared.p90, withPrepared.values.count))
         print(String(format: "cold start through the API, new sandbox each (--prepared 0): median %.2f ms, p90 %.2f ms; pre-built/new: %.2fx",
@@ -182,6 +186,23 @@ struct InvokeBench: ParsableCommand {
 
     /// Pre-built sandboxes per image in the main daemon; cold starts wait until the image has them all.
     static let prepared = 2
+
+    /// Warm p50 at concurrency 1 on a daemon that freezes idle sandboxes and on one that does not, in five
+    /// interleaved 2 s rounds each (the median of each one's p50s): at concurrency 1 every invocation thaws
+    /// its sandbox and freezes it again.
+    private func freezeCost(frozen: Daemon, unfrozen: Daemon, hearth: String, zip: String, script: String) throws -> (Double, Double) {
+        for daemon in [frozen, unfrozen] {
+            try sh("HEARTH_ENDPOINT=\(daemon.endpoint) \(hearth) deploy freeze --zip \(zip) --runtime provided.al2023 --handler x --memory 1769 >/dev/null")
+            _ = try wrk(daemon.endpoint + "/2015-03-31/functions/freeze/invocations", connections: 1, seconds: 1, script: script)
+        }
+        var p50s: ([Double], [Double]) = ([], [])
+        for _ in 0..<5 {
+            p50s.0.append(try wrk(frozen.endpoint + "/2015-03-31/functions/freeze/invocations", connections: 1, seconds: 2, script: script).p50us)
+            p50s.1.append(try wrk(unfrozen.endpoint + "/2015-03-31/functions/freeze/invocations", connections: 1, seconds: 2, script: script).p50us)
+        }
+        for daemon in [frozen, unfrozen] { try sh("HEARTH_ENDPOINT=\(daemon.endpoint) \(hearth) delete freeze >/dev/null") }
+        return (Sample(values: p50s.0).median, Sample(values: p50s.1).median)
+    }
 
     /// Times the first invocation of `coldRuns` new functions, with curl; deletes them after.
     private func coldStarts(daemon: Daemon, hearth: String, zip: String, waitForPrepared: Bool) throws -> Sample {

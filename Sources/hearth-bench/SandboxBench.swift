@@ -33,20 +33,25 @@ struct SandboxBench: ParsableCommand {
         let cold = try SandboxEngine(cgroups: cgroups, runtime: runtime, initPath: initBinary)
         let warm = try SandboxEngine(cgroups: cgroups, runtime: runtime, initPath: initBinary,
                                      prepared: prepared > 0 ? (prepared, Self.limits) : nil)
+        // What the freezer's cgroup costs a start where it is a hierarchy of its own (v1, hybrid).
+        let unfrozenCgroups = try CgroupDetector.currentManager(v1Freezer: false)
+        let unfrozen = try SandboxEngine(cgroups: unfrozenCgroups, runtime: runtime, initPath: initBinary)
         defer {
             warm.shutdown()
             cold.shutdown()
+            unfrozen.shutdown()
             cgroups.releaseIfUnused()
         }
         warm.slots?.waitUntilFull()
-        var (methods, notes) = try buildMethods(cold: cold, prepared: warm, rootfs: rootfs, bundle: workspace + "/bundle")
+        var (methods, notes) = try buildMethods(cold: cold, prepared: warm, unfrozen: cgroups.kind == "v2" ? nil : unfrozen, rootfs: rootfs,
+                                                bundle: workspace + "/bundle")
         if let only {
             let wanted = Set(only.split(separator: ",").map(String.init))
             methods = methods.filter { wanted.contains($0.name) }
         }
         defer { Self.peer?.close() }
 
-        print("# Sandbox start: `busybox true`, \(runs) runs each after \(warmups) warm-ups, interleaved")
+        print("# Sandbox start: `busybox true`, \(runs) runs each after \(warmups) warm-ups, interleaved in a new random order each round")
         print("# host: \(hostDescription()); cgroups: \(cgroups.kind)")
         for note in notes { print("# \(note)") }
         print("")
@@ -54,9 +59,12 @@ struct SandboxBench: ParsableCommand {
         for m in methods { for i in 0..<warmups { _ = m.run(-1 - i) } }
         var samples = [String: [Double]]()
         var failures = [String: Int]()
+        // A new order every round: what ran just before a start (a peer's cgroup joins, say) changes its cost
+        // (a cgroup join waits for an RCU grace period when none ran for a while), so no method always follows the same one.
+        var order = RoundOrder(count: methods.count)
         for round in 0..<runs {
-            for k in 0..<methods.count {
-                let m = methods[(round + k) % methods.count]
+            for k in order.next() {
+                let m = methods[k]
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 let ok = m.run(round)
                 let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
@@ -126,11 +134,12 @@ struct SandboxBench: ParsableCommand {
 
     nonisolated(unsafe) private static var peer: CrunPeer?
     static let limits = ResourceLimits(memoryMB: 512, pids: 1024, tmpSizeMB: 64)
-    private static let hearthRows = ["hearth", "hearth prepared"]
-    private static let phaseTimesByRow = ["hearth": PhaseTimes(), "hearth prepared": PhaseTimes()]
+    private static let hearthRows = ["hearth", "hearth prepared", "hearth, no freezer"]
+    private static let phaseTimesByRow = ["hearth": PhaseTimes(), "hearth prepared": PhaseTimes(), "hearth, no freezer": PhaseTimes()]
     private var phaseTimes: [String: PhaseTimes] { Self.phaseTimesByRow }
 
-    private func buildMethods(cold: SandboxEngine, prepared: SandboxEngine, rootfs: String, bundle: String) throws -> ([Method], [String]) {
+    private func buildMethods(cold: SandboxEngine, prepared: SandboxEngine, unfrozen: SandboxEngine?, rootfs: String,
+                              bundle: String) throws -> ([Method], [String]) {
         var methods: [Method] = []
         var notes: [String] = []
         let truePath = rootfs + "/bin/true"
@@ -166,7 +175,7 @@ struct SandboxBench: ParsableCommand {
         } else { notes.append(skipped ?? "crun skipped") }
 
         let ids = SandboxIdentity.oneShot()
-        for (name, engine) in [("hearth", cold), ("hearth prepared", prepared)] {
+        for (name, engine) in [("hearth", cold), ("hearth prepared", prepared)] + (unfrozen.map { [("hearth, no freezer", $0)] } ?? []) {
             let phases = phaseTimes[name] ?? PhaseTimes()
             methods.append(Method(name: name) { index in
                 let devnull = open("/dev/null", O_RDWR | O_CLOEXEC)
@@ -187,6 +196,9 @@ struct SandboxBench: ParsableCommand {
             })
         }
         notes.append("hearth is timed in-process (start, wait, teardown); the others as whole commands")
+        if unfrozen != nil {
+            notes.append("hearth, no freezer: as hearth, without the v1 freezer hierarchy's cgroup that lets the supervisor freeze an idle sandbox (its cost on the start path)")
+        }
         notes.append("hearth: cgroup and network namespace made on the start path; hearth prepared: taken from \(self.prepared) slots made ahead on a background thread while no start runs (as the supervisor will), each used once; their cost is off the start path but counted in the rate")
         return (methods, notes)
     }
@@ -221,4 +233,26 @@ final class PhaseTimes: @unchecked Sendable {
     }
     func values(_ phase: Int) -> [Double] { lock.withLock { samples[phase] } }
     func startValues(_ step: Int) -> [Double] { lock.withLock { start[step] } }
+}
+
+/// A shuffled order of `count` methods for each round, from a fixed seed (runs are comparable).
+struct RoundOrder {
+    let count: Int
+    private var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+    init(count: Int) { self.count = count }
+
+    mutating func next() -> [Int] {
+        var order = Array(0..<count)
+        for i in stride(from: count - 1, to: 0, by: -1) {
+            // splitmix64
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            order.swapAt(i, Int(z % UInt64(i + 1)))
+        }
+        return order
+    }
 }

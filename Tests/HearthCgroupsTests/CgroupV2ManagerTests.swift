@@ -42,6 +42,35 @@ final class CgroupV2ManagerTests: XCTestCase {
         XCTAssertEqual(cgroup.procsFiles, [dir + "/cgroup.procs"])
     }
 
+    /// A sandbox is frozen whole through its own cgroup.freeze (a core file, there without any controller).
+    func testASandboxFreezesThroughItsOwnCgroup() throws {
+        let own = try fs.makeSystemCgroup("system.slice/hearth.service", pids: [7])
+        let manager = try CgroupV2Manager(ownDirectory: own, isRoot: false, selfPid: 7, fs: fs)
+        let cgroup = try manager.createSandboxCgroup(id: "sb-f", limits: ResourceLimits())
+        let dir = own + "/hearth/sb-f"
+        let freezer = try XCTUnwrap(cgroup.freezer)
+        XCTAssertEqual(freezer.controlPath, dir + "/cgroup.freeze")
+        try freezer.freeze()
+        XCTAssertEqual(fs.read(dir + "/cgroup.events")?.contains("frozen 1"), true)
+        try freezer.thaw()
+        XCTAssertEqual(fs.read(dir + "/cgroup.events")?.contains("frozen 0"), true)
+        try cgroup.remove()
+    }
+
+    /// A dead daemon's guard thaws that daemon's frozen sandboxes, and only those.
+    func testThawAllThawsOnlyTheSandboxesItIsAskedFor() throws {
+        let own = try fs.makeSystemCgroup("system.slice/hearth.service", pids: [7])
+        let manager = try CgroupV2Manager(ownDirectory: own, isRoot: false, selfPid: 7, fs: fs)
+        let mine = try manager.createSandboxCgroup(id: "sb-d1-0000000000000001", limits: ResourceLimits())
+        let other = try manager.createSandboxCgroup(id: "sb-d2-0000000000000002", limits: ResourceLimits())
+        try mine.freezer?.freeze()
+        try other.freezer?.freeze()
+        let thawed = SandboxFreezer.thawAll(in: manager.parentDirectories, belongs: { $0.hasPrefix("sb-d1-") }, fs: fs)
+        XCTAssertEqual(thawed, ["sb-d1-0000000000000001"])
+        XCTAssertEqual(fs.read(own + "/hearth/sb-d1-0000000000000001/cgroup.freeze"), "0")
+        XCTAssertEqual(fs.read(own + "/hearth/sb-d2-0000000000000002/cgroup.freeze"), "1", "another daemon's sandbox stays as it is")
+    }
+
     func testOtherProcessesInOurCgroupIsAClearError() throws {
         let own = try fs.makeSystemCgroup("user.slice/session-1.scope", pids: [100, 4242])
         XCTAssertThrowsError(try CgroupV2Manager(ownDirectory: own, isRoot: false, selfPid: 4242, fs: fs)) { error in

@@ -6,7 +6,8 @@ import HearthModel
 /// Hearth depends on it: mkdir populates interface files for the controllers
 /// the parent enables; cgroup.subtree_control accepts only available
 /// controllers and refuses while the cgroup holds processes (unless it is the
-/// root); cgroup.procs moves a pid; rmdir refuses populated or parent cgroups.
+/// root); cgroup.procs moves a pid; rmdir refuses populated or parent cgroups; cgroup.freeze, in
+/// every cgroup but the root, takes only 0 or 1 and shows in cgroup.events.
 final class FakeCgroupV2Filesystem: CgroupFilesystem, @unchecked Sendable {
     let root: String
     private let fm = FileManager.default
@@ -98,6 +99,11 @@ final class FakeCgroupV2Filesystem: CgroupFilesystem, @unchecked Sendable {
             }
             try set(path, enabled.sorted().joined(separator: " "))
             try updateChildren(of: dir, enabled: enabled)
+        case "cgroup.freeze":
+            guard value == "0" || value == "1" else { throw HearthError.cgroup("cannot write '\(value)' to \(path): Invalid argument") }
+            try set(path, value)
+            let populated = pids(dir + "/cgroup.procs").isEmpty ? 0 : 1
+            try set(dir + "/cgroup.events", "populated \(populated)\nfrozen \(value)\n")
         case "cgroup.procs":
             guard let pid = Int32(value) else { throw HearthError.cgroup("cannot write '\(value)' to \(path): Invalid argument") }
             if dir != root && !words(dir + "/cgroup.subtree_control").isEmpty {
@@ -120,6 +126,7 @@ final class FakeCgroupV2Filesystem: CgroupFilesystem, @unchecked Sendable {
         }
         try fm.createDirectory(atPath: path, withIntermediateDirectories: false)
         try populate(path, available: Array(words(parent(of: path) + "/cgroup.subtree_control")).sorted())
+        try set(path + "/cgroup.freeze", "0")
     }
 
     func removeDirectory(_ path: String, attempts: Int) throws {

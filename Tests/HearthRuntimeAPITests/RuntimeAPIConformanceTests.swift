@@ -1,5 +1,6 @@
 import Foundation
 @testable import HearthRuntimeAPI
+import NIOConcurrencyHelpers
 import NIOCore
 import XCTest
 
@@ -68,6 +69,35 @@ final class RuntimeAPIConformanceTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(next()).headers["lambda-runtime-aws-request-id"], inv.requestId)
         XCTAssertEqual(try client.send("POST", "/2018-06-01/runtime/invocation/\(inv.requestId)/response", body: Data("1".utf8)).status, 202)
         XCTAssertEqual(try outcome.wait(), .response(Array("1".utf8)))
+    }
+
+    /// The supervisor freezes a sandbox while its runtime waits on /next with nothing to do, and thaws it
+    /// before the event is written; a queued event means no freeze at all.
+    func testIdleIsToldWhenTheRuntimeWaitsAndEndsBeforeTheEventIsHandedOver() throws {
+        let changes = NIOLockedValueBox<[Bool]>([])
+        let told = DispatchSemaphore(value: 0)
+        server.session.observeIdle { idle in
+            changes.withLockedValue { $0.append(idle) }
+            told.signal()
+        }
+        let (client, next) = try nextInBackground()
+        XCTAssertEqual(told.wait(timeout: .now() + 5), .success)
+        XCTAssertEqual(changes.withLockedValue { $0 }, [true], "waiting with no event: idle")
+        let inv = invocation()
+        let delivered = NIOLockedValueBox<[Bool]?>(nil)
+        let outcome = server.session.invoke(inv, onDelivered: { delivered.withLockedValue { $0 = changes.withLockedValue { $0 } } })
+        XCTAssertEqual(try XCTUnwrap(next()).headers["lambda-runtime-aws-request-id"], inv.requestId)
+        XCTAssertEqual(delivered.withLockedValue { $0 }, [true, false], "no longer idle before the event is handed over")
+        XCTAssertEqual(try client.send("POST", "/2018-06-01/runtime/invocation/\(inv.requestId)/response", body: Data("1".utf8)).status, 202)
+        XCTAssertEqual(try outcome.wait(), .response(Array("1".utf8)))
+        // An event already queued when the runtime asks: it is handed over at once, never idle in between.
+        let queued = invocation()
+        let second = server.session.invoke(queued)
+        let (again, nextAgain) = try nextInBackground()
+        XCTAssertEqual(try XCTUnwrap(nextAgain()).headers["lambda-runtime-aws-request-id"], queued.requestId)
+        XCTAssertEqual(changes.withLockedValue { $0 }, [true, false])
+        XCTAssertEqual(try again.send("POST", "/2018-06-01/runtime/invocation/\(queued.requestId)/response", body: Data("2".utf8)).status, 202)
+        XCTAssertEqual(try second.wait(), .response(Array("2".utf8)))
     }
 
     func testOptionalHeadersAreAbsentWithoutValues() throws {

@@ -16,10 +16,12 @@ final class ServeConfigurationTests: XCTestCase {
             account_concurrency: 50
             prepared_per_image: 0
             region: eu-west-1
+            freeze_idle: off
             """, file: "h.yaml")
         XCTAssertEqual(config, ServeConfiguration(listen: "0.0.0.0:9100", socket: "/run/h.sock", stateDirectory: "/srv/hearth",
                                                   imagesDirectory: "/srv/images", idleTimeoutSeconds: 30, memoryBudgetMB: 4096,
-                                                  accountConcurrency: 50, preparedPerImage: 0, region: "eu-west-1"))
+                                                  accountConcurrency: 50, preparedPerImage: 0, region: "eu-west-1",
+                                                  freezeIdle: false))
     }
 
     func testMistakesNameTheLine() {
@@ -34,6 +36,7 @@ final class ServeConfigurationTests: XCTestCase {
             ("region:\n", "h.yaml:1: 'region' has no value"),
             ("limits:\n  memory: 1\n", "h.yaml:1: unknown setting 'limits'"),
             ("just words\n", "h.yaml:1: expected 'key: value'"),
+            ("freeze_idle: maybe\n", "h.yaml:1: 'freeze_idle' must be true or false, got 'maybe'"),
         ]
         for (text, fragment) in cases {
             XCTAssertThrowsError(try ServeConfiguration.parse(text, file: "h.yaml"), text) { error in

@@ -98,6 +98,17 @@ final class ServeDaemon: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: base)
     }
 
+    /// kill -9 of the daemon: every process of its sandboxes (busy, idle, frozen, prepared) must be gone
+    /// within a second.
+    func killExpectingEverySandboxGoneWithinASecond(file: StaticString = #filePath, line: UInt = #line) {
+        kill(pid, SIGKILL)
+        let killed = Date()
+        let gone = eventually(within: 5) { ServeLimitTests.sandboxProcesses() == 0 }
+        let seconds = Date().timeIntervalSince(killed)
+        XCTAssertTrue(gone, "\(ServeLimitTests.sandboxProcesses()) sandbox processes outlived the daemon", file: file, line: line)
+        XCTAssertLessThan(seconds, 1, "every sandbox ended within a second of the kill (took \(seconds) s)", file: file, line: line)
+    }
+
     /// Runs Python with a boto3 client `c` (no retries, so throttles are seen) and returns the dict `out` it fills.
     func boto(_ code: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
         let script = """

@@ -21,6 +21,9 @@ int hearth_o_tmpfile(void);
 int hearth_fsetxattr(int fd, const char *name, const void *value, size_t size);
 int hearth_syncfs(int fd);
 int hearth_pipe2_cloexec(int fds[2]);
+/* posix_spawn of path in a session of its own (no terminal's signals reach it), with stdin_fd as its
+ * stdin and the caller's stdout and stderr; the pid, or -1 with errno. */
+int hearth_spawn_detached(const char *path, char *const argv[], int stdin_fd);
 int hearth_socketpair_seqpacket(int fds[2]);
 /* RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_CORE (glibc hides some from Swift). */
 int hearth_rlimit_nofile(void);
