@@ -128,6 +128,7 @@ let package = Package(
             "HearthSupervisor", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "HearthStateTests", dependencies: ["HearthState"]),
+        .testTarget(name: "HearthControlAPITests", dependencies: ["HearthControlAPI"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["hearth-fuzz"]),
         .testTarget(
             name: "SandboxIntegrationTests",

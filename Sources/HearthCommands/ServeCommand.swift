@@ -38,6 +38,14 @@ public struct ServeCommand: ParsableCommand {
     public init() {}
 
     public func run() throws {
+        // SIGTERM and SIGINT stay blocked in every thread (each inherits this one's mask), so one that comes
+        // before the daemon watches for them waits for it instead of being dropped: the kernel throws away
+        // an ignored signal unless the main thread blocks it.
+        var stopping = sigset_t()
+        sigemptyset(&stopping)
+        sigaddset(&stopping, SIGTERM)
+        sigaddset(&stopping, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &stopping, nil)
         let settings = try resolve()
         // Each sandbox holds a few fds here (pidfd, output pipe, Runtime API sockets): take the hard limit.
         var limit = rlimit()
@@ -174,9 +182,10 @@ public struct ServeCommand: ParsableCommand {
                         connections: connections, imageDirectories: imageDirectories)
     }
 
-    /// SIGTERM and SIGINT, watched from the moment it is made (the start of `serve`): one that comes while
-    /// the daemon is still starting is kept, and `wait` returns at once. Armed only when the daemon was
-    /// ready, a SIGTERM during its start was ignored, and the daemon never stopped.
+    /// SIGTERM and SIGINT, watched from the moment it is made (the start of `serve`; `run` has blocked them
+    /// in every thread before): one that comes while the daemon is still starting is kept, and `wait`
+    /// returns at once. Armed only when the daemon was ready, a SIGTERM during its start was ignored, and
+    /// the daemon never stopped.
     final class TerminationSignal: @unchecked Sendable {
         private let sources: [DispatchSourceSignal]
         private let received = Mutex<(done: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))

@@ -115,27 +115,37 @@ public final class ConnectionRegistry: Sendable {
         _ = connections.withLock { $0.removeValue(forKey: ObjectIdentifier(activity)) }
     }
 
+    /// Whether a connection in `phase` since `since` is past that phase's deadline at `now`. A phase or read
+    /// that began after `now` (on another loop, while the sweep looked) is not late: wrapping arithmetic
+    /// took it for one 584 years late, and an upload in full flow was cut off with 408.
+    static func isLate(_ phase: ConnectionActivity.Phase, since: UInt64, now: UInt64, limits: ConnectionLimits) -> Bool {
+        let seconds: Int
+        switch phase {
+        case .idle: seconds = limits.keepAliveSeconds
+        case .head: seconds = limits.headerSeconds
+        case .body: seconds = limits.bodyIdleSeconds
+        case .handling: return false
+        }
+        guard now > since else { return false }
+        return now - since > UInt64(max(0, seconds)) * 1_000_000_000
+    }
+
     /// Closes every connection past its deadline; one still sending a request gets 408 first.
     func sweep() {
         let now = ConnectionActivity.now()
+        let limits = self.limits
         let late: [(ConnectionActivity, Bool)] = connections.withLock { all in
             all.values.compactMap { activity in
-                let seconds: Int
-                switch activity.current {
-                case .idle: seconds = limits.keepAliveSeconds
-                case .head: seconds = limits.headerSeconds
-                case .body: seconds = limits.bodyIdleSeconds
-                case .handling: return nil
-                }
-                let waited = now &- activity.sinceNanoseconds
-                return waited > UInt64(seconds) * 1_000_000_000 ? (activity, activity.current != .idle) : nil
+                let phase = activity.current
+                return Self.isLate(phase, since: activity.sinceNanoseconds, now: now, limits: limits) ? (activity, phase != .idle) : nil
             }
         }
         for (activity, midRequest) in late {
             let channel = activity.channel
             channel.eventLoop.execute {
-                // Still late on its own loop: the phase may have moved on since.
-                guard activity.current != .handling, channel.isActive else { return }
+                // Still late on its own loop: the phase may have moved on, or a read come, since.
+                guard Self.isLate(activity.current, since: activity.sinceNanoseconds, now: ConnectionActivity.now(), limits: limits),
+                      channel.isActive else { return }
                 if midRequest, let bytes = HTTPResponseBytes.encode(status: 408, headers: [], body: [],
                                                                      for: RequestFraming(keepAlive: false), allocator: channel.allocator) {
                     channel.writeAndFlush(bytes).whenComplete { _ in channel.close(promise: nil) }

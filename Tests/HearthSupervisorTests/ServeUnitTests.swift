@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOEmbedded
+import Synchronization
 import XCTest
 @testable import HearthSupervisor
 
@@ -90,5 +91,28 @@ final class ServeUnitTests: XCTestCase {
         XCTAssertEqual(pick(a), "a4")
         XCTAssertEqual(pick(c), "a4", "no environment on that loop: the most recently used")
         XCTAssertEqual(pick(nil), "a4")
+    }
+}
+
+/// The bound on SIGTERM's wait for teardowns: work that never ends does not keep the daemon from exiting.
+final class FinishesWithinTests: XCTestCase {
+    func testWorkThatNeverEndsIsGivenUpOnAtTheLimit() async {
+        let started = Date()
+        let done = await finishes(within: 0.2) {
+            // A teardown that hangs (for an hour: longer than any test run).
+            try? await Task.sleep(nanoseconds: 3_600_000_000_000)
+        }
+        XCTAssertFalse(done)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5, "the wait ended at its limit")
+    }
+
+    func testWorkThatEndsInTimeIsWaitedFor() async {
+        let finished = Atomic(false)
+        let done = await finishes(within: 30) {
+            try? await Task.sleep(nanoseconds: 50_000_000)
+            finished.store(true, ordering: .releasing)
+        }
+        XCTAssertTrue(done)
+        XCTAssertTrue(finished.load(ordering: .acquiring))
     }
 }

@@ -124,6 +124,60 @@ final class ServeClientLimitTests: XCTestCase {
         }
     }
 
+    /// Four uploads being received hold the daemon's upload slots: a fifth is told 429 with Lambda's throttle
+    /// shape (and reads its answer: the daemon drains its declared body before closing), and once the four
+    /// are gone an upload gets in again.
+    func testAFifthConcurrentUploadIsToldToRetry() throws {
+        let daemon = try ServeDaemon()
+        defer { daemon.remove() }
+        let out = try daemon.boto("""
+            import socket
+            def head(length):
+                return (f"POST /2015-03-31/functions HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\n"
+                        f"Content-Length: {length}\\r\\n\\r\\n").encode()
+            held = []
+            for _ in range(4):
+                s = socket.create_connection(("127.0.0.1", \(daemon.port)))
+                s.sendall(head(10_000_000) + b'{"ZipFile": "' + b"A" * 100_000)
+                held.append(s)
+            time.sleep(0.5)
+            def upload(size):
+                s = socket.create_connection(("127.0.0.1", \(daemon.port)))
+                s.settimeout(20)
+                body = b'{"FunctionName": "late", "ZipFile": "' + b"A" * size + b'"}'
+                s.sendall(head(len(body)) + body)
+                answer = b""
+                while b"\\r\\n\\r\\n" not in answer:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    answer += chunk
+                status = answer.split(b"\\r\\n")[0].decode()
+                rest = answer.split(b"\\r\\n\\r\\n", 1)[-1]
+                s.settimeout(2)
+                try:
+                    while True:
+                        chunk = s.recv(65536)
+                        if not chunk:
+                            break
+                        rest += chunk
+                except socket.timeout:
+                    pass
+                s.close()
+                return {"status": status, "body": rest.decode(errors="replace")}
+            out["fifth"] = upload(1_000_000)
+            for s in held:
+                s.close()
+            time.sleep(0.5)
+            out["after"] = upload(1_000_000)
+            """)
+        let fifth = try XCTUnwrap(out["fifth"] as? [String: Any]), after = try XCTUnwrap(out["after"] as? [String: Any])
+        XCTAssertEqual(fifth["status"] as? String, "HTTP/1.1 429 Too Many Requests")
+        XCTAssertTrue((fifth["body"] as? String ?? "").contains("ConcurrentUploadLimitExceeded"), "\(fifth)")
+        XCTAssertNotEqual(after["status"] as? String, "HTTP/1.1 429 Too Many Requests", "the slots are given back: \(after)")
+        XCTAssertTrue((after["status"] as? String ?? "").hasPrefix("HTTP/1.1 4"), "the upload itself is read and refused for what it is: \(after)")
+    }
+
     /// Eight concurrent uploads of 40 MB zips: bodies go to disk as they arrive, at most four are read at
     /// once (the others are told 429 and retried by the SDK), and the daemon's memory stays flat
     /// (eight 60 MB uploads used to take it to 1 GB). Invocations keep their latency meanwhile: imports

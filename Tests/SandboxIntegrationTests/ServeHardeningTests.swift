@@ -124,6 +124,38 @@ final class ServeHardeningTests: XCTestCase {
         XCTAssertTrue(gone, "the bomb's processes are gone (\(ServeLimitTests.sandboxProcesses()) left in sandboxes)")
     }
 
+    /// SIGTERM while the daemon is still starting stops it as one after its start would (exit 0, nothing left):
+    /// the signal used to find no one watching for it yet.
+    func testSIGTERMWhileStartingStopsTheDaemonCleanly() throws {
+        let base = NSTemporaryDirectory() + "hearth-early-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let p = Process()
+        p.executableURL = ServeDaemon.buildDirectory.appendingPathComponent("hearth")
+        p.arguments = ["serve", "--listen", "127.0.0.1:0", "--socket", "none", "--state-dir", base + "/state", "--images-dir", RuntimeImages.directory]
+        p.environment = ["HEARTH_RUNTIME_DIR": base + "/run", "PATH": "/usr/bin:/bin"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        // As soon as the daemon no longer dies of SIGTERM (it watches for it), or after 300 ms at the latest.
+        let started = Date()
+        while Date().timeIntervalSince(started) < 0.3 {
+            let status = (try? String(contentsOfFile: "/proc/\(p.processIdentifier)/status", encoding: .utf8)) ?? ""
+            let ignored = status.split(separator: "\n").first { $0.hasPrefix("SigIgn:") }.flatMap { UInt64($0.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16) }
+            if let ignored, ignored & (1 << (UInt64(SIGTERM) - 1)) != 0 { break }
+            usleep(500)
+        }
+        kill(p.processIdentifier, SIGTERM)
+        let stopped = eventually(within: 15) { !p.isRunning }
+        if !stopped { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(stopped, "the daemon stopped (it printed: \(printed))")
+        XCTAssertEqual(p.terminationReason, .exit, "it stopped by itself, not killed by the signal")
+        XCTAssertEqual(p.terminationStatus, 0, printed)
+        XCTAssertEqual(try Self.sandboxCgroupNames(), [], "nothing of it is left in any cgroup hierarchy")
+    }
+
     /// A sandbox never outlives its daemon: after kill -9, busy, idle and prepared sandboxes are all gone
     /// within a second (12 of 15 busy ones used to keep running, unsupervised and without a deadline).
     func testNoSandboxOutlivesADaemonKilledWithSIGKILL() throws {
