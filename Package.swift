@@ -121,7 +121,7 @@ let package = Package(
         .testTarget(name: "HearthSandboxTests", dependencies: ["HearthSandbox"]),
         .testTarget(name: "HearthPackagesTests", dependencies: ["HearthPackages"], exclude: ["Fixtures"]),
         .testTarget(name: "HearthRuntimeAPITests", dependencies: [
-            "HearthRuntimeAPI", "HearthHTTP", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            "HearthRuntimeAPI", "HearthHTTP", "HearthModel", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .testTarget(name: "HearthSupervisorTests", dependencies: [

@@ -1,3 +1,4 @@
+import HearthModel
 import NIOCore
 import NIOEmbedded
 import HearthHTTP
@@ -21,7 +22,7 @@ package enum RuntimeAPIFuzzing {
             while (try? channel.readOutbound(as: ByteBuffer.self)) ?? nil != nil {}
         }
         _ = try? channel.finish()
-        session.close(.platformError(errorType: "Fuzz", message: "done"), reason: "done")
+        session.close(.platformError(.unknown("done")), reason: "done")
         loop.run()
     }
 }

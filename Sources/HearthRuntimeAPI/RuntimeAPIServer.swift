@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import HearthHTTP
+import HearthModel
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -43,7 +44,7 @@ public final class RuntimeAPIServer: Sendable {
     /// A server that could not start ends its session: its promises must be kept, and no runtime will call.
     private static func started(_ channel: EventLoopFuture<Channel>, _ session: RuntimeSession) -> EventLoopFuture<RuntimeAPIServer> {
         channel.map { RuntimeAPIServer(session: session, channel: $0) }.flatMapErrorThrowing { error in
-            session.close(.platformError(errorType: "Runtime.Unknown", message: "the Runtime API could not start"),
+            session.close(.platformError(.unknown("the Runtime API could not start")),
                           reason: "the Runtime API could not start: \(error)")
             throw error
         }
@@ -65,7 +66,7 @@ public final class RuntimeAPIServer: Sendable {
     /// Stops listening and drops every connection.
     /// Closes the listener; the session ends too, so nothing waits on a runtime that can no longer call.
     public func close() -> EventLoopFuture<Void> {
-        session.close(.platformError(errorType: "Runtime.Unknown", message: "the Runtime API closed"), reason: "the Runtime API closed")
+        session.close(.platformError(.unknown("the Runtime API closed")), reason: "the Runtime API closed")
         return channel.close().flatMapError { _ in self.channel.eventLoop.makeSucceededVoidFuture() }
     }
 }

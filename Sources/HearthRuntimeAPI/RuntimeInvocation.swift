@@ -1,3 +1,5 @@
+import HearthModel
+
 /// One event handed to a runtime through GET /next.
 public struct RuntimeInvocation: Sendable, Equatable {
     public var requestId: String
@@ -30,7 +32,7 @@ public enum InvocationOutcome: Sendable, Equatable {
     /// POST /error: the runtime's error document, passed to the caller as is.
     case functionError(body: [UInt8], errorType: String)
     /// Something the platform decided (oversize response, the runtime died, a timeout).
-    case platformError(errorType: String, message: String)
+    case platformError(PlatformFailure)
 }
 
 /// The init phase: the runtime reached GET /next, or reported an init error.

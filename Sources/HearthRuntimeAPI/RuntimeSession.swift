@@ -1,3 +1,4 @@
+import HearthModel
 import NIOCore
 
 /// The Runtime API state of one sandbox. Every method runs on `eventLoop`
@@ -47,7 +48,7 @@ public final class RuntimeSession: @unchecked Sendable {
                 // Why it closed (the runtime exited, say): an event that comes after ends as the ones outstanding did.
                 promise.succeed(closed)
             } else if self.pending != nil || self.current != nil {
-                promise.succeed(.platformError(errorType: "Runtime.Unknown", message: "the sandbox is busy with another invocation"))
+                promise.succeed(.platformError(.unknown("the sandbox is busy with another invocation")))
             } else {
                 self.pending = (invocation, promise)
                 self.onDelivered = onDelivered

@@ -36,6 +36,8 @@ public struct InvocationResult: Sendable {
     }
 
     public var requestId: String
+    /// How it ended; `body` and `report` say it as Lambda does.
+    public var end: InvocationEnd
     public var body: Body
     public var report: InvocationLog.Report
 }

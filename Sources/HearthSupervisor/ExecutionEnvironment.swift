@@ -80,7 +80,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
             let exit = sandbox.wait()
             health.markDead()
             exitPromise.succeed(exit)
-            session.close(.platformError(errorType: "Runtime.ExitError", message: LambdaErrors.describe(exit.status)), reason: "the runtime exited")
+            session.close(.platformError(.runtimeExited(detail: LambdaErrors.describe(exit.status))), reason: "the runtime exited")
         }
 
         // Init: until the runtime asks for its first event, at most 10 s, with burst CPU.
@@ -88,7 +88,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         let initTimedOut = Atomic(false)
         let timer = session.eventLoop.scheduleTask(in: .milliseconds(Int64(initTimeoutSeconds * 1000))) {
             initTimedOut.store(true, ordering: .relaxed)
-            session.close(.platformError(errorType: "Sandbox.Timedout", message: "init timed out"), reason: "init timed out")
+            session.close(.platformError(.timedOut), reason: "init timed out")
         }
         do {
             switch try await session.initOutcome.futureResult.get() {
@@ -152,16 +152,17 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         switch initResult {
         case .ready: break
         case .failed(let body, let type):
-            return await finish(requestId, .error(body, type: type), ms: initDurationMs, initMs: initDurationMs, status: "error", errorType: type, log: log)
+            return await finish(requestId, .functionError(type: type), body: body, ms: initDurationMs, initMs: initDurationMs, log: log)
         case .timedOut:
-            let body = LambdaErrors.document(type: "Sandbox.Timedout", message: "RequestId: \(requestId) Error: Init phase timed out after \(String(format: "%.2f", Self.initTimeoutSeconds)) seconds")
-            return await finish(requestId, .error(body, type: "Sandbox.Timedout"), ms: initDurationMs, initMs: initDurationMs, status: "timeout", errorType: nil, log: log)
+            let message = "Init phase timed out after \(String(format: "%.2f", Self.initTimeoutSeconds)) seconds"
+            return await finish(requestId, .platform(.timedOut), body: LambdaErrors.document(.timedOut, requestId: requestId, message: message),
+                                ms: initDurationMs, initMs: initDurationMs, log: log)
         case .exited(let exit):
             return await exitResult(exit, requestId: requestId, ms: initDurationMs, initMs: initDurationMs, log: log)
         }
         guard isHealthy else {
-            let body = LambdaErrors.document(type: "Runtime.Unknown", message: "RequestId: \(requestId) Error: the execution environment is gone")
-            return await finish(requestId, .error(body, type: "Runtime.Unknown"), ms: 0, initMs: nil, status: "error", errorType: "Runtime.Unknown", log: log)
+            let failure = PlatformFailure.unknown("the execution environment is gone")
+            return await finish(requestId, .platform(failure), body: LambdaErrors.document(failure, requestId: requestId), ms: 0, initMs: nil, log: log)
         }
 
         let session = server.session
@@ -176,38 +177,37 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         let timer = session.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
             // Marked first: the kill makes the runtime exit, and that must not read as a crash.
             timedOut.store(true, ordering: .sequentiallyConsistent)
-            session.close(.platformError(errorType: "Sandbox.Timedout", message: "timed out"), reason: "the invocation timed out")
+            session.close(.platformError(.timedOut), reason: "the invocation timed out")
             sandbox.kill()
         }
         // Output from before the runtime takes the event (the end of its previous one) stays out of this invocation's log.
         let output = self.output
         var outcome = (try? await session.invoke(invocation, onDelivered: { output.begin(log) }).get())
-            ?? .platformError(errorType: "Runtime.Unknown", message: "the Runtime API failed")
+            ?? .platformError(.unknown("the Runtime API failed"))
         timer.cancel()
         if timedOut.load(ordering: .sequentiallyConsistent), case .platformError = outcome {
-            outcome = .platformError(errorType: "Sandbox.Timedout", message: "timed out")
+            outcome = .platformError(.timedOut)
         }
         let ms = Date().timeIntervalSince(started) * 1000
 
         switch outcome {
         case .response(let bytes):
-            return await finish(requestId, .success(bytes), ms: ms, initMs: initMs, status: nil, errorType: nil, log: log)
+            return await finish(requestId, .success, body: bytes, ms: ms, initMs: initMs, log: log)
         case .functionError(let body, let type):
-            return await finish(requestId, .error(body, type: type), ms: ms, initMs: initMs, status: "error", errorType: type, log: log)
-        case .platformError("Sandbox.Timedout", _):
+            return await finish(requestId, .functionError(type: type), body: body, ms: ms, initMs: initMs, log: log)
+        case .platformError(.timedOut):
             markDead()
-            return await finish(requestId, .error(LambdaErrors.timedOut(requestId: requestId, seconds: timeout), type: "Sandbox.Timedout"),
-                                ms: ms, initMs: initMs, status: "timeout", errorType: nil, log: log)
-        case .platformError(let type, let message):
-            if type == "Runtime.ExitError" {
+            return await finish(requestId, .platform(.timedOut), body: LambdaErrors.timedOut(requestId: requestId, seconds: timeout),
+                                ms: ms, initMs: initMs, log: log)
+        case .platformError(let failure):
+            if case .runtimeExited = failure {
                 markDead()
                 if let exit = try? await exitPromise.futureResult.get() {
                     return await exitResult(exit, requestId: requestId, ms: ms, initMs: initMs, log: log)
                 }
             }
             // An oversize response: the runtime was told 413 and carries on; the caller gets the platform's error.
-            let body = LambdaErrors.document(type: type, message: "RequestId: \(requestId) Error: \(message)")
-            return await finish(requestId, .error(body, type: type), ms: ms, initMs: initMs, status: "error", errorType: type, log: log)
+            return await finish(requestId, .platform(failure), body: LambdaErrors.document(failure, requestId: requestId), ms: ms, initMs: initMs, log: log)
         }
     }
 
@@ -215,11 +215,12 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         markDead()
         // The caller sees Runtime.ExitError ("signal: killed"); the REPORT line says out of memory.
         let oom: Bool = if case .outOfMemory = exit.limit { true } else { false }
-        return await finish(requestId, .error(LambdaErrors.exited(requestId: requestId, status: exit.status), type: "Runtime.ExitError"),
-                            ms: ms, initMs: initMs, status: "error", errorType: oom ? "Runtime.OutOfMemory" : "Runtime.ExitError", log: log)
+        return await finish(requestId, .runtimeExit(outOfMemory: oom), body: LambdaErrors.exited(requestId: requestId, status: exit.status),
+                            ms: ms, initMs: initMs, log: log)
     }
 
-    private func finish(_ requestId: String, _ body: InvocationResult.Body, ms: Double, initMs: Double?, status: String?, errorType: String?,
+    /// The one place an invocation's end becomes its result and its log's END and REPORT lines.
+    private func finish(_ requestId: String, _ end: InvocationEnd, body: [UInt8], ms: Double, initMs: Double?,
                         log: InvocationLog) async -> InvocationResult {
         let peak: Int64?
         if isHealthy {
@@ -240,10 +241,10 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         }
         let report = InvocationLog.Report(
             durationMs: ms, memorySizeMB: function.spec.limits.memoryMB,
-            maxMemoryUsedMB: Int((Double(peak ?? 0) / 1_048_576).rounded(.up)), initDurationMs: initMs, status: status, errorType: errorType)
+            maxMemoryUsedMB: Int((Double(peak ?? 0) / 1_048_576).rounded(.up)), initDurationMs: initMs, end: end)
         log.end(requestId: requestId)
         log.report(requestId: requestId, report)
-        return InvocationResult(requestId: requestId, body: body, report: report)
+        return InvocationResult(requestId: requestId, end: end, body: end.errorType.map { .error(body, type: $0) } ?? .success(body), report: report)
     }
 
     /// The sandbox's exit if it comes within `wait`, else nil.

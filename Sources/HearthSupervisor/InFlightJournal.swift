@@ -129,7 +129,7 @@ public final class InFlightJournal: @unchecked Sendable {
             log.end(requestId: entry.requestId)
             let ms = Double(now >= entry.startedMs ? now - entry.startedMs : 0)
             log.report(requestId: entry.requestId, .init(durationMs: ms, memorySizeMB: entry.memoryMB, maxMemoryUsedMB: 0,
-                                                         initDurationMs: nil, status: "error", errorType: "Runtime.Unknown"))
+                                                         initDurationMs: nil, end: .platform(.unknown("cut off"))))
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HearthModel
 
 /// A function's log as Lambda writes it: the runtime's output between START,
 /// END and REPORT lines (tab-separated), streamed to a sink, with the last
@@ -50,6 +51,15 @@ public final class InvocationLog: @unchecked Sendable {
         public var errorType: String?
 
         public var billedDurationMs: Int { max(1, Int(durationMs.rounded(.up))) }
+
+        public init(durationMs: Double, memorySizeMB: Int, maxMemoryUsedMB: Int, initDurationMs: Double?, end: InvocationEnd) {
+            self.durationMs = durationMs
+            self.memorySizeMB = memorySizeMB
+            self.maxMemoryUsedMB = maxMemoryUsedMB
+            self.initDurationMs = initDurationMs
+            status = end.reportStatus
+            errorType = end.reportErrorType
+        }
     }
 
     public func report(requestId: String, _ r: Report) {

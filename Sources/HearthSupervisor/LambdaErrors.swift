@@ -1,4 +1,5 @@
 import Foundation
+import HearthModel
 import HearthSandbox
 
 /// The error documents callers get when the platform, not the function, ends an invocation.
@@ -8,14 +9,20 @@ public enum LambdaErrors {
         return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map(Array.init) ?? []
     }
 
+    /// The document for `failure` in one invocation: "RequestId: ... Error: " and its message, or `message`.
+    public static func document(_ failure: PlatformFailure, requestId: String, message: String? = nil) -> [UInt8] {
+        document(type: failure.errorType, message: "RequestId: \(requestId) Error: \(message ?? failure.message)")
+    }
+
     /// "Task timed out after 3.00 seconds", with the seconds the function was allowed.
     public static func timedOut(requestId: String, seconds: Double) -> [UInt8] {
-        document(type: "Sandbox.Timedout", message: "RequestId: \(requestId) Error: Task timed out after \(String(format: "%.2f", seconds)) seconds")
+        document(.timedOut, requestId: requestId, message: "Task timed out after \(String(format: "%.2f", seconds)) seconds")
     }
 
     /// Runtime.ExitError with the status as Lambda words it ("exit status 1", "signal: killed").
     public static func exited(requestId: String, status: SandboxExit.Status) -> [UInt8] {
-        document(type: "Runtime.ExitError", message: "RequestId: \(requestId) Error: Runtime exited with error: \(describe(status))")
+        let detail = describe(status)
+        return document(.runtimeExited(detail: detail), requestId: requestId, message: "Runtime exited with error: \(detail)")
     }
 
     public static func describe(_ status: SandboxExit.Status) -> String {

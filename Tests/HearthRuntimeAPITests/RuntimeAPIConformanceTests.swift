@@ -1,4 +1,5 @@
 import Foundation
+import HearthModel
 @testable import HearthRuntimeAPI
 import NIOConcurrencyHelpers
 import NIOCore
@@ -142,9 +143,10 @@ final class RuntimeAPIConformanceTests: XCTestCase {
         XCTAssertEqual(response.status, 413)
         XCTAssertEqual(response.json["errorType"] as? String, "RequestEntityTooLarge")
         XCTAssertEqual(response.json["errorMessage"] as? String, "Exceeded maximum allowed payload size (6291556 bytes).")
-        XCTAssertEqual(try outcome.wait(), .platformError(
-            errorType: "Function.ResponseSizeTooLarge",
-            message: "Response payload size (6291557 bytes) exceeded maximum allowed payload size (6291556 bytes)."))
+        let failure = PlatformFailure.responseTooLarge(bytes: 6_291_557, limit: 6_291_556)
+        XCTAssertEqual(try outcome.wait(), .platformError(failure))
+        XCTAssertEqual(failure.errorType, "Function.ResponseSizeTooLarge")
+        XCTAssertEqual(failure.message, "Response payload size (6291557 bytes) exceeded maximum allowed payload size (6291556 bytes).")
     }
 
     func testExactlyTheLimitIsAccepted() throws {
@@ -167,8 +169,9 @@ final class RuntimeAPIConformanceTests: XCTestCase {
                                         headers: ["Lambda-Runtime-Function-Response-Mode": "buffered-please"])
         XCTAssertEqual(response.status, 400)
         XCTAssertEqual(response.json["errorType"] as? String, "InvalidFunctionResponseMode")
-        XCTAssertEqual(try outcome.wait(), .platformError(errorType: "Runtime.InvalidResponseModeHeader",
-                                                          message: "Invalid response mode header value: buffered-please"))
+        XCTAssertEqual(try outcome.wait(), .platformError(.invalidResponseMode("buffered-please")))
+        XCTAssertEqual(PlatformFailure.invalidResponseMode("buffered-please").errorType, "Runtime.InvalidResponseModeHeader")
+        XCTAssertEqual(PlatformFailure.invalidResponseMode("buffered-please").message, "Invalid response mode header value: buffered-please")
     }
 
     func testErrorTakesItsTypeFromTheHeaderOrTheBody() throws {
@@ -261,10 +264,10 @@ final class RuntimeAPIConformanceTests: XCTestCase {
 
     func testClosingTheSessionAnswersWhatIsOutstanding() throws {
         let outcome = server.session.invoke(invocation())
-        server.session.close(.platformError(errorType: "Runtime.ExitError", message: "exit status 1"), reason: "exited")
-        XCTAssertEqual(try outcome.wait(), .platformError(errorType: "Runtime.ExitError", message: "exit status 1"))
+        server.session.close(.platformError(.runtimeExited(detail: "exit status 1")), reason: "exited")
+        XCTAssertEqual(try outcome.wait(), .platformError(.runtimeExited(detail: "exit status 1")))
         XCTAssertThrowsError(try server.session.initOutcome.futureResult.wait())
-        XCTAssertEqual(try server.session.invoke(invocation()).wait(), .platformError(errorType: "Runtime.ExitError", message: "exit status 1"),
+        XCTAssertEqual(try server.session.invoke(invocation()).wait(), .platformError(.runtimeExited(detail: "exit status 1")),
                        "an event after the close ends as the outstanding ones did")
     }
 

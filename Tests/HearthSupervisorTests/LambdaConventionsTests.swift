@@ -21,15 +21,42 @@ final class LambdaConventionsTests: XCTestCase {
 
     func testReportLineIsLambdasTabSeparatedFormat() {
         let log = InvocationLog()
-        log.report(requestId: "r1", .init(durationMs: 2.391, memorySizeMB: 128, maxMemoryUsedMB: 37, initDurationMs: 112.289))
+        log.report(requestId: "r1", .init(durationMs: 2.391, memorySizeMB: 128, maxMemoryUsedMB: 37, initDurationMs: 112.289, end: .success))
         XCTAssertEqual(String(decoding: log.tail, as: UTF8.self),
                        "REPORT RequestId: r1\tDuration: 2.39 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\tMax Memory Used: 37 MB\tInit Duration: 112.29 ms\t\n")
         let timeout = InvocationLog()
-        timeout.report(requestId: "r2", .init(durationMs: 3000.5, memorySizeMB: 128, maxMemoryUsedMB: 31, initDurationMs: nil, status: "timeout"))
+        timeout.report(requestId: "r2", .init(durationMs: 3000.5, memorySizeMB: 128, maxMemoryUsedMB: 31, initDurationMs: nil, end: .platform(.timedOut)))
         XCTAssertTrue(String(decoding: timeout.tail, as: UTF8.self).hasSuffix("Max Memory Used: 31 MB\tStatus: timeout\t\n"))
         let oom = InvocationLog()
-        oom.report(requestId: "r3", .init(durationMs: 10, memorySizeMB: 128, maxMemoryUsedMB: 128, initDurationMs: nil, status: "error", errorType: "Runtime.OutOfMemory"))
+        oom.report(requestId: "r3", .init(durationMs: 10, memorySizeMB: 128, maxMemoryUsedMB: 128, initDurationMs: nil,
+                                        end: .runtimeExit(outOfMemory: true)))
         XCTAssertTrue(String(decoding: oom.tail, as: UTF8.self).hasSuffix("\tStatus: error\tError Type: Runtime.OutOfMemory\t\n"))
+    }
+
+    /// Every way an invocation ends, with the names Lambda gives it: the caller's error type, REPORT's Status
+    /// and Error Type (one table, the only place they are written).
+    func testEachEndHasLambdasNames() {
+        let cases: [(InvocationEnd, String?, String?, String?)] = [
+            (.success, nil, nil, nil),
+            (.functionError(type: "ValueError"), "ValueError", "error", "ValueError"),
+            (.functionError(type: "Runtime.ImportModuleError"), "Runtime.ImportModuleError", "error", "Runtime.ImportModuleError"),
+            (.platform(.timedOut), "Sandbox.Timedout", "timeout", nil),
+            (.runtimeExit(outOfMemory: false), "Runtime.ExitError", "error", "Runtime.ExitError"),
+            (.runtimeExit(outOfMemory: true), "Runtime.ExitError", "error", "Runtime.OutOfMemory"),
+            (.platform(.runtimeExited(detail: "exit status 1")), "Runtime.ExitError", "error", "Runtime.ExitError"),
+            (.platform(.responseTooLarge(bytes: 7, limit: 6)), "Function.ResponseSizeTooLarge", "error", "Function.ResponseSizeTooLarge"),
+            (.platform(.invalidResponseMode("x")), "Runtime.InvalidResponseModeHeader", "error", "Runtime.InvalidResponseModeHeader"),
+            (.platform(.unknown("gone")), "Runtime.Unknown", "error", "Runtime.Unknown"),
+        ]
+        for (end, callerType, status, reportType) in cases {
+            XCTAssertEqual(end.errorType, callerType, "\(end)")
+            XCTAssertEqual(end.reportStatus, status, "\(end)")
+            XCTAssertEqual(end.reportErrorType, reportType, "\(end)")
+        }
+        let document = LambdaErrors.timedOut(requestId: "r", seconds: 3)
+        XCTAssertEqual(String(decoding: document, as: UTF8.self), #"{"errorMessage":"RequestId: r Error: Task timed out after 3.00 seconds","errorType":"Sandbox.Timedout"}"#)
+        let exited = LambdaErrors.exited(requestId: "r", status: .signaled(SIGKILL))
+        XCTAssertEqual(String(decoding: exited, as: UTF8.self), #"{"errorMessage":"RequestId: r Error: Runtime exited with error: signal: killed","errorType":"Runtime.ExitError"}"#)
     }
 
     func testStartEndAndTheTailKeepsTheLast4KB() {
@@ -52,7 +79,7 @@ final class LambdaConventionsTests: XCTestCase {
         log.append(Array("hello\n".utf8))
         log.append(Array("again\n".utf8))
         log.end(requestId: "r")
-        log.report(requestId: "r", .init(durationMs: 1, memorySizeMB: 128, maxMemoryUsedMB: 1, initDurationMs: nil))
+        log.report(requestId: "r", .init(durationMs: 1, memorySizeMB: 128, maxMemoryUsedMB: 1, initDurationMs: nil, end: .success))
         let written = chunks.withLock { $0 }
         XCTAssertEqual(written.count, 3, "START with the first output, the second output, END with REPORT: \(written)")
         XCTAssertEqual(written.joined(), String(decoding: log.tail, as: UTF8.self))
