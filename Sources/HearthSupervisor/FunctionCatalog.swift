@@ -519,6 +519,28 @@ public final class FunctionCatalog: Sendable {
         return out
     }
 
+    /// Reserved concurrency of every function together (GetAccountSettings' unreserved share).
+    public func reservedConcurrencyTotal() throws(ServiceError) -> Int {
+        try wrap { try state.allReservedConcurrency().values.reduce(0, +) }
+    }
+
+    /// Bytes of every stored zip (GetAccountSettings' TotalCodeSize in use).
+    public func storedCodeBytes() -> Int64 {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: codeDirectory) else { return 0 }
+        var total: Int64 = 0
+        for name in names where name.hasSuffix(".zip") {
+            var st = stat()
+            if stat(codeDirectory + "/" + name, &st) == 0 { total += Int64(st.st_size) }
+        }
+        return total
+    }
+
+    /// A stored zip by its SHA-256 in lower-case hex, or nil (no such package, or not a digest).
+    public func storedZip(digest: String) -> [UInt8]? {
+        guard digest.utf8.count == 64, digest.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else { return nil }
+        return FileManager.default.contents(atPath: zipPath(digest)).map(Array.init)
+    }
+
     /// Removes stored zips nothing refers to any more, and unreferenced packages.
     public func collectCode() {
         guard let used = try? state.referencedZipDigests(),

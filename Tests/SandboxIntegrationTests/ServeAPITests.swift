@@ -433,9 +433,17 @@ final class ServeAPITests: XCTestCase {
             s = c.get_account_settings()
             out["limit"] = s["AccountLimit"]["ConcurrentExecutions"]
             out["count"] = s["AccountUsage"]["FunctionCount"]
+            out["codeSize"] = s["AccountUsage"]["TotalCodeSize"]
+            c.put_function_concurrency(FunctionName="obs", ReservedConcurrentExecutions=7)
+            out["unreserved"] = c.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"]
             """)
         XCTAssertEqual(out["limit"] as? Int, 1000)
         XCTAssertGreaterThanOrEqual(out["count"] as? Int ?? 0, 1)
+        XCTAssertGreaterThan(out["codeSize"] as? Int ?? 0, 100, "the stored zip counts")
+        XCTAssertEqual(out["unreserved"] as? Int, 993)
+        for digest in [String(repeating: "0", count: 64), String(repeating: "A", count: 64), "../state.db"] {
+            XCTAssertEqual(try daemon.http("GET", "/hearth/v1/code/" + digest).0, 404, digest)
+        }
         let (healthStatus, _, health) = try daemon.http("GET", "/healthz")
         XCTAssertEqual(healthStatus, 200)
         XCTAssertEqual(health, "ok\n")

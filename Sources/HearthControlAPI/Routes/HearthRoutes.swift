@@ -1,20 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import HearthSupervisor
 
 extension LambdaAPI {
     func accountSettings(_ request: APIRequest) async throws(ServiceError) -> APIResponse {
         let status = await supervisor.status()
-        let reserved = (try? catalog.state.allReservedConcurrency().values.reduce(0, +)) ?? 0
-        var codeBytes: Int64 = 0
-        if let names = try? FileManager.default.contentsOfDirectory(atPath: catalog.codeDirectory) {
-            for name in names {
-                var st = stat()
-                if stat(catalog.codeDirectory + "/" + name, &st) == 0 { codeBytes += Int64(st.st_size) }
-            }
-        }
+        let reserved = (try? catalog.reservedConcurrencyTotal()) ?? 0
+        let codeBytes = catalog.storedCodeBytes()
         return .json(200, [
             "AccountLimit": [
                 "TotalCodeSize": 80_530_636_800, "CodeSizeUnzipped": 262_144_000, "CodeSizeZipped": 52_428_800,
@@ -43,10 +34,7 @@ extension LambdaAPI {
     /// A stored zip by its SHA-256 (GetFunction's and GetLayerVersion's Code.Location).
     func code(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
         let digest = params["digest"] ?? ""
-        guard digest.count == 64, digest.allSatisfy({ $0.isHexDigit && !$0.isUppercase }),
-              let data = FileManager.default.contents(atPath: catalog.codeDirectory + "/" + digest + ".zip") else {
-            throw .notFound("No stored package \(digest.prefix(64))")
-        }
-        return APIResponse(status: 200, headers: [("Content-Type", "application/zip")], body: Array(data))
+        guard let zip = catalog.storedZip(digest: digest) else { throw .notFound("No stored package \(digest.prefix(64))") }
+        return APIResponse(status: 200, headers: [("Content-Type", "application/zip")], body: zip)
     }
 }
