@@ -231,7 +231,11 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
         if response.headers.first(where: { $0.0 == "x-amzn-RequestId" }) == nil {
             response.headers.append(("x-amzn-RequestId", RequestIdentifiers.uuid()))
         }
-        context.writeHTTPResponse(status: response.status, headers: response.headers, body: response.body, for: framing, lingering: lingering)
+        if let file = response.file, let fd = file.take() {
+            context.writeHTTPFileResponse(status: response.status, headers: response.headers, fd: fd, length: file.length, for: framing)
+        } else {
+            context.writeHTTPResponse(status: response.status, headers: response.headers, body: response.body, for: framing, lingering: lingering)
+        }
         // Without keep-alive the connection is closing: whatever the client sent after is dropped.
         guard framing.keepAlive else { return }
         activity.answered()

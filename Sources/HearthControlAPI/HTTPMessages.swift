@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HearthPackages
 import HearthSupervisor
 
@@ -85,6 +86,8 @@ public struct APIResponse: Sendable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// A body sent from a file instead (a stored zip), never read into memory.
+    public var file: ResponseFile?
 
     public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.status = status
@@ -100,5 +103,29 @@ public struct APIResponse: Sendable {
 
     public static func text(_ status: Int, _ text: String, contentType: String = "text/plain; charset=utf-8") -> APIResponse {
         APIResponse(status: status, headers: [("Content-Type", contentType)], body: Array(text.utf8))
+    }
+}
+
+/// An open file to send as a response body; closed when the response is written, or dropped unsent.
+public final class ResponseFile: Sendable {
+    private let descriptor: Mutex<Int32>
+    public let length: Int
+
+    /// Takes ownership of `fd`.
+    public init(fd: Int32, length: Int) {
+        descriptor = Mutex(fd)
+        self.length = length
+    }
+
+    /// The descriptor, once: its taker closes it.
+    func take() -> Int32? {
+        descriptor.withLock { fd in
+            defer { fd = -1 }
+            return fd >= 0 ? fd : nil
+        }
+    }
+
+    deinit {
+        if let fd = take() { close(fd) }
     }
 }

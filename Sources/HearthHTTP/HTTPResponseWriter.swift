@@ -36,8 +36,17 @@ public enum HTTPResponseBytes {
     /// holding CR, LF or NUL (a value that came from a client, say, must not add header lines).
     public static func encode(status: Int, headers: [(String, String)], body: [UInt8], for request: RequestFraming,
                               allocator: ByteBufferAllocator) -> ByteBuffer? {
+        guard var buffer = encodeHead(status: status, headers: headers, contentLength: body.count, for: request, allocator: allocator,
+                                      reserving: request.headRequest ? 0 : body.count) else { return nil }
+        if !request.headRequest && !(status < 200 || status == 204) { buffer.writeBytes(body) }
+        return buffer
+    }
+
+    /// The status line and headers of a response whose body of `contentLength` bytes follows separately.
+    public static func encodeHead(status: Int, headers: [(String, String)], contentLength: Int, for request: RequestFraming,
+                                  allocator: ByteBufferAllocator, reserving: Int = 0) -> ByteBuffer? {
         let version = request.version
-        var buffer = allocator.buffer(capacity: 128 + headers.count * 48 + (request.headRequest ? 0 : body.count))
+        var buffer = allocator.buffer(capacity: 128 + headers.count * 48 + reserving)
         buffer.writeString("HTTP/\(version.major).\(version.minor) \(status) \(HTTPResponseStatus(statusCode: status).reasonPhrase)\r\n")
         for (name, value) in headers {
             guard isToken(name), isFieldValue(value) else { return nil }
@@ -50,7 +59,7 @@ public enum HTTPResponseBytes {
         let bodiless = status < 200 || status == 204
         if !bodiless {
             buffer.writeStaticString("Content-Length: ")
-            buffer.writeString(String(body.count))
+            buffer.writeString(String(contentLength))
             buffer.writeStaticString("\r\n")
         }
         if !request.keepAlive {
@@ -60,7 +69,6 @@ public enum HTTPResponseBytes {
             buffer.writeStaticString("Connection: keep-alive\r\n")
         }
         buffer.writeStaticString("\r\n")
-        if !request.headRequest && !bodiless { buffer.writeBytes(body) }
         return buffer
     }
 
@@ -94,6 +102,31 @@ extension ChannelHandlerContext {
         } else {
             let channel = self.channel
             writeAndFlush(NIOAny(encoded)).whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    /// Writes a response whose body is the first `length` bytes of the open file `fd`, sent by the kernel
+    /// (sendfile) and never held in memory; takes ownership of `fd`. Without keep-alive the connection
+    /// closes after it.
+    public func writeHTTPFileResponse(status: Int, headers: [(String, String)], fd: Int32, length: Int, for request: RequestFraming) {
+        let file = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
+        guard channel.isActive,
+              let head = HTTPResponseBytes.encodeHead(status: status, headers: headers, contentLength: length, for: request, allocator: channel.allocator) else {
+            try? file.close()
+            return channel.isActive ? writeBareResponseAndClose(status: 500, version: request.version) : ()
+        }
+        write(NIOAny(head), promise: nil)
+        let sent: EventLoopFuture<Void>
+        if request.headRequest || length == 0 {
+            sent = writeAndFlush(NIOAny(ByteBuffer()))
+        } else {
+            sent = writeAndFlush(NIOAny(IOData.fileRegion(FileRegion(fileHandle: file, readerIndex: 0, endIndex: length))))
+        }
+        let channel = self.channel
+        let keepAlive = request.keepAlive
+        sent.whenComplete { _ in
+            try? file.close()
+            if !keepAlive { channel.close(promise: nil) }
         }
     }
 

@@ -535,10 +535,18 @@ public final class FunctionCatalog: Sendable {
         return total
     }
 
-    /// A stored zip by its SHA-256 in lower-case hex, or nil (no such package, or not a digest).
-    public func storedZip(digest: String) -> [UInt8]? {
+    /// A stored zip by its SHA-256 in lower-case hex, opened for reading, and its length; nil if there is no
+    /// such package (or it is not a digest). The caller closes the descriptor.
+    public func openStoredZip(digest: String) -> (fd: Int32, length: Int)? {
         guard digest.utf8.count == 64, digest.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else { return nil }
-        return FileManager.default.contents(atPath: zipPath(digest)).map(Array.init)
+        let fd = open(zipPath(digest), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return nil }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            return nil
+        }
+        return (fd, Int(st.st_size))
     }
 
     /// Removes stored zips nothing refers to any more, and unreferenced packages.

@@ -230,6 +230,23 @@ final class ServeClientLimitTests: XCTestCase {
               + "\(latencies.count) warm invocations meanwhile, median \(Int(latencies[latencies.count / 2] * 1000)) ms, max \(Int((latencies.last ?? 0) * 1000)) ms")
         XCTAssertLessThan(growthMB, 150, "the bodies are on disk, not in the daemon's memory")
         XCTAssertLessThan(latencies.last ?? 0, 0.5, "imports do not hold invocations up")
+
+        // Eight concurrent downloads of a 40 MB package (GetFunction's Code.Location) are sent from the file,
+        // not read into the daemon's memory (they took it from 50 to 362 MB).
+        let downloads = ProcessSampler(pid: daemon.pid)
+        let fetched = try daemon.boto("""
+            import hashlib, urllib.request
+            location = c.get_function(FunctionName="big0")["Code"]["Location"]
+            def fetch(_):
+                return hashlib.sha256(urllib.request.urlopen(location, timeout=60).read()).hexdigest()
+            with concurrent.futures.ThreadPoolExecutor(8) as pool:
+                out["digests"] = sorted(set(pool.map(fetch, range(8))))
+            out["local"] = hashlib.sha256(open("\(daemon.base)/big.zip", "rb").read()).hexdigest()
+            """)
+        let served = downloads.stop()
+        XCTAssertEqual(fetched["digests"] as? [String], [fetched["local"] as? String ?? "?"], "every download is the uploaded zip")
+        let downloadGrowthMB = Double(served.maxRSSKiB - served.firstRSSKiB) / 1024
+        XCTAssertLessThan(downloadGrowthMB, 40, "downloads are sent from the file (+\(Int(downloadGrowthMB)) MB)")
     }
 
     /// A function that opens hundreds of connections to its Runtime API and sends large bodies on each

@@ -34,7 +34,10 @@ extension LambdaAPI {
     /// A stored zip by its SHA-256 (GetFunction's and GetLayerVersion's Code.Location).
     func code(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
         let digest = params["digest"] ?? ""
-        guard let zip = catalog.storedZip(digest: digest) else { throw .notFound("No stored package \(digest.prefix(64))") }
-        return APIResponse(status: 200, headers: [("Content-Type", "application/zip")], body: zip)
+        guard let zip = catalog.openStoredZip(digest: digest) else { throw .notFound("No stored package \(digest.prefix(64))") }
+        // Sent by the kernel from the file: eight concurrent downloads of a 40 MB zip took the daemon from 50 to 362 MB.
+        var response = APIResponse(status: 200, headers: [("Content-Type", "application/zip")])
+        response.file = ResponseFile(fd: zip.fd, length: zip.length)
+        return response
     }
 }
