@@ -3,69 +3,56 @@ import Glibc
 #endif
 import HearthModel
 
-/// cgroup v1: one directory per controller hierarchy (memory, pids, cpu).
+/// cgroup v1: one directory per controller hierarchy (memory, pids, cpu, and the freezer where mounted).
 public struct CgroupV1Manager: CgroupManager {
     public var kind: String { "v1" }
+    /// Our own cgroup directory in each hierarchy, once each (co-mounted controllers share one).
+    let ownDirectories: [String]
     /// controller → our own cgroup directory in its hierarchy.
-    let ownDirectories: [(controller: String, directory: String)]
-    /// Our cgroup in the freezer hierarchy, under which each sandbox gets one more cgroup to freeze.
-    let freezerOwnDirectory: String?
+    let controllerDirectories: [String: String]
     let fs: any CgroupFilesystem
 
-    /// - Parameter freezer: use the freezer hierarchy (false: sandboxes cannot be frozen; for measuring its cost).
+    /// - Parameter freezer: use the freezer hierarchy too, where it is mounted (false: sandboxes cannot be
+    ///   frozen; for measuring its cost).
     public init(layout: CgroupLayout, freezer: Bool = true, fs: any CgroupFilesystem = KernelCgroupFilesystem()) throws {
-        self.fs = fs
-        var dirs: [(String, String)] = []
-        var seen = Set<String>()
+        var pairs: [(controller: String, directory: String)] = []
         for controller in CgroupDetector.v1Controllers {
             guard let dir = layout.v1Directory(for: controller) else {
                 throw HearthError.cgroup("cgroup v1 controller '\(controller)' is not mounted")
             }
-            if seen.insert(dir).inserted { dirs.append((controller, dir)) }
+            pairs.append((controller, dir))
         }
-        ownDirectories = dirs
-        freezerOwnDirectory = freezer ? layout.v1Directory(for: "freezer") : nil
+        if freezer, let dir = layout.v1Directory(for: "freezer") { pairs.append(("freezer", dir)) }
+        self.init(ownDirectories: pairs, fs: fs)
     }
 
     /// For tests: explicit directories, e.g. under a temporary fake cgroupfs.
-    public init(ownDirectories: [(controller: String, directory: String)], freezerOwnDirectory: String? = nil, fs: any CgroupFilesystem) {
-        self.ownDirectories = ownDirectories
-        self.freezerOwnDirectory = freezerOwnDirectory
+    public init(ownDirectories pairs: [(controller: String, directory: String)], fs: any CgroupFilesystem) {
+        var seen = Set<String>()
+        ownDirectories = pairs.map(\.directory).filter { seen.insert($0).inserted }
+        controllerDirectories = Dictionary(pairs.map { ($0.controller, $0.directory) }, uniquingKeysWith: { first, _ in first })
         self.fs = fs
     }
 
-    /// The freezer's parent directory when it is a hierarchy of its own (co-mounted with a resource
-    /// controller, a sandbox's directory there is its freezer too).
-    var freezerParent: String? {
-        guard let own = freezerOwnDirectory, !ownDirectories.contains(where: { $0.directory == own }) else { return nil }
-        return own + "/" + sandboxParentName
-    }
-
-    public var parentDirectories: [String] {
-        ownDirectories.map { $0.directory + "/" + sandboxParentName } + (freezerParent.map { [$0] } ?? [])
-    }
+    public var parentDirectories: [String] { ownDirectories.map { $0 + "/" + sandboxParentName } }
 
     public func createSandboxCgroup(id: String, limits: ResourceLimits) throws -> any SandboxCgroup {
         try validateCgroupName(id)
         var created: [String] = []
-        // The parent is made only when missing (first use, or after releaseIfUnused), not tried on every start.
-        func make(_ parent: String) throws -> String {
-            let dir = parent + "/" + id
-            if (try? fs.makeDirectory(dir, mayExist: false)) == nil {
-                try fs.makeDirectory(parent, mayExist: true)
-                try fs.makeDirectory(dir, mayExist: false)
-            }
-            created.append(dir)
-            return dir
-        }
         do {
-            for (_, own) in ownDirectories { _ = try make(own + "/" + sandboxParentName) }
-            let byController = Dictionary(uniqueKeysWithValues: zip(ownDirectories.map(\.controller), created))
-            // The init joins it with the others (one burst of joins: a join alone, later, waits for an RCU
-            // grace period, 5-16 ms measured here), so the whole sandbox is frozen, init included.
-            let sharedFreezer = ownDirectories.firstIndex { $0.directory == freezerOwnDirectory }.map { SandboxFreezer.v1(created[$0], fs: fs) }
-            let freezer = try sharedFreezer ?? freezerParent.map { SandboxFreezer.v1(try make($0), fs: fs) }
-            let cgroup = SandboxCgroupV1(id: id, directories: created, byController: byController, freezer: freezer, fs: fs)
+            for own in ownDirectories {
+                let parent = own + "/" + sandboxParentName
+                let dir = parent + "/" + id
+                // The parent is made only when missing (first use, or after releaseIfUnused), not tried on every start.
+                if (try? fs.makeDirectory(dir, mayExist: false)) == nil {
+                    try fs.makeDirectory(parent, mayExist: true)
+                    try fs.makeDirectory(dir, mayExist: false)
+                }
+                created.append(dir)
+            }
+            let createdByOwn = Dictionary(uniqueKeysWithValues: zip(ownDirectories, created))
+            let byController = controllerDirectories.compactMapValues { createdByOwn[$0] }
+            let cgroup = SandboxCgroupV1(id: id, directories: created, byController: byController, fs: fs)
             try cgroup.apply(limits)
             return cgroup
         } catch {
@@ -82,16 +69,17 @@ public struct CgroupV1Manager: CgroupManager {
 
     public func removeSandboxCgroup(named name: String) throws {
         try validateCgroupName(name)
-        let dirs = parentDirectories.map { $0 + "/" + name }.filter { fs.exists($0) }
-        // A frozen v1 process dies of its SIGKILL only once thawed.
-        for dir in dirs { fs.signalListed(dir + "/cgroup.procs") }
-        for dir in dirs where fs.exists(dir + "/freezer.state") { try? SandboxFreezer.v1(dir, fs: fs).thaw() }
-        for dir in dirs { fs.killListed(dir + "/cgroup.procs") }
-        var firstError: Error?
-        for dir in dirs {
-            do { try fs.removeDirectory(dir) } catch { firstError = firstError ?? error }
+        var existing: [String: String] = [:]
+        for own in ownDirectories where fs.exists(own + "/" + sandboxParentName + "/" + name) {
+            existing[own] = own + "/" + sandboxParentName + "/" + name
         }
-        if let firstError { throw firstError }
+        guard !existing.isEmpty else { return }
+        let cgroup = SandboxCgroupV1(id: name, directories: ownDirectories.compactMap { existing[$0] },
+                                     byController: controllerDirectories.compactMapValues { existing[$0] }, fs: fs)
+        cgroup.killAll()
+        // A dead daemon's sandbox may be in some hierarchies only (cut off while joining them).
+        for dir in cgroup.directories.dropFirst() { fs.killListed(dir + "/cgroup.procs") }
+        try cgroup.remove()
     }
 }
 
@@ -101,13 +89,15 @@ public struct SandboxCgroupV1: SandboxCgroup {
     let byController: [String: String]
     let fs: any CgroupFilesystem
     let peakFile: (any CgroupValueFile)?
+    /// The freezer hierarchy's cgroup, which the init joins with the others (one burst of joins: a join
+    /// alone, later, waits for an RCU grace period, 5-16 ms measured here): the whole sandbox freezes.
     public let freezer: SandboxFreezer?
 
-    init(id: String, directories: [String], byController: [String: String], freezer: SandboxFreezer?, fs: any CgroupFilesystem) {
+    init(id: String, directories: [String], byController: [String: String], fs: any CgroupFilesystem) {
         self.id = id
         self.directories = directories
         self.byController = byController
-        self.freezer = freezer
+        freezer = byController["freezer"].map { SandboxFreezer.v1($0, fs: fs) }
         self.fs = fs
         peakFile = byController["memory"].map { fs.valueFile($0 + "/memory.max_usage_in_bytes") }
     }

@@ -43,7 +43,7 @@ final class CgroupV1LimitTests: XCTestCase {
 
     func testANewCgroupAndACutTakeTwoMemoryWritesAndARaiseStillSucceeds() throws {
         let fs = FakeV1Memory()
-        let cgroup = SandboxCgroupV1(id: "sb", directories: [fs.dir], byController: ["memory": fs.dir], freezer: nil, fs: fs)
+        let cgroup = SandboxCgroupV1(id: "sb", directories: [fs.dir], byController: ["memory": fs.dir], fs: fs)
 
         try cgroup.apply(limits(256))
         XCTAssertEqual(fs.attempts, ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.swappiness"])

@@ -16,15 +16,6 @@ final class ServeClientLimitTests: XCTestCase {
         ServeFixtures.remove()
     }
 
-    func createCounter(_ name: String) throws -> String {
-        let fixtures = try ServeFixtures.make()
-        return """
-            c.create_function(FunctionName="\(name)", Runtime="python3.11", Role="arn:aws:iam::123456789012:role/hearth",
-                              Handler="app.handler", Code={"ZipFile": open("\(fixtures)/counter-v1.zip", "rb").read()})
-
-            """
-    }
-
     /// A daemon with small connection limits, from its settings file.
     func limitedDaemon() throws -> ServeDaemon {
         let config = NSTemporaryDirectory() + "hearth-limits-\(UUID().uuidString.prefix(8)).yaml"

@@ -171,6 +171,16 @@ final class ServeDaemon: @unchecked Sendable {
     }
 }
 
+/// boto3 code that creates the counter function `name` (the serve tests' usual one) with client `c`.
+func createCounter(_ name: String, memory: Int = 128, handler: String = "app.handler", publish: Bool = false) throws -> String {
+    let fixtures = try ServeFixtures.make()
+    return """
+        c.create_function(FunctionName="\(name)", Runtime="python3.11", Role="arn:aws:iam::123456789012:role/hearth", MemorySize=\(memory),
+                          Handler="\(handler)", Code={"ZipFile": open("\(fixtures)/counter-v1.zip", "rb").read()}, Publish=\(publish ? "True" : "False"))
+
+        """
+}
+
 /// Function packages for the serve tests, made with zip.
 enum ServeFixtures {
     nonisolated(unsafe) static var directory: String?

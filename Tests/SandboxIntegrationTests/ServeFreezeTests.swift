@@ -82,10 +82,7 @@ final class ServeFreezeTests: XCTestCase {
     /// An operator can keep idle sandboxes running (--no-freeze-idle, freeze_idle: false).
     func testFreezingCanBeTurnedOff() throws {
         let (first, second, _) = try run(daemonArguments: ["--no-freeze-idle"])
-        let gap = try XCTUnwrap(second["maxGap"] as? Double)
-        let cpu = try XCTUnwrap(second["childCPU"] as? Double) - (try XCTUnwrap(first["childCPU"] as? Double))
-        XCTAssertLessThan(gap, 0.5, "the ticking thread ran on")
-        XCTAssertGreaterThan(cpu, 0.8, "the spinning child ran on")
+        try assertBackgroundWorkRanOn(first, second)
     }
 
     /// The background function's package, in a directory of its own (the caller removes it).
@@ -107,11 +104,30 @@ final class ServeFreezeTests: XCTestCase {
         """
     }
 
-    private func run(daemonArguments: [String]) throws -> ([String: Any], [String: Any], [String: Any]) {
+    /// Without its thaw guard (killed here), a daemon freezes nothing: a frozen sandbox would outlive it.
+    func testNoSandboxIsFrozenOnceTheGuardIsGone() throws {
+        let (first, second, _) = try run(daemonArguments: []) { daemon in
+            for guardPid in Self.guards(of: daemon.pid) { kill(guardPid, SIGKILL) }
+            XCTAssertTrue(eventually(within: 5) { Self.guards(of: daemon.pid).isEmpty }, "the guard is gone")
+        }
+        try assertBackgroundWorkRanOn(first, second)
+    }
+
+    /// The second invocation saw the ticks and CPU of a background that was never frozen.
+    private func assertBackgroundWorkRanOn(_ first: [String: Any], _ second: [String: Any], line: UInt = #line) throws {
+        let gap = try XCTUnwrap(second["maxGap"] as? Double)
+        let cpu = try XCTUnwrap(second["childCPU"] as? Double) - (try XCTUnwrap(first["childCPU"] as? Double))
+        XCTAssertLessThan(gap, 0.5, "the ticking thread ran on", line: line)
+        XCTAssertGreaterThan(cpu, 0.8, "the spinning child ran on", line: line)
+    }
+
+    private func run(daemonArguments: [String], beforeInvoking: (ServeDaemon) -> Void = { _ in }) throws
+        -> ([String: Any], [String: Any], [String: Any]) {
         let dir = try makePackage()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let daemon = try ServeDaemon(arguments: ["--prepared", "0"] + daemonArguments)
         defer { daemon.remove() }
+        beforeInvoking(daemon)
         let out = try daemon.boto(create(dir) + """
             out["first"] = payload(c.invoke(FunctionName="bg"))
             time.sleep(1.5)

@@ -15,15 +15,6 @@ final class ServeHardeningTests: XCTestCase {
         ServeFixtures.remove()
     }
 
-    func createCounter(_ name: String, memory: Int = 128, handler: String = "app.handler", publish: Bool = false) throws -> String {
-        let fixtures = try ServeFixtures.make()
-        return """
-            c.create_function(FunctionName="\(name)", Runtime="python3.11", Role="arn:aws:iam::123456789012:role/hearth", MemorySize=\(memory),
-                              Handler="\(handler)", Code={"ZipFile": open("\(fixtures)/counter-v1.zip", "rb").read()}, Publish=\(publish ? "True" : "False"))
-
-            """
-    }
-
     /// Provisioned concurrency whose init fails is FAILED with AWS's reason, as on Lambda; and the daemon
     /// still stops on SIGTERM (it used to wait for good for the failed sandbox's teardown).
     func testProvisionedConcurrencyWhoseInitFailsIsFailedAndTheDaemonStillStops() throws {

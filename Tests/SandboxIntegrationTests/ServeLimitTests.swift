@@ -14,15 +14,6 @@ final class ServeLimitTests: XCTestCase {
         ServeFixtures.remove()
     }
 
-    func createCounter(_ name: String, memory: Int = 128) throws -> String {
-        let fixtures = try ServeFixtures.make()
-        return """
-            c.create_function(FunctionName="\(name)", Runtime="python3.11", Role="arn:aws:iam::123456789012:role/hearth", MemorySize=\(memory),
-                              Handler="app.handler", Code={"ZipFile": open("\(fixtures)/counter-v1.zip", "rb").read()})
-
-            """
-    }
-
     func testAccountConcurrencyLimitThrottlesWithItsReason() throws {
         let daemon = try ServeDaemon(arguments: ["--account-concurrency", "2"])
         defer { daemon.remove() }
