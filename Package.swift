@@ -64,14 +64,19 @@ let package = Package(
         ),
         .target(name: "HearthState", dependencies: ["CSQLite"]),
         .target(
+            name: "HearthExecution",
+            dependencies: ["HearthModel", "HearthSandbox", "HearthRuntimeAPI", "CSyscalls",
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
+        ),
+        .target(
             name: "HearthSupervisor",
-            dependencies: ["HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthState", "CSyscalls",
+            dependencies: ["HearthModel", "HearthExecution", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthState", "CSyscalls",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .target(
             name: "HearthControlAPI",
             dependencies: [
-                "HearthModel", "HearthSupervisor", "HearthPackages", "HearthState", "HearthHTTP",
+                "HearthModel", "HearthExecution", "HearthSupervisor", "HearthPackages", "HearthState", "HearthHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -81,7 +86,8 @@ let package = Package(
         .target(
             name: "HearthCommands",
             dependencies: [
-                "HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthSupervisor", "HearthControlAPI", "HearthHTTP", "HearthState",
+                "HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthExecution", "HearthSupervisor",
+                "HearthControlAPI", "HearthHTTP", "HearthState",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -98,7 +104,8 @@ let package = Package(
         .executableTarget(
             name: "hearth-bench",
             dependencies: [
-                "HearthSandbox", "HearthCgroups", "HearthModel", "HearthPackages", "HearthSupervisor", "HearthRuntimeAPI", "CBenchSupport",
+                "HearthSandbox", "HearthCgroups", "HearthModel", "HearthPackages", "HearthExecution", "HearthSupervisor", "HearthRuntimeAPI",
+                "CBenchSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -124,11 +131,14 @@ let package = Package(
             "HearthRuntimeAPI", "HearthHTTP", "HearthModel", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
+        .testTarget(name: "HearthExecutionTests", dependencies: ["HearthExecution", "HearthRuntimeAPI", "HearthSandbox"]),
         .testTarget(name: "HearthSupervisorTests", dependencies: [
-            "HearthSupervisor", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+            "HearthSupervisor", "HearthExecution", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "HearthStateTests", dependencies: ["HearthState"]),
-        .testTarget(name: "HearthControlAPITests", dependencies: ["HearthControlAPI"]),
+        .testTarget(name: "HearthControlAPITests", dependencies: [
+            "HearthControlAPI", "HearthSupervisor", "HearthExecution", "HearthState", "HearthPackages", "HearthModel",
+        ]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["hearth-fuzz"]),
         .testTarget(
             name: "SandboxIntegrationTests",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HearthExecution
 import HearthModel
 import HearthPackages
 import HearthSandbox

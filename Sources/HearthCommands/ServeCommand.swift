@@ -96,7 +96,7 @@ public struct ServeCommand: ParsableCommand {
         await supervisor.start()
         let server: ControlServer
         do {
-            server = try await ControlServer.start(api: LambdaAPI(supervisor: supervisor), host: settings.listen.host,
+            server = try await ControlServer.start(api: LambdaAPI(service: supervisor), host: settings.listen.host,
                                                    port: settings.listen.port, socketPath: settings.socket, limits: settings.connections)
         } catch {
             await supervisor.shutdown()

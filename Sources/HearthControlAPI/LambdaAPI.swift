@@ -7,19 +7,19 @@ import HearthSupervisor
 /// /healthz, /metrics, /hearth/v1/status, /hearth/v1/functions/NAME/logs and
 /// /hearth/v1/code/SHA256 (GetFunction's Code.Location).
 public final class LambdaAPI: Sendable {
-    public let supervisor: Supervisor
-    let catalog: FunctionCatalog
+    /// All the API reaches of Hearth: changes, invocations and reports go through it, reads through its `functions`.
+    public let service: any FunctionService
+    let functions: any FunctionReader
     let region: String
 
-    public init(supervisor: Supervisor) {
-        self.supervisor = supervisor
-        catalog = supervisor.catalog
-        region = supervisor.options.region
+    public init(service: any FunctionService) {
+        self.service = service
+        functions = service.functions
+        region = service.region
     }
 
-    /// Where request bodies too large for memory, and the zips decoded from them, are written: the state
-    /// directory's code/, so a decoded zip is linked there under its digest without a copy.
-    var spillDirectory: String { catalog.codeDirectory }
+    /// Where request bodies too large for memory, and the zips decoded from them, are written.
+    var spillDirectory: String { service.spillDirectory }
 
     /// Invoke's payload limit (6 MB) and CreateFunction's (a 50 MB zip, base64 in JSON).
     public static let invokeBodyLimit = 6_291_456
@@ -83,11 +83,11 @@ public final class LambdaAPI: Sendable {
         Route("POST", "2018-10-31/layers/:layer/versions") { api, request, params in try await api.publishLayerVersion(request, params) },
         Route("GET", "2018-10-31/layers/:layer/versions") { api, request, params in try api.listLayerVersions(request, params) },
         Route("GET", "2018-10-31/layers/:layer/versions/:version") { api, request, params in try api.getLayerVersion(request, params) },
-        Route("DELETE", "2018-10-31/layers/:layer/versions/:version") { api, request, params in try api.deleteLayerVersion(request, params) },
+        Route("DELETE", "2018-10-31/layers/:layer/versions/:version") { api, request, params in try await api.deleteLayerVersion(request, params) },
         Route("GET", "2018-10-31/layers") { api, request, params in try api.listLayers(request) },
         Route("GET", "2016-08-19/account-settings") { api, request, params in try await api.accountSettings(request) },
         Route("GET", "healthz") { _, _, _ in .text(200, "ok\n") },
-        Route("GET", "metrics") { api, _, _ in .text(200, await api.supervisor.metricsText(), contentType: "text/plain; version=0.0.4") },
+        Route("GET", "metrics") { api, _, _ in .text(200, await api.service.metricsText(), contentType: "text/plain; version=0.0.4") },
         Route("GET", "hearth/v1/status") { api, request, params in try await api.status(request) },
         Route("GET", "hearth/v1/functions/:name/logs") { api, request, params in try api.logs(request, params) },
         Route("GET", "hearth/v1/code/:digest") { api, request, params in try api.code(request, params) },

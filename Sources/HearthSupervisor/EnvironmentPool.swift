@@ -1,19 +1,21 @@
 import Foundation
+import HearthExecution
 import NIOCore
 import HearthSandbox
 
 /// An execution environment as the supervisor keeps it.
 final class PooledEnvironment: @unchecked Sendable {
-    let environment: ExecutionEnvironment
+    let environment: any LaunchedEnvironment
     let key: PoolKey
     let revision: String
     let memoryMB: Int
     let uid: UInt32
     /// Started for provisioned concurrency (AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency).
     let provisioned: Bool
-    var lastUsed = Date()
+    var lastUsed: Date
 
-    init(environment: ExecutionEnvironment, key: PoolKey, revision: String, memoryMB: Int, uid: UInt32, provisioned: Bool) {
+    init(environment: any LaunchedEnvironment, key: PoolKey, revision: String, memoryMB: Int, uid: UInt32, provisioned: Bool, lastUsed: Date) {
+        self.lastUsed = lastUsed
         self.environment = environment
         self.key = key
         self.revision = revision
@@ -61,11 +63,11 @@ final class EnvironmentPool {
     /// other was half idle. Pointer comparisons: thousands of idle environments cost microseconds.
     func takeIdle(preferring loop: (any EventLoop)?) -> PooledEnvironment? {
         guard !idle.isEmpty else { return nil }
-        return idle.remove(at: Self.pick(idle, preferring: loop) { $0.environment.eventLoop })
+        return idle.remove(at: Self.pick(idle, preferring: loop) { $0.environment.servingLoop })
     }
 
     /// The index `takeIdle` takes from a non-empty list (most recently used last).
-    static func pick<T>(_ items: [T], preferring loop: (any EventLoop)?, loopOf: (T) -> any EventLoop) -> Int {
+    static func pick<T>(_ items: [T], preferring loop: (any EventLoop)?, loopOf: (T) -> (any EventLoop)?) -> Int {
         if let loop, let index = items.lastIndex(where: { loopOf($0) === loop }) { return index }
         return items.count - 1
     }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import HearthExecution
 import HearthModel
 import HearthPackages
 import HearthSandbox

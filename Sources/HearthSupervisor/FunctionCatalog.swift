@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import HearthExecution
 import HearthModel
 import HearthPackages
 import HearthState
@@ -560,7 +561,7 @@ public final class FunctionCatalog: Sendable {
 
     // MARK: helpers
 
-    private func wrap<T>(_ body: () throws -> T) throws(ServiceError) -> T {
+    func wrap<T>(_ body: () throws -> T) throws(ServiceError) -> T {
         do { return try body() } catch { throw .service("state: \(error)") }
     }
 

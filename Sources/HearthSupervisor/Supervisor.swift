@@ -1,4 +1,5 @@
 import Foundation
+import HearthExecution
 import HearthModel
 import HearthSandbox
 import HearthState
@@ -36,467 +37,57 @@ public struct InvokeOutcome: Sendable {
     public var coldStart: Bool
 }
 
-/// Hearth's scheduler: one invocation per sandbox at a time; an idle warm
-/// sandbox of the same version is reused before a new one starts; reserved
-/// and account concurrency and the host memory budget are enforced, and a
-/// request over a limit is refused at once with Lambda's 429; idle sandboxes
-/// park on GET /next and retire after the idle timeout; a sandbox that failed
-/// hard is never reused; updates drain the old version's sandboxes.
-public actor Supervisor {
-    public nonisolated let catalog: FunctionCatalog
-    public nonisolated let engine: SandboxEngine
-    public nonisolated let logs: FunctionLogs
-    public nonisolated let metrics = Metrics()
-    public nonisolated let options: SupervisorOptions
-    /// Invocations running now, found by the next start if the daemon dies.
-    nonisolated let journal: InFlightJournal?
-    let prepared: PreparedSandboxes
+/// Hearth's supervisor: the function catalog (what may run, written on `BlockingWork`'s threads) and
+/// the scheduler (where and when it runs), wired to the sandbox engine. Management operations change
+/// the catalog first, then tell the scheduler (`SupervisorManagement`).
+public final class Supervisor: FunctionService {
+    public let catalog: FunctionCatalog
+    public let engine: SandboxEngine
+    public let logs: FunctionLogs
+    public let metrics = Metrics()
+    public let options: SupervisorOptions
+    public let scheduler: Scheduler
 
-    var pools: [PoolKey: EnvironmentPool] = [:]
-    /// Every sandbox from its start until it is released: idle, busy or provisioned. Shutdown destroys them all.
-    var live: [ObjectIdentifier: PooledEnvironment] = [:]
-    var busyByFunction: [String: Int] = [:]
-    var busyTotal = 0
-    /// Memory of every sandbox that exists on the host or is about to: reserved at admission (before a
-    /// start waits for anything), given back only when its teardown is over, so that no burst and no
-    /// eviction ever has more on the host than the budget.
-    var committedMemoryMB = 0
-    /// Of the committed memory, what sandboxes being torn down hold until their teardown is over.
-    var freeingMemoryMB = 0
-    /// Memory given to live sandboxes (starting, idle, busy): what `hearth status` shows.
-    var liveMemoryMB: Int { committedMemoryMB - freeingMemoryMB }
-    private var memoryWaiters: [CheckedContinuation<Void, Never>] = []
-    var reserved: [String: Int] = [:] {
-        didSet { reservedTotal = reserved.values.reduce(0, +) }
-    }
-    private var reservedTotal = 0
-    var uids: UIDAllocator
-    /// Whether an idle environment may be frozen now; nil, never.
-    private let mayFreeze: (@Sendable () -> Bool)?
-    var retireTask: Task<Void, Never>?
-    var stopping = false
-    /// Sandboxes taken off the books whose teardown has not finished (it may run in the background); shutdown waits for them.
-    private var releasedNotTornDown = Set<ObjectIdentifier>()
-    private var teardownWaiters: [CheckedContinuation<Void, Never>] = []
+    public typealias Status = Scheduler.Status
 
     public init(catalog: FunctionCatalog, engine: SandboxEngine, logs: FunctionLogs, options: SupervisorOptions,
                 journal: InFlightJournal? = nil, thawGuard: ThawGuard? = nil) throws {
         self.catalog = catalog
-        // A frozen sandbox outlives a dead daemon unless the guard thaws it: no guard, no freezing.
-        if options.freezeIdle, let thawGuard {
-            mayFreeze = { thawGuard.isAlive }
-        } else {
-            mayFreeze = nil
-        }
-        self.journal = journal
         self.engine = engine
         self.logs = logs
         self.options = options
-        prepared = PreparedSandboxes(engine: engine, perImage: options.preparedPerImage)
-        uids = UIDAllocator(range: options.sandboxUIDs)
-        let stored = try catalog.state.allReservedConcurrency()
-        reserved = stored
-        reservedTotal = stored.values.reduce(0, +)
+        // A frozen sandbox outlives a dead daemon unless the guard thaws it: no guard, no freezing.
+        let mayFreeze: (@Sendable () -> Bool)? = if options.freezeIdle, let thawGuard { { thawGuard.isAlive } } else { nil }
+        let launcher = SandboxLauncher(catalog: catalog, engine: engine, logs: logs, metrics: metrics,
+                                       preparedPerImage: options.preparedPerImage, mayFreeze: mayFreeze)
+        scheduler = try Scheduler(lookup: catalog, launcher: launcher, logs: logs, metrics: metrics, options: options, journal: journal)
     }
 
     /// Starts background work: retiring idle sandboxes, provisioned concurrency.
-    public func start() async {
-        let interval = max(0.05, min(options.idleTimeoutSeconds / 4, 5))
-        retireTask = Task { [weak self] in
-            while !Task.isCancelled {
-                try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
-                await self?.retireIdle()
-            }
-        }
-        await reconcileProvisioned()
-    }
+    public func start() async { await scheduler.start() }
 
     /// Destroys every sandbox, busy ones included (on SIGTERM).
-    public func shutdown() async {
-        stopping = true
-        retireTask?.cancel()
-        wakeMemoryWaiters()
-        for pool in pools.values { pool.idle = [] }
-        for env in Array(live.values) { await discard(env) }
-        // Sandboxes released earlier may still be tearing down in the background: the daemon must not exit before them.
-        while !releasedNotTornDown.isEmpty {
-            await withCheckedContinuation { teardownWaiters.append($0) }
-        }
-        await prepared.shutdown()
-    }
-
-    // MARK: invoke
+    public func shutdown() async { await scheduler.shutdown() }
 
     /// - Parameter requestId: the API request's id, which is also the invocation's (as on Lambda).
     public func invoke(_ ref: FunctionReference, requestId: String, payload: [UInt8], clientContext: String?) async throws(ServiceError) -> InvokeOutcome {
-        let record = try catalog.resolve(ref)
-        let key = PoolKey(function: record.name, version: record.version)
-        let name = record.name
-        try admit(name)
-        let slot = journal?.begin(requestId: requestId, function: name, version: record.version, memoryMB: record.memorySize)
-        defer {
-            if let slot { journal?.end(slot) }
-            leave(name)
-        }
-
-        let pool = pool(for: key, record: record)
-        let env: PooledEnvironment
-        let cold: Bool
-        // An Invoke runs on its connection's event loop (ControlHTTPHandler).
-        if let warm = takeHealthyIdle(from: pool) {
-            env = warm
-            cold = false
-        } else {
-            try await reserveMemory(record.memorySize, function: name)
-            // Starting a sandbox blocks in system calls for milliseconds: not on the caller's event loop
-            // (an Invoke runs on its connection's; see ControlHTTPHandler).
-            env = try await withTaskExecutorPreference(globalConcurrentExecutor) { () async throws(ServiceError) -> PooledEnvironment in
-                try await startEnvironment(record, key: key, provisioned: false)
-            }
-            cold = true
-        }
-        pool.busy += 1
-        metrics.increment(cold ? "hearth_cold_starts_total" : "hearth_warm_starts_total", function: name)
-
-        let log = InvocationLog(sink: { [logs] bytes in logs.append(name, bytes) })
-        let request = ExecutionEnvironment.Request(requestId: requestId, payload: payload, clientContext: clientContext,
-                                                   reportInit: cold && !env.provisioned)
-        if let slot { journal?.running(slot) }
-        let result = await env.environment.invoke(request, log: log)
-        env.lastUsed = Date()
-        pool.busy -= 1
-        metrics.increment("hearth_invocations_total", function: name)
-        if case .error = result.body { metrics.increment("hearth_errors_total", function: name) }
-        metrics.observe("hearth_invocation_duration_seconds", function: name, seconds: result.report.durationMs / 1000)
-        if cold { restock(env) }
-        if env.environment.isHealthy && env.revision == pool.revision && pools[key] === pool && !stopping {
-            pool.idle.append(env)
-        } else {
-            inBackground { await self.discard(env) }
-        }
-        return InvokeOutcome(result: result, executedVersion: record.version, logTail: log.tail, coldStart: cold)
+        try await scheduler.invoke(ref, requestId: requestId, payload: payload, clientContext: clientContext)
     }
 
-    /// An idle environment to reuse; one whose runtime exited while it waited (after answering, say) is torn down instead.
-    private func takeHealthyIdle(from pool: EnvironmentPool) -> PooledEnvironment? {
-        while let candidate = pool.takeIdle(preferring: MultiThreadedEventLoopGroup.currentEventLoop) {
-            if candidate.environment.isHealthy { return candidate }
-            inBackground { await self.discard(candidate) }
-        }
-        return nil
+    public func provisionedState(function: String, version: String) async -> (available: Int, failure: String?) {
+        await scheduler.provisionedState(function: function, version: version)
     }
 
-    /// Counts an invocation in, or refuses it with Lambda's 429 and Reason.
-    private func admit(_ function: String) throws(ServiceError) {
-        let busy = busyByFunction[function, default: 0]
-        if let limit = reserved[function] {
-            guard busy < limit else {
-                metrics.increment("hearth_throttles_total", function: function)
-                throw .throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
-            }
-        } else {
-            let unreservedBusy = reserved.keys.reduce(busyTotal) { $0 - busyByFunction[$1, default: 0] }
-            guard unreservedBusy < options.accountConcurrency - reservedTotal else {
-                metrics.increment("hearth_throttles_total", function: function)
-                throw .throttled("ConcurrentInvocationLimitExceeded")
-            }
-        }
-        busyByFunction[function] = busy + 1
-        busyTotal += 1
-    }
+    public func status() async -> Status { await scheduler.status() }
 
-    private func leave(_ function: String) {
-        let busy = busyByFunction[function, default: 1] - 1
-        busyByFunction[function] = busy > 0 ? busy : nil
-        busyTotal -= 1
-    }
+    public func metricsText() async -> String { await scheduler.metricsText() }
 
-    /// Reserves `memoryMB` for a sandbox about to start, retiring idle sandboxes (least recently used
-    /// first) when the budget is full, or refuses with Lambda's 429. The reservation is made before
-    /// anything is awaited, so concurrent starts cannot all see the same free memory; the caller then
-    /// waits while evicted sandboxes are still being torn down, so their memory and the new sandbox's
-    /// are never on the host at once. The reservation is the caller's: `startEnvironment` keeps it, or
-    /// gives it back (`unreserveMemory`) if the start fails.
-    func reserveMemory(_ memoryMB: Int, function: String) async throws(ServiceError) {
-        while liveMemoryMB + memoryMB > options.memoryBudgetMB {
-            let candidates = pools.values.flatMap { $0.idle.filter { !$0.provisioned } }
-            guard let victim = candidates.min(by: { $0.lastUsed < $1.lastUsed }), let pool = pools[victim.key] else {
-                metrics.increment("hearth_throttles_total", function: function)
-                throw .throttled("ConcurrentInvocationLimitExceeded",
-                                 "Rate Exceeded. The host's memory budget (\(options.memoryBudgetMB) MB) is taken by busy sandboxes.")
-            }
-            pool.idle.removeAll { $0 === victim }
-            release(victim)
-            inBackground { await self.tearDown(victim) }
-        }
-        committedMemoryMB += memoryMB
-        while committedMemoryMB > options.memoryBudgetMB {
-            if stopping {
-                unreserveMemory(memoryMB)
-                throw .service("the daemon is stopping")
-            }
-            await withCheckedContinuation { memoryWaiters.append($0) }
-        }
-    }
+    public var region: String { options.region }
 
-    /// Gives back memory reserved for a sandbox that did not start, or one whose teardown is over.
-    func unreserveMemory(_ memoryMB: Int) {
-        committedMemoryMB -= memoryMB
-        wakeMemoryWaiters()
-    }
+    /// The state directory's code/: a zip decoded from a request body is linked there under its digest without a copy.
+    public var spillDirectory: String { catalog.codeDirectory }
 
-    /// Starts waiting for memory look again (memory was given back, or the daemon is stopping).
-    private func wakeMemoryWaiters() {
-        let waiters = memoryWaiters
-        memoryWaiters = []
-        for waiter in waiters { waiter.resume() }
-    }
+    public var functions: any FunctionReader { catalog }
 
-    /// The pool of a version, drained first if the record is a newer revision than its sandboxes.
-    func pool(for key: PoolKey, record: FunctionRecord) -> EnvironmentPool {
-        if let pool = pools[key] {
-            if pool.revision != record.revisionId { drain(pool, to: record) }
-            return pool
-        }
-        let pool = EnvironmentPool(revision: record.revisionId, memoryMB: record.memorySize)
-        pools[key] = pool
-        return pool
-    }
-
-    /// A new revision of a version's code or configuration: idle sandboxes go now, busy ones when they finish.
-    func drain(_ pool: EnvironmentPool, to record: FunctionRecord) {
-        pool.revision = record.revisionId
-        pool.memoryMB = record.memorySize
-        pool.instances = [:]
-        pool.provisionedFailure = nil
-        let old = pool.idle
-        pool.idle = []
-        for env in old { inBackground { await self.discard(env) } }
-    }
-
-    /// Starts a sandbox of `record` (its memory already reserved by `reserveMemory`) and registers it as
-    /// live; if it cannot start, the reservation is given back.
-    private func startEnvironment(_ record: FunctionRecord, key: PoolKey, provisioned: Bool) async throws(ServiceError) -> PooledEnvironment {
-        let pool = pool(for: key, record: record)
-        let initializationType = provisioned ? "provisioned-concurrency" : "on-demand"
-        // Whichever step fails, the reservation goes back once.
-        var started = false
-        defer { if !started { unreserveMemory(record.memorySize) } }
-        var instance: FunctionInstance
-        if let cached = pool.instances[initializationType] {
-            instance = cached
-        } else {
-            // Building may import the runtime image (seconds, the first time): not on the actor.
-            let catalog = self.catalog
-            instance = try await BlockingWork.run { () throws(ServiceError) in
-                do {
-                    return try catalog.instance(for: record, initializationType: initializationType)
-                } catch let error as InvalidEntrypoint {
-                    throw ServiceError(status: 502, type: "InvalidRuntimeException", message: error.message)
-                } catch {
-                    throw .service("cannot prepare \(record.name): \(error)")
-                }
-            }
-            if pool.revision == record.revisionId { pool.instances[initializationType] = instance }
-        }
-        guard let uid = uids.take() else {
-            throw .throttled("ConcurrentInvocationLimitExceeded", "Rate Exceeded. Every sandbox uid of this daemon's block is in use.")
-        }
-        instance.spec.id = SandboxIdentity.newID()
-        instance.spec.uid = uid
-        instance.spec.gid = uid
-        let name = record.name
-        pool.starting += 1
-        if provisioned { pool.provisionedLive += 1 }
-        defer { pool.starting -= 1 }
-        do {
-            let env = try await startSandbox(instance, name: name)
-            metrics.observe("hearth_init_duration_seconds", function: name, seconds: env.initDurationMs / 1000)
-            let pooled = PooledEnvironment(environment: env, key: key, revision: record.revisionId, memoryMB: record.memorySize, uid: uid,
-                                           provisioned: provisioned)
-            live[ObjectIdentifier(pooled)] = pooled
-            started = true
-            return pooled
-        } catch {
-            if provisioned { pool.provisionedLive -= 1 }
-            uids.give(uid)
-            throw .service("cannot start a sandbox for \(name): \(error)")
-        }
-    }
-
-    /// A cold start: a prepared sandbox of the runtime image specialised when there is one, else a new one.
-    /// The image is restocked by the caller once the start's first event is answered (`restock`), so that
-    /// building the next one does not compete with this one on the CPU.
-    private func startSandbox(_ instance: FunctionInstance, name: String) async throws -> ExecutionEnvironment {
-        let idleOutput: @Sendable ([UInt8]) -> Void = { [logs] bytes in logs.append(name, bytes) }
-        let layers = instance.spec.layers
-        if let ready = await prepared.take(layers: layers) {
-            do {
-                let env = try await ExecutionEnvironment.start(instance, engine: engine, prepared: ready, mayFreeze: mayFreeze,
-                                                               idleOutput: idleOutput)
-                metrics.increment("hearth_prepared_starts_total", function: name)
-                return env
-            } catch {
-                // A prepared sandbox that died or failed to specialise: the long way still works.
-            }
-        }
-        return try await ExecutionEnvironment.start(instance, engine: engine, mayFreeze: mayFreeze, idleOutput: idleOutput)
-    }
-
-    /// Work that follows an invocation (teardowns, restocking) and blocks in system calls: on the
-    /// global executor, never on the event loop an Invoke's task prefers (unstructured tasks inherit it).
-    nonisolated func inBackground(_ work: sending @escaping @isolated(any) () async -> Void) {
-        Task(executorPreference: globalConcurrentExecutor, operation: work)
-    }
-
-    /// Refills the pre-built sandboxes of `env`'s runtime image in the background.
-    func restock(_ env: PooledEnvironment) {
-        let layers = env.environment.function.spec.layers
-        inBackground { [prepared] in await prepared.refill(layers: layers) }
-    }
-
-    /// Releases a sandbox and tears it down. Safe to call twice: only the first call does anything.
-    func discard(_ env: PooledEnvironment, reconcile: Bool = true) async {
-        guard release(env) else { return }
-        await tearDown(env, reconcile: reconcile)
-    }
-
-    /// Takes a sandbox off the books: its provisioned slot is free at once, its memory once its teardown
-    /// is over. False if it was already released.
-    @discardableResult
-    private func release(_ env: PooledEnvironment) -> Bool {
-        guard live.removeValue(forKey: ObjectIdentifier(env)) != nil else { return false }
-        releasedNotTornDown.insert(ObjectIdentifier(env))
-        freeingMemoryMB += env.memoryMB
-        if env.provisioned { pools[env.key]?.provisionedLive -= 1 }
-        return true
-    }
-
-    /// Destroys a released sandbox; its uid is reused and its memory given back only once nothing runs
-    /// under it. A provisioned sandbox is replaced, unless its init failed (`reconcile: false`).
-    private func tearDown(_ env: PooledEnvironment, reconcile: Bool = true) async {
-        await env.environment.destroy()
-        uids.give(env.uid)
-        freeingMemoryMB -= env.memoryMB
-        unreserveMemory(env.memoryMB)
-        releasedNotTornDown.remove(ObjectIdentifier(env))
-        if releasedNotTornDown.isEmpty {
-            for waiter in teardownWaiters { waiter.resume() }
-            teardownWaiters = []
-        }
-        if env.provisioned && reconcile { await reconcileProvisioned() }
-    }
-
-    /// Retires sandboxes idle for longer than the idle timeout (provisioned ones stay).
-    func retireIdle() async {
-        let cutoff = Date().addingTimeInterval(-options.idleTimeoutSeconds)
-        for pool in pools.values {
-            let expired = pool.idle.filter { !$0.provisioned && $0.lastUsed < cutoff }
-            guard !expired.isEmpty else { continue }
-            pool.idle.removeAll { env in expired.contains { $0 === env } }
-            for env in expired { await discard(env) }
-        }
-        pools = pools.filter { $0.value.live > 0 || $0.value.provisionedTarget > 0 }
-        await prepared.retire(unwantedSince: cutoff)
-    }
-
-    // MARK: provisioned concurrency
-
-    /// Starts sandboxes until every provisioned-concurrency setting has its count ready.
-    func reconcileProvisioned() async {
-        guard !stopping, let settings = try? catalog.state.allProvisioned() else { return }
-        var wanted: [PoolKey: (Int, FunctionRecord)] = [:]
-        for (function, setting) in settings {
-            guard let record = try? catalog.resolve(FunctionReference(name: function, qualifier: setting.qualifier)) else { continue }
-            let key = PoolKey(function: function, version: record.version)
-            wanted[key] = ((wanted[key]?.0 ?? 0) + setting.requested, record)
-        }
-        for (key, pool) in pools where wanted[key] == nil { pool.provisionedTarget = 0 }
-        for (key, (count, record)) in wanted {
-            let pool = pool(for: key, record: record)
-            pool.provisionedTarget = count
-            while pool.provisionedLive < pool.provisionedTarget && pool.provisionedFailure == nil && !stopping {
-                guard (try? await reserveMemory(record.memorySize, function: key.function)) != nil else { break }
-                guard let env = try? await startEnvironment(record, key: key, provisioned: true) else { break }
-                guard env.environment.isHealthy else {
-                    // Its init failed: the configuration is FAILED (as on Lambda) until it is put again or
-                    // the version changes, rather than the same failure started again and again.
-                    pool.provisionedFailure = "FUNCTION_ERROR_INIT_FAILURE"
-                    await discard(env, reconcile: false)
-                    break
-                }
-                pool.idle.insert(env, at: 0)
-                restock(env)
-            }
-        }
-    }
-
-    /// Ready provisioned sandboxes of a function version, and why they could not all be made (Lambda's
-    /// StatusReason, with Status FAILED).
-    public func provisionedState(function: String, version: String) -> (available: Int, failure: String?) {
-        let pool = pools[PoolKey(function: function, version: version)]
-        return (pool?.idle.filter(\.provisioned).count ?? 0, pool?.provisionedFailure)
-    }
-
-    // MARK: status
-
-    public struct Status: Sendable, Codable {
-        public struct Pool: Sendable, Codable {
-            public var function: String
-            public var version: String
-            public var idle: Int
-            public var busy: Int
-            public var starting: Int
-            public var provisioned: Int
-            public var memoryMB: Int
-        }
-        public var pools: [Pool]
-        public var busy: Int
-        public var liveMemoryMB: Int
-        public var memoryBudgetMB: Int
-        public var accountConcurrency: Int
-        public var functions: Int
-        /// Pre-built empty sandboxes waiting for a cold start, over all runtime images.
-        public var prepared: Int
-    }
-
-    public func status() async -> Status {
-        let rows = pools.sorted { $0.key.description < $1.key.description }.map { key, pool in
-            Status.Pool(function: key.function, version: key.version, idle: pool.idle.count, busy: pool.busy, starting: pool.starting,
-                        provisioned: pool.provisionedTarget, memoryMB: pool.memoryMB * pool.live)
-        }
-        return Status(pools: rows, busy: busyTotal, liveMemoryMB: liveMemoryMB, memoryBudgetMB: options.memoryBudgetMB,
-                      accountConcurrency: options.accountConcurrency, functions: (try? catalog.state.functionCount()) ?? 0,
-                      prepared: await prepared.count)
-    }
-
-    public func metricsText() async -> String {
-        let preparedCount = await prepared.count
-        var concurrent: [(String, Double)] = []
-        for (function, busy) in busyByFunction.sorted(by: { $0.key < $1.key }) {
-            concurrent.append(("function=\"\(Metrics.escape(function))\"", Double(busy)))
-        }
-        var sandboxes: [(String, Double)] = []
-        var byFunction: [String: (idle: Int, busy: Int, starting: Int)] = [:]
-        for (key, pool) in pools {
-            var row = byFunction[key.function] ?? (0, 0, 0)
-            row.idle += pool.idle.count
-            row.busy += pool.busy
-            row.starting += pool.starting
-            byFunction[key.function] = row
-        }
-        for (function, row) in byFunction.sorted(by: { $0.key < $1.key }) {
-            let f = Metrics.escape(function)
-            sandboxes.append(("function=\"\(f)\",state=\"idle\"", Double(row.idle)))
-            sandboxes.append(("function=\"\(f)\",state=\"busy\"", Double(row.busy)))
-            sandboxes.append(("function=\"\(f)\",state=\"starting\"", Double(row.starting)))
-        }
-        return metrics.render(gauges: [
-            ("hearth_concurrent_executions", "Invocations running now, by function.", concurrent),
-            ("hearth_sandboxes", "Execution environments by function and state.", sandboxes),
-            ("hearth_memory_live_megabytes", "Memory given to live sandboxes.", [("", Double(liveMemoryMB))]),
-            ("hearth_memory_budget_megabytes", "The host memory budget for sandboxes.", [("", Double(options.memoryBudgetMB))]),
-            ("hearth_prepared_sandboxes", "Pre-built empty sandboxes waiting for a cold start.", [("", Double(preparedCount))]),
-        ])
-    }
+    public func readLog(_ function: String, from offset: Int) -> (bytes: [UInt8], next: Int) { logs.read(function, from: offset) }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CBenchSupport
 import Foundation
 import HearthCgroups
+import HearthExecution
 import HearthModel
 import HearthPackages
 import HearthRuntimeAPI

@@ -1,4 +1,5 @@
 import Foundation
+@testable import HearthExecution
 import HearthModel
 import HearthSandbox
 @testable import HearthSupervisor

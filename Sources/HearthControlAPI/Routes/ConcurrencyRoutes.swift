@@ -7,18 +7,18 @@ extension LambdaAPI {
         guard let value = try body.int("ReservedConcurrentExecutions") else {
             throw .validation("reservedConcurrentExecutions", "null", "Member must not be null")
         }
-        try await supervisor.putReservedConcurrency(ref.name, value)
+        try await service.putReservedConcurrency(ref.name, value)
         return .json(200, ["ReservedConcurrentExecutions": value])
     }
 
     func getConcurrency(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
-        guard let value = try catalog.reservedConcurrency(ref.name) else { return .json(200, [String: Any]()) }
+        guard let value = try functions.reservedConcurrency(ref.name) else { return .json(200, [String: Any]()) }
         return .json(200, ["ReservedConcurrentExecutions": value])
     }
 
     func deleteConcurrency(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
-        try await supervisor.deleteReservedConcurrency(try reference(request, params).name)
+        try await service.deleteReservedConcurrency(try reference(request, params).name)
         return APIResponse(status: 204)
     }
 
@@ -28,21 +28,21 @@ extension LambdaAPI {
         guard let count = try body.int("ProvisionedConcurrentExecutions") else {
             throw .validation("provisionedConcurrentExecutions", "null", "Member must not be null")
         }
-        let record = try await supervisor.putProvisioned(ref.name, qualifier: ref.qualifier, count: count)
+        let record = try await service.putProvisioned(ref.name, qualifier: ref.qualifier, count: count)
         return .json(202, FunctionJSON.provisioned(record, available: 0))
     }
 
     func getProvisioned(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
-        let record = try catalog.provisioned(ref.name, qualifier: ref.qualifier)
-        let version = try catalog.resolve(ref).version
-        let state = await supervisor.provisionedState(function: ref.name, version: version)
+        let record = try functions.provisioned(ref.name, qualifier: ref.qualifier)
+        let version = try functions.resolve(ref).version
+        let state = await service.provisionedState(function: ref.name, version: version)
         return .json(200, FunctionJSON.provisioned(record, available: state.available, failure: state.failure))
     }
 
     func deleteProvisioned(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
-        try await supervisor.deleteProvisioned(ref.name, qualifier: ref.qualifier)
+        try await service.deleteProvisioned(ref.name, qualifier: ref.qualifier)
         return APIResponse(status: 204)
     }
 }

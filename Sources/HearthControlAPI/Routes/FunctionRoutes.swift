@@ -8,7 +8,7 @@ extension LambdaAPI {
         guard let name = try body.string("FunctionName") else { throw .validation("functionName", "null", "Member must not be null") }
         guard let codeObject = try body.object("Code") else { throw .validation("code", "null", "Member must not be null") }
         let code = try Self.code(codeObject, directory: spillDirectory)
-        let record = try await supervisor.createFunction(
+        let record = try await service.createFunction(
             name: try FunctionReference.parse(name).name, packageType: try body.string("PackageType"), code: code,
             settings: try Self.settings(body), publish: try body.bool("Publish") ?? false)
         return .json(201, FunctionJSON.configuration(record, region: region))
@@ -16,7 +16,7 @@ extension LambdaAPI {
 
     func getFunction(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
-        let record = try catalog.resolve(ref)
+        let record = try functions.resolve(ref)
         var out: [String: Any] = ["Configuration": FunctionJSON.configuration(record, region: region)]
         if record.packageType == "Image" {
             out["Code"] = ["RepositoryType": "ECR", "ImageUri": record.imageUri ?? "", "ResolvedImageUri": record.imageDigest ?? ""]
@@ -25,12 +25,12 @@ extension LambdaAPI {
             if let digest = record.zipDigest, let url = codeURL(request, digest: digest) { code["Location"] = url }
             out["Code"] = code
         }
-        if let reserved = try catalog.reservedConcurrency(ref.name) { out["Concurrency"] = ["ReservedConcurrentExecutions": reserved] }
+        if let reserved = try functions.reservedConcurrency(ref.name) { out["Concurrency"] = ["ReservedConcurrentExecutions": reserved] }
         return .json(200, out)
     }
 
     func getConfiguration(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
-        .json(200, FunctionJSON.configuration(try catalog.resolve(try reference(request, params)), region: region))
+        .json(200, FunctionJSON.configuration(try functions.resolve(try reference(request, params)), region: region))
     }
 
     func listFunctions(_ request: APIRequest) throws(ServiceError) -> APIResponse {
@@ -38,15 +38,15 @@ extension LambdaAPI {
             guard let n = Int(text) else { throw .validation("maxItems", text, "Member must be a number") }
             return n
         }
-        let page = try catalog.list(marker: request.query["Marker"], maxItems: maxItems)
-        var functions: [[String: Any]] = []
+        let page = try functions.list(marker: request.query["Marker"], maxItems: maxItems)
+        var listed: [[String: Any]] = []
         for record in page.functions {
-            functions.append(FunctionJSON.configuration(record, region: region))
+            listed.append(FunctionJSON.configuration(record, region: region))
             if request.query["FunctionVersion"] == "ALL" {
-                for version in try catalog.versions(record.name).dropFirst() { functions.append(FunctionJSON.configuration(version, region: region)) }
+                for version in try functions.versions(record.name).dropFirst() { listed.append(FunctionJSON.configuration(version, region: region)) }
             }
         }
-        var out: [String: Any] = ["Functions": functions]
+        var out: [String: Any] = ["Functions": listed]
         if let next = page.nextMarker { out["NextMarker"] = next }
         return .json(200, out)
     }
@@ -54,7 +54,7 @@ extension LambdaAPI {
     func updateCode(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
         let body = try await request.json()
-        let record = try await supervisor.updateFunctionCode(ref.name, code: try Self.code(body, directory: spillDirectory),
+        let record = try await service.updateFunctionCode(ref.name, code: try Self.code(body, directory: spillDirectory),
                                                              publish: try body.bool("Publish") ?? false)
         return .json(200, FunctionJSON.configuration(record, region: region))
     }
@@ -62,12 +62,12 @@ extension LambdaAPI {
     func updateConfiguration(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
         let body = try await request.json()
-        let record = try await supervisor.updateFunctionConfiguration(ref.name, settings: try Self.settings(body), revisionId: try body.string("RevisionId"))
+        let record = try await service.updateFunctionConfiguration(ref.name, settings: try Self.settings(body), revisionId: try body.string("RevisionId"))
         return .json(200, FunctionJSON.configuration(record, region: region))
     }
 
     func deleteFunction(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
-        try await supervisor.deleteFunction(try reference(request, params))
+        try await service.deleteFunction(try reference(request, params))
         return APIResponse(status: 204)
     }
 

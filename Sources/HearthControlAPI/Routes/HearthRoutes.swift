@@ -3,9 +3,9 @@ import HearthSupervisor
 
 extension LambdaAPI {
     func accountSettings(_ request: APIRequest) async throws(ServiceError) -> APIResponse {
-        let status = await supervisor.status()
-        let reserved = (try? catalog.reservedConcurrencyTotal()) ?? 0
-        let codeBytes = catalog.storedCodeBytes()
+        let status = await service.status()
+        let reserved = (try? functions.reservedConcurrencyTotal()) ?? 0
+        let codeBytes = functions.storedCodeBytes()
         return .json(200, [
             "AccountLimit": [
                 "TotalCodeSize": 80_530_636_800, "CodeSizeUnzipped": 262_144_000, "CodeSizeZipped": 52_428_800,
@@ -17,7 +17,7 @@ extension LambdaAPI {
 
     /// Pools, memory budget and busy/idle sandboxes, for `hearth status`.
     func status(_ request: APIRequest) async throws(ServiceError) -> APIResponse {
-        let status = await supervisor.status()
+        let status = await service.status()
         let data = (try? JSONEncoder().encode(status)) ?? Data("{}".utf8)
         return APIResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(data))
     }
@@ -25,16 +25,16 @@ extension LambdaAPI {
     /// A function's log from byte `offset` (?offset=N); X-Hearth-Next-Offset says where to continue.
     func logs(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
-        _ = try catalog.latest(ref.name)
+        _ = try functions.latest(ref.name)
         let offset = request.query["offset"].flatMap(Int.init) ?? 0
-        let (bytes, next) = supervisor.logs.read(ref.name, from: offset)
+        let (bytes, next) = service.readLog(ref.name, from: offset)
         return APIResponse(status: 200, headers: [("Content-Type", "text/plain; charset=utf-8"), ("X-Hearth-Next-Offset", String(next))], body: bytes)
     }
 
     /// A stored zip by its SHA-256 (GetFunction's and GetLayerVersion's Code.Location).
     func code(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
         let digest = params["digest"] ?? ""
-        guard let zip = catalog.openStoredZip(digest: digest) else { throw .notFound("No stored package \(digest.prefix(64))") }
+        guard let zip = functions.openStoredZip(digest: digest) else { throw .notFound("No stored package \(digest.prefix(64))") }
         // Sent by the kernel from the file: eight concurrent downloads of a 40 MB zip took the daemon from 50 to 362 MB.
         var response = APIResponse(status: 200, headers: [("Content-Type", "application/zip")])
         response.file = ResponseFile(fd: zip.fd, length: zip.length)

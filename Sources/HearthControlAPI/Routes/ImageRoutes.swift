@@ -22,7 +22,7 @@ extension LambdaAPI {
                 throw .service("cannot keep the upload: \(error)")
             }
         }
-        let digest = try await supervisor.uploadImage(name: name, archive: archive)
+        let digest = try await service.uploadImage(name: name, archive: archive)
         return .json(201, ["ImageUri": name, "ResolvedImageUri": digest])
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HearthExecution
 import HearthSupervisor
 
 extension LambdaAPI {
@@ -27,18 +28,18 @@ extension LambdaAPI {
         let clientContext = try Self.clientContext(request.headers["x-amz-client-context"])
 
         if type == "DryRun" {
-            let record = try catalog.resolve(ref)
+            let record = try functions.resolve(ref)
             return APIResponse(status: 204, headers: [("X-Amz-Executed-Version", record.version)])
         }
         if type == "Event" {
-            let record = try catalog.resolve(ref)
-            let supervisor = self.supervisor
+            let record = try functions.resolve(ref)
+            let service = self.service
             let requestId = request.requestId
-            Task { _ = try? await supervisor.invoke(ref, requestId: requestId, payload: payload, clientContext: nil) }
+            Task { _ = try? await service.invoke(ref, requestId: requestId, payload: payload, clientContext: nil) }
             return APIResponse(status: 202, headers: [("X-Amz-Executed-Version", record.version)])
         }
 
-        let outcome = try await supervisor.invoke(ref, requestId: request.requestId, payload: payload, clientContext: clientContext)
+        let outcome = try await service.invoke(ref, requestId: request.requestId, payload: payload, clientContext: clientContext)
         var headers: [(String, String)] = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", outcome.executedVersion)]
         if logType == "Tail" { headers.append(("X-Amz-Log-Result", Data(outcome.logTail).base64EncodedString())) }
         switch outcome.result.body {

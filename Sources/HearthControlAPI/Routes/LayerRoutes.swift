@@ -8,7 +8,7 @@ extension LambdaAPI {
         guard let content = try body.object("Content"), let zip = try content.upload("ZipFile", directory: spillDirectory) else {
             throw .invalidParameter("Please provide the layer's content as Content.ZipFile (S3 is not supported by Hearth).")
         }
-        let record = try await supervisor.publishLayerVersion(params["layer"] ?? "", zip: zip, description: try body.string("Description"),
+        let record = try await service.publishLayerVersion(params["layer"] ?? "", zip: zip, description: try body.string("Description"),
                                                      runtimes: try body.strings("CompatibleRuntimes") ?? [],
                                                      architectures: try body.strings("CompatibleArchitectures") ?? [],
                                                      license: try body.string("LicenseInfo"))
@@ -16,17 +16,17 @@ extension LambdaAPI {
     }
 
     func getLayerVersion(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
-        let record = try catalog.layerVersion(params["layer"] ?? "", try Self.layerVersionNumber(params["version"]))
+        let record = try functions.layerVersion(params["layer"] ?? "", try Self.layerVersionNumber(params["version"]))
         return .json(200, FunctionJSON.layerVersion(record, region: region, codeURL: codeURL(request, digest: record.zipDigest)))
     }
 
-    func deleteLayerVersion(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
-        try catalog.deleteLayerVersion(params["layer"] ?? "", try Self.layerVersionNumber(params["version"]))
+    func deleteLayerVersion(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
+        try await service.deleteLayerVersion(params["layer"] ?? "", try Self.layerVersionNumber(params["version"]))
         return APIResponse(status: 204)
     }
 
     func listLayerVersions(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
-        let versions = try catalog.layerVersions(params["layer"] ?? "").map { record -> [String: Any] in
+        let versions = try functions.layerVersions(params["layer"] ?? "").map { record -> [String: Any] in
             var item = FunctionJSON.layerVersion(record, region: region, codeURL: nil)
             item["Content"] = nil
             item["LayerArn"] = nil
@@ -42,10 +42,10 @@ extension LambdaAPI {
             guard parts.count == 8, parts[5] == "layer", let version = Int(parts[7]) else {
                 throw .validation("arn", request.query["Arn"] ?? "", "Member must be a layer version ARN")
             }
-            let record = try catalog.layerVersion(parts[6], version)
+            let record = try functions.layerVersion(parts[6], version)
             return .json(200, FunctionJSON.layerVersion(record, region: region, codeURL: codeURL(request, digest: record.zipDigest)))
         }
-        let layers = try catalog.layers().map { record -> [String: Any] in
+        let layers = try functions.layers().map { record -> [String: Any] in
             var latest = FunctionJSON.layerVersion(record, region: region, codeURL: nil)
             latest["Content"] = nil
             latest["LayerArn"] = nil

@@ -5,20 +5,20 @@ extension LambdaAPI {
     func publishVersion(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
         let body = try await request.json(required: false)
-        let latest = try catalog.latest(ref.name)
+        let latest = try functions.latest(ref.name)
         if let expected = try body.string("CodeSha256"), expected != latest.codeSha256 {
             throw .invalidParameter("CodeSHA256 (\(expected)) is different from current CodeSHA256 in $LATEST (\(latest.codeSha256)). Please try again with the CodeSHA256 in $LATEST.")
         }
         if let revision = try body.string("RevisionId"), revision != latest.revisionId {
             throw ServiceError(status: 412, type: "PreconditionFailedException", message: "The Revision Id provided does not match the latest Revision Id.")
         }
-        let version = try await supervisor.publishVersion(ref.name, description: try body.string("Description"))
+        let version = try await service.publishVersion(ref.name, description: try body.string("Description"))
         return .json(201, FunctionJSON.configuration(version, region: region))
     }
 
     func listVersions(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
-        let all = try catalog.versions(ref.name)
+        let all = try functions.versions(ref.name)
         let (page, next) = try Self.page(all, marker: request.query["Marker"], maxItems: request.query["MaxItems"], key: \.version)
         var out: [String: Any] = ["Versions": page.map { FunctionJSON.configuration($0, region: region) }]
         if let next { out["NextMarker"] = next }
@@ -32,19 +32,19 @@ extension LambdaAPI {
         let version = try body.string("FunctionVersion")
         if create, version == nil { throw .validation("functionVersion", "null", "Member must not be null") }
         let weights = try body.object("RoutingConfig").flatMap { (o: JSONBody) throws(ServiceError) -> [String: Double]? in try o.doubleMap("AdditionalVersionWeights") }
-        let alias = try await supervisor.putAlias(ref.name, name: name, version: version, description: try body.string("Description"),
+        let alias = try await service.putAlias(ref.name, name: name, version: version, description: try body.string("Description"),
                                                   weights: weights, create: create, revisionId: try body.string("RevisionId"))
         return .json(create ? 201 : 200, FunctionJSON.alias(alias, function: ref.name, region: region))
     }
 
     func getAlias(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
-        return .json(200, FunctionJSON.alias(try catalog.alias(ref.name, params["alias"] ?? ""), function: ref.name, region: region))
+        return .json(200, FunctionJSON.alias(try functions.alias(ref.name, params["alias"] ?? ""), function: ref.name, region: region))
     }
 
     func listAliases(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
-        var aliases = try catalog.aliases(ref.name)
+        var aliases = try functions.aliases(ref.name)
         if let version = request.query["FunctionVersion"] { aliases = aliases.filter { $0.functionVersion == version } }
         let (page, next) = try Self.page(aliases, marker: request.query["Marker"], maxItems: request.query["MaxItems"], key: \.name)
         var out: [String: Any] = ["Aliases": page.map { FunctionJSON.alias($0, function: ref.name, region: region) }]
@@ -54,7 +54,7 @@ extension LambdaAPI {
 
     func deleteAlias(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
-        try await supervisor.deleteAlias(ref.name, params["alias"] ?? "")
+        try await service.deleteAlias(ref.name, params["alias"] ?? "")
         return APIResponse(status: 204)
     }
 

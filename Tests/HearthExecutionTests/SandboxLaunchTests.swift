@@ -3,7 +3,7 @@ import HearthRuntimeAPI
 import HearthSandbox
 import Synchronization
 import XCTest
-@testable import HearthSupervisor
+@testable import HearthExecution
 
 /// A stand-in for a started sandbox: only what `PreparedSandbox.launch` uses of one.
 private final class FakeListeningSandbox: ListeningSandbox, @unchecked Sendable {

@@ -7,7 +7,7 @@ import HearthSandbox
 /// function's code on a cold start. A runtime image gets them once a function
 /// on it has started; they are refilled in the background after each use and
 /// released when no function has wanted them for the idle timeout.
-actor PreparedSandboxes {
+package actor PreparedSandboxes {
     let engine: SandboxEngine
     /// How many to keep ready per runtime image; 0 turns them off.
     let perImage: Int
@@ -19,13 +19,13 @@ actor PreparedSandboxes {
     private var refills: [[String]: Task<Void, Never>] = [:]
     private var stopped = false
 
-    init(engine: SandboxEngine, perImage: Int) {
+    package init(engine: SandboxEngine, perImage: Int) {
         self.engine = engine
         self.perImage = perImage
     }
 
     /// A ready sandbox for these layers, or nil; either way the image is kept stocked from now on.
-    func take(layers: [String]) -> PreparedSandbox? {
+    package func take(layers: [String]) -> PreparedSandbox? {
         guard perImage > 0, !stopped else { return nil }
         wanted[layers] = Date()
         let taken = ready[layers]?.popLast()
@@ -33,7 +33,7 @@ actor PreparedSandboxes {
     }
 
     /// Tops the image up to `perImage` in the background (one refill per image at a time).
-    func refill(layers: [String]) {
+    package func refill(layers: [String]) {
         guard perImage > 0, !stopped, wanted[layers] != nil, refills[layers] == nil else { return }
         refills[layers] = Task { await self.fill(layers) }
     }
@@ -54,17 +54,17 @@ actor PreparedSandboxes {
     }
 
     /// Releases the sandboxes of images no cold start has wanted since `cutoff`.
-    func retire(unwantedSince cutoff: Date) async {
+    package func retire(unwantedSince cutoff: Date) async {
         for (layers, last) in wanted where last < cutoff {
             wanted[layers] = nil
             for prepared in ready.removeValue(forKey: layers) ?? [] { await prepared.discard() }
         }
     }
 
-    var count: Int { ready.values.reduce(0) { $0 + $1.count } }
+    package var count: Int { ready.values.reduce(0) { $0 + $1.count } }
 
     /// Stops refilling, waits for refills in flight and releases every ready sandbox.
-    func shutdown() async {
+    package func shutdown() async {
         stopped = true
         for task in refills.values { await task.value }
         for prepared in ready.values.flatMap({ $0 }) { await prepared.discard() }

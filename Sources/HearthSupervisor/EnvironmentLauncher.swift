@@ -1,0 +1,89 @@
+import Foundation
+import HearthExecution
+import HearthModel
+import HearthSandbox
+import HearthState
+import NIOCore
+
+/// How the scheduler gets environments: what a record runs as, and a sandbox of it started from a
+/// prepared sandbox or from nothing. The scheduler decides when; this decides how.
+public protocol EnvironmentLauncher: Sendable {
+    /// The runnable form of a record for an initialization type (may import an image: seconds, the first time).
+    func build(_ record: FunctionRecord, initializationType: String) async throws(ServiceError) -> FunctionInstance
+    /// Starts a sandbox of `instance` and runs its init phase; an init that fails still returns an
+    /// (unhealthy) environment whose first invocation reports it. Throws when nothing could be started.
+    func launch(_ instance: FunctionInstance) async throws -> any LaunchedEnvironment
+    /// Refills what cold starts of `instance`'s runtime image take, in the background.
+    func restock(for instance: FunctionInstance)
+    /// Lets go of what was kept for runtime images no start has wanted since `cutoff`.
+    func retire(unwantedSince cutoff: Date) async
+    /// Pre-built sandboxes waiting for a cold start.
+    func preparedCount() async -> Int
+    func shutdown() async
+}
+
+/// The real launcher: the catalog's builder, the sandbox engine and the prepared sandboxes of each
+/// runtime image.
+final class SandboxLauncher: EnvironmentLauncher {
+    let catalog: FunctionCatalog
+    let engine: SandboxEngine
+    let logs: FunctionLogs
+    let metrics: Metrics
+    let prepared: PreparedSandboxes
+    /// Whether an idle environment may be frozen now; nil, never.
+    let mayFreeze: (@Sendable () -> Bool)?
+
+    init(catalog: FunctionCatalog, engine: SandboxEngine, logs: FunctionLogs, metrics: Metrics, preparedPerImage: Int,
+         mayFreeze: (@Sendable () -> Bool)?) {
+        self.catalog = catalog
+        self.engine = engine
+        self.logs = logs
+        self.metrics = metrics
+        self.mayFreeze = mayFreeze
+        prepared = PreparedSandboxes(engine: engine, perImage: preparedPerImage)
+    }
+
+    func build(_ record: FunctionRecord, initializationType: String) async throws(ServiceError) -> FunctionInstance {
+        // Building may import the runtime image: not on the scheduler's actor.
+        let catalog = self.catalog
+        return try await BlockingWork.run { () throws(ServiceError) in
+            do {
+                return try catalog.instance(for: record, initializationType: initializationType)
+            } catch let error as InvalidEntrypoint {
+                throw ServiceError(status: 502, type: "InvalidRuntimeException", message: error.message)
+            } catch {
+                throw .service("cannot prepare \(record.name): \(error)")
+            }
+        }
+    }
+
+    /// A prepared sandbox of the runtime image specialised when there is one, else a new one. The
+    /// scheduler restocks the image once the start's first event is answered, so that building the
+    /// next one does not compete with this one on the CPU.
+    func launch(_ instance: FunctionInstance) async throws -> any LaunchedEnvironment {
+        let name = instance.name
+        let idleOutput: @Sendable ([UInt8]) -> Void = { [logs] bytes in logs.append(name, bytes) }
+        if let ready = await prepared.take(layers: instance.spec.layers) {
+            do {
+                let env = try await ExecutionEnvironment.start(instance, engine: engine, prepared: ready, mayFreeze: mayFreeze,
+                                                               idleOutput: idleOutput)
+                metrics.increment("hearth_prepared_starts_total", function: name)
+                return env
+            } catch {
+                // A prepared sandbox that died or failed to specialise: the long way still works.
+            }
+        }
+        return try await ExecutionEnvironment.start(instance, engine: engine, mayFreeze: mayFreeze, idleOutput: idleOutput)
+    }
+
+    func restock(for instance: FunctionInstance) {
+        let layers = instance.spec.layers
+        Task(executorPreference: globalConcurrentExecutor) { [prepared] in await prepared.refill(layers: layers) }
+    }
+
+    func retire(unwantedSince cutoff: Date) async { await prepared.retire(unwantedSince: cutoff) }
+
+    func preparedCount() async -> Int { await prepared.count }
+
+    func shutdown() async { await prepared.shutdown() }
+}

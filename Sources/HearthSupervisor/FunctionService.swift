@@ -1,0 +1,62 @@
+import HearthExecution
+import HearthPackages
+import HearthState
+
+/// The registry as the control API reads it: records, aliases, layers, concurrency settings and
+/// stored code. `FunctionCatalog` is the real one.
+public protocol FunctionReader: FunctionLookup {
+    func list(marker: String?, maxItems: Int?) throws(ServiceError) -> (functions: [FunctionRecord], nextMarker: String?)
+    /// $LATEST first, then the published versions.
+    func versions(_ name: String) throws(ServiceError) -> [FunctionRecord]
+    func alias(_ function: String, _ name: String) throws(ServiceError) -> AliasRecord
+    func aliases(_ function: String) throws(ServiceError) -> [AliasRecord]
+    func reservedConcurrency(_ function: String) throws(ServiceError) -> Int?
+    func reservedConcurrencyTotal() throws(ServiceError) -> Int
+    func provisioned(_ function: String, qualifier: String?) throws(ServiceError) -> ProvisionedConcurrencyRecord
+    func layerVersion(_ name: String, _ version: Int) throws(ServiceError) -> LayerVersionRecord
+    func layerVersions(_ name: String) throws(ServiceError) -> [LayerVersionRecord]
+    func layers() throws(ServiceError) -> [LayerVersionRecord]
+    /// Bytes of stored code (GetAccountSettings' TotalCodeSize).
+    func storedCodeBytes() -> Int64
+    /// A stored zip by its SHA-256 hex, opened for sending; nil if there is none.
+    func openStoredZip(digest: String) -> (fd: Int32, length: Int)?
+}
+
+extension FunctionCatalog: FunctionReader {}
+
+/// Everything the control API asks of Hearth: changes that go through the registry and then the
+/// scheduler, invocations, and what it reports. `Supervisor` is the real one; the API's route
+/// tests use a fake.
+public protocol FunctionService: Sendable {
+    var region: String { get }
+    /// Where request bodies too large for memory, and zips decoded from them, are written.
+    var spillDirectory: String { get }
+    var functions: any FunctionReader { get }
+
+    func createFunction(name: String, packageType: String?, code: FunctionCode, settings: FunctionSettings,
+                        publish: Bool) async throws(ServiceError) -> FunctionRecord
+    func updateFunctionCode(_ name: String, code: FunctionCode, publish: Bool) async throws(ServiceError) -> FunctionRecord
+    func updateFunctionConfiguration(_ name: String, settings: FunctionSettings, revisionId: String?) async throws(ServiceError) -> FunctionRecord
+    func deleteFunction(_ ref: FunctionReference) async throws(ServiceError)
+    func publishVersion(_ name: String, description: String?) async throws(ServiceError) -> FunctionRecord
+    func putAlias(_ function: String, name: String, version: String?, description: String?, weights: [String: Double]?,
+                  create: Bool, revisionId: String?) async throws(ServiceError) -> AliasRecord
+    func deleteAlias(_ function: String, _ name: String) async throws(ServiceError)
+    func publishLayerVersion(_ name: String, zip: UnnamedFile, description: String?, runtimes: [String],
+                             architectures: [String], license: String?) async throws(ServiceError) -> LayerVersionRecord
+    func deleteLayerVersion(_ name: String, _ version: Int) async throws(ServiceError)
+    func uploadImage(name: String, archive: UnnamedFile) async throws(ServiceError) -> String
+    func putReservedConcurrency(_ function: String, _ value: Int) async throws(ServiceError)
+    func deleteReservedConcurrency(_ function: String) async throws(ServiceError)
+    func putProvisioned(_ function: String, qualifier: String?, count: Int) async throws(ServiceError) -> ProvisionedConcurrencyRecord
+    func deleteProvisioned(_ function: String, qualifier: String?) async throws(ServiceError)
+
+    /// - Parameter requestId: the API request's id, which is also the invocation's (as on Lambda).
+    func invoke(_ ref: FunctionReference, requestId: String, payload: [UInt8], clientContext: String?) async throws(ServiceError) -> InvokeOutcome
+    /// Ready provisioned environments of a version, and why they could not all be made.
+    func provisionedState(function: String, version: String) async -> (available: Int, failure: String?)
+    func status() async -> Scheduler.Status
+    func metricsText() async -> String
+    /// A function's log from byte `offset`, and where to continue.
+    func readLog(_ function: String, from offset: Int) -> (bytes: [UInt8], next: Int)
+}

@@ -1,0 +1,245 @@
+import Foundation
+@testable import HearthControlAPI
+import HearthState
+@testable import HearthSupervisor
+import XCTest
+
+/// The control API's routes against a fake `FunctionService`: what each route asks of the service, and
+/// how it answers in Lambda's words (status, headers, error bodies), without a daemon, a socket or root.
+final class RouteTests: XCTestCase {
+    var directory = ""
+    var service: FakeFunctionService!
+    var api: LambdaAPI!
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "hearth-routes-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        service = FakeFunctionService(spillDirectory: directory)
+        api = LambdaAPI(service: service)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
+
+    func send(_ method: String, _ uri: String, headers: [String: String] = [:], body: String = "") async -> APIResponse {
+        var request = APIRequest(method: method, uri: uri, headers: headers.merging(["host": "127.0.0.1:9000"]) { a, _ in a }, body: Array(body.utf8))
+        request.spillDirectory = directory
+        return await api.handle(request)
+    }
+
+    func header(_ response: APIResponse, _ name: String) -> String? {
+        response.headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+
+    func document(_ response: APIResponse) throws -> [String: Any] {
+        try XCTUnwrap(JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any], String(decoding: response.body, as: UTF8.self))
+    }
+
+    func assertError(_ response: APIResponse, _ status: Int, _ type: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(response.status, status, String(decoding: response.body, as: UTF8.self), file: file, line: line)
+        XCTAssertEqual(header(response, "x-amzn-ErrorType"), type, file: file, line: line)
+    }
+
+    let invocations = "/2015-03-31/functions/f/invocations"
+
+    // MARK: routing
+
+    func testUnknownPathsAndMethodsAreRefusedInLambdasWords() async throws {
+        assertError(await send("GET", "/2015-03-31/nothing"), 404, "UnknownOperationException")
+        assertError(await send("PATCH", "/2015-03-31/functions/f"), 405, "MethodNotAllowedException")
+        let response = await send("GET", "/2015-03-31/functions/missing")
+        assertError(response, 404, "ResourceNotFoundException")
+        XCTAssertEqual(try document(response)["Message"] as? String, "Function not found: arn:aws:lambda:eu-west-1:000000000000:function:missing")
+        XCTAssertEqual(try document(response)["Type"] as? String, "User")
+    }
+
+    func testEveryResponseCarriesARequestIdAndAnInvocationRunsUnderIt() async throws {
+        service.reader.put("f")
+        let response = await send("POST", invocations, body: "{}")
+        let requestId = try XCTUnwrap(header(response, "x-amzn-RequestId"))
+        XCTAssertEqual(service.calls.withLock { $0.invocations.first?.requestId }, requestId)
+        let refused = await send("GET", "/nothing")
+        XCTAssertNotNil(header(refused, "x-amzn-RequestId"), "errors carry one too")
+    }
+
+    // MARK: invoke
+
+    func testARequestResponseInvocationAnswersThePayloadAndVersion() async throws {
+        service.reader.put("f", version: "3")
+        let response = await send("POST", invocations + "?Qualifier=3", body: #"{"a":1}"#)
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(String(decoding: response.body, as: UTF8.self), #"{"a":1}"#)
+        XCTAssertEqual(header(response, "X-Amz-Executed-Version"), "3")
+        XCTAssertNil(header(response, "X-Amz-Function-Error"))
+        XCTAssertNil(header(response, "X-Amz-Log-Result"), "no log unless LogType is Tail")
+        XCTAssertEqual(service.calls.withLock { $0.invocations.first?.ref.qualifier }, "3")
+    }
+
+    func testAnEmptyPayloadIsAnEmptyObject() async throws {
+        service.reader.put("f")
+        _ = await send("POST", invocations)
+        XCTAssertEqual(service.calls.withLock { $0.invocations.first?.payload }, Array("{}".utf8))
+    }
+
+    func testAFunctionErrorIsA200WithXAmzFunctionError() async throws {
+        service.reader.put("f")
+        service.onInvoke.withLock {
+            $0 = { _, _ in FakeFunctionService.outcome(.error(Array(#"{"errorType":"Boom"}"#.utf8), type: "Boom"), tail: "log line\n") }
+        }
+        let response = await send("POST", invocations, headers: ["x-amz-log-type": "Tail"], body: "{}")
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(header(response, "X-Amz-Function-Error"), "Unhandled")
+        XCTAssertEqual(try document(response)["errorType"] as? String, "Boom")
+        XCTAssertEqual(header(response, "X-Amz-Log-Result"), Data("log line\n".utf8).base64EncodedString())
+    }
+
+    func testAThrottleCarriesItsReason() async throws {
+        service.reader.put("f")
+        service.onInvoke.withLock { $0 = { _, _ throws(ServiceError) in throw .throttled("ReservedFunctionConcurrentInvocationLimitExceeded") } }
+        let response = await send("POST", invocations, body: "{}")
+        assertError(response, 429, "TooManyRequestsException")
+        let body = try document(response)
+        XCTAssertEqual(body["Reason"] as? String, "ReservedFunctionConcurrentInvocationLimitExceeded")
+        XCTAssertEqual(body["message"] as? String, "Rate Exceeded.")
+        XCTAssertNil(body["Message"], "a throttle's message is lower-case, as Lambda sends it")
+    }
+
+    func testDryRunChecksTheFunctionWithoutRunningIt() async throws {
+        service.reader.put("f")
+        let response = await send("POST", invocations, headers: ["x-amz-invocation-type": "DryRun"], body: "{}")
+        XCTAssertEqual(response.status, 204)
+        XCTAssertEqual(header(response, "X-Amz-Executed-Version"), "$LATEST")
+        XCTAssertTrue(service.calls.withLock { $0.invocations.isEmpty })
+        assertError(await send("POST", "/2015-03-31/functions/g/invocations", headers: ["x-amz-invocation-type": "DryRun"]),
+                    404, "ResourceNotFoundException")
+    }
+
+    func testAnEventIsAcceptedWith202AndRunsInTheBackground() async throws {
+        service.reader.put("f")
+        let response = await send("POST", invocations, headers: ["x-amz-invocation-type": "Event"], body: #"{"e":1}"#)
+        XCTAssertEqual(response.status, 202)
+        let requestId = header(response, "x-amzn-RequestId")
+        for _ in 0..<5000 where service.calls.withLock({ $0.invocations.isEmpty }) { try await Task.sleep(for: .milliseconds(1)) }
+        XCTAssertEqual(service.calls.withLock { $0.invocations.first?.requestId }, requestId, "the event runs under the 202's request id")
+        assertError(await send("POST", "/2015-03-31/functions/g/invocations", headers: ["x-amz-invocation-type": "Event"], body: "{}"),
+                    404, "ResourceNotFoundException")
+    }
+
+    func testInvocationInputsAreCheckedBeforeTheServiceIsAsked() async throws {
+        service.reader.put("f")
+        assertError(await send("POST", invocations, headers: ["x-amz-invocation-type": "Later"], body: "{}"), 400, "ValidationException")
+        assertError(await send("POST", invocations, headers: ["x-amz-log-type": "All"], body: "{}"), 400, "ValidationException")
+        assertError(await send("POST", invocations, body: "{not json"), 400, "InvalidRequestContentException")
+        assertError(await send("POST", invocations, headers: ["x-amz-client-context": "%%%"], body: "{}"), 400, "InvalidParameterValueException")
+        let big = "\"" + String(repeating: "x", count: 1_048_577) + "\""
+        assertError(await send("POST", invocations, headers: ["x-amz-invocation-type": "Event"], body: big), 413, "RequestEntityTooLargeException")
+        assertError(await send("POST", "/2015-03-31/functions/bad%20name/invocations", body: "{}"), 400, "ValidationException")
+        XCTAssertTrue(service.calls.withLock { $0.invocations.isEmpty }, "nothing refused reached the service")
+    }
+
+    func testAFunctionArnNamesTheFunctionAndItsQualifier() async throws {
+        service.reader.put("f", version: "2")
+        let arn = "arn:aws:lambda:eu-west-1:000000000000:function:f:2"
+        let response = await send("POST", "/2015-03-31/functions/\(arn)/invocations", body: "{}")
+        XCTAssertEqual(response.status, 200, String(decoding: response.body, as: UTF8.self))
+        let ref = service.calls.withLock { $0.invocations.first?.ref }
+        XCTAssertEqual(ref?.name, "f")
+        XCTAssertEqual(ref?.qualifier, "2")
+    }
+
+    func testAClientContextReachesTheServiceAsJSON() async throws {
+        service.reader.put("f")
+        let context = Data(#"{"custom":{"k":"v"}}"#.utf8).base64EncodedString()
+        _ = await send("POST", invocations, headers: ["x-amz-client-context": context], body: "{}")
+        XCTAssertEqual(service.calls.withLock { $0.invocations.first?.clientContext }, #"{"custom":{"k":"v"}}"#)
+    }
+
+    // MARK: management
+
+    func testCreateFunctionHandsTheServiceTheSettingsAndAnswers201() async throws {
+        let zip = Data("PK\u{5}\u{6}".utf8 + [UInt8](repeating: 0, count: 18)).base64EncodedString()
+        let body = #"{"FunctionName":"made","Runtime":"python3.11","Handler":"app.handler","Role":"arn:aws:iam::123456789012:role/r","MemorySize":256,"Timeout":7,"Environment":{"Variables":{"A":"1"}},"Code":{"ZipFile":"\#(zip)"}}"#
+        let response = await send("POST", "/2015-03-31/functions", body: body)
+        XCTAssertEqual(response.status, 201, String(decoding: response.body, as: UTF8.self))
+        let created = try XCTUnwrap(service.calls.withLock { $0.created.first })
+        XCTAssertEqual(created.name, "made")
+        XCTAssertEqual(created.settings.memorySize, 256)
+        XCTAssertEqual(created.settings.timeout, 7)
+        XCTAssertEqual(created.settings.environment, ["A": "1"])
+        guard case .zip(let file) = created.code else { return XCTFail("a zip upload") }
+        XCTAssertEqual(file.size, 22, "the base64 zip was decoded into a file")
+        let configuration = try document(response)
+        XCTAssertEqual(configuration["FunctionArn"] as? String, "arn:aws:lambda:eu-west-1:000000000000:function:made")
+        XCTAssertEqual(configuration["MemorySize"] as? Int, 256)
+    }
+
+    func testCreateFunctionRefusesWhatIsMissingOrMalformed() async throws {
+        assertError(await send("POST", "/2015-03-31/functions", body: #"{"Code":{}}"#), 400, "ValidationException")
+        assertError(await send("POST", "/2015-03-31/functions", body: #"{"FunctionName":"x"}"#), 400, "ValidationException")
+        assertError(await send("POST", "/2015-03-31/functions", body: #"{"FunctionName":"x","MemorySize":"big","Code":{}}"#), 400,
+                    "InvalidParameterValueException")
+        assertError(await send("POST", "/2015-03-31/functions", body: "[1"), 400, "InvalidRequestContentException")
+        XCTAssertTrue(service.calls.withLock { $0.created.isEmpty })
+    }
+
+    func testListFunctionsPagesWithMarkers() async throws {
+        for name in ["a", "b", "c"] { service.reader.put(name) }
+        let first = try document(await send("GET", "/2015-03-31/functions?MaxItems=2"))
+        XCTAssertEqual((first["Functions"] as? [[String: Any]])?.compactMap { $0["FunctionName"] as? String }, ["a", "b"])
+        let marker = try XCTUnwrap(first["NextMarker"] as? String)
+        let second = try document(await send("GET", "/2015-03-31/functions?MaxItems=2&Marker=\(marker)"))
+        XCTAssertEqual((second["Functions"] as? [[String: Any]])?.compactMap { $0["FunctionName"] as? String }, ["c"])
+        XCTAssertNil(second["NextMarker"])
+        assertError(await send("GET", "/2015-03-31/functions?MaxItems=many"), 400, "ValidationException")
+    }
+
+    func testReservedConcurrencyRoutes() async throws {
+        service.reader.put("f")
+        let put = await send("PUT", "/2017-10-31/functions/f/concurrency", body: #"{"ReservedConcurrentExecutions":5}"#)
+        XCTAssertEqual(put.status, 200)
+        XCTAssertEqual(try document(put)["ReservedConcurrentExecutions"] as? Int, 5)
+        assertError(await send("PUT", "/2017-10-31/functions/f/concurrency", body: "{}"), 400, "ValidationException")
+        assertError(await send("PUT", "/2017-10-31/functions/g/concurrency", body: #"{"ReservedConcurrentExecutions":5}"#), 404,
+                    "ResourceNotFoundException")
+        let deleted = await send("DELETE", "/2017-10-31/functions/f/concurrency")
+        XCTAssertEqual(deleted.status, 204)
+        let calls = service.calls.withLock { $0.reserved }
+        XCTAssertEqual(calls.map(\.0), ["f", "f"])
+        XCTAssertEqual(calls.map(\.1), [5, nil])
+        service.reader.reserve("f", 3)
+        let read = await send("GET", "/2019-09-30/functions/f/concurrency")
+        XCTAssertEqual(try document(read)["ReservedConcurrentExecutions"] as? Int, 3)
+    }
+
+    func testAccountSettingsComeFromTheServicesTotals() async throws {
+        service.reader.put("f")
+        service.reader.reserve("f", 150)
+        service.reader.setCodeBytes(4_096)
+        service.statusValue.withLock { $0.accountConcurrency = 500; $0.functions = 7 }
+        let settings = try document(await send("GET", "/2016-08-19/account-settings"))
+        let limit = try XCTUnwrap(settings["AccountLimit"] as? [String: Any])
+        let usage = try XCTUnwrap(settings["AccountUsage"] as? [String: Any])
+        XCTAssertEqual(limit["ConcurrentExecutions"] as? Int, 500)
+        XCTAssertEqual(limit["UnreservedConcurrentExecutions"] as? Int, 350)
+        XCTAssertEqual(usage["TotalCodeSize"] as? Int, 4_096)
+        XCTAssertEqual(usage["FunctionCount"] as? Int, 7)
+    }
+
+    func testDeletingALayerVersionGoesThroughTheService() async throws {
+        let response = await send("DELETE", "/2018-10-31/layers/shared/versions/4")
+        XCTAssertEqual(response.status, 204)
+        XCTAssertEqual(service.calls.withLock { $0.deletedLayers.map { "\($0.0):\($0.1)" } }, ["shared:4"])
+        assertError(await send("DELETE", "/2018-10-31/layers/shared/versions/zero"), 400, "ValidationException")
+    }
+
+    func testGetFunctionPointsAtTheStoredZipOnThisServer() async throws {
+        let digest = String(repeating: "ab", count: 32)
+        service.reader.put("f", zipDigest: digest)
+        service.reader.reserve("f", 2)
+        let response = try document(await send("GET", "/2015-03-31/functions/f"))
+        let code = try XCTUnwrap(response["Code"] as? [String: Any])
+        XCTAssertEqual(code["RepositoryType"] as? String, "S3")
+        XCTAssertEqual(code["Location"] as? String, "http://127.0.0.1:9000/hearth/v1/code/" + digest)
+        XCTAssertEqual((response["Concurrency"] as? [String: Any])?["ReservedConcurrentExecutions"] as? Int, 2)
+        assertError(await send("GET", "/hearth/v1/code/" + digest), 404, "ResourceNotFoundException")
+    }
+}

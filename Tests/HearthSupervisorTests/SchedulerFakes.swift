@@ -1,0 +1,189 @@
+import Foundation
+@testable import HearthExecution
+import HearthModel
+@testable import HearthSupervisor
+import HearthState
+import NIOCore
+import Synchronization
+
+/// Fakes of the scheduler's three seams (registry, launcher, clock), for its unit tests: no root, no
+/// sandboxes, no sleeps.
+
+final class FakeClock: SchedulerClock {
+    private let time = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+    func now() -> Date { time.withLock { $0 } }
+    func advance(_ seconds: Double) { time.withLock { $0 += seconds } }
+}
+
+final class FakeRegistry: FunctionLookup {
+    private struct State {
+        var records: [String: FunctionRecord] = [:]
+        var reserved: [String: Int] = [:]
+        var provisioned: [(function: String, record: ProvisionedConcurrencyRecord)] = []
+    }
+    private let state = Mutex(State())
+
+    /// Adds or replaces a version's record (a new revision when `revision` changes).
+    @discardableResult
+    func put(_ name: String, version: String = "$LATEST", memoryMB: Int = 128, revision: String = "r1") -> FunctionRecord {
+        let record = FunctionRecord(
+            name: name, version: version, packageType: "Zip", runtime: "provided.al2023", handler: "handler", role: "role",
+            description: "", memorySize: memoryMB, timeout: 3, ephemeralStorage: 512, environment: [:], layers: [],
+            codeSha256: "", codeSize: 0, zipDigest: nil, imageUri: nil, imageDigest: nil, imageConfig: nil,
+            architectures: ["x86_64"], lastModified: "", revisionId: revision)
+        state.withLock { $0.records[name + ":" + version] = record }
+        return record
+    }
+
+    func reserve(_ name: String, _ value: Int) { state.withLock { $0.reserved[name] = value } }
+
+    func provision(_ name: String, qualifier: String, count: Int) {
+        state.withLock {
+            $0.provisioned.append((name, ProvisionedConcurrencyRecord(qualifier: qualifier, requested: count, lastModified: "")))
+        }
+    }
+
+    func resolve(_ ref: FunctionReference) throws(ServiceError) -> FunctionRecord {
+        let key = ref.name + ":" + (ref.qualifier ?? "$LATEST")
+        guard let record = state.withLock({ $0.records[key] }) else { throw .functionNotFound(key) }
+        return record
+    }
+
+    func latest(_ name: String) throws(ServiceError) -> FunctionRecord { try resolve(FunctionReference(name: name, qualifier: nil)) }
+    func reservedConcurrencies() throws(ServiceError) -> [String: Int] { state.withLock { $0.reserved } }
+    func provisionedConcurrencies() throws(ServiceError) -> [(function: String, record: ProvisionedConcurrencyRecord)] {
+        state.withLock { $0.provisioned }
+    }
+    func functionCount() throws(ServiceError) -> Int { state.withLock { Set($0.records.values.map(\.name)).count } }
+}
+
+/// Opens once; until then every waiter is held (an invocation that is still running).
+final class Gate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let open = state.withLock { state -> Bool in
+                if !state.open { state.waiters.append(continuation) }
+                return state.open
+            }
+            if open { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}
+
+/// What a fake environment does with its next invocations.
+enum FakeBehaviour: Sendable {
+    case answer
+    /// Waits for the gate, then answers.
+    case hold(Gate)
+    /// Ends as a timeout does: the environment is dead afterwards.
+    case timeOut
+}
+
+final class FakeEnvironment: LaunchedEnvironment {
+    let function: FunctionInstance
+    let initDurationMs = 1.0
+    let servingLoop: (any EventLoop)?
+    private let alive: Atomic<Bool>
+    private let destroyedFlag = Atomic(false)
+    private let invocationCount = Atomic(0)
+    private let behaviour: FakeBehaviour
+
+    init(function: FunctionInstance, healthy: Bool, loop: (any EventLoop)?, behaviour: FakeBehaviour) {
+        self.function = function
+        alive = Atomic(healthy)
+        servingLoop = loop
+        self.behaviour = behaviour
+    }
+
+    var isHealthy: Bool { alive.load(ordering: .acquiring) }
+    var destroyed: Bool { destroyedFlag.load(ordering: .acquiring) }
+    var invocations: Int { invocationCount.load(ordering: .acquiring) }
+    /// The runtime exits while the environment waits for its next event.
+    func die() { alive.store(false, ordering: .releasing) }
+
+    func invoke(_ request: ExecutionEnvironment.Request, log: InvocationLog) async -> InvocationResult {
+        invocationCount.add(1, ordering: .acquiringAndReleasing)
+        var end = InvocationEnd.success
+        switch behaviour {
+        case .answer: break
+        case .hold(let gate): await gate.wait()
+        case .timeOut:
+            alive.store(false, ordering: .releasing)
+            end = .platform(.timedOut)
+        }
+        let report = InvocationLog.Report(durationMs: 1, memorySizeMB: function.spec.limits.memoryMB, maxMemoryUsedMB: 1,
+                                          initDurationMs: request.reportInit ? initDurationMs : nil, end: end)
+        return InvocationResult(requestId: request.requestId, end: end, body: .success(request.payload), report: report)
+    }
+
+    func destroy() async {
+        alive.store(false, ordering: .releasing)
+        destroyedFlag.store(true, ordering: .releasing)
+    }
+}
+
+final class FakeLauncher: EnvironmentLauncher {
+    private struct State {
+        var launched: [FakeEnvironment] = []
+        var builds = 0
+        var restocks = 0
+        /// Functions whose init fails.
+        var failingInit: Set<String> = []
+        var behaviour: [String: FakeBehaviour] = [:]
+        /// Loops handed to new environments in turn.
+        var loops: [any EventLoop] = []
+        /// Launches wait for it (a start that takes a while).
+        var launchGate: Gate?
+        var launchesBegun = 0
+    }
+    private let state = Mutex(State())
+
+    var launched: [FakeEnvironment] { state.withLock { $0.launched } }
+    func launched(_ function: String) -> [FakeEnvironment] { launched.filter { $0.function.name == function } }
+    var builds: Int { state.withLock { $0.builds } }
+    var restocks: Int { state.withLock { $0.restocks } }
+    func failInit(_ function: String) { state.withLock { _ = $0.failingInit.insert(function) } }
+    func behave(_ function: String, _ behaviour: FakeBehaviour) { state.withLock { $0.behaviour[function] = behaviour } }
+    func assignLoops(_ loops: [any EventLoop]) { state.withLock { $0.loops = loops } }
+    func holdLaunches(_ gate: Gate) { state.withLock { $0.launchGate = gate } }
+    var launchesBegun: Int { state.withLock { $0.launchesBegun } }
+
+    func build(_ record: FunctionRecord, initializationType: String) async throws(ServiceError) -> FunctionInstance {
+        state.withLock { $0.builds += 1 }
+        let spec = SandboxSpec(id: "", layers: ["/images/" + (record.runtime ?? "")], command: ["/var/runtime/bootstrap"],
+                               environment: [("AWS_LAMBDA_INITIALIZATION_TYPE", initializationType)],
+                               limits: ResourceLimits(memoryMB: record.memorySize), uid: 0, gid: 0)
+        return FunctionInstance(name: record.name, version: record.version, spec: spec, timeoutSeconds: Double(record.timeout))
+    }
+
+    func launch(_ instance: FunctionInstance) async throws -> any LaunchedEnvironment {
+        let gate = state.withLock { state in
+            state.launchesBegun += 1
+            return state.launchGate
+        }
+        await gate?.wait()
+        return state.withLock { state in
+            let loop = state.loops.isEmpty ? nil : state.loops[state.launched.count % state.loops.count]
+            let env = FakeEnvironment(function: instance, healthy: !state.failingInit.contains(instance.name), loop: loop,
+                                      behaviour: state.behaviour[instance.name] ?? .answer)
+            state.launched.append(env)
+            return env
+        }
+    }
+
+    func restock(for instance: FunctionInstance) { state.withLock { $0.restocks += 1 } }
+    func retire(unwantedSince cutoff: Date) async {}
+    func preparedCount() async -> Int { 0 }
+    func shutdown() async {}
+}
