@@ -18,6 +18,10 @@ public struct CgroupLayout: Sendable, Equatable {
     public var unifiedOwnDirectory: String?
     /// The mount point of cgroup2, to tell its root from a child.
     public var unifiedMountPoint: String?
+    /// A cgroup hierarchy is mounted with favordynmods. Without it the kernel makes a lone cgroup.procs
+    /// write wait for an RCU grace period (5-20 ms measured), which a cold start's join pays whenever no
+    /// other join ran just before; the switch is global, so any hierarchy's option counts.
+    public var favorsDynamicModifications = false
 
     public func v1Directory(for controller: String) -> String? {
         v1.first { $0.controllers.contains(controller) }?.ownDirectory
@@ -48,6 +52,9 @@ public struct CgroupLayout: Sendable, Equatable {
             let root = unescape(String(left[3]))
             let mountPoint = unescape(String(left[4]))
             let fstype = right[0]
+            if fstype == "cgroup2" || fstype == "cgroup", right[2].split(separator: ",").contains("favordynmods") {
+                layout.favorsDynamicModifications = true
+            }
             if fstype == "cgroup2" {
                 guard layout.unifiedMountPoint == nil, let own = ownUnified else { continue }
                 layout.unifiedMountPoint = mountPoint

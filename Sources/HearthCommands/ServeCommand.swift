@@ -72,6 +72,10 @@ public struct ServeCommand: ParsableCommand {
         if !swept.failed.isEmpty {
             print("hearth: could not remove the leftover sandbox cgroups \(swept.failed.joined(separator: ", "))")
         }
+        if let layout = try? CgroupLayout.current(), !layout.favorsDynamicModifications {
+            print("hearth: no cgroup hierarchy is mounted with favordynmods: a sandbox started without a pre-built one waits 5-20 ms "
+                  + "for the kernel when it joins its cgroups (README: Cold starts)")
+        }
         // Runs after the supervisor's own shutdown below: no sandbox is started once this runs.
         defer { engine.shutdown() }
         let catalog = try FunctionCatalog(stateDirectory: settings.stateDirectory, imagesDirectory: settings.imagesDirectory,

@@ -76,8 +76,13 @@ public struct FunctionBuilder: Sendable {
 
     public func build(_ definition: FunctionDefinition) throws -> FunctionInstance {
         let memory = definition.memoryMB, timeout = definition.timeoutSeconds
-        guard (128...10_240).contains(memory) else { throw HearthError.invalidLimit("memory must be between 128 and 10240 MB, got \(memory)") }
-        guard (1...900).contains(timeout) else { throw HearthError.invalidLimit("timeout must be between 1 and 900 seconds, got \(timeout)") }
+        let memoryMB = LambdaLimits.memoryMB, timeoutSeconds = LambdaLimits.timeoutSeconds
+        guard memoryMB.contains(memory) else {
+            throw HearthError.invalidLimit("memory must be between \(memoryMB.lowerBound) and \(memoryMB.upperBound) MB, got \(memory)")
+        }
+        guard timeoutSeconds.contains(timeout) else {
+            throw HearthError.invalidLimit("timeout must be between \(timeoutSeconds.lowerBound) and \(timeoutSeconds.upperBound) seconds, got \(timeout)")
+        }
         try LambdaEnvironment.validateUserVariables(definition.environment)
 
         let assembler = PackageAssembler(store: store, cache: importCache)

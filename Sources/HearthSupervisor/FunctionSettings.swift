@@ -19,18 +19,20 @@ public struct FunctionSettings: Sendable {
 
     public init() {}
 
+    /// A value below or above its range, in Lambda's words.
+    static func check(_ field: String, _ value: Int?, _ range: ClosedRange<Int>) throws(ServiceError) {
+        guard let value else { return }
+        if value < range.lowerBound { throw .validation(field, "\(value)", "Member must have value greater than or equal to \(range.lowerBound)") }
+        if value > range.upperBound { throw .validation(field, "\(value)", "Member must have value less than or equal to \(range.upperBound)") }
+    }
+
     /// Checks every given value against Lambda's ranges, with Lambda's exception names.
     public func validate() throws(ServiceError) {
-        if let m = memorySize {
-            if m < 128 { throw .validation("memorySize", "\(m)", "Member must have value greater than or equal to 128") }
-            if m > 10_240 { throw .validation("memorySize", "\(m)", "Member must have value less than or equal to 10240") }
-        }
-        if let t = timeout {
-            if t < 1 { throw .validation("timeout", "\(t)", "Member must have value greater than or equal to 1") }
-            if t > 900 { throw .validation("timeout", "\(t)", "Member must have value less than or equal to 900") }
-        }
-        if let e = ephemeralStorage, !(512...10_240).contains(e) {
-            throw .validation("ephemeralStorage.size", "\(e)", "Member must have value between 512 and 10240")
+        try Self.check("memorySize", memorySize, LambdaLimits.memoryMB)
+        try Self.check("timeout", timeout, LambdaLimits.timeoutSeconds)
+        let storage = LambdaLimits.ephemeralStorageMB
+        if let e = ephemeralStorage, !storage.contains(e) {
+            throw .validation("ephemeralStorage.size", "\(e)", "Member must have value between \(storage.lowerBound) and \(storage.upperBound)")
         }
         if let h = handler, h.isEmpty || h.count > 128 || h.contains(where: \.isWhitespace) {
             throw .validation("handler", h, "Member must satisfy regular expression pattern: [^\\s]+ and have length at most 128")

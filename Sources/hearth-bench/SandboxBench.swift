@@ -15,6 +15,7 @@ struct SandboxBench: ParsableCommand {
     @Option(help: "Untimed warm-up runs per method.") var warmups = 5
     @Option(help: "Seconds per creation-rate measurement.") var rateSeconds = 3.0
     @Option(help: "Path of hearth-init.") var initPath: String?
+    @Option(help: "Path of the hearth CLI, timed as a whole `hearth sandbox run` command (as crun run is).") var hearthPath: String?
     @Option(help: "Slots (cgroup and network namespace) prepared ahead for the 'hearth prepared' row.") var prepared = 4
     @Option(help: "Only these methods (comma-separated names as printed), e.g. for profiling.") var only: String?
 
@@ -79,6 +80,10 @@ struct SandboxBench: ParsableCommand {
             print("| \(m.name) | \(formatMs(s.median)) | \(formatMs(s.p90)) | \(failures[m.name] ?? 0) |")
         }
         print("")
+        if let cli = samples[Self.cliRow].map({ Sample(values: $0) }), let crun = samples["crun"].map({ Sample(values: $0) }) {
+            print(String(format: "%@/crun run: median ratio %.3f (budget: at most 1), p90 ratio %.3f", Self.cliRow, cli.median / crun.median,
+                         cli.p90 / crun.p90))
+        }
         for name in Self.hearthRows where samples[name] != nil {
             let hearth = Sample(values: samples[name] ?? [])
             if let crun = samples["crun"].map({ Sample(values: $0) }) {
@@ -135,6 +140,8 @@ struct SandboxBench: ParsableCommand {
     nonisolated(unsafe) private static var peer: CrunPeer?
     static let limits = ResourceLimits(memoryMB: 512, pids: 1024, tmpSizeMB: 64)
     private static let hearthRows = ["hearth", "hearth prepared", "hearth, no freezer"]
+    /// The one-shot CLI, process start included.
+    static let cliRow = "hearth sandbox run"
     private static let phaseTimesByRow = ["hearth": PhaseTimes(), "hearth prepared": PhaseTimes(), "hearth, no freezer": PhaseTimes()]
     private var phaseTimes: [String: PhaseTimes] { Self.phaseTimesByRow }
 
@@ -173,6 +180,12 @@ struct SandboxBench: ParsableCommand {
                 methods.append(commandMethod("runc", path: runc, arguments: { i in ["run", "--bundle", bundle, "hb-runc-\(pid)-\(i)"] }))
             } else { notes.append("runc not installed: skipped") }
         } else { notes.append(skipped ?? "crun skipped") }
+
+        if let hearthPath {
+            methods.append(commandMethod(Self.cliRow, path: hearthPath, arguments: { _ in
+                ["sandbox", "run", "--rootfs", rootfs, "--memory", "512", "--pids", "1024", "--tmp-size", "64", "--", "/bin/true"]
+            }))
+        }
 
         let ids = SandboxIdentity.oneShot()
         for (name, engine) in [("hearth", cold), ("hearth prepared", prepared)] + (unfrozen.map { [("hearth, no freezer", $0)] } ?? []) {

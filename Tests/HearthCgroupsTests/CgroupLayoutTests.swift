@@ -31,6 +31,18 @@ final class CgroupLayoutTests: XCTestCase {
         XCTAssertEqual(layout.unifiedMountPoint, "/sys/fs/cgroup/unified")
     }
 
+    func testFavordynmodsOnAnyHierarchyIsSeen() {
+        XCTAssertFalse(CgroupLayout.parse(procSelfCgroup: hybridCgroup, mountinfo: hybridMounts).favorsDynamicModifications)
+        let favored = hybridMounts.replacingOccurrences(of: "cgroup2 cgroup2 rw", with: "cgroup2 cgroup2 rw,favordynmods")
+        XCTAssertTrue(CgroupLayout.parse(procSelfCgroup: hybridCgroup, mountinfo: favored).favorsDynamicModifications)
+        let v2 = CgroupLayout.parse(procSelfCgroup: "0::/hearth\n",
+                                    mountinfo: "25 20 0:22 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate,favordynmods\n")
+        XCTAssertTrue(v2.favorsDynamicModifications)
+        let elsewhere = "25 20 0:22 / /favordynmods rw - tmpfs favordynmods rw,favordynmods\n"
+        XCTAssertFalse(CgroupLayout.parse(procSelfCgroup: "0::/\n", mountinfo: elsewhere).favorsDynamicModifications,
+                       "only a cgroup hierarchy's options count")
+    }
+
     func testPureV2Layout() {
         let layout = CgroupLayout.parse(
             procSelfCgroup: "0::/system.slice/hearth.service\n",

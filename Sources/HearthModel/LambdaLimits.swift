@@ -1,0 +1,7 @@
+/// Lambda's ranges for a function's settings, in one place: the API words a violation as Lambda's
+/// ValidationException, the CLI as a HearthError, both from these.
+public enum LambdaLimits {
+    public static let memoryMB = 128...10_240
+    public static let timeoutSeconds = 1...900
+    public static let ephemeralStorageMB = 512...10_240
+}
