@@ -69,14 +69,18 @@ let package = Package(
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .target(
+            name: "HearthRegistry",
+            dependencies: ["HearthModel", "HearthSandbox", "HearthPackages", "HearthState"]
+        ),
+        .target(
             name: "HearthSupervisor",
-            dependencies: ["HearthModel", "HearthExecution", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthState", "CSyscalls",
+            dependencies: ["HearthModel", "HearthExecution", "HearthRegistry", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthState", "CSyscalls",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .target(
             name: "HearthControlAPI",
             dependencies: [
-                "HearthModel", "HearthExecution", "HearthSupervisor", "HearthPackages", "HearthState", "HearthHTTP",
+                "HearthModel", "HearthExecution", "HearthRegistry", "HearthSupervisor", "HearthPackages", "HearthState", "HearthHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -86,8 +90,8 @@ let package = Package(
         .target(
             name: "HearthCommands",
             dependencies: [
-                "HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthExecution", "HearthSupervisor",
-                "HearthControlAPI", "HearthHTTP", "HearthState",
+                "HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthExecution", "HearthRegistry",
+                "HearthSupervisor", "HearthControlAPI", "HearthHTTP", "HearthState",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -104,8 +108,8 @@ let package = Package(
         .executableTarget(
             name: "hearth-bench",
             dependencies: [
-                "HearthSandbox", "HearthCgroups", "HearthModel", "HearthPackages", "HearthExecution", "HearthSupervisor", "HearthRuntimeAPI",
-                "CBenchSupport",
+                "HearthSandbox", "HearthCgroups", "HearthModel", "HearthPackages", "HearthExecution", "HearthRegistry", "HearthSupervisor",
+                "HearthRuntimeAPI", "CBenchSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -133,11 +137,12 @@ let package = Package(
         ]),
         .testTarget(name: "HearthExecutionTests", dependencies: ["HearthExecution", "HearthRuntimeAPI", "HearthSandbox"]),
         .testTarget(name: "HearthSupervisorTests", dependencies: [
-            "HearthSupervisor", "HearthExecution", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+            "HearthSupervisor", "HearthExecution", "HearthRegistry", .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "HearthStateTests", dependencies: ["HearthState"]),
         .testTarget(name: "HearthControlAPITests", dependencies: [
-            "HearthControlAPI", "HearthSupervisor", "HearthExecution", "HearthState", "HearthPackages", "HearthModel",
+            "HearthControlAPI", "HearthSupervisor", "HearthExecution", "HearthRegistry", "HearthState", "HearthPackages", "HearthModel",
         ]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["hearth-fuzz"]),
         .testTarget(

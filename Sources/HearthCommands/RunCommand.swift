@@ -3,6 +3,7 @@ import Foundation
 import HearthExecution
 import HearthModel
 import HearthPackages
+import HearthRegistry
 import HearthSandbox
 import HearthSupervisor
 

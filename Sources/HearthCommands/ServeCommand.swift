@@ -7,6 +7,7 @@ import HearthCgroups
 import HearthControlAPI
 import HearthHTTP
 import HearthModel
+import HearthRegistry
 import HearthSandbox
 import HearthSupervisor
 import Synchronization

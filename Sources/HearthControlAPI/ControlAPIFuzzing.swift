@@ -1,3 +1,5 @@
+import HearthModel
+import HearthRegistry
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1

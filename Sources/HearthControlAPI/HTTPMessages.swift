@@ -1,4 +1,6 @@
 import Foundation
+import HearthModel
+import HearthRegistry
 import Synchronization
 import HearthPackages
 import HearthSupervisor

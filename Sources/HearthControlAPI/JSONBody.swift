@@ -1,5 +1,7 @@
 import Foundation
+import HearthModel
 import HearthPackages
+import HearthRegistry
 import HearthSupervisor
 
 /// A request's JSON object with typed reads that name the field on a wrong type.

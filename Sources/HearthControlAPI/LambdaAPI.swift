@@ -1,5 +1,6 @@
 import Foundation
 import HearthModel
+import HearthRegistry
 import HearthState
 import HearthSupervisor
 

@@ -1,3 +1,4 @@
+import HearthModel
 import NIOCore
 
 /// An execution environment as the scheduler sees it: started and initialised, then handed one

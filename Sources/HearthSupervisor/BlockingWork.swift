@@ -1,3 +1,5 @@
+import HearthModel
+import HearthRegistry
 import NIOPosix
 
 /// Work that blocks on the disk or the CPU for long (imports, unpacking, hashing, synced database

@@ -1,5 +1,7 @@
 import Foundation
 import HearthExecution
+import HearthModel
+import HearthRegistry
 import NIOCore
 import HearthSandbox
 

@@ -1,28 +1,8 @@
 import HearthExecution
+import HearthModel
 import HearthPackages
+import HearthRegistry
 import HearthState
-
-/// The registry as the control API reads it: records, aliases, layers, concurrency settings and
-/// stored code. `FunctionCatalog` is the real one.
-public protocol FunctionReader: FunctionLookup {
-    func list(marker: String?, maxItems: Int?) throws(ServiceError) -> (functions: [FunctionRecord], nextMarker: String?)
-    /// $LATEST first, then the published versions.
-    func versions(_ name: String) throws(ServiceError) -> [FunctionRecord]
-    func alias(_ function: String, _ name: String) throws(ServiceError) -> AliasRecord
-    func aliases(_ function: String) throws(ServiceError) -> [AliasRecord]
-    func reservedConcurrency(_ function: String) throws(ServiceError) -> Int?
-    func reservedConcurrencyTotal() throws(ServiceError) -> Int
-    func provisioned(_ function: String, qualifier: String?) throws(ServiceError) -> ProvisionedConcurrencyRecord
-    func layerVersion(_ name: String, _ version: Int) throws(ServiceError) -> LayerVersionRecord
-    func layerVersions(_ name: String) throws(ServiceError) -> [LayerVersionRecord]
-    func layers() throws(ServiceError) -> [LayerVersionRecord]
-    /// Bytes of stored code (GetAccountSettings' TotalCodeSize).
-    func storedCodeBytes() -> Int64
-    /// A stored zip by its SHA-256 hex, opened for sending; nil if there is none.
-    func openStoredZip(digest: String) -> (fd: Int32, length: Int)?
-}
-
-extension FunctionCatalog: FunctionReader {}
 
 /// Everything the control API asks of Hearth: changes that go through the registry and then the
 /// scheduler, invocations, and what it reports. `Supervisor` is the real one; the API's route

@@ -1,3 +1,5 @@
+import HearthModel
+import HearthRegistry
 import HearthState
 
 /// How the pools follow a change the registry has made: drained, emptied or topped up.

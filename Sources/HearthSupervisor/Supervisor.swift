@@ -1,6 +1,7 @@
 import Foundation
 import HearthExecution
 import HearthModel
+import HearthRegistry
 import HearthSandbox
 import HearthState
 import NIOPosix

@@ -1,5 +1,7 @@
 import HearthExecution
+import HearthModel
 import HearthPackages
+import HearthRegistry
 import HearthState
 
 /// Management operations that change what runs: each goes through the catalog (imports, unpacking and

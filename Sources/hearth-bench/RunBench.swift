@@ -5,6 +5,7 @@ import HearthCgroups
 import HearthExecution
 import HearthModel
 import HearthPackages
+import HearthRegistry
 import HearthRuntimeAPI
 import HearthSandbox
 import HearthSupervisor

@@ -3,6 +3,7 @@ import Foundation
 import HearthModel
 import HearthPackages
 import HearthState
+import HearthRegistry
 @testable import HearthSupervisor
 import Synchronization
 

@@ -1,6 +1,8 @@
 import Foundation
+import HearthModel
 @testable import HearthControlAPI
 import HearthState
+import HearthRegistry
 @testable import HearthSupervisor
 import XCTest
 

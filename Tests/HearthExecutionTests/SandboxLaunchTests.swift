@@ -26,6 +26,15 @@ final class SandboxLaunchTests: XCTestCase {
         Set((0..<4096).filter { fcntl(Int32($0), F_GETFD) >= 0 }.map(String.init))
     }
 
+    /// What the fds that differ between two snapshots are, for a failure's message.
+    private func describe(_ a: Set<String>, _ b: Set<String>) -> String {
+        a.symmetricDifference(b).sorted().map { fd in
+            var buffer = [CChar](repeating: 0, count: 256)
+            let n = readlink("/proc/self/fd/" + fd, &buffer, 255)
+            return fd + " -> " + (n > 0 ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "closed")
+        }.joined(separator: ", ")
+    }
+
     /// A pipe: its read end is an fd no server can adopt as a listening socket.
     private func notASocket() -> (read: Int32, write: Int32) {
         var pipe: [Int32] = [-1, -1]
@@ -50,7 +59,8 @@ final class SandboxLaunchTests: XCTestCase {
         let message = await launchError(fake).map { "\($0)" } ?? ""
         XCTAssertTrue(message.contains("no Runtime API listener"), message)
         XCTAssertEqual(fake.abandonCount, 1)
-        XCTAssertEqual(openFds(), before, "the output pipe must be closed")
+        let after = openFds()
+        XCTAssertEqual(after, before, "the output pipe must be closed: \(describe(after, before))")
     }
 
     func testAListenerThatCannotBeServedIsClosedOnceAndTheSandboxAbandoned() async throws {
@@ -61,7 +71,8 @@ final class SandboxLaunchTests: XCTestCase {
         let error = await launchError(fake)
         XCTAssertNotNil(error)
         XCTAssertEqual(fake.abandonCount, 1)
-        XCTAssertEqual(openFds(), before, "the listener and the output pipe must be closed")
+        let after = openFds()
+        XCTAssertEqual(after, before, "the listener and the output pipe must be closed: \(describe(after, before))")
     }
 
     /// What the launch's cleanup relies on: NIO adopts a socket only once its channel exists, so one it

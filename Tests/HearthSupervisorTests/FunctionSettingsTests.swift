@@ -1,3 +1,4 @@
+@testable import HearthRegistry
 @testable import HearthSupervisor
 import XCTest
 

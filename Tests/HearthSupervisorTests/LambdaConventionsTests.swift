@@ -2,6 +2,7 @@ import Foundation
 @testable import HearthExecution
 import HearthModel
 import HearthSandbox
+@testable import HearthRegistry
 @testable import HearthSupervisor
 import Synchronization
 import XCTest

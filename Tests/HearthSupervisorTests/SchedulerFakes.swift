@@ -1,6 +1,7 @@
 import Foundation
 @testable import HearthExecution
 import HearthModel
+@testable import HearthRegistry
 @testable import HearthSupervisor
 import HearthState
 import NIOCore

@@ -4,6 +4,7 @@ import HearthState
 import NIOCore
 import NIOEmbedded
 import Synchronization
+@testable import HearthRegistry
 @testable import HearthSupervisor
 import XCTest
 

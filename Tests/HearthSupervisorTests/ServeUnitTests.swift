@@ -1,8 +1,10 @@
 import Foundation
+import HearthModel
 import NIOCore
 import NIOEmbedded
 import Synchronization
 import XCTest
+@testable import HearthRegistry
 @testable import HearthSupervisor
 
 /// The supervisor's pieces that need no sandbox: names, settings, metrics, logs.

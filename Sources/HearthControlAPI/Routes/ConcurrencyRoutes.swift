@@ -1,3 +1,5 @@
+import HearthModel
+import HearthRegistry
 import HearthSupervisor
 
 extension LambdaAPI {

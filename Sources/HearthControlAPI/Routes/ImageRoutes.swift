@@ -1,4 +1,6 @@
+import HearthModel
 import HearthPackages
+import HearthRegistry
 import HearthSupervisor
 
 extension LambdaAPI {

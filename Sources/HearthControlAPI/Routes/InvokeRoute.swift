@@ -1,5 +1,7 @@
 import Foundation
 import HearthExecution
+import HearthModel
+import HearthRegistry
 import HearthSupervisor
 
 extension LambdaAPI {

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import Foundation
-import HearthExecution
 import HearthModel
 import HearthPackages
 import HearthSandbox

@@ -1,3 +1,4 @@
+import HearthModel
 /// What a caller names a function by: `name`, `name:qualifier`, a full ARN
 /// (`arn:aws:lambda:REGION:ACCOUNT:function:name[:qualifier]`) or a partial
 /// one (`ACCOUNT:function:name[:qualifier]`), plus an optional ?Qualifier=.

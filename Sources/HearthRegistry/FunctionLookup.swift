@@ -1,4 +1,5 @@
 import Foundation
+import HearthModel
 import HearthState
 
 /// What the scheduler reads of the registry: records to run, and the concurrency settings it
@@ -22,14 +23,4 @@ extension FunctionCatalog: FunctionLookup {
     }
 
     public func functionCount() throws(ServiceError) -> Int { try wrap { try state.functionCount() } }
-}
-
-/// The scheduler's time: when an environment was last used, and when the idle timeout has passed.
-public protocol SchedulerClock: Sendable {
-    func now() -> Date
-}
-
-public struct SystemClock: SchedulerClock {
-    public init() {}
-    public func now() -> Date { Date() }
 }
