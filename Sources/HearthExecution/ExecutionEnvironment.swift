@@ -36,14 +36,15 @@ public final class ExecutionEnvironment: @unchecked Sendable {
     private let exitPromise: EventLoopPromise<SandboxExit>
     private let output: OutputDrain
 
+    /// Where it is in its life; shared with the exit watcher, which marks it dead.
+    private let lifecycle: Lifecycle
+    public var state: EnvironmentState { lifecycle.state }
     /// False once a hard failure ended the sandbox, or its runtime exited (between invocations too); it is never reused.
-    public var isHealthy: Bool { health.alive.load(ordering: .acquiring) }
-    /// Shared with the exit watcher, which marks it dead.
-    private let health: Health
+    public var isHealthy: Bool { state != .dead }
 
     private init(function: FunctionInstance, sandbox: RunningSandbox, server: RuntimeAPIServer, exitPromise: EventLoopPromise<SandboxExit>,
-                 health: Health, output: OutputDrain, initResult: InitResult, initDurationMs: Double) {
-        self.health = health
+                 lifecycle: Lifecycle, output: OutputDrain, initResult: InitResult, initDurationMs: Double) {
+        self.lifecycle = lifecycle
         self.function = function
         self.sandbox = sandbox
         self.server = server
@@ -51,7 +52,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         self.output = output
         self.initResult = initResult
         self.initDurationMs = initDurationMs
-        if case .ready = initResult {} else { health.markDead() }
+        if case .ready = initResult { lifecycle.move(from: .starting, to: .idle) } else { lifecycle.markDead() }
     }
 
     /// Starts the sandbox and runs the init phase. Output that arrives while no
@@ -75,10 +76,10 @@ public final class ExecutionEnvironment: @unchecked Sendable {
 
         let session = server.session
         let exitPromise = session.eventLoop.makePromise(of: SandboxExit.self)
-        let health = Health()
+        let lifecycle = Lifecycle()
         try SandboxWatcher.shared.watch(fd: sandbox.pidfdForSignals, once: true) { _ in
             let exit = sandbox.wait()
-            health.markDead()
+            lifecycle.markDead()
             exitPromise.succeed(exit)
             session.close(.platformError(.runtimeExited(detail: LambdaErrors.describe(exit.status))), reason: "the runtime exited")
         }
@@ -120,7 +121,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
                 }
             }
         }
-        return ExecutionEnvironment(function: function, sandbox: sandbox, server: server, exitPromise: exitPromise, health: health,
+        return ExecutionEnvironment(function: function, sandbox: sandbox, server: server, exitPromise: exitPromise, lifecycle: lifecycle,
                                     output: output, initResult: initResult, initDurationMs: initMs)
     }
 
@@ -160,8 +161,8 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         case .exited(let exit):
             return await exitResult(exit, requestId: requestId, ms: initDurationMs, initMs: initDurationMs, log: log)
         }
-        guard isHealthy else {
-            let failure = PlatformFailure.unknown("the execution environment is gone")
+        guard lifecycle.move(from: .idle, to: .busy) else {
+            let failure = PlatformFailure.unknown(isHealthy ? "the execution environment is not idle" : "the execution environment is gone")
             return await finish(requestId, .platform(failure), body: LambdaErrors.document(failure, requestId: requestId), ms: 0, initMs: nil, log: log)
         }
 
@@ -244,6 +245,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
             maxMemoryUsedMB: Int((Double(peak ?? 0) / 1_048_576).rounded(.up)), initDurationMs: initMs, end: end)
         log.end(requestId: requestId)
         log.report(requestId: requestId, report)
+        lifecycle.move(from: .busy, to: .idle)
         return InvocationResult(requestId: requestId, end: end, body: end.errorType.map { .error(body, type: $0) } ?? .success(body), report: report)
     }
 
@@ -269,7 +271,12 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         RequestIdentifiers.traceHeader(epochSeconds: UInt32(Date().timeIntervalSince1970))
     }
 
-    private func markDead() { health.markDead() }
+    private func markDead() { lifecycle.markDead() }
+
+    /// Retired by the scheduler (its version changed): it finishes the invocation it runs, if any, and is not used again.
+    public func drain() {
+        if !lifecycle.move(from: .idle, to: .draining) { lifecycle.move(from: .busy, to: .draining) }
+    }
 
     /// Kills the sandbox and releases everything it held. Idempotent.
     public func destroy() async {
@@ -282,10 +289,26 @@ public final class ExecutionEnvironment: @unchecked Sendable {
     }
 }
 
-/// Whether an environment may still be used: cleared by a hard failure or by its runtime's exit.
-final class Health: Sendable {
-    let alive = Atomic(true)
-    func markDead() { alive.store(false, ordering: .releasing) }
+/// Where an execution environment is in its life, in one place: starting until its init ends, then idle
+/// and busy in turn; draining once retired while in use; dead after a hard failure, its runtime's exit or
+/// its destruction, for good.
+public enum EnvironmentState: UInt8, Sendable {
+    case starting, idle, busy, draining, dead
+}
+
+/// An environment's state, changed by its invocations, the scheduler and the exit watcher's thread.
+final class Lifecycle: Sendable {
+    private let raw = Atomic<UInt8>(EnvironmentState.starting.rawValue)
+
+    var state: EnvironmentState { EnvironmentState(rawValue: raw.load(ordering: .acquiring)) ?? .dead }
+
+    /// Moves to `to` only from `from`; false (and no change) from any other state.
+    @discardableResult
+    func move(from: EnvironmentState, to: EnvironmentState) -> Bool {
+        raw.compareExchange(expected: from.rawValue, desired: to.rawValue, ordering: .acquiringAndReleasing).exchanged
+    }
+
+    func markDead() { raw.store(EnvironmentState.dead.rawValue, ordering: .releasing) }
 }
 
 /// The read end of a sandbox's output pipe: drained by the watcher thread as

@@ -143,7 +143,7 @@ public actor Scheduler {
         if case .error = result.body { metrics.increment("hearth_errors_total", function: name) }
         metrics.observe("hearth_invocation_duration_seconds", function: name, seconds: result.report.durationMs / 1000)
         if cold { restock(env) }
-        if env.environment.isHealthy && env.revision == pool.revision && pools[key] === pool && !stopping {
+        if env.environment.state == .idle && env.revision == pool.revision && pools[key] === pool && !stopping {
             pool.idle.append(env)
         } else {
             inBackground { await self.discard(env) }
@@ -246,6 +246,9 @@ public actor Scheduler {
         let old = pool.idle
         pool.idle = []
         for env in old { inBackground { await self.discard(env) } }
+        // Busy ones finish their invocation and go (`invoke` sees they are no longer idle).
+        let key = PoolKey(function: record.name, version: record.version)
+        for env in live.values where env.key == key && env.revision != record.revisionId { env.environment.drain() }
     }
 
     /// Starts a sandbox of `record` (its memory already reserved by `reserveMemory`) and registers it as

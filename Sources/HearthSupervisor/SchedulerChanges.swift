@@ -18,6 +18,7 @@ extension Scheduler {
             pool.idle = []
             pool.revision = "deleted"
             for env in idle { await discard(env) }
+            for env in live.values where env.key == key { env.environment.drain() }
         }
         if versions == nil {
             reserved[ref.name] = nil

@@ -95,32 +95,42 @@ final class FakeEnvironment: LaunchedEnvironment {
     let function: FunctionInstance
     let initDurationMs = 1.0
     let servingLoop: (any EventLoop)?
-    private let alive: Atomic<Bool>
+    private let lifecycle = Lifecycle()
     private let destroyedFlag = Atomic(false)
     private let invocationCount = Atomic(0)
     private let behaviour: FakeBehaviour
 
     init(function: FunctionInstance, healthy: Bool, loop: (any EventLoop)?, behaviour: FakeBehaviour) {
         self.function = function
-        alive = Atomic(healthy)
+        if healthy { lifecycle.move(from: .starting, to: .idle) } else { lifecycle.markDead() }
         servingLoop = loop
         self.behaviour = behaviour
     }
 
-    var isHealthy: Bool { alive.load(ordering: .acquiring) }
+    var state: EnvironmentState { lifecycle.state }
+    var isHealthy: Bool { state != .dead }
     var destroyed: Bool { destroyedFlag.load(ordering: .acquiring) }
     var invocations: Int { invocationCount.load(ordering: .acquiring) }
     /// The runtime exits while the environment waits for its next event.
-    func die() { alive.store(false, ordering: .releasing) }
+    func die() { lifecycle.markDead() }
+    func drain() {
+        if !lifecycle.move(from: .idle, to: .draining) { lifecycle.move(from: .busy, to: .draining) }
+    }
 
     func invoke(_ request: ExecutionEnvironment.Request, log: InvocationLog) async -> InvocationResult {
         invocationCount.add(1, ordering: .acquiringAndReleasing)
+        guard lifecycle.move(from: .idle, to: .busy) else {
+            let report = InvocationLog.Report(durationMs: 0, memorySizeMB: 0, maxMemoryUsedMB: 0, initDurationMs: nil,
+                                              end: .platform(.unknown("not idle")))
+            return InvocationResult(requestId: request.requestId, end: .platform(.unknown("not idle")), body: .success([]), report: report)
+        }
+        defer { lifecycle.move(from: .busy, to: .idle) }
         var end = InvocationEnd.success
         switch behaviour {
         case .answer: break
         case .hold(let gate): await gate.wait()
         case .timeOut:
-            alive.store(false, ordering: .releasing)
+            lifecycle.markDead()
             end = .platform(.timedOut)
         }
         let report = InvocationLog.Report(durationMs: 1, memorySizeMB: function.spec.limits.memoryMB, maxMemoryUsedMB: 1,
@@ -129,7 +139,7 @@ final class FakeEnvironment: LaunchedEnvironment {
     }
 
     func destroy() async {
-        alive.store(false, ordering: .releasing)
+        lifecycle.markDead()
         destroyedFlag.store(true, ordering: .releasing)
     }
 }

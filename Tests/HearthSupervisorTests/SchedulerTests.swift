@@ -264,6 +264,7 @@ final class SchedulerTests: XCTestCase {
         await bed.scheduler.drainLatest("f")
         await eventually("the idle environment drained") { idleEnv.destroyed }
         XCTAssertFalse(busyEnv.destroyed, "a busy environment finishes its invocation")
+        XCTAssertEqual(busyEnv.state, .draining)
         gate.open()
         _ = try await busy.value
         await eventually("the busy environment drained after it finished") { busyEnv.destroyed }
@@ -298,6 +299,21 @@ final class SchedulerTests: XCTestCase {
         XCTAssertTrue(next.coldStart)
         let status = await bed.scheduler.status()
         XCTAssertEqual(status.liveMemoryMB, 128, "the dead environment's memory was given back")
+    }
+
+    func testADeletedFunctionsBusyEnvironmentGoesOnceItsInvocationEnds() async throws {
+        let bed = try makeBed { $0.put("f") }
+        let gate = Gate()
+        let busy = try await bed.hold("f", gate)
+        let env = bed.launcher.launched[0]
+        await bed.scheduler.forget(FunctionReference(name: "f", qualifier: nil))
+        XCTAssertEqual(env.state, .draining)
+        XCTAssertFalse(env.destroyed)
+        gate.open()
+        _ = try await busy.value
+        await eventually("the deleted function's environment torn down") { env.destroyed }
+        let status = await bed.scheduler.status()
+        XCTAssertEqual(status.liveMemoryMB, 0)
     }
 
     func testADeletedFunctionsEnvironmentsGo() async throws {
