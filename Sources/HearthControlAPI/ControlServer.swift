@@ -195,7 +195,7 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
             let loopBound = NIOLoopBound((self, context), eventLoop: eventLoop)
             let api = self.api
             // An Invoke runs on its connection's event loop, actor hops included: no hand-off to the
-            // global pool and back on the warm path (the Supervisor moves anything that blocks, a cold
+            // global pool and back on the warm path (the scheduler moves anything that blocks, a cold
             // start or a teardown, to the global executor). Other operations may block on disk: not here.
             Task(executorPreference: request.isInvoke ? loopExecutor(eventLoop) : nil) {
                 let response = await api.handle(request)
