@@ -96,7 +96,7 @@ public struct ServeCommand: ParsableCommand {
                 print("hearth: idle sandboxes will not be frozen: \(error)")
             }
         }
-        let supervisor = try Supervisor(catalog: catalog, engine: engine, logs: logs, options: settings.options, journal: journal,
+        let supervisor = try Supervisor(registry: catalog, engine: engine, logs: logs, options: settings.options, journal: journal,
                                         thawGuard: thawGuard)
         await supervisor.start()
         let server: ControlServer

@@ -23,10 +23,10 @@ public protocol EnvironmentLauncher: Sendable {
     func shutdown() async
 }
 
-/// The real launcher: the catalog's builder, the sandbox engine and the prepared sandboxes of each
+/// The real launcher: the registry's builder, the sandbox engine and the prepared sandboxes of each
 /// runtime image.
 final class SandboxLauncher: EnvironmentLauncher {
-    let catalog: FunctionCatalog
+    let registry: any FunctionRegistry
     let engine: SandboxEngine
     let logs: FunctionLogs
     let metrics: Metrics
@@ -34,9 +34,9 @@ final class SandboxLauncher: EnvironmentLauncher {
     /// Whether an idle environment may be frozen now; nil, never.
     let mayFreeze: (@Sendable () -> Bool)?
 
-    init(catalog: FunctionCatalog, engine: SandboxEngine, logs: FunctionLogs, metrics: Metrics, preparedPerImage: Int,
+    init(registry: any FunctionRegistry, engine: SandboxEngine, logs: FunctionLogs, metrics: Metrics, preparedPerImage: Int,
          mayFreeze: (@Sendable () -> Bool)?) {
-        self.catalog = catalog
+        self.registry = registry
         self.engine = engine
         self.logs = logs
         self.metrics = metrics
@@ -46,10 +46,10 @@ final class SandboxLauncher: EnvironmentLauncher {
 
     func build(_ record: FunctionRecord, initializationType: String) async throws(ServiceError) -> FunctionInstance {
         // Building may import the runtime image: not on the scheduler's actor.
-        let catalog = self.catalog
+        let registry = self.registry
         return try await BlockingWork.run { () throws(ServiceError) in
             do {
-                return try catalog.instance(for: record, initializationType: initializationType)
+                return try registry.instance(for: record, initializationType: initializationType)
             } catch let error as InvalidEntrypoint {
                 throw ServiceError(status: 502, type: "InvalidRuntimeException", message: error.message)
             } catch {

@@ -38,30 +38,39 @@ public struct InvokeOutcome: Sendable {
     public var coldStart: Bool
 }
 
-/// Hearth's supervisor: the function catalog (what may run, written on `BlockingWork`'s threads) and
-/// the scheduler (where and when it runs), wired to the sandbox engine. Management operations change
-/// the catalog first, then tell the scheduler (`SupervisorManagement`).
+/// Hearth's supervisor: the function registry (what may run, written on `BlockingWork`'s threads) and
+/// the scheduler (where and when it runs, through a launcher: the sandbox engine's in the daemon). Management operations change
+/// the registry first, then tell the scheduler (`SupervisorManagement`).
 public final class Supervisor: FunctionService {
-    public let catalog: FunctionCatalog
-    public let engine: SandboxEngine
+    /// What may run; changes go here first, on `BlockingWork`'s threads.
+    public let registry: any FunctionRegistry
     public let logs: FunctionLogs
-    public let metrics = Metrics()
+    public let metrics: Metrics
     public let options: SupervisorOptions
     public let scheduler: Scheduler
 
     public typealias Status = Scheduler.Status
 
-    public init(catalog: FunctionCatalog, engine: SandboxEngine, logs: FunctionLogs, options: SupervisorOptions,
-                journal: InFlightJournal? = nil, thawGuard: ThawGuard? = nil) throws {
-        self.catalog = catalog
-        self.engine = engine
-        self.logs = logs
-        self.options = options
+    /// The daemon's supervisor: sandboxes from `engine`, prepared ones kept per runtime image.
+    public convenience init(registry: any FunctionRegistry, engine: SandboxEngine, logs: FunctionLogs, options: SupervisorOptions,
+                            journal: InFlightJournal? = nil, thawGuard: ThawGuard? = nil) throws {
+        let metrics = Metrics()
         // A frozen sandbox outlives a dead daemon unless the guard thaws it: no guard, no freezing.
         let mayFreeze: (@Sendable () -> Bool)? = if options.freezeIdle, let thawGuard { { thawGuard.isAlive } } else { nil }
-        let launcher = SandboxLauncher(catalog: catalog, engine: engine, logs: logs, metrics: metrics,
+        let launcher = SandboxLauncher(registry: registry, engine: engine, logs: logs, metrics: metrics,
                                        preparedPerImage: options.preparedPerImage, mayFreeze: mayFreeze)
-        scheduler = try Scheduler(lookup: catalog, launcher: launcher, logs: logs, metrics: metrics, options: options, journal: journal)
+        try self.init(registry: registry, launcher: launcher, logs: logs, metrics: metrics, options: options, journal: journal)
+    }
+
+    /// A registry and a launcher (fakes in unit tests) wired to a new scheduler.
+    init(registry: any FunctionRegistry, launcher: any EnvironmentLauncher, logs: FunctionLogs, metrics: Metrics, options: SupervisorOptions,
+         journal: InFlightJournal? = nil, clock: any SchedulerClock = SystemClock()) throws {
+        self.registry = registry
+        self.logs = logs
+        self.metrics = metrics
+        self.options = options
+        scheduler = try Scheduler(lookup: registry, launcher: launcher, logs: logs, metrics: metrics, options: options, journal: journal,
+                                  clock: clock)
     }
 
     /// Starts background work: retiring idle sandboxes, provisioned concurrency.
@@ -86,9 +95,9 @@ public final class Supervisor: FunctionService {
     public var region: String { options.region }
 
     /// The state directory's code/: a zip decoded from a request body is linked there under its digest without a copy.
-    public var spillDirectory: String { catalog.codeDirectory }
+    public var spillDirectory: String { registry.codeDirectory }
 
-    public var functions: any FunctionReader { catalog }
+    public var functions: any FunctionReader { registry }
 
     public func readLog(_ function: String, from offset: Int) -> (bytes: [UInt8], next: Int) { logs.read(function, from: offset) }
 }

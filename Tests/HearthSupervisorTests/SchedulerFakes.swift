@@ -1,6 +1,7 @@
 import Foundation
 @testable import HearthExecution
 import HearthModel
+import HearthPackages
 @testable import HearthRegistry
 @testable import HearthSupervisor
 import HearthState
@@ -37,6 +38,13 @@ final class FakeRegistry: FunctionLookup {
     }
 
     func reserve(_ name: String, _ value: Int) { state.withLock { $0.reserved[name] = value } }
+    func unreserve(_ name: String) { state.withLock { $0.reserved[name] = nil } }
+    func remove(_ name: String) {
+        state.withLock { state in
+            state.records = state.records.filter { $0.value.name != name }
+            state.reserved[name] = nil
+        }
+    }
 
     func provision(_ name: String, qualifier: String, count: Int) {
         state.withLock {
@@ -197,4 +205,80 @@ final class FakeLauncher: EnvironmentLauncher {
     func retire(unwantedSince cutoff: Date) async {}
     func preparedCount() async -> Int { 0 }
     func shutdown() async {}
+}
+
+/// The registry's writes, for the supervisor's tests: configuration and reserved-concurrency changes are
+/// kept; a change can be made to fail, as a conflict does; what the tests do not use refuses with a 500.
+final class FakeFunctionRegistry: FunctionRegistry {
+    let records = FakeRegistry()
+    private let failing = Mutex<ServiceError?>(nil)
+    private let revisions = Atomic(1)
+    let codeDirectory = "/nonexistent"
+
+    /// The next changes fail with `error` (nil: they succeed again).
+    func failChanges(with error: ServiceError?) { failing.withLock { $0 = error } }
+    private func check() throws(ServiceError) { if let error = failing.withLock({ $0 }) { throw error } }
+
+    func updateConfiguration(_ name: String, settings: FunctionSettings, revisionId: String?) throws(ServiceError) -> FunctionRecord {
+        try check()
+        let current = try records.latest(name)
+        let revision = "r\(revisions.add(1, ordering: .relaxed).newValue)"
+        return records.put(name, memoryMB: settings.memorySize ?? current.memorySize, revision: revision)
+    }
+
+    func putReservedConcurrency(_ function: String, _ value: Int) throws(ServiceError) {
+        try check()
+        records.reserve(function, value)
+    }
+
+    func deleteReservedConcurrency(_ function: String) throws(ServiceError) {
+        try check()
+        records.unreserve(function)
+    }
+
+    func delete(_ ref: FunctionReference) throws(ServiceError) {
+        try check()
+        records.remove(ref.name)
+    }
+
+    func resolve(_ ref: FunctionReference) throws(ServiceError) -> FunctionRecord { try records.resolve(ref) }
+    func latest(_ name: String) throws(ServiceError) -> FunctionRecord { try records.latest(name) }
+    func reservedConcurrencies() throws(ServiceError) -> [String: Int] { try records.reservedConcurrencies() }
+    func provisionedConcurrencies() throws(ServiceError) -> [(function: String, record: ProvisionedConcurrencyRecord)] {
+        try records.provisionedConcurrencies()
+    }
+    func functionCount() throws(ServiceError) -> Int { try records.functionCount() }
+    func instance(for record: FunctionRecord, initializationType: String) throws -> FunctionInstance {
+        throw ServiceError.service("the fake launcher builds instances")
+    }
+
+    private static let unused = ServiceError.service("not used by the supervisor's tests")
+    func create(name: String, packageType: String?, code: FunctionCode, settings: FunctionSettings, publish: Bool) throws(ServiceError) -> FunctionRecord {
+        throw Self.unused
+    }
+    func updateCode(_ name: String, code: FunctionCode, publish: Bool) throws(ServiceError) -> FunctionRecord { throw Self.unused }
+    func publishVersion(_ name: String, description: String?) throws(ServiceError) -> FunctionRecord { throw Self.unused }
+    func putAlias(_ function: String, name: String, version: String?, description: String?, weights: [String: Double]?,
+                  create: Bool, revisionId: String?) throws(ServiceError) -> AliasRecord { throw Self.unused }
+    func deleteAlias(_ function: String, _ name: String) throws(ServiceError) { throw Self.unused }
+    func putProvisioned(_ function: String, qualifier: String?, count: Int, memoryBudgetMB: Int) throws(ServiceError) -> ProvisionedConcurrencyRecord {
+        throw Self.unused
+    }
+    func deleteProvisioned(_ function: String, qualifier: String?) throws(ServiceError) { throw Self.unused }
+    func publishLayerVersion(_ name: String, zip: UnnamedFile, description: String?, runtimes: [String], architectures: [String],
+                             license: String?) throws(ServiceError) -> LayerVersionRecord { throw Self.unused }
+    func deleteLayerVersion(_ name: String, _ version: Int) throws(ServiceError) { throw Self.unused }
+    func uploadImage(name: String, archive: UnnamedFile) throws(ServiceError) -> String { throw Self.unused }
+    func list(marker: String?, maxItems: Int?) throws(ServiceError) -> (functions: [FunctionRecord], nextMarker: String?) { throw Self.unused }
+    func versions(_ name: String) throws(ServiceError) -> [FunctionRecord] { throw Self.unused }
+    func alias(_ function: String, _ name: String) throws(ServiceError) -> AliasRecord { throw Self.unused }
+    func aliases(_ function: String) throws(ServiceError) -> [AliasRecord] { throw Self.unused }
+    func reservedConcurrency(_ function: String) throws(ServiceError) -> Int? { try records.reservedConcurrencies()[function] }
+    func reservedConcurrencyTotal() throws(ServiceError) -> Int { try records.reservedConcurrencies().values.reduce(0, +) }
+    func provisioned(_ function: String, qualifier: String?) throws(ServiceError) -> ProvisionedConcurrencyRecord { throw Self.unused }
+    func layerVersion(_ name: String, _ version: Int) throws(ServiceError) -> LayerVersionRecord { throw Self.unused }
+    func layerVersions(_ name: String) throws(ServiceError) -> [LayerVersionRecord] { throw Self.unused }
+    func layers() throws(ServiceError) -> [LayerVersionRecord] { throw Self.unused }
+    func storedCodeBytes() -> Int64 { 0 }
+    func openStoredZip(digest: String) -> (fd: Int32, length: Int)? { nil }
 }

@@ -1,0 +1,35 @@
+import HearthModel
+import HearthPackages
+import HearthState
+
+/// What may run: functions, versions, aliases, layers, concurrency settings and code. Each change is
+/// checked in Lambda's words and stored durably before it returns (on `BlockingWork`'s threads: these
+/// calls block); reads come through `FunctionReader`. `FunctionCatalog` (SQLite and the package store)
+/// is the one implementation; the supervisor holds only this protocol.
+public protocol FunctionRegistry: FunctionReader {
+    /// Where request bodies too large for memory, and zips decoded from them, are written, so that a
+    /// stored zip is linked there without a copy.
+    var codeDirectory: String { get }
+
+    func create(name: String, packageType: String?, code: FunctionCode, settings: FunctionSettings, publish: Bool) throws(ServiceError) -> FunctionRecord
+    func updateCode(_ name: String, code: FunctionCode, publish: Bool) throws(ServiceError) -> FunctionRecord
+    func updateConfiguration(_ name: String, settings: FunctionSettings, revisionId: String?) throws(ServiceError) -> FunctionRecord
+    func delete(_ ref: FunctionReference) throws(ServiceError)
+    func publishVersion(_ name: String, description: String?) throws(ServiceError) -> FunctionRecord
+    func putAlias(_ function: String, name: String, version: String?, description: String?, weights: [String: Double]?,
+                  create: Bool, revisionId: String?) throws(ServiceError) -> AliasRecord
+    func deleteAlias(_ function: String, _ name: String) throws(ServiceError)
+    func putReservedConcurrency(_ function: String, _ value: Int) throws(ServiceError)
+    func deleteReservedConcurrency(_ function: String) throws(ServiceError)
+    func putProvisioned(_ function: String, qualifier: String?, count: Int, memoryBudgetMB: Int) throws(ServiceError) -> ProvisionedConcurrencyRecord
+    func deleteProvisioned(_ function: String, qualifier: String?) throws(ServiceError)
+    func publishLayerVersion(_ name: String, zip: UnnamedFile, description: String?, runtimes: [String], architectures: [String],
+                             license: String?) throws(ServiceError) -> LayerVersionRecord
+    func deleteLayerVersion(_ name: String, _ version: Int) throws(ServiceError)
+    /// Stores an image archive under a name an ImageUri can use; its digest.
+    func uploadImage(name: String, archive: UnnamedFile) throws(ServiceError) -> String
+    /// The runnable form of a record (may import its runtime image: seconds, the first time).
+    func instance(for record: FunctionRecord, initializationType: String) throws -> FunctionInstance
+}
+
+extension FunctionCatalog: FunctionRegistry {}
