@@ -274,9 +274,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
     private func markDead() { lifecycle.markDead() }
 
     /// Retired by the scheduler (its version changed): it finishes the invocation it runs, if any, and is not used again.
-    public func drain() {
-        if !lifecycle.move(from: .idle, to: .draining) { lifecycle.move(from: .busy, to: .draining) }
-    }
+    public func drain() { lifecycle.drain() }
 
     /// Kills the sandbox and releases everything it held. Idempotent.
     public func destroy() async {
@@ -309,6 +307,11 @@ final class Lifecycle: Sendable {
     }
 
     func markDead() { raw.store(EnvironmentState.dead.rawValue, ordering: .releasing) }
+
+    /// Retired: from idle, or from busy (the invocation finishes); starting and dead stay as they are.
+    func drain() {
+        if !move(from: .idle, to: .draining) { move(from: .busy, to: .draining) }
+    }
 }
 
 /// The read end of a sandbox's output pipe: drained by the watcher thread as

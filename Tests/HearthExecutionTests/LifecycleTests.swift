@@ -22,9 +22,14 @@ final class LifecycleTests: XCTestCase {
         let life = Lifecycle()
         life.move(from: .starting, to: .idle)
         life.move(from: .idle, to: .busy)
-        XCTAssertTrue(life.move(from: .busy, to: .draining))
+        life.drain()
+        XCTAssertEqual(life.state, .draining)
         XCTAssertFalse(life.move(from: .busy, to: .idle), "the end of its invocation leaves it draining")
         XCTAssertEqual(life.state, .draining)
         XCTAssertFalse(life.move(from: .idle, to: .busy))
+        let dead = Lifecycle()
+        dead.markDead()
+        dead.drain()
+        XCTAssertEqual(dead.state, .dead, "a dead environment is not revived by a drain")
     }
 }

@@ -26,13 +26,15 @@ final class SandboxLaunchTests: XCTestCase {
         Set((0..<4096).filter { fcntl(Int32($0), F_GETFD) >= 0 }.map(String.init))
     }
 
-    /// What the fds that differ between two snapshots are, for a failure's message.
-    private func describe(_ a: Set<String>, _ b: Set<String>) -> String {
-        a.symmetricDifference(b).sorted().map { fd in
+    /// The open descriptors are those of `before`; a failure names where each differing one points.
+    private func assertNoNewFds(since before: Set<String>, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+        let after = openFds()
+        let differing = after.symmetricDifference(before).sorted().map { fd in
             var buffer = [CChar](repeating: 0, count: 256)
             let n = readlink("/proc/self/fd/" + fd, &buffer, 255)
             return fd + " -> " + (n > 0 ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "closed")
-        }.joined(separator: ", ")
+        }
+        XCTAssertEqual(after, before, message + ": " + differing.joined(separator: ", "), file: file, line: line)
     }
 
     /// A pipe: its read end is an fd no server can adopt as a listening socket.
@@ -59,8 +61,7 @@ final class SandboxLaunchTests: XCTestCase {
         let message = await launchError(fake).map { "\($0)" } ?? ""
         XCTAssertTrue(message.contains("no Runtime API listener"), message)
         XCTAssertEqual(fake.abandonCount, 1)
-        let after = openFds()
-        XCTAssertEqual(after, before, "the output pipe must be closed: \(describe(after, before))")
+        assertNoNewFds(since: before, "the output pipe must be closed")
     }
 
     func testAListenerThatCannotBeServedIsClosedOnceAndTheSandboxAbandoned() async throws {
@@ -71,8 +72,7 @@ final class SandboxLaunchTests: XCTestCase {
         let error = await launchError(fake)
         XCTAssertNotNil(error)
         XCTAssertEqual(fake.abandonCount, 1)
-        let after = openFds()
-        XCTAssertEqual(after, before, "the listener and the output pipe must be closed: \(describe(after, before))")
+        assertNoNewFds(since: before, "the listener and the output pipe must be closed")
     }
 
     /// What the launch's cleanup relies on: NIO adopts a socket only once its channel exists, so one it

@@ -121,9 +121,7 @@ final class FakeEnvironment: LaunchedEnvironment {
     var invocations: Int { invocationCount.load(ordering: .acquiring) }
     /// The runtime exits while the environment waits for its next event.
     func die() { lifecycle.markDead() }
-    func drain() {
-        if !lifecycle.move(from: .idle, to: .draining) { lifecycle.move(from: .busy, to: .draining) }
-    }
+    func drain() { lifecycle.drain() }
 
     func invoke(_ request: ExecutionEnvironment.Request, log: InvocationLog) async -> InvocationResult {
         invocationCount.add(1, ordering: .acquiringAndReleasing)
