@@ -5,6 +5,7 @@ import Foundation
 import HearthModel
 import HearthPackages
 import HearthSandbox
+import HearthState
 
 /// What a user says a function is, in Lambda's terms.
 public struct FunctionDefinition: Sendable {
@@ -17,19 +18,6 @@ public struct FunctionDefinition: Sendable {
         case storedImage(Digest)
     }
 
-    /// ImageConfig: what replaces the image's ENTRYPOINT, CMD and WORKDIR.
-    public struct ImageOverride: Sendable {
-        public var entryPoint: [String]?
-        public var command: [String]?
-        public var workingDirectory: String?
-
-        public init(entryPoint: [String]? = nil, command: [String]? = nil, workingDirectory: String? = nil) {
-            self.entryPoint = entryPoint
-            self.command = command
-            self.workingDirectory = workingDirectory
-        }
-    }
-
     public var name: String
     public var code: Code
     public var layers: [String]
@@ -38,7 +26,8 @@ public struct FunctionDefinition: Sendable {
     public var environment: [(String, String)]
     public var version = "$LATEST"
     public var ephemeralStorageMB = 512
-    public var imageOverride = ImageOverride()
+    /// ImageConfig: what replaces the image's ENTRYPOINT, CMD and WORKDIR.
+    public var imageOverride = ImageConfigOverride(entryPoint: nil, command: nil, workingDirectory: nil)
     /// AWS_LAMBDA_INITIALIZATION_TYPE: on-demand, or provisioned-concurrency.
     public var initializationType = "on-demand"
 

@@ -414,9 +414,7 @@ public final class FunctionCatalog: Sendable {
         definition.version = record.version
         definition.ephemeralStorageMB = record.ephemeralStorage
         definition.initializationType = initializationType
-        if let c = record.imageConfig {
-            definition.imageOverride = .init(entryPoint: c.entryPoint, command: c.command, workingDirectory: c.workingDirectory)
-        }
+        if let c = record.imageConfig { definition.imageOverride = c }
         var instance = try builder.build(definition)
         instance.region = region
         return instance

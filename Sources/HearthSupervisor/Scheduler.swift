@@ -31,8 +31,7 @@ public actor Scheduler {
     var pools: [PoolKey: EnvironmentPool] = [:]
     /// Every sandbox from its start until it is released: idle, busy or provisioned. Shutdown destroys them all.
     var live: [ObjectIdentifier: PooledEnvironment] = [:]
-    var busyByFunction: [String: Int] = [:]
-    var busyTotal = 0
+    var concurrency: ConcurrencyLedger
     /// Memory of every sandbox that exists on the host or is about to: reserved at admission (before a
     /// start waits for anything), given back only when its teardown is over, so that no burst and no
     /// eviction ever has more on the host than the budget.
@@ -42,10 +41,6 @@ public actor Scheduler {
     /// Memory given to live sandboxes (starting, idle, busy): what `hearth status` shows.
     var liveMemoryMB: Int { committedMemoryMB - freeingMemoryMB }
     private var memoryWaiters: [CheckedContinuation<Void, Never>] = []
-    var reserved: [String: Int] = [:] {
-        didSet { reservedTotal = reserved.values.reduce(0, +) }
-    }
-    private var reservedTotal = 0
     var uids: UIDAllocator
     var retireTask: Task<Void, Never>?
     var stopping = false
@@ -67,9 +62,7 @@ public actor Scheduler {
         self.journal = journal
         self.currentLoop = currentLoop
         uids = UIDAllocator(range: options.sandboxUIDs)
-        let stored = try lookup.reservedConcurrencies()
-        reserved = stored
-        reservedTotal = stored.values.reduce(0, +)
+        concurrency = ConcurrencyLedger(accountLimit: options.accountConcurrency, reserved: try lookup.reservedConcurrencies())
     }
 
     /// Starts background work: retiring idle sandboxes, provisioned concurrency.
@@ -162,28 +155,13 @@ public actor Scheduler {
 
     /// Counts an invocation in, or refuses it with Lambda's 429 and Reason.
     private func admit(_ function: String) throws(ServiceError) {
-        let busy = busyByFunction[function, default: 0]
-        if let limit = reserved[function] {
-            guard busy < limit else {
-                metrics.increment("hearth_throttles_total", function: function)
-                throw .throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
-            }
-        } else {
-            let unreservedBusy = reserved.keys.reduce(busyTotal) { $0 - busyByFunction[$1, default: 0] }
-            guard unreservedBusy < options.accountConcurrency - reservedTotal else {
-                metrics.increment("hearth_throttles_total", function: function)
-                throw .throttled("ConcurrentInvocationLimitExceeded")
-            }
+        if let reason = concurrency.admit(function) {
+            metrics.increment("hearth_throttles_total", function: function)
+            throw .throttled(reason)
         }
-        busyByFunction[function] = busy + 1
-        busyTotal += 1
     }
 
-    private func leave(_ function: String) {
-        let busy = busyByFunction[function, default: 1] - 1
-        busyByFunction[function] = busy > 0 ? busy : nil
-        busyTotal -= 1
-    }
+    private func leave(_ function: String) { concurrency.leave(function) }
 
     /// Reserves `memoryMB` for a sandbox about to start, retiring idle sandboxes (least recently used
     /// first) when the budget is full, or refuses with Lambda's 429. The reservation is made before
@@ -428,7 +406,7 @@ public actor Scheduler {
             Status.Pool(function: key.function, version: key.version, idle: pool.idle.count, busy: pool.busy, starting: pool.starting,
                         provisioned: pool.provisionedTarget, memoryMB: pool.memoryMB * pool.live)
         }
-        return Status(pools: rows, busy: busyTotal, liveMemoryMB: liveMemoryMB, memoryBudgetMB: options.memoryBudgetMB,
+        return Status(pools: rows, busy: concurrency.total, liveMemoryMB: liveMemoryMB, memoryBudgetMB: options.memoryBudgetMB,
                       accountConcurrency: options.accountConcurrency, functions: (try? lookup.functionCount()) ?? 0,
                       prepared: await launcher.preparedCount())
     }
@@ -436,7 +414,7 @@ public actor Scheduler {
     public func metricsText() async -> String {
         let preparedCount = await launcher.preparedCount()
         var concurrent: [(String, Double)] = []
-        for (function, busy) in busyByFunction.sorted(by: { $0.key < $1.key }) {
+        for (function, busy) in concurrency.running.sorted(by: { $0.key < $1.key }) {
             concurrent.append(("function=\"\(Metrics.escape(function))\"", Double(busy)))
         }
         var sandboxes: [(String, Double)] = []

@@ -21,13 +21,13 @@ extension Scheduler {
             for env in live.values where env.key == key { env.environment.drain() }
         }
         if versions == nil {
-            reserved[ref.name] = nil
+            concurrency.setReserved(ref.name, nil)
             logs.remove(ref.name)
             metrics.forget(function: ref.name)
         }
     }
 
-    func setReserved(_ function: String, _ value: Int?) { reserved[function] = value }
+    func setReserved(_ function: String, _ value: Int?) { concurrency.setReserved(function, value) }
 
     /// A configuration put again is tried again, even one that FAILED; allocation runs in the background.
     func retryProvisioned(function: String, version: String?) {
