@@ -19,6 +19,9 @@ let package = Package(
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // sd-bus's method calls are C varargs, which Swift cannot make: the few systemd calls Hearth makes.
+        .target(name: "CSystemdBus", dependencies: ["CSystemd"]),
 
         // What runs in hearth-init and in the spawn child alike: lockdown, starting the command, a held
         // sandbox's receive-and-apply. System calls only.
@@ -39,6 +42,8 @@ let package = Package(
 
         .target(name: "HearthModel"),
         .target(name: "HearthCgroups", dependencies: ["HearthModel"]),
+        // Living under systemd: a delegated cgroup asked for over D-Bus.
+        .target(name: "HearthSystemd", dependencies: ["HearthCgroups", "HearthModel", "CSystemd", "CSystemdBus", "CSyscalls"]),
         .target(
             name: "HearthSandbox",
             dependencies: ["HearthModel", "HearthCgroups", "CSandboxInit", "CSyscalls", "CSeccomp", "CCap"]
@@ -63,6 +68,8 @@ let package = Package(
             ]
         ),
         .target(name: "HearthState", dependencies: ["CSQLite"]),
+        // Who may call the API: SigV4 verification and the access keys it checks against.
+        .target(name: "HearthAuth", dependencies: ["HearthModel", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "HearthExecution",
             dependencies: ["HearthModel", "HearthSandbox", "HearthRuntimeAPI", "CSyscalls",
@@ -81,6 +88,7 @@ let package = Package(
             name: "HearthControlAPI",
             dependencies: [
                 "HearthModel", "HearthExecution", "HearthRegistry", "HearthSupervisor", "HearthPackages", "HearthState", "HearthHTTP",
+                "HearthAuth", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -91,7 +99,7 @@ let package = Package(
             name: "HearthCommands",
             dependencies: [
                 "HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthExecution", "HearthRegistry",
-                "HearthSupervisor", "HearthControlAPI", "HearthHTTP", "HearthState",
+                "HearthSupervisor", "HearthControlAPI", "HearthHTTP", "HearthState", "HearthSystemd", "HearthAuth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -141,6 +149,7 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "HearthStateTests", dependencies: ["HearthState"]),
+        .testTarget(name: "HearthAuthTests", dependencies: ["HearthAuth", "HearthModel"]),
         .testTarget(name: "HearthControlAPITests", dependencies: [
             "HearthControlAPI", "HearthSupervisor", "HearthExecution", "HearthRegistry", "HearthState", "HearthPackages", "HearthModel",
         ]),

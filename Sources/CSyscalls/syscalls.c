@@ -60,6 +60,10 @@ int hearth_fsetxattr(int fd, const char *name, const void *value, size_t size) {
     return fsetxattr(fd, name, value, size, 0);
 }
 
+ssize_t hearth_getxattr(const char *path, const char *name, void *value, size_t size) {
+    return getxattr(path, name, value, size);
+}
+
 int hearth_syncfs(int fd) { return syncfs(fd); }
 
 int hearth_pipe2_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

@@ -6,7 +6,7 @@ public struct HearthCommand: ParsableCommand {
         abstract: "Self-hosted serverless for one Linux box.",
         subcommands: [ServeCommand.self, DeployCommand.self, InvokeCommand.self, ListCommand.self, ShowCommand.self,
                       DeleteCommand.self, LogsCommand.self, StatusCommand.self, RunCommand.self, SandboxCommand.self,
-                      ThawGuardCommand.self])
+                      KeysCommand.self, ThawGuardCommand.self])
 
     public init() {}
 }

@@ -50,7 +50,7 @@ public struct RunCommand: ParsableCommand {
         let log = InvocationLog(sink: { bytes in _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) } })
         let result: InvocationResult
         do {
-            let invoker = ColdInvoker(engine: try SandboxEngine.forThisHost(shareRoots: false))
+            let invoker = ColdInvoker(engine: try HostEngine.make(shareRoots: false, scopePrefix: "hearth-run"))
             result = try blockingRun { try await invoker.invoke(function, payload: payload, log: log) }
         } catch {
             printError("hearth: \(error)")

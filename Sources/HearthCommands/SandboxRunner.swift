@@ -12,7 +12,7 @@ public enum SandboxRunner {
 
     public static func run(_ spec: SandboxSpec, engine: SandboxEngine? = nil) throws -> SandboxExit {
         // One sandbox: its child mounts its own root, and nothing is left in the host's mount namespace.
-        let engine = try engine ?? SandboxEngine.forThisHost(shareRoots: false)
+        let engine = try engine ?? HostEngine.make(shareRoots: false, scopePrefix: "hearth-run")
         defer { engine.cgroups.releaseIfUnused() }
         var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
         guard hearth_pipe2_cloexec(&inPipe) == 0, hearth_pipe2_cloexec(&outPipe) == 0, hearth_pipe2_cloexec(&errPipe) == 0 else {

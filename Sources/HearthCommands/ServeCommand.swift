@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import Foundation
+import HearthAuth
 import HearthCgroups
 import HearthControlAPI
 import HearthHTTP
@@ -10,6 +11,8 @@ import HearthModel
 import HearthRegistry
 import HearthSandbox
 import HearthSupervisor
+import HearthSystemd
+import NIOPosix
 import Synchronization
 
 /// `hearth serve`: the supervisor with Lambda's REST API.
@@ -33,6 +36,8 @@ public struct ServeCommand: ParsableCommand {
     var maxConnections: Int?
     @Flag(inversion: .prefixedNo, help: "Freeze a sandbox between invocations, as Lambda does (default on).")
     var freezeIdle: Bool?
+    @Option(help: "SigV4 on the HTTP listener: auto (required unless it listens on loopback), required or off. The unix socket never needs it.")
+    var auth: String?
     @Option(name: .customLong("image-dir"), help: "A directory an ImageUri may name images in, besides the images directory (repeatable).")
     var imageDirectories: [String] = []
 
@@ -46,6 +51,8 @@ public struct ServeCommand: ParsableCommand {
         sigemptyset(&stopping)
         sigaddset(&stopping, SIGTERM)
         sigaddset(&stopping, SIGINT)
+        // SIGHUP (systemctl reload) too: its default action would end the daemon.
+        sigaddset(&stopping, SIGHUP)
         pthread_sigmask(SIG_BLOCK, &stopping, nil)
         let settings = try resolve()
         // Each sandbox holds a few fds here (pidfd, output pipe, Runtime API sockets): take the hard limit.
@@ -54,10 +61,13 @@ public struct ServeCommand: ParsableCommand {
             limit.rlim_cur = limit.rlim_max
             _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         }
-        try blockingRun { try await Self.serve(settings) }
+        // A copy of the parsed flags, never changed: a reload resolves them again against the file.
+        nonisolated(unsafe) let command = self
+        try blockingRun { try await Self.serve(settings, reread: { try command.resolve() }) }
     }
 
-    static func serve(_ settings: Settings) async throws {
+    /// - Parameter reread: the settings as the file and flags give them now (a reload).
+    static func serve(_ settings: Settings, reread: @escaping @Sendable () throws -> Settings) async throws {
         let termination = TerminationSignal()
         // A uid block of our own for as long as we run; sandbox ids (and cgroup names) carry it, so the
         // sweep below and any other daemon can tell our sandboxes from a dead daemon's.
@@ -65,7 +75,7 @@ public struct ServeCommand: ParsableCommand {
         SandboxIdentity.owner = .daemon(block: lease.block)
         var settings = settings
         settings.options.sandboxUIDs = lease.uids
-        let engine = try SandboxEngine.forThisHost()
+        let engine = try HostEngine.make(shareRoots: true, scopePrefix: "hearth-serve") { print($0) }
         let swept = LeftoverSandboxes.sweep(engine.cgroups, ownBlock: lease.block)
         if !swept.removed.isEmpty {
             print("hearth: removed \(swept.removed.count) sandboxes left by a daemon or command that is gone")
@@ -82,7 +92,7 @@ public struct ServeCommand: ParsableCommand {
         let catalog = try FunctionCatalog(stateDirectory: settings.stateDirectory, imagesDirectory: settings.imagesDirectory,
                                           region: settings.options.region, accountConcurrency: settings.options.accountConcurrency,
                                           imageDirectories: settings.imageDirectories)
-        let logs = try FunctionLogs(directory: settings.stateDirectory + "/logs")
+        let logs = try FunctionLogs(directory: settings.stateDirectory + "/logs", mirror: settings.journal ? JournalLogMirror() : nil)
         let journal = try InFlightJournal(path: settings.stateDirectory + "/in-flight", slots: settings.options.accountConcurrency)
         journal.recordLeftovers(in: logs)
         if !journal.leftovers.isEmpty {
@@ -99,21 +109,54 @@ public struct ServeCommand: ParsableCommand {
         let supervisor = try Supervisor(registry: catalog, engine: engine, logs: logs, options: settings.options, journal: journal,
                                         thawGuard: thawGuard)
         await supervisor.start()
+        let signing = settings.signedRequests ? Self.signing(settings) : nil
         let server: ControlServer
         do {
             server = try await ControlServer.start(api: LambdaAPI(service: supervisor), host: settings.listen.host,
-                                                   port: settings.listen.port, socketPath: settings.socket, limits: settings.connections)
+                                                   port: settings.listen.port, socketPath: settings.socket, limits: settings.connections,
+                                                   verifier: signing?.verifier)
         } catch {
             await supervisor.shutdown()
             throw HearthError.system("cannot listen on \(settings.listen.text)\(settings.socket.map { " and \($0)" } ?? ""): \(error)")
         }
         let port = server.port ?? settings.listen.port
-        print("hearth: serving Lambda's API on http://\(settings.listen.host):\(port)\(settings.socket.map { " and unix:\($0)" } ?? "")")
+        let serving = "serving Lambda's API on http://\(settings.listen.host):\(port)\(settings.socket.map { " and unix:\($0)" } ?? "")"
+        print("hearth: " + serving)
+        if let signing { print("hearth: " + signing.line) }
         fflush(nil)
-        SystemdNotify.ready()
+        ServiceNotifier.ready(status: serving)
+        let watchdog = ServiceNotifier.watchdogInterval().map { interval in
+            ServiceWatchdog.start(intervalUsec: interval, group: MultiThreadedEventLoopGroup.singleton) { _ = await supervisor.status() }
+        }
+
+        // The settings in force: what a reload applies is updated here, the rest stays as started.
+        let inForce = Mutex(settings)
+        let reload = ReloadSignal {
+            ServiceNotifier.reloading(status: "reloading the settings")
+            let line: String
+            do {
+                let fresh = try reread()
+                await supervisor.reload(idleTimeoutSeconds: fresh.options.idleTimeoutSeconds, memoryBudgetMB: fresh.options.memoryBudgetMB)
+                line = inForce.withLock { current in
+                    defer {
+                        current.options.idleTimeoutSeconds = fresh.options.idleTimeoutSeconds
+                        current.options.memoryBudgetMB = fresh.options.memoryBudgetMB
+                    }
+                    return ReloadSignal.describe(from: current, to: fresh)
+                }
+            } catch {
+                line = "reload refused, the settings in use are unchanged: \(error)"
+            }
+            print("hearth: " + line)
+            fflush(nil)
+            ServiceNotifier.ready(status: serving)
+        }
 
         await termination.wait()
+        reload.cancel()
+        watchdog?.cancel()
         print("hearth: stopping")
+        ServiceNotifier.stopping(status: "stopping: closing the API and tearing down every sandbox")
         defer { withExtendedLifetime(lease) {} }
         await server.close()
         // Bounded: a teardown that hangs must not keep the daemon from exiting (systemd would SIGKILL it).
@@ -124,6 +167,15 @@ public struct ServeCommand: ParsableCommand {
             throw HearthError.system("sandboxes were still being torn down \(Int(Self.shutdownSeconds)) s after SIGTERM; exiting without them")
         }
         engine.cgroups.releaseIfUnused()
+    }
+
+    /// SigV4 against the state directory's access keys, in the daemon's region, and the line that says so.
+    static func signing(_ settings: Settings) -> (verifier: SigV4Verifier, line: String) {
+        let keys = AccessKeyFile(stateDirectory: settings.stateDirectory)
+        let count = (try? keys.read().count) ?? 0
+        let line = "HTTP requests must be signed (SigV4) with one of \(count) access keys"
+            + (count == 0 ? "; make one with: hearth keys create" : "")
+        return (SigV4Verifier(region: settings.options.region) { keys.secret(for: $0) }, line)
     }
 
     /// How long SIGTERM waits for every sandbox's teardown (systemd's default stop timeout is 90 s).
@@ -137,6 +189,10 @@ public struct ServeCommand: ParsableCommand {
         var options: SupervisorOptions
         var connections: ConnectionLimits
         var imageDirectories: [String]
+        /// Function logs also go to systemd's journal.
+        var journal = false
+        /// Every request on the HTTP listener must carry a SigV4 signature by one of the access keys.
+        var signedRequests = false
     }
 
     func resolve() throws -> Settings {
@@ -183,8 +239,14 @@ public struct ServeCommand: ParsableCommand {
         for dir in imageDirectories where !dir.hasPrefix("/") {
             throw HearthError.invalidArgument("--image-dir must be an absolute path, got '\(dir)'")
         }
+        let journal = fileConfig.journal.map { $0 == "auto" ? Journal.isConnected : $0 == "on" } ?? Journal.isConnected
+        let authMode = auth ?? fileConfig.auth ?? "auto"
+        guard ["auto", "required", "off"].contains(authMode) else {
+            throw HearthError.invalidArgument("--auth must be auto, required or off, got '\(authMode)'")
+        }
+        let signed = authMode == "required" || (authMode == "auto" && !listen.isLoopback)
         return Settings(listen: listen, socket: socket, stateDirectory: state, imagesDirectory: images, options: options,
-                        connections: connections, imageDirectories: imageDirectories)
+                        connections: connections, imageDirectories: imageDirectories, journal: journal, signedRequests: signed)
     }
 
     /// SIGTERM and SIGINT, watched from the moment it is made (the start of `serve`; `run` has blocked them
@@ -226,28 +288,6 @@ public struct ServeCommand: ParsableCommand {
                 if now { continuation.resume() }
             }
             for source in sources { source.cancel() }
-        }
-    }
-}
-
-/// Type=notify for systemd: READY=1 on NOTIFY_SOCKET once the API answers.
-enum SystemdNotify {
-    static func ready() {
-        guard let path = getenv("NOTIFY_SOCKET").map({ String(cString: $0) }), !path.isEmpty else { return }
-        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        // An abstract socket starts with '@' and is written with a leading NUL.
-        var bytes = Array(path.utf8)
-        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { return }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in bytes.enumerated() { raw[i] = b } }
-        let message = Array("READY=1".utf8)
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count)
-        _ = withUnsafePointer(to: &addr) { ptr in
-            ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, message, message.count, 0, $0, length) }
         }
     }
 }

@@ -18,6 +18,8 @@ import HearthModel
 ///     keepalive_timeout_seconds: 60
 ///     image_dirs: /srv/images, /home/ci/images
 ///     freeze_idle: true
+///     journal: auto
+///     auth: auto
 struct ServeConfiguration: Equatable {
     var listen: String?
     var socket: String?
@@ -34,10 +36,14 @@ struct ServeConfiguration: Equatable {
     var keepAliveTimeoutSeconds: Int?
     var imageDirectories: [String]?
     var freezeIdle: Bool?
+    /// Function logs also to systemd's journal: "on", "off", or "auto" (when the daemon's output goes there).
+    var journal: String?
+    /// SigV4 on the TCP listener: "required", "off", or "auto" (required unless it listens on loopback).
+    var auth: String?
 
     static let keys = ["listen", "socket", "state_dir", "images_dir", "idle_timeout_seconds", "memory_budget_mb", "account_concurrency",
                        "prepared_per_image", "region", "max_connections", "header_timeout_seconds", "body_timeout_seconds",
-                       "keepalive_timeout_seconds", "image_dirs", "freeze_idle"]
+                       "keepalive_timeout_seconds", "image_dirs", "freeze_idle", "journal", "auth"]
 
     /// Parses the file; any line it does not understand is an error naming the file, line and reason.
     static func parse(_ text: String, file: String) throws -> ServeConfiguration {
@@ -89,6 +95,16 @@ struct ServeConfiguration: Equatable {
                 case "false", "no", "off": config.freezeIdle = false
                 default: throw HearthError.invalidArgument("\(where_): 'freeze_idle' must be true or false, got '\(value)'")
                 }
+            case "journal":
+                guard ["auto", "on", "off"].contains(value) else {
+                    throw HearthError.invalidArgument("\(where_): 'journal' must be auto, on or off, got '\(value)'")
+                }
+                config.journal = value
+            case "auth":
+                guard ["auto", "required", "off"].contains(value) else {
+                    throw HearthError.invalidArgument("\(where_): 'auth' must be auto, required or off, got '\(value)'")
+                }
+                config.auth = value
             default: config.region = value
             }
         }
@@ -106,6 +122,12 @@ struct ListenAddress: Equatable, Sendable {
     var host: String
     var port: Int
     var text: String { "\(host):\(port)" }
+    /// Only this host can connect: 127.0.0.0/8, ::1, localhost.
+    var isLoopback: Bool {
+        if host == "localhost" || host == "::1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
 
     static func parse(_ text: String) throws -> ListenAddress {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else {

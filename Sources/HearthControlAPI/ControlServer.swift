@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import HearthAuth
 import HearthHTTP
 import HearthModel
 import HearthPackages
@@ -28,13 +29,15 @@ public final class ControlServer: Sendable {
     /// Large request bodies (management uploads over 64 KB) read at once; more wait for a 429.
     public static let maxUploads = 4
 
+    /// - Parameter verifier: when given, every request on the TCP listener must carry a valid SigV4
+    ///   signature; the root-only unix socket never needs one.
     public static func start(api: LambdaAPI, host: String, port: Int, socketPath: String?,
-                             limits: ConnectionLimits = ConnectionLimits()) async throws -> ControlServer {
+                             limits: ConnectionLimits = ConnectionLimits(), verifier: SigV4Verifier? = nil) async throws -> ControlServer {
         let group = MultiThreadedEventLoopGroup.singleton
         let uploads = UploadSlots(limit: maxUploads)
         // The TCP port and the local socket each have their own cap: a flood on one leaves the other usable.
         let registries = [ConnectionRegistry(limits: limits, loop: group.next()), ConnectionRegistry(limits: limits, loop: group.next())]
-        func bootstrap(_ registry: ConnectionRegistry) -> ServerBootstrap {
+        func bootstrap(_ registry: ConnectionRegistry, verifier: SigV4Verifier?) -> ServerBootstrap {
             ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
                 .serverChannelOption(ChannelOptions.backlog, value: 1024)
@@ -44,19 +47,20 @@ public final class ControlServer: Sendable {
                         let activity = ConnectionActivity(channel: channel)
                         try channel.pipeline.syncOperations.addHandler(ConnectionGuard(registry: registry, activity: activity))
                         try channel.pipeline.syncOperations.configureHTTPServer(
-                            ControlHTTPHandler(api: api, activity: activity, uploads: uploads, spillDirectory: api.spillDirectory))
+                            ControlHTTPHandler(api: api, activity: activity, uploads: uploads, spillDirectory: api.spillDirectory,
+                                               verifier: verifier))
                     }
                 }
         }
         var channels: [Channel] = []
         do {
-            channels.append(try await bootstrap(registries[0]).bind(host: host, port: port).get())
+            channels.append(try await bootstrap(registries[0], verifier: verifier).bind(host: host, port: port).get())
             if let socketPath {
                 unlink(socketPath)
                 // Root only: whoever can reach the socket can run code in sandboxes.
                 let old = umask(0o077)
                 defer { umask(old) }
-                channels.append(try await bootstrap(registries[1]).bind(unixDomainSocketPath: socketPath).get())
+                channels.append(try await bootstrap(registries[1], verifier: nil).bind(unixDomainSocketPath: socketPath).get())
             }
         } catch {
             for channel in channels { _ = try? await channel.close().get() }
@@ -106,6 +110,9 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
     private let activity: ConnectionActivity
     private let uploads: UploadSlots
     private let spillDirectory: String
+    private let verifier: SigV4Verifier?
+    /// The request's signature, checked as far as its head allows; the rest needs the body's hash.
+    private var pendingSignature: PendingSignature?
     private var head: HTTPRequestHead?
     private var spool: BodySpool?
     private var limit = 0
@@ -119,8 +126,9 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
     /// The connection's event loop as the executor of its requests' tasks.
     private var taskExecutor: EventLoopTaskExecutor?
 
-    init(api: LambdaAPI, activity: ConnectionActivity, uploads: UploadSlots, spillDirectory: String) {
+    init(api: LambdaAPI, activity: ConnectionActivity, uploads: UploadSlots, spillDirectory: String, verifier: SigV4Verifier?) {
         self.api = api
+        self.verifier = verifier
         self.activity = activity
         self.uploads = uploads
         self.spillDirectory = spillDirectory
@@ -137,6 +145,16 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
             if let length, length > limit { return reject(context: context, h, LambdaAPI.tooLarge(method: h.method.rawValue, uri: h.uri, limit: limit)) }
             // A body of an acceptable, declared length may be read and dropped after a refusal.
             let lingerable = length != nil
+            // Unsigned, by an unknown key, out of scope or out of time: refused before any of the body is kept.
+            pendingSignature = nil
+            if let verifier {
+                do {
+                    pendingSignature = try verifier.verifyHead(method: h.method.rawValue, rawTarget: h.uri,
+                                                               headers: h.headers.map { ($0.name, $0.value) }, now: Date())
+                } catch {
+                    return reject(context: context, h, error, linger: lingerable)
+                }
+            }
             // A management body beyond what is kept in memory (a zip, an image) takes one of the upload slots.
             if (length ?? Int.max) > BodySpool.memoryLimit && !LambdaAPI.isInvocation(h.uri) && h.method != .GET && h.method != .HEAD {
                 guard uploads.take() else {
@@ -147,6 +165,7 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
                 holdsUpload = true
             }
             spool = BodySpool(directory: spillDirectory, expected: length ?? 0)
+            if let pendingSignature, !pendingSignature.unsignedPayload { spool?.hashing() }
             context.writeContinueIfExpected(h, answerDue: order.answerDue)
         case .body(var buffer):
             if lingering { activity.bodyProgress() }
@@ -169,6 +188,15 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
             guard !rejected, let h = head else { return }
             activity.handling()
             head = nil
+            if let signature = pendingSignature {
+                pendingSignature = nil
+                do {
+                    _ = try signature.verify(payloadSHA256: spool?.sha256 ?? BodySpool.emptySHA256)
+                } catch {
+                    spool = nil
+                    return admit(.refusal(LambdaAPI.errorResponse(error), RequestFraming(h)), context: context)
+                }
+            }
             var headers: [String: String] = [:]
             for (name, value) in h.headers { headers[name.lowercased()] = value }
             var request = APIRequest(method: h.method.rawValue, uri: h.uri, headers: headers, body: spool?.bytes ?? [])

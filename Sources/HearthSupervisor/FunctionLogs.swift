@@ -3,20 +3,28 @@ import Glibc
 #endif
 import Foundation
 
+/// Somewhere else a function's log lines go as well, with the invocation they belong to (the journal).
+public protocol LogMirror: Sendable {
+    func record(function: String, requestId: String, _ bytes: [UInt8])
+}
+
 /// Each function's log on disk (logs/NAME.log), rotated at `maxBytes` with
 /// `keep` old files (NAME.log.1 is the newest of them), read by `hearth logs`.
 public final class FunctionLogs: @unchecked Sendable {
     public let directory: String
     public let maxBytes: Int
     public let keep: Int
+    /// Where every line also goes, with its function and request id.
+    public let mirror: (any LogMirror)?
     private let lock = NSLock()
     private var open: [String: (fd: Int32, size: Int)] = [:]
 
-    public init(directory: String, maxBytes: Int = 8 << 20, keep: Int = 3) throws {
+    public init(directory: String, maxBytes: Int = 8 << 20, keep: Int = 3, mirror: (any LogMirror)? = nil) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         self.directory = directory
         self.maxBytes = maxBytes
         self.keep = keep
+        self.mirror = mirror
     }
 
     deinit {
@@ -24,6 +32,12 @@ public final class FunctionLogs: @unchecked Sendable {
     }
 
     func path(_ function: String) -> String { directory + "/" + function + ".log" }
+
+    /// An invocation's log bytes: to the function's file, and to the mirror with the request id.
+    public func append(_ function: String, requestId: String, _ bytes: [UInt8]) {
+        append(function, bytes)
+        if let mirror, !bytes.isEmpty { mirror.record(function: function, requestId: requestId, bytes) }
+    }
 
     public func append(_ function: String, _ bytes: [UInt8]) {
         guard !bytes.isEmpty else { return }

@@ -122,7 +122,7 @@ public final class InFlightJournal: @unchecked Sendable {
     public func recordLeftovers(in logs: FunctionLogs) {
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         for entry in leftovers where !entry.function.isEmpty {
-            let log = InvocationLog(sink: { bytes in logs.append(entry.function, bytes) })
+            let log = InvocationLog(sink: { bytes in logs.append(entry.function, requestId: entry.requestId, bytes) })
             let start = "START RequestId: \(entry.requestId) "
             let tail = String(decoding: logs.tail(entry.function, bytes: 1 << 16), as: UTF8.self)
             if !tail.contains(start) { log.start(requestId: entry.requestId, version: entry.version) }

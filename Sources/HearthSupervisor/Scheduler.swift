@@ -22,7 +22,7 @@ public actor Scheduler {
     nonisolated let clock: any SchedulerClock
     nonisolated let logs: FunctionLogs
     nonisolated let metrics: Metrics
-    nonisolated let options: SupervisorOptions
+    var options: SupervisorOptions
     /// Invocations running now, found by the next start if the daemon dies.
     nonisolated let journal: InFlightJournal?
     /// The event loop the calling task runs on (an Invoke runs on its connection's), for loop affinity.
@@ -125,7 +125,7 @@ public actor Scheduler {
         pool.busy += 1
         metrics.increment(cold ? "hearth_cold_starts_total" : "hearth_warm_starts_total", function: name)
 
-        let log = InvocationLog(sink: { [logs] bytes in logs.append(name, bytes) })
+        let log = InvocationLog(sink: { [logs] bytes in logs.append(name, requestId: requestId, bytes) })
         let request = ExecutionEnvironment.Request(requestId: requestId, payload: payload, clientContext: clientContext,
                                                    reportInit: cold && !env.provisioned)
         if let slot { journal?.running(slot) }
@@ -198,7 +198,7 @@ public actor Scheduler {
     }
 
     /// Starts waiting for memory look again (memory was given back, or the daemon is stopping).
-    private func wakeMemoryWaiters() {
+    func wakeMemoryWaiters() {
         let waiters = memoryWaiters
         memoryWaiters = []
         for waiter in waiters { waiter.resume() }

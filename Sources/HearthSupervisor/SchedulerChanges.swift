@@ -45,3 +45,14 @@ extension Scheduler {
         }
     }
 }
+
+extension Scheduler {
+    /// Settings a reload changes at once: the idle timeout (sandboxes idle longer retire at the next
+    /// sweep) and the memory budget (a lower one evicts idle sandboxes, least recently used first, as
+    /// the next start needs the room; a higher one lets waiting starts go).
+    func reload(idleTimeoutSeconds: Double, memoryBudgetMB: Int) {
+        options.idleTimeoutSeconds = idleTimeoutSeconds
+        options.memoryBudgetMB = memoryBudgetMB
+        wakeMemoryWaiters()
+    }
+}

@@ -90,6 +90,11 @@ public final class Supervisor: FunctionService {
 
     public func status() async -> Status { await scheduler.status() }
 
+    /// What `systemctl reload` changes without a restart: the idle timeout and the memory budget.
+    public func reload(idleTimeoutSeconds: Double, memoryBudgetMB: Int) async {
+        await scheduler.reload(idleTimeoutSeconds: idleTimeoutSeconds, memoryBudgetMB: memoryBudgetMB)
+    }
+
     public func metricsText() async -> String { await scheduler.metricsText() }
 
     public var region: String { options.region }

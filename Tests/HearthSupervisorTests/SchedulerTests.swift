@@ -252,6 +252,29 @@ final class SchedulerTests: XCTestCase {
         XCTAssertEqual(status.liveMemoryMB, 0)
     }
 
+    func testAReloadChangesTheIdleTimeoutAndTheMemoryBudgetAtOnce() async throws {
+        let bed = try makeBed(budgetMB: 512, idleTimeout: 600) {
+            $0.put("a", memoryMB: 128)
+            $0.put("b", memoryMB: 128)
+            $0.put("c", memoryMB: 128)
+        }
+        _ = try await bed.invoke("a")
+        bed.clock.advance(1)
+        _ = try await bed.invoke("b")
+        await bed.scheduler.reload(idleTimeoutSeconds: 10, memoryBudgetMB: 256)
+        let status = await bed.scheduler.status()
+        XCTAssertEqual(status.memoryBudgetMB, 256)
+        // 256 live and a budget of 256: c's start makes room by evicting the least recently used, a.
+        bed.clock.advance(1)
+        _ = try await bed.invoke("c")
+        await eventually("a evicted") { bed.launcher.launched("a")[0].destroyed }
+        XCTAssertFalse(bed.launcher.launched("b")[0].destroyed)
+        // The new idle timeout: what is idle retires after 10 s, not 600.
+        bed.clock.advance(11)
+        await bed.scheduler.retireIdle()
+        XCTAssertTrue(bed.launcher.launched.allSatisfy(\.destroyed))
+    }
+
     // MARK: drains and dead environments
 
     func testAnUpdateDrainsIdleEnvironmentsNowAndBusyOnesWhenTheyFinish() async throws {

@@ -17,11 +17,12 @@ final class ServeConfigurationTests: XCTestCase {
             prepared_per_image: 0
             region: eu-west-1
             freeze_idle: off
+            journal: on
             """, file: "h.yaml")
         XCTAssertEqual(config, ServeConfiguration(listen: "0.0.0.0:9100", socket: "/run/h.sock", stateDirectory: "/srv/hearth",
                                                   imagesDirectory: "/srv/images", idleTimeoutSeconds: 30, memoryBudgetMB: 4096,
                                                   accountConcurrency: 50, preparedPerImage: 0, region: "eu-west-1",
-                                                  freezeIdle: false))
+                                                  freezeIdle: false, journal: "on"))
     }
 
     func testMistakesNameTheLine() {
@@ -37,6 +38,7 @@ final class ServeConfigurationTests: XCTestCase {
             ("limits:\n  memory: 1\n", "h.yaml:1: unknown setting 'limits'"),
             ("just words\n", "h.yaml:1: expected 'key: value'"),
             ("freeze_idle: maybe\n", "h.yaml:1: 'freeze_idle' must be true or false, got 'maybe'"),
+            ("journal: yes\n", "h.yaml:1: 'journal' must be auto, on or off, got 'yes'"),
         ]
         for (text, fragment) in cases {
             XCTAssertThrowsError(try ServeConfiguration.parse(text, file: "h.yaml"), text) { error in

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 
 /// A real `hearth serve` on a free port with its own state, runtime directory
@@ -12,6 +13,8 @@ final class ServeDaemon: @unchecked Sendable {
     private var process: Process?
     var pid: Int32 { process?.processIdentifier ?? 0 }
     private(set) var port = 0
+    /// Everything the daemon printed on stdout since its last start.
+    let printed = Mutex("")
     var endpoint: String { "http://127.0.0.1:\(port)" }
 
     static var buildDirectory: URL { URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent() }
@@ -59,8 +62,12 @@ final class ServeDaemon: @unchecked Sendable {
             throw NSError(domain: "ServeDaemon", code: 1, userInfo: [NSLocalizedDescriptionKey: "hearth serve did not start: \(text)"])
         }
         self.port = port
-        // Keep draining stdout so the daemon never blocks on it.
-        out.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
+        // Keep draining stdout so the daemon never blocks on it; what it says is kept for the tests.
+        printed.withLock { $0 = text }
+        out.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let chunk = String(decoding: handle.availableData, as: UTF8.self)
+            self?.printed.withLock { $0 += chunk }
+        }
     }
 
     /// SIGTERM, and the exit status.

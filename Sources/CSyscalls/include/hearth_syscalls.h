@@ -8,6 +8,7 @@
  */
 
 #include <stddef.h>
+#include <sys/types.h>
 
 int hearth_pidfd_send_signal(int pidfd, int sig);
 /* 1 with the exit's si_code and si_status, 0 while it runs (nohang), -1 with errno. */
@@ -19,6 +20,7 @@ int hearth_openat2_beneath(int dirfd, const char *path, int flags, int in_root);
 int hearth_o_path(void);
 int hearth_o_tmpfile(void);
 int hearth_fsetxattr(int fd, const char *name, const void *value, size_t size);
+ssize_t hearth_getxattr(const char *path, const char *name, void *value, size_t size);
 int hearth_syncfs(int fd);
 int hearth_pipe2_cloexec(int fds[2]);
 /* posix_spawn of path in a session of its own (no terminal's signals reach it), with stdin_fd as its
