@@ -150,6 +150,7 @@ let package = Package(
         ]),
         .testTarget(name: "HearthStateTests", dependencies: ["HearthState"]),
         .testTarget(name: "HearthAuthTests", dependencies: ["HearthAuth", "HearthModel"]),
+        .testTarget(name: "HearthSystemdTests", dependencies: ["HearthSystemd"]),
         .testTarget(name: "HearthControlAPITests", dependencies: [
             "HearthControlAPI", "HearthSupervisor", "HearthExecution", "HearthRegistry", "HearthState", "HearthPackages", "HearthModel",
         ]),

@@ -4,6 +4,8 @@ import HearthSystemd
 /// Function logs in the journal, one entry per line, with FUNCTION, REQUEST_ID and a priority, so
 /// `journalctl -u hearth` shows them and `journalctl FUNCTION=name` picks one function's.
 struct JournalLogMirror: LogMirror {
+    let writer = JournalWriter()
+
     /// The journal keeps longer fields, but a line past this is a runaway write, not a log line.
     static let maxLine = 16 << 10
 
@@ -13,7 +15,7 @@ struct JournalLogMirror: LogMirror {
             let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
             let line = bytes[start..<min(end, start + Self.maxLine)]
             if !line.isEmpty {
-                Journal.send([
+                writer.send([
                     ("MESSAGE", Array(line)),
                     ("PRIORITY", Array(String(Self.priority(of: line)).utf8)),
                     ("FUNCTION", Array(function.utf8)),

@@ -8,6 +8,7 @@ import CSystemd
 public enum Journal {
     /// syslog priorities the journal understands.
     public static let error: Int = 3
+    public static let warning: Int = 4
     public static let info: Int = 6
 
     /// Whether this process's output goes to the journal (systemd sets JOURNAL_STREAM for a service whose

@@ -133,6 +133,65 @@ final class ServeAuthTests: XCTestCase {
         XCTAssertEqual(try aws(daemon, spare, ["lambda", "list-functions"]).0, 0)
     }
 
+    /// JavaScript: Debian's node-aws4 (the AWS SDK for JavaScript is not packaged, and npm cannot be reached from
+    /// here) signs a ListFunctions and an Invoke on a qualified ARN; with a wrong secret both are refused.
+    func testAJavaScriptClientSigningWithAws4() throws {
+        let aws4 = "/usr/share/nodejs/aws4"
+        guard FileManager.default.fileExists(atPath: "/usr/bin/node"), FileManager.default.fileExists(atPath: aws4) else {
+            throw XCTSkip("node and Debian's node-aws4 are needed (scripts/setup installs node-aws4)")
+        }
+        let state = NSTemporaryDirectory() + "hearth-auth-js-" + UUID().uuidString.prefix(8)
+        let hearth = ServeDaemon.buildDirectory.appendingPathComponent("hearth")
+        let made = try runCLI(hearth, ["keys", "create", "--state-dir", state], environment: ["PATH": "/usr/bin:/bin"])
+        let words = made.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard let idIndex = words.firstIndex(of: "AccessKeyId:"), let secretIndex = words.firstIndex(of: "SecretAccessKey:") else {
+            return XCTFail(made.stdout + made.stderr)
+        }
+        let id = String(words[idIndex + 1]), secret = String(words[secretIndex + 1])
+        let daemon = try ServeDaemon(stateDirectory: state, arguments: ["--auth", "required"])
+        defer {
+            daemon.remove()
+            try? FileManager.default.removeItem(atPath: state)
+        }
+        _ = try python(daemon, key: (id, secret), """
+            client(KEY, SECRET).create_function(FunctionName="f", Runtime="python3.11", Role="arn:aws:iam::123456789012:role/hearth",
+                Handler="app.handler", Code={"ZipFile": open("\(try ServeFixtures.make())/counter-v1.zip", "rb").read()})
+            """)
+        let script = """
+            const aws4 = require("\(aws4)"), http = require("http");
+            function call(secret, method, path, body) {
+              const opts = aws4.sign({host: "127.0.0.1", port: \(daemon.port), method, path, body, service: "lambda", region: "us-east-1",
+                                      headers: body ? {"Content-Type": "application/json"} : {}},
+                                     {accessKeyId: "\(id)", secretAccessKey: secret});
+              return new Promise((resolve, reject) => {
+                const req = http.request(opts, res => { let data = ""; res.on("data", d => data += d);
+                  res.on("end", () => resolve({status: res.statusCode, type: res.headers["x-amzn-errortype"] || null, body: data})); });
+                req.on("error", reject);
+                if (body) req.write(body);
+                req.end();
+              });
+            }
+            (async () => {
+              const arn = encodeURIComponent("arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST");
+              const out = {
+                list: await call("\(secret)", "GET", "/2015-03-31/functions/"),
+                invoke: await call("\(secret)", "POST", `/2015-03-31/functions/${arn}/invocations`, "{}"),
+                wrong: await call("\(String(repeating: "z", count: 40))", "POST", "/2015-03-31/functions/f/invocations", "{}"),
+              };
+              console.log(JSON.stringify(out));
+            })().catch(e => { console.error(e); process.exit(1); });
+            """
+        let path = daemon.base + "/client.js"
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try runCLI(URL(fileURLWithPath: "/usr/bin/node"), [path], environment: ["PATH": "/usr/bin:/bin"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let out = try JSONSerialization.jsonObject(with: Data((r.stdout.split(separator: "\n").last ?? "").utf8)) as? [String: [String: Any]]
+        XCTAssertEqual(out?["list"]?["status"] as? Int, 200, r.stdout)
+        XCTAssertEqual(out?["invoke"]?["status"] as? Int, 200, r.stdout)
+        XCTAssertEqual(out?["wrong"]?["status"] as? Int, 403, r.stdout)
+        XCTAssertEqual(out?["wrong"]?["type"] as? String, "InvalidSignatureException", r.stdout)
+    }
+
     func aws(_ daemon: ServeDaemon, _ key: (id: String, secret: String), _ arguments: [String]) throws -> (Int32, String) {
         var env = ProcessInfo.processInfo.environment
         env["AWS_ACCESS_KEY_ID"] = key.id
