@@ -12,6 +12,8 @@ public struct APIRequest: Sendable {
     /// Percent-decoded segments of the path ("/2015-03-31/functions/f" → ["2015-03-31", "functions", "f"]).
     public var segments: [String]
     public var query: [String: String]
+    /// Every query parameter in order, repeated names included (UntagResource's tagKeys).
+    public var queryItems: [(name: String, value: String)] = []
     /// Header names lower-cased.
     public var headers: [String: String]
     public var body: [UInt8]
@@ -35,7 +37,9 @@ public struct APIRequest: Sendable {
         if parts.count == 2 {
             for pair in parts[1].split(separator: "&") {
                 let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                query[Self.formDecoded(kv[0])] = kv.count == 2 ? Self.formDecoded(kv[1]) : ""
+                let name = Self.formDecoded(kv[0]), value = kv.count == 2 ? Self.formDecoded(kv[1]) : ""
+                query[name] = value
+                queryItems.append((name, value))
             }
         }
     }

@@ -4,4 +4,6 @@ public enum LambdaLimits {
     public static let memoryMB = 128...10_240
     public static let timeoutSeconds = 1...900
     public static let ephemeralStorageMB = 512...10_240
+    /// Tags one function may carry.
+    public static let tagsPerFunction = 50
 }

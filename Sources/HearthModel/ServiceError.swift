@@ -31,6 +31,12 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
                      message: "1 validation error detected: Value '\(value)' at '\(field)' failed to satisfy constraint: \(constraint)")
     }
 
+    /// A required member left out, in AWS's words (the value is null, not the text 'null').
+    public static func missing(_ field: String) -> ServiceError {
+        ServiceError(status: 400, type: "ValidationException",
+                     message: "1 validation error detected: Value null at '\(field)' failed to satisfy constraint: Member must not be null")
+    }
+
     public static func conflict(_ message: String) -> ServiceError {
         ServiceError(status: 409, type: "ResourceConflictException", message: message)
     }

@@ -54,7 +54,7 @@ public final class FunctionCatalog: Sendable {
     public func create(name: String, packageType: String?, code: FunctionCode, settings: FunctionSettings, publish: Bool) throws(ServiceError) -> FunctionRecord {
         try FunctionReference.validateName(name)
         try settings.validate()
-        guard settings.role != nil else { throw .validation("role", "null", "Member must not be null") }
+        guard settings.role != nil else { throw .missing("role") }
         let type = packageType ?? "Zip"
         guard type == "Zip" || type == "Image" else { throw .validation("packageType", type, "Member must satisfy enum value set: [Zip, Image]") }
         switch (type, code) {
@@ -279,6 +279,38 @@ public final class FunctionCatalog: Sendable {
     }
 
     // MARK: concurrency
+
+    // MARK: tags
+
+    public func tags(_ function: String) throws(ServiceError) -> [String: String] {
+        _ = try latest(function)
+        return try wrap { try state.tags(function) }
+    }
+
+    public func tag(_ function: String, _ tags: [String: String]) throws(ServiceError) {
+        _ = try latest(function)
+        try Self.checkTags(tags)
+        guard try wrap({ try state.tag(function, tags, limit: LambdaLimits.tagsPerFunction) }) else {
+            throw .invalidParameter("Number of tags exceeds resource tag limit.")
+        }
+    }
+
+    public func untag(_ function: String, keys: [String]) throws(ServiceError) {
+        _ = try latest(function)
+        try wrap { try state.untag(function, keys) }
+    }
+
+    /// Lambda's limits on one tag: a key of 1-128 characters not starting with "aws:", a value of at most 256.
+    public static func checkTags(_ tags: [String: String]) throws(ServiceError) {
+        guard tags.count <= LambdaLimits.tagsPerFunction else { throw .invalidParameter("Number of tags exceeds resource tag limit.") }
+        for (key, value) in tags {
+            guard (1...128).contains(key.count) else {
+                throw .validation("tags", key, "Member must have length between 1 and 128")
+            }
+            guard !key.lowercased().hasPrefix("aws:") else { throw .invalidParameter("Tag keys starting with 'aws:' are reserved for AWS.") }
+            guard value.count <= 256 else { throw .validation("tags", value, "Member must have length less than or equal to 256") }
+        }
+    }
 
     public func putReservedConcurrency(_ function: String, _ value: Int) throws(ServiceError) {
         _ = try latest(function)

@@ -10,6 +10,8 @@ public protocol FunctionReader: FunctionLookup {
     func alias(_ function: String, _ name: String) throws(ServiceError) -> AliasRecord
     func aliases(_ function: String) throws(ServiceError) -> [AliasRecord]
     func reservedConcurrency(_ function: String) throws(ServiceError) -> Int?
+    /// A function's tags (Lambda tags functions only, never versions or aliases).
+    func tags(_ function: String) throws(ServiceError) -> [String: String]
     func reservedConcurrencyTotal() throws(ServiceError) -> Int
     func provisioned(_ function: String, qualifier: String?) throws(ServiceError) -> ProvisionedConcurrencyRecord
     func layerVersion(_ name: String, _ version: Int) throws(ServiceError) -> LayerVersionRecord

@@ -20,6 +20,9 @@ public protocol FunctionRegistry: FunctionReader {
                   create: Bool, revisionId: String?) throws(ServiceError) -> AliasRecord
     func deleteAlias(_ function: String, _ name: String) throws(ServiceError)
     func putReservedConcurrency(_ function: String, _ value: Int) throws(ServiceError)
+    /// Adds or replaces tags; beyond Lambda's 50 a function would have, nothing changes and it is refused.
+    func tag(_ function: String, _ tags: [String: String]) throws(ServiceError)
+    func untag(_ function: String, keys: [String]) throws(ServiceError)
     func deleteReservedConcurrency(_ function: String) throws(ServiceError)
     func putProvisioned(_ function: String, qualifier: String?, count: Int, memoryBudgetMB: Int) throws(ServiceError) -> ProvisionedConcurrencyRecord
     func deleteProvisioned(_ function: String, qualifier: String?) throws(ServiceError)

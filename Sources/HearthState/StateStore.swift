@@ -16,7 +16,7 @@ public final class StateStore: @unchecked Sendable {
     private let decoder = JSONDecoder()
     private var writes = 0
 
-    static let schemaVersion: Int64 = 1
+    static let schemaVersion: Int64 = 2
 
     public init(path: String) throws {
         self.path = path
@@ -33,7 +33,20 @@ public final class StateStore: @unchecked Sendable {
         if version > Self.schemaVersion {
             throw StateError(message: "\(path) was written by a newer Hearth (schema \(version); this one knows \(Self.schemaVersion))")
         }
-        guard version < 1 else { return }
+        if version < 1 { try createTables() }
+        if version < 2 {
+            // 2: tags, per function (Lambda tags functions, never versions or aliases).
+            try db.transaction {
+                try db.execute("""
+                    CREATE TABLE tags (name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+                                       key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (name, key));
+                    PRAGMA user_version = 2;
+                    """)
+            }
+        }
+    }
+
+    private func createTables() throws {
         try db.transaction {
             try db.execute("""
                 CREATE TABLE functions (name TEXT PRIMARY KEY, latest TEXT NOT NULL, reserved INTEGER,
@@ -207,6 +220,41 @@ public final class StateStore: @unchecked Sendable {
 
     public func deleteAlias(_ function: String, _ name: String) throws {
         try writing { _ = try db.query("DELETE FROM aliases WHERE name = ? AND alias = ?", [.text(function), .text(name)]) }
+    }
+
+    // MARK: tags
+
+    public func tags(_ function: String) throws -> [String: String] {
+        try sync {
+            var out: [String: String] = [:]
+            for row in try db.query("SELECT key, value FROM tags WHERE name = ?", [.text(function)]) {
+                if let key = row[0].text, let value = row[1].text { out[key] = value }
+            }
+            return out
+        }
+    }
+
+    /// Adds or replaces `tags`, unless the function would then have more than `limit`: nothing is changed
+    /// and false is returned.
+    public func tag(_ function: String, _ tags: [String: String], limit: Int) throws -> Bool {
+        try writing {
+            try db.transaction {
+                let existing = Set(try db.query("SELECT key FROM tags WHERE name = ?", [.text(function)]).compactMap { $0[0].text })
+                guard existing.union(tags.keys).count <= limit else { return false }
+                for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
+                    _ = try db.query("INSERT OR REPLACE INTO tags (name, key, value) VALUES (?, ?, ?)", [.text(function), .text(key), .text(value)])
+                }
+                return true
+            }
+        }
+    }
+
+    public func untag(_ function: String, _ keys: [String]) throws {
+        try writing {
+            try db.transaction {
+                for key in keys { _ = try db.query("DELETE FROM tags WHERE name = ? AND key = ?", [.text(function), .text(key)]) }
+            }
+        }
     }
 
     // MARK: concurrency

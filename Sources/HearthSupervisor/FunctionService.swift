@@ -27,6 +27,8 @@ public protocol FunctionService: Sendable {
     func deleteLayerVersion(_ name: String, _ version: Int) async throws(ServiceError)
     func uploadImage(name: String, archive: UnnamedFile) async throws(ServiceError) -> String
     func putReservedConcurrency(_ function: String, _ value: Int) async throws(ServiceError)
+    func tag(_ function: String, _ tags: [String: String]) async throws(ServiceError)
+    func untag(_ function: String, keys: [String]) async throws(ServiceError)
     func deleteReservedConcurrency(_ function: String) async throws(ServiceError)
     func putProvisioned(_ function: String, qualifier: String?, count: Int) async throws(ServiceError) -> ProvisionedConcurrencyRecord
     func deleteProvisioned(_ function: String, qualifier: String?) async throws(ServiceError)

@@ -80,6 +80,16 @@ extension Supervisor {
         await scheduler.reconcileProvisioned()
     }
 
+    public func tag(_ function: String, _ tags: [String: String]) async throws(ServiceError) {
+        let registry = self.registry
+        try await BlockingWork.run { () throws(ServiceError) in try registry.tag(function, tags) }
+    }
+
+    public func untag(_ function: String, keys: [String]) async throws(ServiceError) {
+        let registry = self.registry
+        try await BlockingWork.run { () throws(ServiceError) in try registry.untag(function, keys: keys) }
+    }
+
     public func putReservedConcurrency(_ function: String, _ value: Int) async throws(ServiceError) {
         let registry = self.registry
         try await BlockingWork.run { () throws(ServiceError) in try registry.putReservedConcurrency(function, value) }

@@ -14,6 +14,8 @@ final class FakeFunctionService: FunctionService {
         var invocations: [(ref: FunctionReference, requestId: String, payload: [UInt8], clientContext: String?)] = []
         var created: [(name: String, settings: FunctionSettings, code: FunctionCode)] = []
         var reserved: [(String, Int?)] = []
+        var tagged: [(String, [String: String])] = []
+        var untagged: [(String, [String])] = []
         var deletedLayers: [(String, Int)] = []
     }
     let calls = Mutex(Calls())
@@ -59,6 +61,18 @@ final class FakeFunctionService: FunctionService {
         calls.withLock { $0.reserved.append((function, nil)) }
     }
 
+    func tag(_ function: String, _ tags: [String: String]) async throws(ServiceError) {
+        _ = try reader.latest(function)
+        calls.withLock { $0.tagged.append((function, tags)) }
+        reader.setTags(function, (try reader.tags(function)).merging(tags) { $1 })
+    }
+
+    func untag(_ function: String, keys: [String]) async throws(ServiceError) {
+        _ = try reader.latest(function)
+        calls.withLock { $0.untagged.append((function, keys)) }
+        reader.setTags(function, (try reader.tags(function)).filter { !keys.contains($0.key) })
+    }
+
     func deleteLayerVersion(_ name: String, _ version: Int) async throws(ServiceError) {
         calls.withLock { $0.deletedLayers.append((name, version)) }
     }
@@ -92,6 +106,7 @@ final class FakeFunctionReader: FunctionReader {
     private struct State {
         var records: [String: [String: FunctionRecord]] = [:]
         var reserved: [String: Int] = [:]
+        var tags: [String: [String: String]] = [:]
         var codeBytes: Int64 = 0
     }
     private let state = Mutex(State())
@@ -134,6 +149,11 @@ final class FakeFunctionReader: FunctionReader {
     }
 
     func reservedConcurrency(_ function: String) throws(ServiceError) -> Int? { state.withLock { $0.reserved[function] } }
+    func tags(_ function: String) throws(ServiceError) -> [String: String] {
+        _ = try latest(function)
+        return state.withLock { $0.tags[function] ?? [:] }
+    }
+    func setTags(_ function: String, _ tags: [String: String]) { state.withLock { $0.tags[function] = tags } }
     func reservedConcurrencyTotal() throws(ServiceError) -> Int { state.withLock { $0.reserved.values.reduce(0, +) } }
     func reservedConcurrencies() throws(ServiceError) -> [String: Int] { state.withLock { $0.reserved } }
     func provisionedConcurrencies() throws(ServiceError) -> [(function: String, record: ProvisionedConcurrencyRecord)] { [] }

@@ -212,6 +212,45 @@ final class RouteTests: XCTestCase {
         XCTAssertEqual(try document(read)["ReservedConcurrentExecutions"] as? Int, 3)
     }
 
+    /// Tag, list and untag by function ARN, with Lambda's answers for a version's or alias's ARN, a
+    /// malformed ARN, a function elsewhere, no tags and no keys (recorded from AWS).
+    func testTagRoutes() async throws {
+        service.reader.put("f")
+        let arn = "arn%3Aaws%3Alambda%3Aeu-west-1%3A000000000000%3Afunction%3Af"
+        let tagged = await send("POST", "/2017-03-31/tags/\(arn)", body: #"{"Tags":{"team":"a","env":"prod"}}"#)
+        XCTAssertEqual(tagged.status, 204, String(decoding: tagged.body, as: UTF8.self))
+        XCTAssertEqual(service.calls.withLock { $0.tagged.map(\.1) }, [["team": "a", "env": "prod"]])
+        let listed = await send("GET", "/2017-03-31/tags/\(arn)")
+        XCTAssertEqual(try document(listed)["Tags"] as? [String: String], ["team": "a", "env": "prod"])
+        let function = await send("GET", "/2015-03-31/functions/f")
+        XCTAssertEqual(try document(function)["Tags"] as? [String: String], ["team": "a", "env": "prod"])
+        let untagged = await send("DELETE", "/2017-03-31/tags/\(arn)?tagKeys=team&tagKeys=nothere")
+        XCTAssertEqual(untagged.status, 204)
+        XCTAssertEqual(service.calls.withLock { $0.untagged.map(\.1) }, [["team", "nothere"]])
+        let left = await send("GET", "/2017-03-31/tags/\(arn)")
+        XCTAssertEqual(try document(left)["Tags"] as? [String: String], ["env": "prod"])
+
+        let versioned = await send("POST", "/2017-03-31/tags/\(arn)%3A1", body: #"{"Tags":{"a":"b"}}"#)
+        assertError(versioned, 400, "InvalidParameterValueException")
+        XCTAssertTrue(String(decoding: versioned.body, as: UTF8.self).contains("Tags on function aliases and versions are not supported. Please specify a function ARN."))
+        let malformed = await send("GET", "/2017-03-31/tags/arn%3Aaws%3Asomething")
+        assertError(malformed, 400, "ValidationException")
+        XCTAssertTrue(String(decoding: malformed.body, as: UTF8.self).contains("Value 'arn:aws:something' at 'resource' failed to satisfy constraint"))
+        assertError(await send("GET", "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aeu-west-1%3A000000000000%3Afunction%3Aabsent"), 404, "ResourceNotFoundException")
+        assertError(await send("GET", "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Af"), 404, "ResourceNotFoundException")
+        let empty = await send("POST", "/2017-03-31/tags/\(arn)", body: #"{"Tags":{}}"#)
+        assertError(empty, 400, "InvalidParameterValueException")
+        XCTAssertTrue(String(decoding: empty.body, as: UTF8.self).contains("An error occurred and the request cannot be processed."))
+        let noKeys = await send("DELETE", "/2017-03-31/tags/\(arn)")
+        assertError(noKeys, 400, "ValidationException")
+        XCTAssertTrue(String(decoding: noKeys.body, as: UTF8.self).contains("Value null at 'tagKeys' failed to satisfy constraint: Member must not be null"))
+        let tooMany = (0...50).map { "\"k\($0)\":\"v\"" }.joined(separator: ",")
+        let refused = await send("POST", "/2015-03-31/functions", body: #"{"FunctionName":"g","Code":{"ZipFile":"UEs="},"Tags":{"# + tooMany + "}}")
+        assertError(refused, 400, "InvalidParameterValueException")
+        XCTAssertTrue(String(decoding: refused.body, as: UTF8.self).contains("Number of tags exceeds resource tag limit."))
+        XCTAssertTrue(service.calls.withLock { $0.created.isEmpty }, "a refused tag set creates nothing")
+    }
+
     func testAccountSettingsComeFromTheServicesTotals() async throws {
         service.reader.put("f")
         service.reader.reserve("f", 150)

@@ -1,5 +1,5 @@
 import Foundation
-import HearthState
+@testable import HearthState
 import XCTest
 
 /// The state store against a real SQLite file in a temp dir.
@@ -37,6 +37,33 @@ final class StateStoreTests: XCTestCase {
         XCTAssertEqual(try reopened.versions("a").map(\.version), ["1"])
         XCTAssertEqual(try reopened.alias("a", "live")?.functionVersion, "1")
         XCTAssertEqual(try reopened.reservedConcurrency("a"), 5)
+    }
+
+    /// Tags: added, replaced, capped (nothing changes past the cap), removed, gone with their function; and a
+    /// state file from before tags (schema 1) gains them when opened.
+    func testTagsAndTheMigrationThatAddsThem() throws {
+        let path = directory + "/state.db"
+        do {
+            let store = try StateStore(path: path)
+            XCTAssertTrue(try store.createFunction(record("a")))
+            XCTAssertTrue(try store.tag("a", ["k1": "v1", "k2": "v2"], limit: 3))
+            XCTAssertTrue(try store.tag("a", ["k1": "new"], limit: 3))
+            XCTAssertFalse(try store.tag("a", ["k3": "v", "k4": "v"], limit: 3), "4 tags are over a limit of 3")
+            XCTAssertEqual(try store.tags("a"), ["k1": "new", "k2": "v2"], "a refused set changes nothing")
+            try store.untag("a", ["k2", "absent"])
+            XCTAssertEqual(try store.tags("a"), ["k1": "new"])
+            XCTAssertTrue(try store.deleteFunction("a"))
+            XCTAssertEqual(try store.tags("a"), [:])
+        }
+        // What Hearth's schema 1 wrote: no tags table.
+        do {
+            let old = try SQLiteDatabase(path: path)
+            try old.execute("DROP TABLE tags; PRAGMA user_version = 1;")
+        }
+        let migrated = try StateStore(path: path)
+        XCTAssertTrue(try migrated.createFunction(record("b")))
+        XCTAssertTrue(try migrated.tag("b", ["k": "v"], limit: 50))
+        XCTAssertEqual(try migrated.tags("b"), ["k": "v"])
     }
 
     func testListingPagesInNameOrder() throws {

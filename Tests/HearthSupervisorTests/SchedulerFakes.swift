@@ -273,6 +273,9 @@ final class FakeFunctionRegistry: FunctionRegistry {
     func aliases(_ function: String) throws(ServiceError) -> [AliasRecord] { throw Self.unused }
     func reservedConcurrency(_ function: String) throws(ServiceError) -> Int? { try records.reservedConcurrencies()[function] }
     func reservedConcurrencyTotal() throws(ServiceError) -> Int { try records.reservedConcurrencies().values.reduce(0, +) }
+    func tags(_ function: String) throws(ServiceError) -> [String: String] { throw Self.unused }
+    func tag(_ function: String, _ tags: [String: String]) throws(ServiceError) { throw Self.unused }
+    func untag(_ function: String, keys: [String]) throws(ServiceError) { throw Self.unused }
     func provisioned(_ function: String, qualifier: String?) throws(ServiceError) -> ProvisionedConcurrencyRecord { throw Self.unused }
     func layerVersion(_ name: String, _ version: Int) throws(ServiceError) -> LayerVersionRecord { throw Self.unused }
     func layerVersions(_ name: String) throws(ServiceError) -> [LayerVersionRecord] { throw Self.unused }

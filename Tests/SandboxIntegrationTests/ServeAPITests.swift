@@ -92,6 +92,49 @@ final class ServeAPITests: XCTestCase {
         XCTAssertEqual((out["invoke_deleted"] as? [String: Any])?["code"] as? String, "ResourceNotFoundException")
     }
 
+    /// Tags with boto3 and the aws CLI, answered as AWS answered the same calls (reference/aws-recorded:
+    /// TestLambdaTags): on create, tag, overwrite, untag, the limit of 50, a version's ARN.
+    func testTagsAsAWSAnswersThem() throws {
+        let daemon = try XCTUnwrap(Self.daemon)
+        let fixtures = try ServeFixtures.make()
+        let out = try daemon.boto("""
+            zipped = open("\(fixtures)/counter-v1.zip", "rb").read()
+            arn = c.create_function(FunctionName="tagged", Runtime="python3.11", Role="arn:aws:iam::123456789012:role/hearth",
+                                    Handler="app.handler", Code={"ZipFile": zipped}, Tags={"key_a": "value_a"})["FunctionArn"]
+            out["on_create"] = c.list_tags(Resource=arn)["Tags"]
+            out["get_function"] = c.get_function(FunctionName="tagged")["Tags"]
+            c.tag_resource(Resource=arn, Tags={"key_b": "value_b", "key_a": "overwritten"})
+            out["tagged"] = c.list_tags(Resource=arn)["Tags"]
+            c.untag_resource(Resource=arn, TagKeys=["key_a", "key_b", "key_none"])
+            out["untagged"] = c.list_tags(Resource=arn)["Tags"]
+            out["get_function_untagged"] = "Tags" in c.get_function(FunctionName="tagged")
+            out["too_many"] = err(c.tag_resource, Resource=arn, Tags={f"{i}_key": f"{i}_value" for i in range(51)})
+            out["version"] = err(c.tag_resource, Resource=arn + ":$LATEST", Tags={"a": "b"})
+            out["missing"] = err(c.list_tags, Resource=arn + "x")
+            out["create_refused"] = err(c.create_function, FunctionName="overtagged", Runtime="python3.11",
+                                        Role="arn:aws:iam::123456789012:role/hearth", Handler="app.handler", Code={"ZipFile": zipped},
+                                        Tags={f"{i}_key": "v" for i in range(51)})
+            out["overtagged_exists"] = err(c.get_function, FunctionName="overtagged")
+            """)
+        XCTAssertEqual(out["on_create"] as? [String: String], ["key_a": "value_a"])
+        XCTAssertEqual(out["get_function"] as? [String: String], ["key_a": "value_a"])
+        XCTAssertEqual(out["tagged"] as? [String: String], ["key_a": "overwritten", "key_b": "value_b"])
+        XCTAssertEqual(out["untagged"] as? [String: String], [:])
+        XCTAssertEqual(out["get_function_untagged"] as? Bool, false, "GetFunction leaves Tags out when there are none, as AWS does")
+        let tooMany = out["too_many"] as? [String: Any]
+        XCTAssertEqual(tooMany?["code"] as? String, "InvalidParameterValueException")
+        XCTAssertEqual(tooMany?["message"] as? String, "Number of tags exceeds resource tag limit.")
+        XCTAssertEqual((out["version"] as? [String: Any])?["message"] as? String,
+                       "Tags on function aliases and versions are not supported. Please specify a function ARN.")
+        XCTAssertEqual((out["missing"] as? [String: Any])?["code"] as? String, "ResourceNotFoundException")
+        XCTAssertEqual((out["create_refused"] as? [String: Any])?["message"] as? String, "Number of tags exceeds resource tag limit.")
+        XCTAssertEqual((out["overtagged_exists"] as? [String: Any])?["code"] as? String, "ResourceNotFoundException")
+
+        let cli = try daemon.aws(["lambda", "list-tags", "--resource", "arn:aws:lambda:us-east-1:000000000000:function:tagged"])
+        XCTAssertEqual(cli.0, 0, cli.1)
+        XCTAssertTrue(cli.1.contains("\"Tags\": {}"), cli.1)
+    }
+
     func testValuesAreCheckedServerSide() throws {
         let fixtures = try ServeFixtures.make()
         let out = try d().boto("""

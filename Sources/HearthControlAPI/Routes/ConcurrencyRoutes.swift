@@ -7,7 +7,7 @@ extension LambdaAPI {
         let ref = try reference(request, params)
         let body = try await request.json()
         guard let value = try body.int("ReservedConcurrentExecutions") else {
-            throw .validation("reservedConcurrentExecutions", "null", "Member must not be null")
+            throw .missing("reservedConcurrentExecutions")
         }
         try await service.putReservedConcurrency(ref.name, value)
         return .json(200, ["ReservedConcurrentExecutions": value])
@@ -28,7 +28,7 @@ extension LambdaAPI {
         let ref = try reference(request, params)
         let body = try await request.json()
         guard let count = try body.int("ProvisionedConcurrentExecutions") else {
-            throw .validation("provisionedConcurrentExecutions", "null", "Member must not be null")
+            throw .missing("provisionedConcurrentExecutions")
         }
         let record = try await service.putProvisioned(ref.name, qualifier: ref.qualifier, count: count)
         return .json(202, FunctionJSON.provisioned(record, available: 0))

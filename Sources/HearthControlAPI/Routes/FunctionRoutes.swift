@@ -7,12 +7,16 @@ import HearthSupervisor
 extension LambdaAPI {
     func createFunction(_ request: APIRequest) async throws(ServiceError) -> APIResponse {
         let body = try await request.json()
-        guard let name = try body.string("FunctionName") else { throw .validation("functionName", "null", "Member must not be null") }
-        guard let codeObject = try body.object("Code") else { throw .validation("code", "null", "Member must not be null") }
+        guard let name = try body.string("FunctionName") else { throw .missing("functionName") }
+        guard let codeObject = try body.object("Code") else { throw .missing("code") }
         let code = try Self.code(codeObject, directory: spillDirectory)
+        // Tags are checked before anything is made, so a refused set leaves no function behind.
+        let tags = try body.stringMap("Tags") ?? [:]
+        try FunctionCatalog.checkTags(tags)
         let record = try await service.createFunction(
             name: try FunctionReference.parse(name).name, packageType: try body.string("PackageType"), code: code,
             settings: try Self.settings(body), publish: try body.bool("Publish") ?? false)
+        if !tags.isEmpty { try await service.tag(record.name, tags) }
         return .json(201, FunctionJSON.configuration(record, region: region))
     }
 
@@ -28,6 +32,8 @@ extension LambdaAPI {
             out["Code"] = code
         }
         if let reserved = try functions.reservedConcurrency(ref.name) { out["Concurrency"] = ["ReservedConcurrentExecutions": reserved] }
+        let tags = try functions.tags(ref.name)
+        if !tags.isEmpty { out["Tags"] = tags }
         return .json(200, out)
     }
 

@@ -32,7 +32,7 @@ extension LambdaAPI {
         let body = try await request.json()
         let name = create ? (try body.string("Name") ?? "") : (params["alias"] ?? "")
         let version = try body.string("FunctionVersion")
-        if create, version == nil { throw .validation("functionVersion", "null", "Member must not be null") }
+        if create, version == nil { throw .missing("functionVersion") }
         let weights = try body.object("RoutingConfig").flatMap { (o: JSONBody) throws(ServiceError) -> [String: Double]? in try o.doubleMap("AdditionalVersionWeights") }
         let alias = try await service.putAlias(ref.name, name: name, version: version, description: try body.string("Description"),
                                                   weights: weights, create: create, revisionId: try body.string("RevisionId"))
