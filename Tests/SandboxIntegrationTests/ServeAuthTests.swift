@@ -105,6 +105,8 @@ final class ServeAuthTests: XCTestCase {
         XCTAssertEqual(result["presigned_tampered"] as? Int, 403)
 
         // Unsigned: refused, a large body before it is read; on the root-only socket it is served.
+        XCTAssertEqual(try daemon.http("GET", "/healthz").0, 200, "a health check needs no signature")
+        XCTAssertEqual(try daemon.http("GET", "/metrics").0, 403, "metrics name the functions: signed")
         let (status, headers, body) = try daemon.http("GET", "/2015-03-31/functions/")
         XCTAssertEqual(status, 403)
         XCTAssertEqual(headers["x-amzn-errortype"], "MissingAuthenticationTokenException", body)
