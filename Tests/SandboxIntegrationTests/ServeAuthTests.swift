@@ -11,6 +11,10 @@ final class ServeAuthTests: XCTestCase {
         _ = try ServeFixtures.make()
     }
 
+    override class func tearDown() {
+        ServeFixtures.remove()
+    }
+
     func testSignedRequestsAreServedAndEveryOtherOneIsRefused() throws {
         let state = NSTemporaryDirectory() + "hearth-auth-" + UUID().uuidString.prefix(8)
         let hearth = ServeDaemon.buildDirectory.appendingPathComponent("hearth")
