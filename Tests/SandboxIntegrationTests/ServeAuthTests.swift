@@ -126,17 +126,17 @@ final class ServeAuthTests: XCTestCase {
         let curl = try RuntimeImages.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--aws-sigv4", "aws:amz:us-east-1:lambda",
                                                            "--user", "\(key.id):\(key.secret)", daemon.endpoint + "/2015-03-31/functions/f"])
         XCTAssertEqual(curl.1, "200")
-        XCTAssertEqual(try aws(daemon, key, ["lambda", "get-function-configuration", "--function-name", "f"]).0, 0)
-        let refused = try aws(daemon, (key.id, String(repeating: "y", count: 40)), ["lambda", "list-functions"])
+        XCTAssertEqual(try daemon.aws(["lambda", "get-function-configuration", "--function-name", "f"], key: key).0, 0)
+        let refused = try daemon.aws(["lambda", "list-functions"], key: (key.id, String(repeating: "y", count: 40)))
         XCTAssertNotEqual(refused.0, 0)
         XCTAssertTrue(refused.1.contains("InvalidSignatureException"), refused.1)
 
         // A deleted key stops working within a second; the other key goes on.
         XCTAssertEqual(try runCLI(hearth, ["keys", "delete", "--state-dir", state, key.id], environment: env).status, 0)
         Thread.sleep(forTimeInterval: 1.2)
-        let deleted = try aws(daemon, key, ["lambda", "list-functions"])
+        let deleted = try daemon.aws(["lambda", "list-functions"], key: key)
         XCTAssertTrue(deleted.1.contains("UnrecognizedClientException"), deleted.1)
-        XCTAssertEqual(try aws(daemon, spare, ["lambda", "list-functions"]).0, 0)
+        XCTAssertEqual(try daemon.aws(["lambda", "list-functions"], key: spare).0, 0)
     }
 
     /// JavaScript: Debian's node-aws4 (the AWS SDK for JavaScript is not packaged, and npm cannot be reached from
@@ -198,46 +198,14 @@ final class ServeAuthTests: XCTestCase {
         XCTAssertEqual(out?["wrong"]?["type"] as? String, "InvalidSignatureException", r.stdout)
     }
 
-    func aws(_ daemon: ServeDaemon, _ key: (id: String, secret: String), _ arguments: [String]) throws -> (Int32, String) {
-        var env = ProcessInfo.processInfo.environment
-        env["AWS_ACCESS_KEY_ID"] = key.id
-        env["AWS_SECRET_ACCESS_KEY"] = key.secret
-        env["AWS_DEFAULT_REGION"] = "us-east-1"
-        env["AWS_PAGER"] = ""
-        env["AWS_MAX_ATTEMPTS"] = "1"
-        return try RuntimeImages.run("/usr/bin/env", ["aws", "--endpoint-url", daemon.endpoint, "--output", "json"] + arguments, cwd: daemon.base, environment: env)
-    }
-
+    /// boto3 signing with `key`, plus botocore's own signer for requests changed after signing.
     func python(_ daemon: ServeDaemon, key: (id: String, secret: String), _ code: String) throws -> [String: Any] {
-        let script = """
-            import boto3, botocore, botocore.auth, datetime, json, urllib.request, urllib.error
+        try daemon.boto("""
+            import botocore.auth, datetime, urllib.request, urllib.error
             from unittest import mock
             from botocore.auth import SigV4Auth
             from botocore.awsrequest import AWSRequest
-            from botocore.config import Config
             from botocore.credentials import Credentials
-            ENDPOINT, KEY, SECRET = "\(daemon.endpoint)", "\(key.id)", "\(key.secret)"
-            def client(key, secret, region="us-east-1"):
-                return boto3.client("lambda", endpoint_url=ENDPOINT, region_name=region, aws_access_key_id=key,
-                                    aws_secret_access_key=secret, config=Config(retries={"max_attempts": 0}))
-            def err(f, *a, **k):
-                try:
-                    f(*a, **k)
-                    return None
-                except botocore.exceptions.ClientError as e:
-                    return {"code": e.response["Error"]["Code"], "message": e.response["Error"].get("Message", ""),
-                            "status": e.response["ResponseMetadata"]["HTTPStatusCode"]}
-            out = {}
-
-            """ + code + "\nprint(json.dumps(out))\n"
-        let path = daemon.base + "/auth-\(UUID().uuidString.prefix(6)).py"
-        try script.write(toFile: path, atomically: true, encoding: .utf8)
-        let r = try runCLI(URL(fileURLWithPath: "/usr/bin/env"), ["python3", path], environment: ProcessInfo.processInfo.environment)
-        guard r.status == 0, let last = r.stdout.split(separator: "\n").last,
-              let object = try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any] else {
-            XCTFail("the python script failed (\(r.status)): \((r.stdout + r.stderr).suffix(3000))")
-            return [:]
-        }
-        return object
+            """ + "\n" + code, key: key)
     }
 }

@@ -117,12 +117,17 @@ final class ServeDaemon: @unchecked Sendable {
     }
 
     /// Runs Python with a boto3 client `c` (no retries, so throttles are seen) and returns the dict `out` it fills.
-    func boto(_ code: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+    /// `key` signs its requests; `client(key, secret, region)` makes another client; ENDPOINT, KEY and SECRET are set.
+    func boto(_ code: String, key: (id: String, secret: String) = ("hearth", "hearth"),
+              file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
         let script = """
             import boto3, botocore, json, base64, sys, time, concurrent.futures
             from botocore.config import Config
-            c = boto3.client("lambda", endpoint_url="\(endpoint)", region_name="us-east-1", aws_access_key_id="hearth",
-                             aws_secret_access_key="hearth", config=Config(retries={"max_attempts": 0}, read_timeout=120, connect_timeout=5))
+            ENDPOINT, KEY, SECRET = "\(endpoint)", "\(key.id)", "\(key.secret)"
+            def client(key, secret, region="us-east-1"):
+                return boto3.client("lambda", endpoint_url=ENDPOINT, region_name=region, aws_access_key_id=key, aws_secret_access_key=secret,
+                                    config=Config(retries={"max_attempts": 0}, read_timeout=120, connect_timeout=5))
+            c = client(KEY, SECRET)
             out = {}
             def err(f, *a, **k):
                 try:
@@ -146,11 +151,12 @@ final class ServeDaemon: @unchecked Sendable {
         return object
     }
 
-    /// Runs the aws CLI against the daemon.
-    func aws(_ arguments: [String]) throws -> (Int32, String) {
+    /// Runs the aws CLI against the daemon, signing with `key`, without retries.
+    func aws(_ arguments: [String], key: (id: String, secret: String) = ("hearth", "hearth")) throws -> (Int32, String) {
         var env = ProcessInfo.processInfo.environment
-        env["AWS_ACCESS_KEY_ID"] = "hearth"
-        env["AWS_SECRET_ACCESS_KEY"] = "hearth"
+        env["AWS_ACCESS_KEY_ID"] = key.id
+        env["AWS_SECRET_ACCESS_KEY"] = key.secret
+        env["AWS_MAX_ATTEMPTS"] = "1"
         env["AWS_DEFAULT_REGION"] = "us-east-1"
         env["AWS_PAGER"] = ""
         return try RuntimeImages.run("/usr/bin/env", ["aws", "--endpoint-url", endpoint, "--output", "json"] + arguments, cwd: base, environment: env)
