@@ -154,16 +154,3 @@ out:
     sd_bus_unref(bus);
     return r < 0 ? r : 0;
 }
-
-int hearth_sdbus_attach(const char *unit, const char *subcgroup, pid_t pid, char *error, size_t error_size) {
-    sd_bus *bus = NULL;
-    int r = open_system_bus(&bus, error, error_size);
-    if (r < 0) return r;
-    sd_bus_error bus_error = SD_BUS_ERROR_NULL;
-    r = sd_bus_call_method(bus, MANAGER_SERVICE, MANAGER_PATH, MANAGER_INTERFACE, "AttachProcessesToUnit", &bus_error, NULL,
-                           "ssau", unit, subcgroup, 1, (uint32_t)pid);
-    if (r < 0) put_error(error, error_size, &bus_error, r, "AttachProcessesToUnit");
-    sd_bus_error_free(&bus_error);
-    sd_bus_unref(bus);
-    return r < 0 ? r : 0;
-}

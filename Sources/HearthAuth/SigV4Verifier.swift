@@ -42,8 +42,8 @@ public struct PendingSignature: Sendable {
     /// The access key id, or Lambda's 403.
     public func verify(payloadSHA256: String) throws(ServiceError) -> String {
         let payloadHash: String
-        if let declaredPayload, declaredPayload == "UNSIGNED-PAYLOAD" {
-            payloadHash = declaredPayload
+        if unsignedPayload {
+            payloadHash = "UNSIGNED-PAYLOAD"
         } else {
             // A body changed on the way no longer matches the hash the client signed.
             if let declaredPayload, declaredPayload.lowercased() != payloadSHA256 {

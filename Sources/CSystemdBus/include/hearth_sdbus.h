@@ -17,8 +17,4 @@ int hearth_sdbus_unit_delegates(const char *unit, int *delegates, char *error, s
 int hearth_sdbus_start_delegated_scope(const char *name, const char *description, pid_t pid,
                                        unsigned long long timeout_usec, char *error, size_t error_size);
 
-/* Moves `pid` into `subcgroup` (a path below the unit's cgroup, "" for its own) of a running unit
- * with Delegate=yes (systemd's AttachProcessesToUnit). */
-int hearth_sdbus_attach(const char *unit, const char *subcgroup, pid_t pid, char *error, size_t error_size);
-
 #endif
