@@ -12,13 +12,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // C system libraries.
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
-        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // sd-bus's method calls are C varargs, which Swift cannot make: the few systemd calls Hearth makes.
         .target(name: "CSystemdBus", dependencies: ["CSystemd"]),
@@ -67,7 +68,11 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .target(name: "HearthState", dependencies: ["CSQLite"]),
+        .target(name: "HearthState", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        // The durable invocation queue: events synced before 202, retries, ageing, failure records.
+        .target(name: "HearthEvents", dependencies: [
+            "HearthModel", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "HeapModule", package: "swift-collections"),
+        ]),
         // Who may call the API: SigV4 verification and the access keys it checks against.
         .target(name: "HearthAuth", dependencies: ["HearthModel", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
@@ -148,7 +153,8 @@ let package = Package(
             "HearthSupervisor", "HearthExecution", "HearthRegistry", .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
-        .testTarget(name: "HearthStateTests", dependencies: ["HearthState"]),
+        .testTarget(name: "HearthStateTests", dependencies: ["HearthState", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "HearthEventsTests", dependencies: ["HearthEvents", "HearthModel"]),
         .testTarget(name: "HearthAuthTests", dependencies: ["HearthAuth", "HearthModel"]),
         .testTarget(name: "HearthSystemdTests", dependencies: ["HearthSystemd"]),
         .testTarget(name: "HearthControlAPITests", dependencies: [

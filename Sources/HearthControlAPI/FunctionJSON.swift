@@ -29,6 +29,7 @@ enum FunctionJSON {
         if let runtime = r.runtime { out["Runtime"] = runtime }
         if let handler = r.handler { out["Handler"] = handler }
         if !r.environment.isEmpty { out["Environment"] = ["Variables": r.environment] }
+        if let dlq = r.deadLetterTargetArn { out["DeadLetterConfig"] = ["TargetArn": dlq] }
         if !r.layers.isEmpty { out["Layers"] = r.layers.map { ["Arn": $0.arn, "CodeSize": $0.codeSize] as [String: Any] } }
         if let c = r.imageConfig {
             var config: [String: Any] = [:]

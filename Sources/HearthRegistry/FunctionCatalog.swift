@@ -73,7 +73,7 @@ public final class FunctionCatalog: Sendable {
             timeout: settings.timeout ?? 3, ephemeralStorage: settings.ephemeralStorage ?? 512, environment: settings.environment ?? [:],
             layers: try resolveLayers(settings.layers ?? []), codeSha256: "", codeSize: 0, zipDigest: nil, imageUri: nil, imageDigest: nil,
             imageConfig: settings.imageConfig, architectures: settings.architectures ?? [Self.hostArchitecture], lastModified: Self.now(),
-            revisionId: UUID().uuidString.lowercased())
+            revisionId: UUID().uuidString.lowercased(), deadLetterTargetArn: settings.deadLetterTargetArn.flatMap { $0.isEmpty ? nil : $0 })
         try storeCode(code, into: &record)
         try check(record)
         defer { changed(name) }
@@ -166,6 +166,7 @@ public final class FunctionCatalog: Sendable {
         if let v = settings.environment { record.environment = v }
         if let v = settings.layers { record.layers = try resolveLayers(v) }
         if let v = settings.imageConfig { record.imageConfig = v }
+        if let v = settings.deadLetterTargetArn { record.deadLetterTargetArn = v.isEmpty ? nil : v }
         record.lastModified = Self.now()
         record.revisionId = UUID().uuidString.lowercased()
         try check(record)

@@ -16,6 +16,8 @@ public struct FunctionSettings: Sendable {
     public var layers: [String]?
     public var imageConfig: ImageConfigOverride?
     public var architectures: [String]?
+    /// DeadLetterConfig.TargetArn; "" removes it.
+    public var deadLetterTargetArn: String?
 
     public init() {}
 
@@ -59,11 +61,21 @@ public struct FunctionSettings: Sendable {
             if a[0] != "arm64" { throw .invalidParameter("This host runs arm64 functions only; architectures \(a[0]) cannot run here.") }
             #endif
         }
+        if let target = deadLetterTargetArn, !target.isEmpty, !Self.isQueueOrTopicARN(target) {
+            throw .invalidParameter("The provided DeadLetterConfig target ARN \(target) is invalid: it must name an SQS queue or an SNS topic.")
+        }
         if let env = environment {
             do { try LambdaEnvironment.validateUserVariables(env.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }) } catch {
                 throw .invalidParameter("\(error)")
             }
         }
+    }
+
+    /// arn:aws:sqs:REGION:ACCOUNT:NAME or arn:aws:sns:REGION:ACCOUNT:NAME.
+    static func isQueueOrTopicARN(_ text: String) -> Bool {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        return parts.count == 6 && parts[0] == "arn" && parts[1].hasPrefix("aws") && (parts[2] == "sqs" || parts[2] == "sns")
+            && !parts[3].isEmpty && parts[4].count == 12 && parts[4].allSatisfy(\.isNumber) && !parts[5].isEmpty
     }
 
     /// arn:aws:iam::123456789012:role/name (any partition). Kept, never used: Hearth has no IAM.

@@ -26,11 +26,14 @@ public struct FunctionRecord: Codable, Sendable, Equatable {
     public var architectures: [String]
     public var lastModified: String
     public var revisionId: String
+    /// DeadLetterConfig.TargetArn: where the events of this version go when they fail (SQS or SNS).
+    public var deadLetterTargetArn: String?
 
     public init(name: String, version: String, packageType: String, runtime: String?, handler: String?, role: String, description: String,
                 memorySize: Int, timeout: Int, ephemeralStorage: Int, environment: [String: String], layers: [LayerReference],
                 codeSha256: String, codeSize: Int64, zipDigest: String?, imageUri: String?, imageDigest: String?,
-                imageConfig: ImageConfigOverride?, architectures: [String], lastModified: String, revisionId: String) {
+                imageConfig: ImageConfigOverride?, architectures: [String], lastModified: String, revisionId: String,
+                deadLetterTargetArn: String? = nil) {
         self.name = name
         self.version = version
         self.packageType = packageType
@@ -52,6 +55,7 @@ public struct FunctionRecord: Codable, Sendable, Equatable {
         self.architectures = architectures
         self.lastModified = lastModified
         self.revisionId = revisionId
+        self.deadLetterTargetArn = deadLetterTargetArn
     }
 
     /// True when code and configuration are the same (what PublishVersion compares).
@@ -143,6 +147,30 @@ public struct ProvisionedConcurrencyRecord: Codable, Sendable, Equatable {
     public init(qualifier: String, requested: Int, lastModified: String) {
         self.qualifier = qualifier
         self.requested = requested
+        self.lastModified = lastModified
+    }
+}
+
+/// A function's event invoke configuration at one qualifier. Fields left out of a Put are nil (and
+/// absent from the response, as on Lambda); the dispatcher applies Lambda's defaults to them.
+public struct EventInvokeConfigRecord: Codable, Sendable, Equatable {
+    /// "$LATEST", a version number or an alias.
+    public var qualifier: String
+    public var maximumRetryAttempts: Int?
+    public var maximumEventAgeInSeconds: Int?
+    /// Destination ARNs; nil for none.
+    public var onSuccess: String?
+    public var onFailure: String?
+    /// Unix seconds (the API answers it as a timestamp).
+    public var lastModified: Double
+
+    public init(qualifier: String, maximumRetryAttempts: Int?, maximumEventAgeInSeconds: Int?, onSuccess: String?, onFailure: String?,
+                lastModified: Double) {
+        self.qualifier = qualifier
+        self.maximumRetryAttempts = maximumRetryAttempts
+        self.maximumEventAgeInSeconds = maximumEventAgeInSeconds
+        self.onSuccess = onSuccess
+        self.onFailure = onFailure
         self.lastModified = lastModified
     }
 }

@@ -1,54 +1,42 @@
 import Foundation
+import GRDB
 
-/// Hearth's state in one SQLite file: functions with their $LATEST and
-/// published versions, aliases, concurrency settings and layers. Every change
-/// is one transaction, so a crash leaves the state before or after it, never
-/// between. Safe to share: calls are serialised.
+/// Hearth's state in one SQLite file (through GRDB: WAL, synchronous=FULL): functions with their
+/// $LATEST and published versions, aliases, concurrency settings, layers, tags and event invoke
+/// configurations. Every change is one transaction, so a crash leaves the state before or after it,
+/// never between. Readers do not wait for a writer's sync.
 public final class StateStore: @unchecked Sendable {
     public let path: String
-    private let db: SQLiteDatabase
+    private let pool: DatabasePool
     private let lock = NSLock()
-    private let encoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        return e
-    }()
-    private let decoder = JSONDecoder()
     private var writes = 0
 
-    static let schemaVersion: Int64 = 2
+    /// The schema is numbered by `PRAGMA user_version`, as Hearth's first stores wrote it; each step runs in order on open.
+    static let schemaVersion = 3
 
     public init(path: String) throws {
         self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        // synchronous=FULL: a committed change survives power loss, not only a crash.
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         do {
-            db = try SQLiteDatabase(path: path)
-            try migrate()
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try pool.write { db in try Self.migrate(db, path: path) }
         } catch let error as StateError {
             throw StateError(message: "the state database \(path) cannot be used: \(error.message)")
+        } catch {
+            throw StateError(message: "the state database \(path) cannot be used: \(Self.describe(error))")
         }
     }
 
-    private func migrate() throws {
-        let version = try db.query("PRAGMA user_version").first?.first?.integer ?? 0
-        if version > Self.schemaVersion {
-            throw StateError(message: "\(path) was written by a newer Hearth (schema \(version); this one knows \(Self.schemaVersion))")
+    private static func migrate(_ db: Database, path: String) throws {
+        let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+        if version > schemaVersion {
+            throw StateError(message: "\(path) was written by a newer Hearth (schema \(version); this one knows \(schemaVersion))")
         }
-        if version < 1 { try createTables() }
-        if version < 2 {
-            // 2: tags, per function (Lambda tags functions, never versions or aliases).
-            try db.transaction {
-                try db.execute("""
-                    CREATE TABLE tags (name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
-                                       key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (name, key));
-                    PRAGMA user_version = 2;
-                    """)
-            }
-        }
-    }
-
-    private func createTables() throws {
-        try db.transaction {
-            try db.execute("""
+        if version < 1 {
+            try db.execute(sql: """
                 CREATE TABLE functions (name TEXT PRIMARY KEY, latest TEXT NOT NULL, reserved INTEGER,
                                         next_version INTEGER NOT NULL DEFAULT 1);
                 CREATE TABLE versions (name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
@@ -59,87 +47,109 @@ public final class StateStore: @unchecked Sendable {
                                           qualifier TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (name, qualifier));
                 CREATE TABLE layers (name TEXT NOT NULL, version INTEGER NOT NULL, record TEXT NOT NULL, PRIMARY KEY (name, version));
                 CREATE TABLE layer_names (name TEXT PRIMARY KEY, next_version INTEGER NOT NULL);
-                PRAGMA user_version = 1;
                 """)
+        }
+        if version < 2 {
+            // 2: tags, per function (Lambda tags functions, never versions or aliases).
+            try db.execute(sql: """
+                CREATE TABLE tags (name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+                                   key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (name, key));
+                """)
+        }
+        if version < 3 {
+            // 3: event invoke configurations, per function and qualifier ($LATEST, a version or an alias).
+            try db.execute(sql: """
+                CREATE TABLE event_invoke_configs (name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+                                                   qualifier TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (name, qualifier));
+                """)
+        }
+        if version < schemaVersion { try db.execute(sql: "PRAGMA user_version = \(schemaVersion)") }
+    }
+
+    /// SQLite's own words for a failure (GRDB's description adds the statement and its arguments).
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError { return "SQLite: \(error.message ?? "\(error.resultCode)")" }
+        return "\(error)"
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try pool.read(body) } catch let error as StateError { throw error } catch {
+            throw StateError(message: "\(path): \(Self.describe(error))")
         }
     }
 
-    private func sync<T>(_ body: () throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body()
-    }
-
-    /// As `sync`, for a change: counted in `generation`.
-    private func writing<T>(_ body: () throws -> T) rethrows -> T {
-        try sync {
-            defer { writes += 1 }
-            return try body()
+    /// One transaction, counted in `generation`.
+    private func write<T>(_ body: (Database) throws -> T) throws -> T {
+        defer { lock.withLock { writes += 1 } }
+        do { return try pool.write(body) } catch let error as StateError { throw error } catch {
+            throw StateError(message: "\(path): \(Self.describe(error))")
         }
     }
 
     /// Counts changes: anything read from the store stays valid while this stays the same.
-    public var generation: Int { sync { writes } }
+    public var generation: Int { lock.withLock { writes } }
 
-    private func json<T: Encodable>(_ value: T) throws -> SQLiteValue {
-        .text(String(decoding: try encoder.encode(value), as: UTF8.self))
+    private static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }()
+
+    private func json<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try Self.encoder.encode(value), as: UTF8.self)
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, _ value: SQLiteValue?) throws -> T {
-        guard let text = value?.text else { throw StateError(message: "\(path): a stored \(T.self) is missing") }
-        return try decoder.decode(T.self, from: Data(text.utf8))
+    private func decode<T: Decodable>(_ type: T.Type, _ text: String?) throws -> T {
+        guard let text else { throw StateError(message: "\(path): a stored \(T.self) is missing") }
+        return try JSONDecoder().decode(T.self, from: Data(text.utf8))
+    }
+
+    private func exists(_ db: Database, _ sql: String, _ arguments: StatementArguments) throws -> Bool {
+        try Int.fetchOne(db, sql: sql, arguments: arguments) != nil
     }
 
     // MARK: functions
 
     /// Adds a function; false when one of that name exists.
     public func createFunction(_ latest: FunctionRecord) throws -> Bool {
-        try writing {
-            try db.transaction {
-                if try !db.query("SELECT 1 FROM functions WHERE name = ?", [.text(latest.name)]).isEmpty { return false }
-                try db.query("INSERT INTO functions (name, latest) VALUES (?, ?)", [.text(latest.name), try json(latest)])
-                return true
-            }
+        let record = try json(latest)
+        return try write { db in
+            if try exists(db, "SELECT 1 FROM functions WHERE name = ?", [latest.name]) { return false }
+            try db.execute(sql: "INSERT INTO functions (name, latest) VALUES (?, ?)", arguments: [latest.name, record])
+            return true
         }
     }
 
     public func function(_ name: String) throws -> FunctionRecord? {
-        try sync {
-            try db.query("SELECT latest FROM functions WHERE name = ?", [.text(name)]).first.map { try decode(FunctionRecord.self, $0[0]) }
-        }
+        try read { db in try String.fetchOne(db, sql: "SELECT latest FROM functions WHERE name = ?", arguments: [name]) }
+            .map { try decode(FunctionRecord.self, $0) }
     }
 
     /// Functions in name order after `marker`, at most `limit`.
     public func listFunctions(after marker: String?, limit: Int) throws -> [FunctionRecord] {
-        try sync {
-            try db.query("SELECT latest FROM functions WHERE name > ? ORDER BY name LIMIT ?", [.text(marker ?? ""), .integer(Int64(limit))])
-                .map { try decode(FunctionRecord.self, $0[0]) }
-        }
+        try read { db in
+            try String.fetchAll(db, sql: "SELECT latest FROM functions WHERE name > ? ORDER BY name LIMIT ?", arguments: [marker ?? "", limit])
+        }.map { try decode(FunctionRecord.self, $0) }
     }
 
     public func functionCount() throws -> Int {
-        try sync { Int(try db.query("SELECT count(*) FROM functions").first?.first?.integer ?? 0) }
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM functions") ?? 0 }
     }
 
     /// Replaces $LATEST; false when the function is gone.
     public func updateLatest(_ latest: FunctionRecord) throws -> Bool {
-        try writing {
-            try db.transaction {
-                if try db.query("SELECT 1 FROM functions WHERE name = ?", [.text(latest.name)]).isEmpty { return false }
-                try db.query("UPDATE functions SET latest = ? WHERE name = ?", [try json(latest), .text(latest.name)])
-                return true
-            }
+        let record = try json(latest)
+        return try write { db in
+            try db.execute(sql: "UPDATE functions SET latest = ? WHERE name = ?", arguments: [record, latest.name])
+            return db.changesCount > 0
         }
     }
 
     /// Removes a function with its versions, aliases and settings; false when it did not exist.
     public func deleteFunction(_ name: String) throws -> Bool {
-        try writing {
-            try db.transaction {
-                if try db.query("SELECT 1 FROM functions WHERE name = ?", [.text(name)]).isEmpty { return false }
-                try db.query("DELETE FROM functions WHERE name = ?", [.text(name)])
-                return true
-            }
+        try write { db in
+            try db.execute(sql: "DELETE FROM functions WHERE name = ?", arguments: [name])
+            return db.changesCount > 0
         }
     }
 
@@ -147,47 +157,45 @@ public final class StateStore: @unchecked Sendable {
 
     /// Publishes $LATEST as the next version, or returns the newest version when nothing changed since.
     public func publishVersion(_ name: String, description: String?, lastModified: String, revisionId: String) throws -> FunctionRecord? {
-        try writing {
-            try db.transaction {
-                guard let row = try db.query("SELECT latest, next_version FROM functions WHERE name = ?", [.text(name)]).first else { return nil }
-                let latest = try decode(FunctionRecord.self, row[0])
-                if let newest = try db.query("SELECT record FROM versions WHERE name = ? ORDER BY version DESC LIMIT 1", [.text(name)]).first {
-                    let published = try decode(FunctionRecord.self, newest[0])
-                    if published.sameContent(as: latest) { return published }
-                }
-                let number = row[1].integer ?? 1
-                var version = latest
-                version.version = String(number)
-                if let description { version.description = description }
-                version.lastModified = lastModified
-                version.revisionId = revisionId
-                try db.query("INSERT INTO versions (name, version, record) VALUES (?, ?, ?)", [.text(name), .integer(number), try json(version)])
-                try db.query("UPDATE functions SET next_version = ? WHERE name = ?", [.integer(number + 1), .text(name)])
-                return version
+        try write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT latest, next_version FROM functions WHERE name = ?", arguments: [name]) else {
+                return nil
             }
+            let latest = try decode(FunctionRecord.self, row["latest"])
+            if let newest = try String.fetchOne(db, sql: "SELECT record FROM versions WHERE name = ? ORDER BY version DESC LIMIT 1",
+                                                arguments: [name]) {
+                let published = try decode(FunctionRecord.self, newest)
+                if published.sameContent(as: latest) { return published }
+            }
+            let number: Int = row["next_version"]
+            var version = latest
+            version.version = String(number)
+            if let description { version.description = description }
+            version.lastModified = lastModified
+            version.revisionId = revisionId
+            try db.execute(sql: "INSERT INTO versions (name, version, record) VALUES (?, ?, ?)", arguments: [name, number, try json(version)])
+            try db.execute(sql: "UPDATE functions SET next_version = ? WHERE name = ?", arguments: [number + 1, name])
+            return version
         }
     }
 
     public func version(_ name: String, _ number: Int) throws -> FunctionRecord? {
-        try sync {
-            try db.query("SELECT record FROM versions WHERE name = ? AND version = ?", [.text(name), .integer(Int64(number))])
-                .first.map { try decode(FunctionRecord.self, $0[0]) }
-        }
+        try read { db in try String.fetchOne(db, sql: "SELECT record FROM versions WHERE name = ? AND version = ?", arguments: [name, number]) }
+            .map { try decode(FunctionRecord.self, $0) }
     }
 
     public func versions(_ name: String) throws -> [FunctionRecord] {
-        try sync {
-            try db.query("SELECT record FROM versions WHERE name = ? ORDER BY version", [.text(name)]).map { try decode(FunctionRecord.self, $0[0]) }
-        }
+        try read { db in try String.fetchAll(db, sql: "SELECT record FROM versions WHERE name = ? ORDER BY version", arguments: [name]) }
+            .map { try decode(FunctionRecord.self, $0) }
     }
 
+    /// Removes one published version and its event invoke configuration; false when it did not exist.
     public func deleteVersion(_ name: String, _ number: Int) throws -> Bool {
-        try writing {
-            try db.transaction {
-                if try db.query("SELECT 1 FROM versions WHERE name = ? AND version = ?", [.text(name), .integer(Int64(number))]).isEmpty { return false }
-                try db.query("DELETE FROM versions WHERE name = ? AND version = ?", [.text(name), .integer(Int64(number))])
-                return true
-            }
+        try write { db in
+            try db.execute(sql: "DELETE FROM versions WHERE name = ? AND version = ?", arguments: [name, number])
+            guard db.changesCount > 0 else { return false }
+            try db.execute(sql: "DELETE FROM event_invoke_configs WHERE name = ? AND qualifier = ?", arguments: [name, String(number)])
+            return true
         }
     }
 
@@ -195,40 +203,40 @@ public final class StateStore: @unchecked Sendable {
 
     /// Stores an alias; with `create`, false when it exists already; without, false when it does not.
     public func putAlias(_ function: String, _ alias: AliasRecord, create: Bool) throws -> Bool {
-        try writing {
-            try db.transaction {
-                let exists = try !db.query("SELECT 1 FROM aliases WHERE name = ? AND alias = ?", [.text(function), .text(alias.name)]).isEmpty
-                if exists == create { return false }
-                try db.query("INSERT OR REPLACE INTO aliases (name, alias, record) VALUES (?, ?, ?)", [.text(function), .text(alias.name), try json(alias)])
-                return true
-            }
+        let record = try json(alias)
+        return try write { db in
+            let found = try exists(db, "SELECT 1 FROM aliases WHERE name = ? AND alias = ?", [function, alias.name])
+            if found == create { return false }
+            try db.execute(sql: "INSERT OR REPLACE INTO aliases (name, alias, record) VALUES (?, ?, ?)", arguments: [function, alias.name, record])
+            return true
         }
     }
 
     public func alias(_ function: String, _ name: String) throws -> AliasRecord? {
-        try sync {
-            try db.query("SELECT record FROM aliases WHERE name = ? AND alias = ?", [.text(function), .text(name)])
-                .first.map { try decode(AliasRecord.self, $0[0]) }
-        }
+        try read { db in try String.fetchOne(db, sql: "SELECT record FROM aliases WHERE name = ? AND alias = ?", arguments: [function, name]) }
+            .map { try decode(AliasRecord.self, $0) }
     }
 
     public func aliases(_ function: String) throws -> [AliasRecord] {
-        try sync {
-            try db.query("SELECT record FROM aliases WHERE name = ? ORDER BY alias", [.text(function)]).map { try decode(AliasRecord.self, $0[0]) }
-        }
+        try read { db in try String.fetchAll(db, sql: "SELECT record FROM aliases WHERE name = ? ORDER BY alias", arguments: [function]) }
+            .map { try decode(AliasRecord.self, $0) }
     }
 
+    /// Removes an alias and its event invoke configuration.
     public func deleteAlias(_ function: String, _ name: String) throws {
-        try writing { _ = try db.query("DELETE FROM aliases WHERE name = ? AND alias = ?", [.text(function), .text(name)]) }
+        try write { db in
+            try db.execute(sql: "DELETE FROM aliases WHERE name = ? AND alias = ?", arguments: [function, name])
+            try db.execute(sql: "DELETE FROM event_invoke_configs WHERE name = ? AND qualifier = ?", arguments: [function, name])
+        }
     }
 
     // MARK: tags
 
     public func tags(_ function: String) throws -> [String: String] {
-        try sync {
+        try read { db in
             var out: [String: String] = [:]
-            for row in try db.query("SELECT key, value FROM tags WHERE name = ?", [.text(function)]) {
-                if let key = row[0].text, let value = row[1].text { out[key] = value }
+            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM tags WHERE name = ?", arguments: [function]) {
+                out[row["key"]] = row["value"]
             }
             return out
         }
@@ -237,79 +245,95 @@ public final class StateStore: @unchecked Sendable {
     /// Adds or replaces `tags`, unless the function would then have more than `limit`: nothing is changed
     /// and false is returned.
     public func tag(_ function: String, _ tags: [String: String], limit: Int) throws -> Bool {
-        try writing {
-            try db.transaction {
-                let existing = Set(try db.query("SELECT key FROM tags WHERE name = ?", [.text(function)]).compactMap { $0[0].text })
-                guard existing.union(tags.keys).count <= limit else { return false }
-                for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
-                    _ = try db.query("INSERT OR REPLACE INTO tags (name, key, value) VALUES (?, ?, ?)", [.text(function), .text(key), .text(value)])
-                }
-                return true
+        try write { db in
+            let existing = Set(try String.fetchAll(db, sql: "SELECT key FROM tags WHERE name = ?", arguments: [function]))
+            guard existing.union(tags.keys).count <= limit else { return false }
+            for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
+                try db.execute(sql: "INSERT OR REPLACE INTO tags (name, key, value) VALUES (?, ?, ?)", arguments: [function, key, value])
             }
+            return true
         }
     }
 
     public func untag(_ function: String, _ keys: [String]) throws {
-        try writing {
-            try db.transaction {
-                for key in keys { _ = try db.query("DELETE FROM tags WHERE name = ? AND key = ?", [.text(function), .text(key)]) }
-            }
+        try write { db in
+            for key in keys { try db.execute(sql: "DELETE FROM tags WHERE name = ? AND key = ?", arguments: [function, key]) }
         }
     }
 
     // MARK: concurrency
 
     public func setReservedConcurrency(_ function: String, _ value: Int?) throws {
-        try writing {
-            _ = try db.query("UPDATE functions SET reserved = ? WHERE name = ?", [value.map { .integer(Int64($0)) } ?? .null, .text(function)])
-        }
+        try write { db in try db.execute(sql: "UPDATE functions SET reserved = ? WHERE name = ?", arguments: [value, function]) }
     }
 
     public func reservedConcurrency(_ function: String) throws -> Int? {
-        try sync {
-            try db.query("SELECT reserved FROM functions WHERE name = ?", [.text(function)]).first?.first?.integer.map { Int($0) }
-        }
+        try read { db in try Int?.fetchOne(db, sql: "SELECT reserved FROM functions WHERE name = ?", arguments: [function]) ?? nil }
     }
 
     /// Every function's reserved concurrency, for the account-wide checks.
     public func allReservedConcurrency() throws -> [String: Int] {
-        try sync {
+        try read { db in
             var out: [String: Int] = [:]
-            for row in try db.query("SELECT name, reserved FROM functions WHERE reserved IS NOT NULL") {
-                if let name = row[0].text, let value = row[1].integer { out[name] = Int(value) }
+            for row in try Row.fetchAll(db, sql: "SELECT name, reserved FROM functions WHERE reserved IS NOT NULL") {
+                out[row["name"]] = row["reserved"]
             }
             return out
         }
     }
 
     public func setProvisioned(_ function: String, _ record: ProvisionedConcurrencyRecord) throws {
-        try writing {
-            _ = try db.query("INSERT OR REPLACE INTO provisioned (name, qualifier, record) VALUES (?, ?, ?)",
-                             [.text(function), .text(record.qualifier), try json(record)])
+        let text = try json(record)
+        try write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO provisioned (name, qualifier, record) VALUES (?, ?, ?)",
+                           arguments: [function, record.qualifier, text])
         }
     }
 
     public func provisioned(_ function: String, _ qualifier: String) throws -> ProvisionedConcurrencyRecord? {
-        try sync {
-            try db.query("SELECT record FROM provisioned WHERE name = ? AND qualifier = ?", [.text(function), .text(qualifier)])
-                .first.map { try decode(ProvisionedConcurrencyRecord.self, $0[0]) }
-        }
+        try read { db in
+            try String.fetchOne(db, sql: "SELECT record FROM provisioned WHERE name = ? AND qualifier = ?", arguments: [function, qualifier])
+        }.map { try decode(ProvisionedConcurrencyRecord.self, $0) }
     }
 
     /// Every provisioned-concurrency setting, by function.
     public func allProvisioned() throws -> [(function: String, record: ProvisionedConcurrencyRecord)] {
-        try sync {
-            try db.query("SELECT name, record FROM provisioned ORDER BY name, qualifier").map { ($0[0].text ?? "", try decode(ProvisionedConcurrencyRecord.self, $0[1])) }
-        }
+        try read { db in try Row.fetchAll(db, sql: "SELECT name, record FROM provisioned ORDER BY name, qualifier") }
+            .map { (($0["name"] as String?) ?? "", try decode(ProvisionedConcurrencyRecord.self, $0["record"])) }
     }
 
     public func deleteProvisioned(_ function: String, _ qualifier: String) throws -> Bool {
-        try writing {
-            try db.transaction {
-                if try db.query("SELECT 1 FROM provisioned WHERE name = ? AND qualifier = ?", [.text(function), .text(qualifier)]).isEmpty { return false }
-                try db.query("DELETE FROM provisioned WHERE name = ? AND qualifier = ?", [.text(function), .text(qualifier)])
-                return true
-            }
+        try write { db in
+            try db.execute(sql: "DELETE FROM provisioned WHERE name = ? AND qualifier = ?", arguments: [function, qualifier])
+            return db.changesCount > 0
+        }
+    }
+
+    // MARK: event invoke configurations
+
+    public func putEventInvokeConfig(_ function: String, _ record: EventInvokeConfigRecord) throws {
+        let text = try json(record)
+        try write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO event_invoke_configs (name, qualifier, record) VALUES (?, ?, ?)",
+                           arguments: [function, record.qualifier, text])
+        }
+    }
+
+    public func eventInvokeConfig(_ function: String, _ qualifier: String) throws -> EventInvokeConfigRecord? {
+        try read { db in
+            try String.fetchOne(db, sql: "SELECT record FROM event_invoke_configs WHERE name = ? AND qualifier = ?", arguments: [function, qualifier])
+        }.map { try decode(EventInvokeConfigRecord.self, $0) }
+    }
+
+    public func eventInvokeConfigs(_ function: String) throws -> [EventInvokeConfigRecord] {
+        try read { db in try String.fetchAll(db, sql: "SELECT record FROM event_invoke_configs WHERE name = ?", arguments: [function]) }
+            .map { try decode(EventInvokeConfigRecord.self, $0) }
+    }
+
+    public func deleteEventInvokeConfig(_ function: String, _ qualifier: String) throws -> Bool {
+        try write { db in
+            try db.execute(sql: "DELETE FROM event_invoke_configs WHERE name = ? AND qualifier = ?", arguments: [function, qualifier])
+            return db.changesCount > 0
         }
     }
 
@@ -317,56 +341,55 @@ public final class StateStore: @unchecked Sendable {
 
     /// Adds the next version of a layer (numbers are never reused, as in Lambda).
     public func publishLayerVersion(_ make: (Int) -> LayerVersionRecord) throws -> LayerVersionRecord {
-        try writing {
-            try db.transaction {
-                let probe = make(0)
-                let next = try db.query("SELECT next_version FROM layer_names WHERE name = ?", [.text(probe.name)]).first?.first?.integer ?? 1
-                let record = make(Int(next))
-                try db.query("INSERT OR REPLACE INTO layer_names (name, next_version) VALUES (?, ?)", [.text(record.name), .integer(next + 1)])
-                try db.query("INSERT INTO layers (name, version, record) VALUES (?, ?, ?)", [.text(record.name), .integer(next), try json(record)])
-                return record
-            }
+        try write { db in
+            let probe = make(0)
+            let next = try Int.fetchOne(db, sql: "SELECT next_version FROM layer_names WHERE name = ?", arguments: [probe.name]) ?? 1
+            let record = make(next)
+            try db.execute(sql: "INSERT OR REPLACE INTO layer_names (name, next_version) VALUES (?, ?)", arguments: [record.name, next + 1])
+            try db.execute(sql: "INSERT INTO layers (name, version, record) VALUES (?, ?, ?)", arguments: [record.name, next, try json(record)])
+            return record
         }
     }
 
     public func layerVersion(_ name: String, _ version: Int) throws -> LayerVersionRecord? {
-        try sync {
-            try db.query("SELECT record FROM layers WHERE name = ? AND version = ?", [.text(name), .integer(Int64(version))])
-                .first.map { try decode(LayerVersionRecord.self, $0[0]) }
-        }
+        try read { db in try String.fetchOne(db, sql: "SELECT record FROM layers WHERE name = ? AND version = ?", arguments: [name, version]) }
+            .map { try decode(LayerVersionRecord.self, $0) }
     }
 
     public func layerVersions(_ name: String) throws -> [LayerVersionRecord] {
-        try sync {
-            try db.query("SELECT record FROM layers WHERE name = ? ORDER BY version DESC", [.text(name)]).map { try decode(LayerVersionRecord.self, $0[0]) }
-        }
+        try read { db in try String.fetchAll(db, sql: "SELECT record FROM layers WHERE name = ? ORDER BY version DESC", arguments: [name]) }
+            .map { try decode(LayerVersionRecord.self, $0) }
     }
 
     /// The newest version of every layer.
     public func latestLayers() throws -> [LayerVersionRecord] {
-        try sync {
-            try db.query("SELECT record FROM layers l WHERE version = (SELECT max(version) FROM layers WHERE name = l.name) ORDER BY name")
-                .map { try decode(LayerVersionRecord.self, $0[0]) }
-        }
+        try read { db in
+            try String.fetchAll(db, sql: "SELECT record FROM layers l WHERE version = (SELECT max(version) FROM layers WHERE name = l.name) ORDER BY name")
+        }.map { try decode(LayerVersionRecord.self, $0) }
     }
 
     public func deleteLayerVersion(_ name: String, _ version: Int) throws {
-        try writing { _ = try db.query("DELETE FROM layers WHERE name = ? AND version = ?", [.text(name), .integer(Int64(version))]) }
+        try write { db in try db.execute(sql: "DELETE FROM layers WHERE name = ? AND version = ?", arguments: [name, version]) }
     }
 
     /// Every zip digest some function version or layer still uses (for garbage collection of stored zips).
     public func referencedZipDigests() throws -> Set<String> {
-        var out = Set<String>()
-        let records = try sync { () -> [FunctionRecord] in
-            try (db.query("SELECT latest FROM functions") + db.query("SELECT record FROM versions")).map { try decode(FunctionRecord.self, $0[0]) }
+        let (functions, layers) = try read { db in
+            (try String.fetchAll(db, sql: "SELECT latest FROM functions UNION ALL SELECT record FROM versions"),
+             try String.fetchAll(db, sql: "SELECT record FROM layers"))
         }
-        for r in records {
+        var out = Set<String>()
+        for r in try functions.map({ try decode(FunctionRecord.self, $0) }) {
             if let z = r.zipDigest { out.insert(z) }
             for l in r.layers { out.insert(l.zipDigest) }
         }
-        for layer in try sync({ try db.query("SELECT record FROM layers").map { try decode(LayerVersionRecord.self, $0[0]) } }) {
-            out.insert(layer.zipDigest)
-        }
+        for layer in try layers.map({ try decode(LayerVersionRecord.self, $0) }) { out.insert(layer.zipDigest) }
         return out
     }
+}
+
+/// A failed state store call, with SQLite's own message.
+public struct StateError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
 }

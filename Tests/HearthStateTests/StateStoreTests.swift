@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 @testable import HearthState
 import XCTest
 
@@ -55,15 +56,40 @@ final class StateStoreTests: XCTestCase {
             XCTAssertTrue(try store.deleteFunction("a"))
             XCTAssertEqual(try store.tags("a"), [:])
         }
-        // What Hearth's schema 1 wrote: no tags table.
+        // What Hearth's schema 1 wrote: no tags, no event invoke configurations.
         do {
-            let old = try SQLiteDatabase(path: path)
-            try old.execute("DROP TABLE tags; PRAGMA user_version = 1;")
+            let old = try DatabaseQueue(path: path)
+            try old.write { try $0.execute(sql: "DROP TABLE tags; DROP TABLE event_invoke_configs; PRAGMA user_version = 1;") }
         }
         let migrated = try StateStore(path: path)
         XCTAssertTrue(try migrated.createFunction(record("b")))
         XCTAssertTrue(try migrated.tag("b", ["k": "v"], limit: 50))
         XCTAssertEqual(try migrated.tags("b"), ["k": "v"])
+        try migrated.putEventInvokeConfig("b", EventInvokeConfigRecord(qualifier: "$LATEST", maximumRetryAttempts: 0, maximumEventAgeInSeconds: nil,
+                                                                      onSuccess: nil, onFailure: nil, lastModified: 1))
+        XCTAssertEqual(try migrated.eventInvokeConfig("b", "$LATEST")?.maximumRetryAttempts, 0)
+    }
+
+    /// Event invoke configurations: one per qualifier, replaced by a put, gone with their version, alias or function.
+    func testEventInvokeConfigsLiveAndDieWithWhatTheyConfigure() throws {
+        let store = try StateStore(path: directory + "/state.db")
+        XCTAssertTrue(try store.createFunction(record("f")))
+        XCTAssertNotNil(try store.publishVersion("f", description: nil, lastModified: "t", revisionId: "r"))
+        XCTAssertTrue(try store.putAlias("f", AliasRecord(name: "live", functionVersion: "1", description: "", revisionId: "x"), create: true))
+        func config(_ q: String, retries: Int) -> EventInvokeConfigRecord {
+            EventInvokeConfigRecord(qualifier: q, maximumRetryAttempts: retries, maximumEventAgeInSeconds: 60,
+                                    onSuccess: nil, onFailure: "arn:aws:lambda:us-east-1:000000000000:function:g", lastModified: 5)
+        }
+        for q in ["$LATEST", "1", "live"] { try store.putEventInvokeConfig("f", config(q, retries: 1)) }
+        try store.putEventInvokeConfig("f", config("$LATEST", retries: 2))
+        XCTAssertEqual(try store.eventInvokeConfig("f", "$LATEST"), config("$LATEST", retries: 2))
+        XCTAssertEqual(Set(try store.eventInvokeConfigs("f").map(\.qualifier)), ["$LATEST", "1", "live"])
+        XCTAssertTrue(try store.deleteVersion("f", 1))
+        try store.deleteAlias("f", "live")
+        XCTAssertEqual(try store.eventInvokeConfigs("f").map(\.qualifier), ["$LATEST"])
+        XCTAssertFalse(try store.deleteEventInvokeConfig("f", "1"))
+        XCTAssertTrue(try store.deleteFunction("f"))
+        XCTAssertEqual(try store.eventInvokeConfigs("f"), [])
     }
 
     func testListingPagesInNameOrder() throws {

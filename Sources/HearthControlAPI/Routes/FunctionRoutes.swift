@@ -102,6 +102,7 @@ extension LambdaAPI {
         if let env = try body.object("Environment") { s.environment = try env.stringMap("Variables") ?? [:] }
         s.layers = try body.strings("Layers")
         s.architectures = try body.strings("Architectures")
+        if let dlq = try body.object("DeadLetterConfig") { s.deadLetterTargetArn = try dlq.string("TargetArn") ?? "" }
         if let config = try body.object("ImageConfig") {
             s.imageConfig = ImageConfigOverride(entryPoint: try config.strings("EntryPoint"), command: try config.strings("Command"),
                                                 workingDirectory: try config.string("WorkingDirectory"))

@@ -1,0 +1,360 @@
+import Foundation
+import HeapModule
+import HearthModel
+
+/// Runs queued events as concurrency allows and records each outcome before forgetting the event
+/// (at-least-once). It holds the queue's index in memory (what is due when, what runs); the store
+/// holds the events. Throttles are learned per function: after a 429 the dispatcher keeps no more of
+/// that function's events running than it had then, and opens one more slot each time one finishes
+/// without a throttle, so events sent to a throttled function run as concurrency frees instead of
+/// backing off for minutes.
+public actor EventDispatcher {
+    public struct Options: Sendable {
+        public var rules = RetryRules()
+        /// Events running at once, across functions.
+        public var maxInFlight = 1000
+        /// Payloads of fresh events kept in memory, so the first attempt does not read them back.
+        public var payloadCacheBytes = 64 << 20
+        public init() {}
+    }
+
+    /// What the queue holds and has done, for /metrics and `hearth status`.
+    public struct Stats: Sendable, Equatable {
+        public var queued: [String: Int] = [:]
+        public var oldestAge: [String: Double] = [:]
+        public var running = 0
+    }
+
+    /// Counts a thing that happened (a metric name and its labels).
+    public typealias Counter = @Sendable (_ name: String, _ labels: [(String, String)]) -> Void
+
+    private struct Tracked {
+        var event: QueuedEvent
+        var running = false
+        /// Throttles and Hearth's failures in a row.
+        var backoffs = 0
+    }
+
+    private struct Due: Comparable {
+        var at: Double
+        var id: Int64
+        static func < (a: Due, b: Due) -> Bool { (a.at, a.id) < (b.at, b.id) }
+    }
+
+    private let store: any EventStore
+    private let invoker: any EventInvoker
+    private let clock: @Sendable () -> Double
+    private let count: Counter
+    private var options: Options
+    private var events: [Int64: Tracked] = [:]
+    private var due = Heap<Due>()
+    private var payloads: [Int64: [UInt8]] = [:]
+    private var payloadBytes = 0
+    private var inFlight = 0
+    private var runningByFunction: [String: Int] = [:]
+    /// Per function, how many of its events may run since its last throttle.
+    private var learnedLimit: [String: Int] = [:]
+    private var stopping = false
+    private var loop: Task<Void, Never>?
+    private var sleeper: CheckedContinuation<Void, Never>?
+    private var timer: Task<Void, Never>?
+    private var woken = false
+    private var idleWaiters: [CheckedContinuation<Void, Never>] = []
+
+    public init(store: any EventStore, invoker: any EventInvoker, options: Options = Options(),
+                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }, count: @escaping Counter = { _, _ in }) {
+        self.store = store
+        self.invoker = invoker
+        self.options = options
+        self.clock = clock
+        self.count = count
+    }
+
+    /// Loads what the store holds (a restart resumes it) and starts dispatching.
+    public func start() async throws {
+        for event in try await store.queuedEvents() { track(event) }
+        loop = Task { await self.runLoop() }
+    }
+
+    /// Loads what the store holds without starting the timer loop (unit tests call `pump`).
+    func load() async throws {
+        for event in try await store.queuedEvents() { track(event) }
+    }
+
+    /// Stops starting events; outcomes that arrive from now on are recorded only when they are
+    /// successes (a failure seen while stopping may be the daemon's own kill: the event runs again).
+    public func stop() {
+        stopping = true
+        loop?.cancel()
+        timer?.cancel()
+        sleeper?.resume()
+        sleeper = nil
+    }
+
+    /// Adds events durably; when this returns they survive a crash.
+    @discardableResult
+    public func enqueue(_ new: [NewEvent]) async throws -> [QueuedEvent] {
+        let added = try await store.commit(QueueChange(add: new))
+        for (event, source) in zip(added, new) {
+            if payloadBytes + source.payload.count <= options.payloadCacheBytes {
+                payloads[event.id] = source.payload
+                payloadBytes += source.payload.count
+            }
+            track(event)
+            count("hearth_async_events_accepted_total", [("function", event.function)])
+        }
+        pump()
+        return added
+    }
+
+    public func stats() -> Stats {
+        var stats = Stats()
+        let now = clock()
+        for tracked in events.values {
+            let f = tracked.event.function
+            if tracked.running { stats.running += 1; continue }
+            stats.queued[f, default: 0] += 1
+            stats.oldestAge[f] = max(stats.oldestAge[f] ?? 0, now - tracked.event.enqueuedAt)
+        }
+        return stats
+    }
+
+    /// Waits until no event is queued or running (tests).
+    func drained() async {
+        if events.isEmpty { return }
+        await withCheckedContinuation { idleWaiters.append($0) }
+    }
+
+    /// Starts every due event that concurrency allows; when the next one is due.
+    @discardableResult
+    func pump() -> Double? {
+        guard !stopping else { return nil }
+        let now = clock()
+        var heldBack: [Due] = []
+        while inFlight < options.maxInFlight, let next = due.min, next.at <= now {
+            _ = due.removeMin()
+            guard var tracked = events[next.id], !tracked.running, tracked.event.notBefore == next.at else { continue }
+            let function = tracked.event.function
+            if let limit = learnedLimit[function], runningByFunction[function, default: 0] >= max(limit, 1) {
+                heldBack.append(next)
+                continue
+            }
+            tracked.running = true
+            events[next.id] = tracked
+            inFlight += 1
+            runningByFunction[function, default: 0] += 1
+            let event = tracked.event
+            Task { await self.run(event) }
+        }
+        for entry in heldBack { due.insert(entry) }
+        return due.min?.at
+    }
+
+    private func track(_ event: QueuedEvent) {
+        events[event.id] = Tracked(event: event)
+        due.insert(Due(at: event.notBefore, id: event.id))
+        wake()
+    }
+
+    /// One attempt of `event` (unless it may no longer run) and the recording of its outcome.
+    private func run(_ event: QueuedEvent) async {
+        let settings = await invoker.asyncSettings(function: event.function, qualifier: event.qualifier)
+        var payload = payloads[event.id]
+        if payload == nil { payload = try? await store.payload(of: event.id) }
+        guard let settings, let payload else {
+            return await finish(event, outcome: nil, decision: .dropped("the function is gone"), settings: AsyncSettings(), payload: payload ?? [])
+        }
+        if settings.reservedZero {
+            return await finish(event, outcome: nil, decision: .failed(.zeroReservedConcurrency), settings: settings, payload: payload)
+        }
+        if options.rules.expired(event, settings: settings, now: clock()) {
+            return await finish(event, outcome: nil, decision: .failed(.eventAgeExceeded), settings: settings, payload: payload)
+        }
+        count("hearth_async_attempts_total", [("function", event.function)])
+        let outcome = await invoker.invoke(function: event.function, qualifier: event.qualifier, requestId: event.requestId, payload: payload)
+        var backoffs = 0
+        switch outcome {
+        case .throttled, .unavailable: backoffs = (events[event.id]?.backoffs ?? 0) + 1
+        default: break
+        }
+        events[event.id]?.backoffs = backoffs
+        let decision = options.rules.decide(event, outcome: outcome, settings: settings, backoffs: backoffs, now: clock())
+        await finish(event, outcome: outcome, decision: decision, settings: settings, payload: payload)
+    }
+
+    /// Records what became of `event` (one transaction), then updates the index.
+    private func finish(_ event: QueuedEvent, outcome: AttemptOutcome?, decision: RetryRules.Decision, settings: AsyncSettings,
+                        payload: [UInt8]) async {
+        let now = clock()
+        let function = event.function
+        var tracked = events[event.id] ?? Tracked(event: event)
+
+        var change = QueueChange()
+        var next = event
+        var keep = true
+        switch decision {
+        case .succeeded:
+            change.remove = [event.id]
+            keep = false
+            if case .success(let version, let result)? = outcome, let target = settings.onSuccess {
+                next.attempts += 1
+                let response = AttemptResponse(executedVersion: version, functionError: nil, payload: result)
+                deliver(record(next, payload, "Success", response, now), original: payload, to: target, event: next, dlq: false, into: &change)
+            }
+        case .retry(let at, let attempts):
+            next.attempts = attempts
+            next.notBefore = at
+            next.lastResponse = outcome.flatMap(Self.response)
+            change.reschedule = [.init(id: event.id, notBefore: at, attempts: attempts, lastResponse: next.lastResponse)]
+            count("hearth_async_retries_total", [("function", function)])
+        case .backOff(let at):
+            // Not an attempt: nothing to write (a crash runs it again at once, which is what it waits for).
+            next.notBefore = at
+        case .failed(let condition):
+            change.remove = [event.id]
+            keep = false
+            if case .functionError? = outcome { next.attempts += 1 }
+            let response = outcome.flatMap(Self.response) ?? event.lastResponse
+            failure(next, payload: payload, condition: condition, response: response, settings: settings, now: now, into: &change)
+            count("hearth_async_failures_total", [("function", function), ("condition", condition.rawValue)])
+        case .dropped:
+            change.remove = [event.id]
+            keep = false
+            count("hearth_async_dropped_total", [("function", function), ("reason", "function_deleted")])
+        }
+
+        if stopping, !(decision == .succeeded) {
+            // Leave the stored event as it is: it runs again after the restart.
+            change = QueueChange()
+            keep = false
+        }
+        var added: [QueuedEvent] = []
+        if !change.isEmpty {
+            do {
+                added = try await store.commit(change)
+            } catch {
+                // Not recorded: the event stays queued as it was and runs again after a backoff.
+                next = event
+                next.notBefore = now + options.rules.backoffBase
+                keep = !stopping
+                count("hearth_async_store_errors_total", [])
+            }
+        }
+
+        inFlight -= 1
+        let busy = runningByFunction[function, default: 1] - 1
+        runningByFunction[function] = busy > 0 ? busy : nil
+        if case .throttled? = outcome {
+            learnedLimit[function] = busy
+            count("hearth_async_throttles_total", [("function", function)])
+        } else if let limit = learnedLimit[function] {
+            learnedLimit[function] = limit + 1 > 1000 ? nil : limit + 1
+        }
+        if keep {
+            tracked.event = next
+            tracked.running = false
+            events[event.id] = tracked
+            due.insert(Due(at: next.notBefore, id: event.id))
+        } else {
+            events[event.id] = nil
+            if let bytes = payloads.removeValue(forKey: event.id) { payloadBytes -= bytes.count }
+        }
+        for event in added { track(event) }
+        pump()
+        wake()
+        if events.isEmpty {
+            for waiter in idleWaiters { waiter.resume() }
+            idleWaiters = []
+        }
+    }
+
+    private static func response(_ outcome: AttemptOutcome) -> AttemptResponse? {
+        switch outcome {
+        case .success(let version, let payload): AttemptResponse(executedVersion: version, functionError: nil, payload: payload)
+        case .functionError(let version, let document): AttemptResponse(executedVersion: version, functionError: "Unhandled", payload: document)
+        default: nil
+        }
+    }
+
+    private func record(_ event: QueuedEvent, _ payload: [UInt8], _ condition: String, _ response: AttemptResponse?, _ now: Double) -> [UInt8] {
+        DestinationRecord.make(event: event, payload: payload, functionARN: invoker.functionARN(event.function, qualifier: event.qualifier ?? "$LATEST"),
+                               condition: condition, response: response, now: now)
+    }
+
+    /// Failure handling: the record to the on-failure destination, the event to the dead-letter queue;
+    /// with neither (or one Hearth cannot reach), the failure is kept for `hearth events`.
+    private func failure(_ event: QueuedEvent, payload: [UInt8], condition: RetryRules.FailureCondition, response: AttemptResponse?,
+                         settings: AsyncSettings, now: Double, into change: inout QueueChange) {
+        let record = record(event, payload, condition.rawValue, response, now)
+        if let target = settings.onFailure { deliver(record, original: payload, to: target, event: event, dlq: false, into: &change) }
+        if let target = settings.deadLetter { deliver(record, original: payload, to: target, event: event, dlq: true, into: &change) }
+        if settings.onFailure == nil, settings.deadLetter == nil {
+            change.fail.append(FailedEvent(id: 0, requestId: event.requestId, function: event.function, qualifier: event.qualifier, payload: payload,
+                                           record: record, reason: "no destination or dead-letter queue is configured", failedAt: now))
+        }
+    }
+
+    /// Sends a record (or, for a dead-letter queue, the original event) to `target`. A function gets it
+    /// as a new event in the same transaction; a target Hearth cannot reach keeps it as a failure.
+    private func deliver(_ record: [UInt8], original: [UInt8], to target: String, event: QueuedEvent, dlq: Bool,
+                         into change: inout QueueChange) {
+        let now = clock()
+        if let function = DestinationTarget.function(target) {
+            change.add.append(NewEvent(requestId: RequestIdentifiers.uuid(), function: function.name, qualifier: function.qualifier,
+                                       payload: dlq ? original : record, enqueuedAt: now))
+            count("hearth_async_destination_deliveries_total", [("function", event.function)])
+            return
+        }
+        change.fail.append(FailedEvent(id: 0, requestId: event.requestId, function: event.function, qualifier: event.qualifier, payload: original,
+                                       record: record, reason: "Hearth cannot deliver to \(target) (no endpoint for its service is configured)",
+                                       failedAt: now))
+        count("hearth_async_destination_failures_total", [("function", event.function)])
+    }
+
+    // MARK: the timer loop
+
+    private func runLoop() async {
+        while !Task.isCancelled && !stopping {
+            let next = pump()
+            let delay = next.map { max(0, $0 - clock()) } ?? 3600
+            await sleep(min(delay, 3600))
+        }
+    }
+
+    /// Sleeps `seconds`, or until `wake`.
+    private func sleep(_ seconds: Double) async {
+        if woken {
+            woken = false
+            return
+        }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            sleeper = continuation
+            timer = Task {
+                try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                self.wake()
+            }
+        }
+    }
+
+    private func wake() {
+        if let sleeper {
+            self.sleeper = nil
+            timer?.cancel()
+            sleeper.resume()
+        } else {
+            woken = true
+        }
+    }
+}
+
+/// A destination ARN as the dispatcher sends to it.
+enum DestinationTarget {
+    /// arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+    static func function(_ arn: String) -> (name: String, qualifier: String?)? {
+        let parts = arn.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 7 || parts.count == 8, parts[0] == "arn", parts[2] == "lambda", parts[5] == "function", !parts[6].isEmpty else {
+            return nil
+        }
+        return (parts[6], parts.count == 8 ? parts[7] : nil)
+    }
+}

@@ -1,0 +1,116 @@
+/// An event accepted for asynchronous invocation, as the queue keeps it. Times are Unix seconds.
+public struct QueuedEvent: Sendable, Equatable {
+    public var id: Int64
+    /// The Invoke's request id: every attempt runs under it, as on Lambda.
+    public var requestId: String
+    public var function: String
+    /// The version or alias invoked; nil for an unqualified name ($LATEST).
+    public var qualifier: String?
+    public var enqueuedAt: Double
+    /// Not run before this time (a retry's delay).
+    public var notBefore: Double
+    /// Attempts the function made (throttles and Hearth's own failures are not attempts).
+    public var attempts: Int
+    /// What the last attempt answered, for a failure record.
+    public var lastResponse: AttemptResponse?
+
+    public init(id: Int64, requestId: String, function: String, qualifier: String?, enqueuedAt: Double, notBefore: Double,
+                attempts: Int = 0, lastResponse: AttemptResponse? = nil) {
+        self.id = id
+        self.requestId = requestId
+        self.function = function
+        self.qualifier = qualifier
+        self.enqueuedAt = enqueuedAt
+        self.notBefore = notBefore
+        self.attempts = attempts
+        self.lastResponse = lastResponse
+    }
+}
+
+/// An event to add to the queue.
+public struct NewEvent: Sendable, Equatable {
+    public var requestId: String
+    public var function: String
+    public var qualifier: String?
+    public var payload: [UInt8]
+    public var enqueuedAt: Double
+
+    public init(requestId: String, function: String, qualifier: String?, payload: [UInt8], enqueuedAt: Double) {
+        self.requestId = requestId
+        self.function = function
+        self.qualifier = qualifier
+        self.payload = payload
+        self.enqueuedAt = enqueuedAt
+    }
+}
+
+/// One attempt's answer, as a destination record's responseContext and responsePayload give it.
+public struct AttemptResponse: Codable, Sendable, Equatable {
+    public var executedVersion: String
+    /// "Unhandled" when the function failed.
+    public var functionError: String?
+    /// The function's result or error document.
+    public var payload: [UInt8]
+
+    public init(executedVersion: String, functionError: String?, payload: [UInt8]) {
+        self.executedVersion = executedVersion
+        self.functionError = functionError
+        self.payload = payload
+    }
+}
+
+/// An event whose failure could not be delivered anywhere (no destination, or one that refused it
+/// past its retries): kept until re-driven or deleted.
+public struct FailedEvent: Sendable, Equatable {
+    public var id: Int64
+    public var requestId: String
+    public var function: String
+    public var qualifier: String?
+    public var payload: [UInt8]
+    /// The destination record Lambda would have sent (its condition says why the event failed).
+    public var record: [UInt8]
+    /// Why it is here and not at a destination.
+    public var reason: String
+    public var failedAt: Double
+
+    public init(id: Int64, requestId: String, function: String, qualifier: String?, payload: [UInt8], record: [UInt8], reason: String,
+                failedAt: Double) {
+        self.id = id
+        self.requestId = requestId
+        self.function = function
+        self.qualifier = qualifier
+        self.payload = payload
+        self.record = record
+        self.reason = reason
+        self.failedAt = failedAt
+    }
+}
+
+/// One outcome written as a whole: events removed, rescheduled or added (a destination that is a
+/// function gets its record as a new event), failures kept. A crash leaves all of it or none.
+public struct QueueChange: Sendable, Equatable {
+    public struct Reschedule: Sendable, Equatable {
+        public var id: Int64
+        public var notBefore: Double
+        public var attempts: Int
+        public var lastResponse: AttemptResponse?
+    }
+
+    public var remove: [Int64] = []
+    public var reschedule: [Reschedule] = []
+    public var add: [NewEvent] = []
+    public var fail: [FailedEvent] = []
+    /// Failures taken out (re-driven or deleted).
+    public var removeFailures: [Int64] = []
+
+    public init(remove: [Int64] = [], reschedule: [Reschedule] = [], add: [NewEvent] = [], fail: [FailedEvent] = [],
+                removeFailures: [Int64] = []) {
+        self.remove = remove
+        self.reschedule = reschedule
+        self.add = add
+        self.fail = fail
+        self.removeFailures = removeFailures
+    }
+
+    public var isEmpty: Bool { remove.isEmpty && reschedule.isEmpty && add.isEmpty && fail.isEmpty && removeFailures.isEmpty }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import GRDB
+
+/// The queue in one SQLite file (WAL, synchronous=FULL): an acknowledged event is on disk. Writes that
+/// arrive while one is being synced are committed together in the next transaction (group commit),
+/// so a burst of Invokes pays one fsync per batch, not one each; readers never wait for a writer.
+public final class SQLiteEventStore: EventStore, @unchecked Sendable {
+    public let path: String
+    private let pool: DatabasePool
+    private let lock = NSLock()
+    private var waiting: [(QueueChange, CheckedContinuation<[QueuedEvent], any Error>)] = []
+    private var flushing = false
+
+    public init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw EventStoreError("the event queue \(path) cannot be used: \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("1: events and failures") { db in
+            try db.execute(sql: """
+                CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, function TEXT NOT NULL,
+                                     qualifier TEXT, payload BLOB NOT NULL, enqueued_at REAL NOT NULL, not_before REAL NOT NULL,
+                                     attempts INTEGER NOT NULL DEFAULT 0, last_response BLOB);
+                CREATE TABLE failures (id INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, function TEXT NOT NULL,
+                                       qualifier TEXT, payload BLOB NOT NULL, record BLOB NOT NULL, reason TEXT NOT NULL,
+                                       failed_at REAL NOT NULL);
+                CREATE INDEX failures_by_function ON failures (function, id);
+                """)
+        }
+        return migrator
+    }
+
+    public func commit(_ change: QueueChange) async throws -> [QueuedEvent] {
+        try await withCheckedThrowingContinuation { continuation in
+            let start = lock.withLock {
+                waiting.append((change, continuation))
+                defer { flushing = true }
+                return !flushing
+            }
+            if start { Task.detached { await self.flush() } }
+        }
+    }
+
+    /// Commits whatever is waiting, one transaction per round, until nothing is.
+    private func flush() async {
+        while true {
+            let batch = takeWaiting()
+            if batch.isEmpty { return }
+            do {
+                let added = try await pool.write { db in try batch.map { try Self.apply($0.0, db) } }
+                for (i, item) in batch.enumerated() { item.1.resume(returning: added[i]) }
+            } catch {
+                let failure = EventStoreError("the event queue \(path) could not be written: \(error)")
+                for item in batch { item.1.resume(throwing: failure) }
+            }
+        }
+    }
+
+    /// What is waiting to be committed; when nothing is, the flush ends (the next commit starts one).
+    private func takeWaiting() -> [(QueueChange, CheckedContinuation<[QueuedEvent], any Error>)] {
+        lock.withLock {
+            let batch = waiting
+            waiting = []
+            if batch.isEmpty { flushing = false }
+            return batch
+        }
+    }
+
+    private static func apply(_ change: QueueChange, _ db: Database) throws -> [QueuedEvent] {
+        for id in change.remove { try db.execute(sql: "DELETE FROM events WHERE id = ?", arguments: [id]) }
+        for id in change.removeFailures { try db.execute(sql: "DELETE FROM failures WHERE id = ?", arguments: [id]) }
+        for r in change.reschedule {
+            try db.execute(sql: "UPDATE events SET not_before = ?, attempts = ?, last_response = ? WHERE id = ?",
+                           arguments: [r.notBefore, r.attempts, try r.lastResponse.map(encode), r.id])
+        }
+        for f in change.fail {
+            try db.execute(sql: """
+                INSERT INTO failures (request_id, function, qualifier, payload, record, reason, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [f.requestId, f.function, f.qualifier, Data(f.payload), Data(f.record), f.reason, f.failedAt])
+        }
+        return try change.add.map { e in
+            try db.execute(sql: """
+                INSERT INTO events (request_id, function, qualifier, payload, enqueued_at, not_before) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [e.requestId, e.function, e.qualifier, Data(e.payload), e.enqueuedAt, e.enqueuedAt])
+            return QueuedEvent(id: db.lastInsertedRowID, requestId: e.requestId, function: e.function, qualifier: e.qualifier,
+                               enqueuedAt: e.enqueuedAt, notBefore: e.enqueuedAt)
+        }
+    }
+
+    public func queuedEvents() async throws -> [QueuedEvent] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, request_id, function, qualifier, enqueued_at, not_before, attempts, last_response FROM events ORDER BY id
+                """).map { row in
+                let last: Data? = row["last_response"]
+                return QueuedEvent(id: row["id"], requestId: row["request_id"], function: row["function"], qualifier: row["qualifier"],
+                                   enqueuedAt: row["enqueued_at"], notBefore: row["not_before"], attempts: row["attempts"],
+                                   lastResponse: try last.map { try JSONDecoder().decode(AttemptResponse.self, from: $0) })
+            }
+        }
+    }
+
+    public func payload(of id: Int64) async throws -> [UInt8]? {
+        try await pool.read { db in
+            try Data.fetchOne(db, sql: "SELECT payload FROM events WHERE id = ?", arguments: [id]).map { [UInt8]($0) }
+        }
+    }
+
+    public func failures(function: String?) async throws -> [FailedEvent] {
+        try await pool.read { db in
+            let rows = if let function {
+                try Row.fetchAll(db, sql: "SELECT * FROM failures WHERE function = ? ORDER BY id", arguments: [function])
+            } else {
+                try Row.fetchAll(db, sql: "SELECT * FROM failures ORDER BY id")
+            }
+            return rows.map { row in
+                let payload: Data = row["payload"], record: Data = row["record"]
+                return FailedEvent(id: row["id"], requestId: row["request_id"], function: row["function"], qualifier: row["qualifier"],
+                                   payload: [UInt8](payload), record: [UInt8](record), reason: row["reason"], failedAt: row["failed_at"])
+            }
+        }
+    }
+
+    private static func encode(_ response: AttemptResponse) throws -> Data { try JSONEncoder().encode(response) }
+}
+
+public struct EventStoreError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}

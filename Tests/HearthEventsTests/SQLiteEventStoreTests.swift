@@ -1,0 +1,72 @@
+import XCTest
+@testable import HearthEvents
+
+final class SQLiteEventStoreTests: XCTestCase {
+    func testAddedEventsSurviveReopeningWithTheirPayloads() async throws {
+        let (store, dir) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let added = try await store.commit(QueueChange(add: [event("a", #"{"n":1}"#, at: 10), event("b", "[2]", at: 11, qualifier: "live")]))
+        XCTAssertEqual(added.map(\.function), ["a", "b"])
+        XCTAssertLessThan(added[0].id, added[1].id)
+
+        let reopened = try SQLiteEventStore(path: dir + "/events.db")
+        let queued = try await reopened.queuedEvents()
+        XCTAssertEqual(queued, added)
+        let payload = try await reopened.payload(of: added[1].id)
+        XCTAssertEqual(payload, Array("[2]".utf8))
+        XCTAssertEqual(queued[1].qualifier, "live")
+    }
+
+    func testOneChangeReschedulesRemovesAddsAndKeepsFailuresTogether() async throws {
+        let (store, dir) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let added = try await store.commit(QueueChange(add: [event("a", at: 1), event("a", at: 2)]))
+        let response = AttemptResponse(executedVersion: "$LATEST", functionError: "Unhandled", payload: Array(#"{"errorMessage":"x"}"#.utf8))
+        let failure = FailedEvent(id: 0, requestId: added[0].requestId, function: "a", qualifier: nil, payload: Array("{}".utf8),
+                                  record: Array("{}".utf8), reason: "no destination", failedAt: 5)
+        let more = try await store.commit(QueueChange(remove: [added[0].id],
+                                                      reschedule: [.init(id: added[1].id, notBefore: 99, attempts: 1, lastResponse: response)],
+                                                      add: [event("d", at: 5)], fail: [failure]))
+        let queued = try await store.queuedEvents()
+        XCTAssertEqual(queued.map(\.id), [added[1].id, more[0].id])
+        XCTAssertEqual(queued[0].notBefore, 99)
+        XCTAssertEqual(queued[0].attempts, 1)
+        XCTAssertEqual(queued[0].lastResponse, response)
+        let failures = try await store.failures(function: "a")
+        XCTAssertEqual(failures.map(\.reason), ["no destination"])
+        let none = try await store.failures(function: "d")
+        XCTAssertEqual(none, [])
+        _ = try await store.commit(QueueChange(removeFailures: failures.map(\.id)))
+        let after = try await store.failures(function: nil)
+        XCTAssertEqual(after, [])
+    }
+
+    /// Commits from many callers at once are all written, each answered with its own events.
+    func testConcurrentCommitsAreGroupedAndEachGetsItsOwnEvents() async throws {
+        let (store, dir) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ids = try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for i in 0..<200 {
+                group.addTask { try await store.commit(QueueChange(add: [event("f\(i % 7)", "\(i)", at: Double(i))])).map(\.id) }
+            }
+            return try await group.reduce(into: [Int64]()) { $0 += $1 }
+        }
+        XCTAssertEqual(Set(ids).count, 200)
+        let queued = try await store.queuedEvents()
+        XCTAssertEqual(queued.count, 200)
+        for e in queued.prefix(20) {
+            let payload = try await store.payload(of: e.id)
+            XCTAssertEqual(payload, Array("\(Int(e.enqueuedAt))".utf8))
+        }
+    }
+
+    func testAFileThatIsNotADatabaseIsNamed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-events-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data("not a database, not at all, really not".utf8).write(to: URL(fileURLWithPath: dir + "/events.db"))
+        XCTAssertThrowsError(try SQLiteEventStore(path: dir + "/events.db")) { error in
+            XCTAssertTrue("\(error)".contains("the event queue \(dir)/events.db cannot be used"), "\(error)")
+        }
+    }
+}
