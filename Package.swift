@@ -86,14 +86,14 @@ let package = Package(
         ),
         .target(
             name: "HearthSupervisor",
-            dependencies: ["HearthModel", "HearthExecution", "HearthRegistry", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthState", "CSyscalls",
+            dependencies: ["HearthModel", "HearthExecution", "HearthRegistry", "HearthEvents", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthState", "CSyscalls",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .target(
             name: "HearthControlAPI",
             dependencies: [
                 "HearthModel", "HearthExecution", "HearthRegistry", "HearthSupervisor", "HearthPackages", "HearthState", "HearthHTTP",
-                "HearthAuth", .product(name: "Crypto", package: "swift-crypto"),
+                "HearthAuth", "HearthEvents", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -104,7 +104,7 @@ let package = Package(
             name: "HearthCommands",
             dependencies: [
                 "HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthExecution", "HearthRegistry",
-                "HearthSupervisor", "HearthControlAPI", "HearthHTTP", "HearthState", "HearthSystemd", "HearthAuth",
+                "HearthSupervisor", "HearthControlAPI", "HearthHTTP", "HearthState", "HearthSystemd", "HearthAuth", "HearthEvents",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -150,7 +150,7 @@ let package = Package(
         ]),
         .testTarget(name: "HearthExecutionTests", dependencies: ["HearthExecution", "HearthRuntimeAPI", "HearthSandbox"]),
         .testTarget(name: "HearthSupervisorTests", dependencies: [
-            "HearthSupervisor", "HearthExecution", "HearthRegistry", .product(name: "NIOCore", package: "swift-nio"),
+            "HearthSupervisor", "HearthEvents", "HearthExecution", "HearthRegistry", .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "HearthStateTests", dependencies: ["HearthState", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -158,7 +158,7 @@ let package = Package(
         .testTarget(name: "HearthAuthTests", dependencies: ["HearthAuth", "HearthModel"]),
         .testTarget(name: "HearthSystemdTests", dependencies: ["HearthSystemd"]),
         .testTarget(name: "HearthControlAPITests", dependencies: [
-            "HearthControlAPI", "HearthSupervisor", "HearthExecution", "HearthRegistry", "HearthState", "HearthPackages", "HearthModel",
+            "HearthControlAPI", "HearthEvents", "HearthSupervisor", "HearthExecution", "HearthRegistry", "HearthState", "HearthPackages", "HearthModel",
         ]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["hearth-fuzz"]),
         .testTarget(

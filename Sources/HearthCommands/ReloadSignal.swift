@@ -37,6 +37,7 @@ final class ReloadSignal: @unchecked Sendable {
             ("prepared_per_image", "\(old.options.preparedPerImage)", "\(new.options.preparedPerImage)"),
             ("region", old.options.region, new.options.region),
             ("freeze_idle", "\(old.options.freezeIdle)", "\(new.options.freezeIdle)"),
+            ("async_delay_scale", "\(old.options.asyncDelayScale)", "\(new.options.asyncDelayScale)"),
             ("max_connections", "\(old.connections.maxConnections)", "\(new.connections.maxConnections)"),
             ("header_timeout_seconds", "\(old.connections.headerSeconds)", "\(new.connections.headerSeconds)"),
             ("body_timeout_seconds", "\(old.connections.bodyIdleSeconds)", "\(new.connections.bodyIdleSeconds)"),

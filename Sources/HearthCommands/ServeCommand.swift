@@ -6,6 +6,7 @@ import Foundation
 import HearthAuth
 import HearthCgroups
 import HearthControlAPI
+import HearthEvents
 import HearthHTTP
 import HearthModel
 import HearthRegistry
@@ -106,9 +107,15 @@ public struct ServeCommand: ParsableCommand {
                 print("hearth: idle sandboxes will not be frozen: \(error)")
             }
         }
+        let eventStore = try SQLiteEventStore(path: settings.stateDirectory + "/events.db")
         let supervisor = try Supervisor(registry: catalog, engine: engine, logs: logs, options: settings.options, journal: journal,
-                                        thawGuard: thawGuard)
-        await supervisor.start()
+                                        thawGuard: thawGuard, eventStore: eventStore)
+        do {
+            try await supervisor.start()
+        } catch {
+            await supervisor.shutdown()
+            throw HearthError.system("cannot resume the event queue: \(error)")
+        }
         let signing = settings.signedRequests ? Self.signing(settings) : nil
         let server: ControlServer
         do {
@@ -227,6 +234,7 @@ public struct ServeCommand: ParsableCommand {
         guard options.memoryBudgetMB >= 128 else { throw HearthError.invalidArgument("--memory-budget must be at least 128 MB, got \(options.memoryBudgetMB)") }
         if let region = fileConfig.region { options.region = region }
         if let v = freezeIdle ?? fileConfig.freezeIdle { options.freezeIdle = v }
+        if let v = fileConfig.asyncDelayScale { options.asyncDelayScale = v }
         var connections = ConnectionLimits()
         if let v = maxConnections ?? fileConfig.maxConnections {
             guard (1...65_536).contains(v) else { throw HearthError.invalidArgument("--max-connections must be between 1 and 65536, got \(v)") }

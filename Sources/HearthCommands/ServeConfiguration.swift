@@ -20,6 +20,7 @@ import HearthModel
 ///     freeze_idle: true
 ///     journal: auto
 ///     auth: auto
+///     async_delay_scale: 1
 struct ServeConfiguration: Equatable {
     var listen: String?
     var socket: String?
@@ -40,10 +41,13 @@ struct ServeConfiguration: Equatable {
     var journal: String?
     /// SigV4 on the TCP listener: "required", "off", or "auto" (required unless it listens on loopback).
     var auth: String?
+    /// Lambda's async retry delays (1 and 2 minutes) and backoffs multiplied by this: below 1 for tests.
+    var asyncDelayScale: Double?
 
     static let keys = ["listen", "socket", "state_dir", "images_dir", "idle_timeout_seconds", "memory_budget_mb", "account_concurrency",
                        "prepared_per_image", "region", "max_connections", "header_timeout_seconds", "body_timeout_seconds",
-                       "keepalive_timeout_seconds", "image_dirs", "freeze_idle", "journal", "auth"]
+                       "keepalive_timeout_seconds", "image_dirs", "freeze_idle", "journal", "auth",
+                       "async_delay_scale"]
 
     /// Parses the file; any line it does not understand is an error naming the file, line and reason.
     static func parse(_ text: String, file: String) throws -> ServeConfiguration {
@@ -78,6 +82,10 @@ struct ServeConfiguration: Equatable {
             case "state_dir": config.stateDirectory = try absolute(value, key, where_)
             case "images_dir": config.imagesDirectory = try absolute(value, key, where_)
             case "idle_timeout_seconds": config.idleTimeoutSeconds = try number(Double.self, min: 0.1)
+            case "async_delay_scale":
+                let scale = try number(Double.self, min: 0.0001)
+                guard scale <= 1 else { throw HearthError.invalidArgument("\(where_): 'async_delay_scale' must be at most 1, got '\(value)'") }
+                config.asyncDelayScale = scale
             case "memory_budget_mb": config.memoryBudgetMB = try number(Int.self, min: 128)
             case "account_concurrency": config.accountConcurrency = try number(Int.self, min: 1)
             case "prepared_per_image": config.preparedPerImage = try number(Int.self, min: 0)

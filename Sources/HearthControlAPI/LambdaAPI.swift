@@ -61,6 +61,7 @@ public final class LambdaAPI: Sendable {
     /// Method, path pattern (":x" parts are parameters) and handler; matched in order.
     static let routes: [Route] = [
         Route("POST", "2015-03-31/functions/:name/invocations") { api, request, params in try await api.invoke(request, params) },
+        Route("POST", "2014-11-13/functions/:name/invoke-async") { api, request, params in try await api.invokeAsync(request, params) },
         Route("POST", "2015-03-31/functions") { api, request, params in try await api.createFunction(request) },
         Route("GET", "2015-03-31/functions") { api, request, params in try api.listFunctions(request) },
         Route("GET", "2015-03-31/functions/:name") { api, request, params in try await api.getFunction(request, params) },
@@ -89,11 +90,31 @@ public final class LambdaAPI: Sendable {
         Route("POST", "2017-03-31/tags/:arn") { api, request, params in try await api.tagResource(request, params) },
         Route("GET", "2017-03-31/tags/:arn") { api, request, params in try api.listTags(request, params) },
         Route("DELETE", "2017-03-31/tags/:arn") { api, request, params in try await api.untagResource(request, params) },
+        Route("PUT", "2019-09-25/functions/:name/event-invoke-config") { api, request, params in
+            try await api.putEventInvokeConfig(request, params, replace: true)
+        },
+        Route("POST", "2019-09-25/functions/:name/event-invoke-config") { api, request, params in
+            try await api.putEventInvokeConfig(request, params, replace: false)
+        },
+        Route("GET", "2019-09-25/functions/:name/event-invoke-config") { api, request, params in try api.getEventInvokeConfig(request, params) },
+        Route("DELETE", "2019-09-25/functions/:name/event-invoke-config") { api, request, params in
+            try await api.deleteEventInvokeConfig(request, params)
+        },
+        Route("GET", "2019-09-25/functions/:name/event-invoke-config/list") { api, request, params in
+            try api.listEventInvokeConfigs(request, params)
+        },
         Route("GET", "2016-08-19/account-settings") { api, request, params in try await api.accountSettings(request) },
         Route("GET", "healthz") { _, _, _ in .text(200, "ok\n") },
         Route("GET", "metrics") { api, _, _ in .text(200, await api.service.metricsText(), contentType: "text/plain; version=0.0.4") },
         Route("GET", "hearth/v1/status") { api, request, params in try await api.status(request) },
         Route("GET", "hearth/v1/functions/:name/logs") { api, request, params in try api.logs(request, params) },
+        Route("GET", "hearth/v1/functions/:name/events") { api, request, params in try await api.eventFailures(request, params) },
+        Route("DELETE", "hearth/v1/functions/:name/events") { api, request, params in
+            try await api.settleEventFailures(request, params, redrive: false)
+        },
+        Route("POST", "hearth/v1/functions/:name/events/redrive") { api, request, params in
+            try await api.settleEventFailures(request, params, redrive: true)
+        },
         Route("GET", "hearth/v1/code/:digest") { api, request, params in try api.code(request, params) },
         Route("PUT", "hearth/v1/images/:image") { api, request, params in try await api.uploadImage(request, params) },
     ]

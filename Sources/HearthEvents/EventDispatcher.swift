@@ -19,8 +19,10 @@ public actor EventDispatcher {
     }
 
     /// What the queue holds and has done, for /metrics and `hearth status`.
-    public struct Stats: Sendable, Equatable {
+    public struct Stats: Sendable, Equatable, Codable {
+        /// Events waiting (for their time or for concurrency), by function.
         public var queued: [String: Int] = [:]
+        /// Seconds since the oldest waiting event of each function was accepted.
         public var oldestAge: [String: Double] = [:]
         public var running = 0
     }
@@ -105,6 +107,27 @@ public actor EventDispatcher {
         }
         pump()
         return added
+    }
+
+    public func failures(function: String?) async throws -> [FailedEvent] {
+        try await store.failures(function: function)
+    }
+
+    /// Kept failures of `function` (those of `ids`, or all) sent back to their function as new events
+    /// (`redrive`) or deleted, in one transaction; how many.
+    public func settleFailures(function: String, ids: [Int64]?, redrive: Bool) async throws -> Int {
+        var chosen = try await store.failures(function: function)
+        if let ids { chosen = chosen.filter { ids.contains($0.id) } }
+        guard !chosen.isEmpty else { return 0 }
+        let now = clock()
+        var change = QueueChange(removeFailures: chosen.map(\.id))
+        if redrive {
+            change.add = chosen.map { NewEvent(requestId: RequestIdentifiers.uuid(), function: $0.function, qualifier: $0.qualifier,
+                                               payload: $0.payload, enqueuedAt: now) }
+        }
+        for event in try await store.commit(change) { track(event) }
+        pump()
+        return chosen.count
     }
 
     public func stats() -> Stats {

@@ -6,4 +6,6 @@ public enum LambdaLimits {
     public static let ephemeralStorageMB = 512...10_240
     /// Tags one function may carry.
     public static let tagsPerFunction = 50
+    /// The largest event an asynchronous invocation (Event, InvokeAsync) takes.
+    public static let asyncPayloadBytes = 1_048_576
 }

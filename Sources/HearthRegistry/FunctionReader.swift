@@ -13,6 +13,9 @@ public protocol FunctionReader: FunctionLookup {
     /// A function's tags (Lambda tags functions only, never versions or aliases).
     func tags(_ function: String) throws(ServiceError) -> [String: String]
     func reservedConcurrencyTotal() throws(ServiceError) -> Int
+    /// The event invoke configuration at the reference's qualifier ($LATEST when none).
+    func eventInvokeConfig(_ ref: FunctionReference) throws(ServiceError) -> EventInvokeConfigRecord
+    func eventInvokeConfigs(_ function: String) throws(ServiceError) -> [EventInvokeConfigRecord]
     func provisioned(_ function: String, qualifier: String?) throws(ServiceError) -> ProvisionedConcurrencyRecord
     func layerVersion(_ name: String, _ version: Int) throws(ServiceError) -> LayerVersionRecord
     func layerVersions(_ name: String) throws(ServiceError) -> [LayerVersionRecord]

@@ -24,6 +24,9 @@ public protocol FunctionRegistry: FunctionReader {
     func tag(_ function: String, _ tags: [String: String]) throws(ServiceError)
     func untag(_ function: String, keys: [String]) throws(ServiceError)
     func deleteReservedConcurrency(_ function: String) throws(ServiceError)
+    /// PutFunctionEventInvokeConfig (`replace`) or UpdateFunctionEventInvokeConfig.
+    func putEventInvokeConfig(_ ref: FunctionReference, _ change: EventInvokeConfigChange, replace: Bool) throws(ServiceError) -> EventInvokeConfigRecord
+    func deleteEventInvokeConfig(_ ref: FunctionReference) throws(ServiceError)
     func putProvisioned(_ function: String, qualifier: String?, count: Int, memoryBudgetMB: Int) throws(ServiceError) -> ProvisionedConcurrencyRecord
     func deleteProvisioned(_ function: String, qualifier: String?) throws(ServiceError)
     func publishLayerVersion(_ name: String, zip: UnnamedFile, description: String?, runtimes: [String], architectures: [String],

@@ -1,3 +1,4 @@
+import HearthEvents
 import HearthExecution
 import HearthModel
 import HearthPackages
@@ -35,6 +36,18 @@ public protocol FunctionService: Sendable {
 
     /// - Parameter requestId: the API request's id, which is also the invocation's (as on Lambda).
     func invoke(_ ref: FunctionReference, requestId: String, payload: [UInt8], clientContext: String?) async throws(ServiceError) -> InvokeOutcome
+    /// InvocationType Event: the event is on disk when this returns (then the 202 may be sent).
+    func enqueueEvent(_ ref: FunctionReference, requestId: String, payload: [UInt8]) async throws(ServiceError)
+    /// PutFunctionEventInvokeConfig (`replace`) or UpdateFunctionEventInvokeConfig.
+    func putEventInvokeConfig(_ ref: FunctionReference, _ change: EventInvokeConfigChange, replace: Bool) async throws(ServiceError)
+        -> EventInvokeConfigRecord
+    func deleteEventInvokeConfig(_ ref: FunctionReference) async throws(ServiceError)
+    /// Events whose failure could not be delivered anywhere, oldest first.
+    func eventFailures(_ function: String?) async throws(ServiceError) -> [FailedEvent]
+    /// Kept failures sent back to their function (`redrive`) or deleted; how many.
+    func settleFailures(_ function: String, ids: [Int64]?, redrive: Bool) async throws(ServiceError) -> Int
+    /// What the event queue holds now; nil without one.
+    func queueStats() async -> EventDispatcher.Stats?
     /// Ready provisioned environments of a version, and why they could not all be made.
     func provisionedState(function: String, version: String) async -> (available: Int, failure: String?)
     func status() async -> Scheduler.Status

@@ -18,6 +18,7 @@ public final class Metrics: @unchecked Sendable {
     }
 
     private let lock = NSLock()
+    /// By name, then by the sample's label text (`function="f"` or more labels).
     private var counters: [String: [String: Int]] = [:]
     private var histograms: [String: [String: Histogram]] = [:]
 
@@ -28,6 +29,15 @@ public final class Metrics: @unchecked Sendable {
         ("hearth_cold_starts_total", "Invocations that started a new execution environment."),
         ("hearth_warm_starts_total", "Invocations served by an idle warm execution environment."),
         ("hearth_prepared_starts_total", "Cold starts that specialised a pre-built sandbox of the runtime image."),
+        ("hearth_async_events_accepted_total", "Asynchronous invocations accepted (synced to the queue before 202)."),
+        ("hearth_async_attempts_total", "Attempts of queued events."),
+        ("hearth_async_retries_total", "Function errors retried after Lambda's delay."),
+        ("hearth_async_throttles_total", "Attempts of queued events refused for concurrency (back to the queue, not an attempt)."),
+        ("hearth_async_failures_total", "Queued events that ended in failure handling, by condition."),
+        ("hearth_async_dropped_total", "Queued events dropped, by reason."),
+        ("hearth_async_destination_deliveries_total", "Records and events delivered to a destination or dead-letter queue."),
+        ("hearth_async_destination_failures_total", "Records kept because their destination could not be reached."),
+        ("hearth_async_store_errors_total", "Outcomes the queue could not write (the event runs again)."),
     ]
     static let histogramHelp: [(String, String)] = [
         ("hearth_invocation_duration_seconds", "Invocation duration (the REPORT line's Duration)."),
@@ -37,20 +47,31 @@ public final class Metrics: @unchecked Sendable {
     public init() {}
 
     public func increment(_ name: String, function: String) {
-        lock.withLock { counters[name, default: [:]][function, default: 0] += 1 }
+        let key = Self.label(function)
+        lock.withLock { counters[name, default: [:]][key, default: 0] += 1 }
     }
+
+    /// A counter with labels of its own, e.g. [("function", "f"), ("condition", "RetriesExhausted")].
+    public func increment(_ name: String, labels: [(String, String)]) {
+        let key = labels.map { "\($0.0)=\"\(Self.escape($0.1))\"" }.joined(separator: ",")
+        lock.withLock { counters[name, default: [:]][key, default: 0] += 1 }
+    }
+
+    private static func label(_ function: String) -> String { "function=\"\(escape(function))\"" }
 
     public func observe(_ name: String, function: String, seconds: Double) {
         lock.withLock { histograms[name, default: [:]][function, default: Histogram()].observe(seconds) }
     }
 
     public func counter(_ name: String, function: String) -> Int {
-        lock.withLock { counters[name]?[function] ?? 0 }
+        let key = Self.label(function)
+        return lock.withLock { counters[name]?[key] ?? 0 }
     }
 
     public func forget(function: String) {
         lock.withLock {
-            for key in counters.keys { counters[key]?[function] = nil }
+            let key = Self.label(function)
+            for name in counters.keys { counters[name] = counters[name]?.filter { $0.key != key && !$0.key.hasPrefix(key + ",") } }
             for key in histograms.keys { histograms[key]?[function] = nil }
         }
     }
@@ -62,8 +83,8 @@ public final class Metrics: @unchecked Sendable {
         var out = ""
         for (name, help) in Self.counterHelp {
             out += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
-            for (function, value) in (counters[name] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                out += "\(name){function=\"\(Self.escape(function))\"} \(value)\n"
+            for (labels, value) in (counters[name] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                out += labels.isEmpty ? "\(name) \(value)\n" : "\(name){\(labels)} \(value)\n"
             }
         }
         for (name, help) in Self.histogramHelp {

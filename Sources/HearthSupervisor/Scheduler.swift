@@ -411,7 +411,8 @@ public actor Scheduler {
                       prepared: await launcher.preparedCount())
     }
 
-    public func metricsText() async -> String {
+    /// The exposition text, with `extra` gauges sampled by the caller (the event queue's).
+    public func metricsText(extra: [(String, String, [(String, Double)])] = []) async -> String {
         let preparedCount = await launcher.preparedCount()
         var concurrent: [(String, Double)] = []
         for (function, busy) in concurrency.running.sorted(by: { $0.key < $1.key }) {
@@ -438,6 +439,6 @@ public actor Scheduler {
             ("hearth_memory_live_megabytes", "Memory given to live sandboxes.", [("", Double(liveMemoryMB))]),
             ("hearth_memory_budget_megabytes", "The host memory budget for sandboxes.", [("", Double(options.memoryBudgetMB))]),
             ("hearth_prepared_sandboxes", "Pre-built empty sandboxes waiting for a cold start.", [("", Double(preparedCount))]),
-        ])
+        ] + extra)
     }
 }

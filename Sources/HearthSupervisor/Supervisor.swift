@@ -1,4 +1,5 @@
 import Foundation
+import HearthEvents
 import HearthExecution
 import HearthModel
 import HearthRegistry
@@ -15,6 +16,8 @@ public struct SupervisorOptions: Sendable {
     /// An idle environment is retired after this long.
     public var idleTimeoutSeconds: Double = 600
     public var region = "us-east-1"
+    /// Lambda's async retry delays and backoffs multiplied by this (tests shorten them; 1 is Lambda's).
+    public var asyncDelayScale = 1.0
     /// Pre-built empty sandboxes kept per runtime image for cold starts; 0 turns them off.
     public var preparedPerImage = 2
     /// Freeze an environment between invocations, as Lambda does: what it runs in the background stops
@@ -48,36 +51,58 @@ public final class Supervisor: FunctionService {
     public let metrics: Metrics
     public let options: SupervisorOptions
     public let scheduler: Scheduler
+    /// The durable queue of asynchronous invocations; nil without an event store (unit tests).
+    public let events: EventDispatcher?
+    let clock: any SchedulerClock
 
     public typealias Status = Scheduler.Status
 
     /// The daemon's supervisor: sandboxes from `engine`, prepared ones kept per runtime image.
     public convenience init(registry: any FunctionRegistry, engine: SandboxEngine, logs: FunctionLogs, options: SupervisorOptions,
-                            journal: InFlightJournal? = nil, thawGuard: ThawGuard? = nil) throws {
+                            journal: InFlightJournal? = nil, thawGuard: ThawGuard? = nil, eventStore: (any EventStore)? = nil) throws {
         let metrics = Metrics()
         // A frozen sandbox outlives a dead daemon unless the guard thaws it: no guard, no freezing.
         let mayFreeze: (@Sendable () -> Bool)? = if options.freezeIdle, let thawGuard { { thawGuard.isAlive } } else { nil }
         let launcher = SandboxLauncher(registry: registry, engine: engine, logs: logs, metrics: metrics,
                                        preparedPerImage: options.preparedPerImage, mayFreeze: mayFreeze)
-        try self.init(registry: registry, launcher: launcher, logs: logs, metrics: metrics, options: options, journal: journal)
+        try self.init(registry: registry, launcher: launcher, logs: logs, metrics: metrics, options: options, journal: journal,
+                      eventStore: eventStore)
     }
 
     /// A registry and a launcher (fakes in unit tests) wired to a new scheduler.
     init(registry: any FunctionRegistry, launcher: any EnvironmentLauncher, logs: FunctionLogs, metrics: Metrics, options: SupervisorOptions,
-         journal: InFlightJournal? = nil, clock: any SchedulerClock = SystemClock()) throws {
+         journal: InFlightJournal? = nil, clock: any SchedulerClock = SystemClock(), eventStore: (any EventStore)? = nil) throws {
         self.registry = registry
         self.logs = logs
         self.metrics = metrics
         self.options = options
-        scheduler = try Scheduler(lookup: registry, launcher: launcher, logs: logs, metrics: metrics, options: options, journal: journal,
-                                  clock: clock)
+        self.clock = clock
+        let scheduler = try Scheduler(lookup: registry, launcher: launcher, logs: logs, metrics: metrics, options: options, journal: journal,
+                                      clock: clock)
+        self.scheduler = scheduler
+        events = eventStore.map { store in
+            var queue = EventDispatcher.Options()
+            queue.rules = RetryRules().scaled(by: options.asyncDelayScale)
+            queue.maxInFlight = options.accountConcurrency
+            let invoker = SchedulerEventInvoker(registry: registry, scheduler: scheduler, region: options.region)
+            return EventDispatcher(store: store, invoker: invoker, options: queue, clock: { clock.now().timeIntervalSince1970 },
+                                   count: { [metrics] name, labels in metrics.increment(name, labels: labels) })
+        }
     }
 
-    /// Starts background work: retiring idle sandboxes, provisioned concurrency.
-    public func start() async { await scheduler.start() }
+    /// Starts background work: retiring idle sandboxes, provisioned concurrency, the event queue (which
+    /// resumes what a previous daemon accepted).
+    public func start() async throws {
+        await scheduler.start()
+        try await events?.start()
+    }
 
-    /// Destroys every sandbox, busy ones included (on SIGTERM).
-    public func shutdown() async { await scheduler.shutdown() }
+    /// Destroys every sandbox, busy ones included (on SIGTERM); the queue stops first, so the events cut
+    /// off run again after a restart.
+    public func shutdown() async {
+        await events?.stop()
+        await scheduler.shutdown()
+    }
 
     /// - Parameter requestId: the API request's id, which is also the invocation's (as on Lambda).
     public func invoke(_ ref: FunctionReference, requestId: String, payload: [UInt8], clientContext: String?) async throws(ServiceError) -> InvokeOutcome {
@@ -95,7 +120,18 @@ public final class Supervisor: FunctionService {
         await scheduler.reload(idleTimeoutSeconds: idleTimeoutSeconds, memoryBudgetMB: memoryBudgetMB)
     }
 
-    public func metricsText() async -> String { await scheduler.metricsText() }
+    public func metricsText() async -> String {
+        guard let stats = await events?.stats() else { return await scheduler.metricsText() }
+        func byFunction(_ values: [String: Double]) -> [(String, Double)] {
+            values.sorted { $0.key < $1.key }.map { ("function=\"\(Metrics.escape($0.key))\"", $0.value) }
+        }
+        return await scheduler.metricsText(extra: [
+            ("hearth_async_queue_depth", "Queued events waiting for their time or for concurrency, by function.",
+             byFunction(stats.queued.mapValues(Double.init))),
+            ("hearth_async_oldest_event_age_seconds", "Age of the oldest waiting event, by function.", byFunction(stats.oldestAge)),
+            ("hearth_async_running", "Queued events being run now.", [("", Double(stats.running))]),
+        ])
+    }
 
     public var region: String { options.region }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HearthEvents
 @testable import HearthExecution
 import HearthModel
 import HearthPackages
@@ -17,6 +18,8 @@ final class FakeFunctionService: FunctionService {
         var tagged: [(String, [String: String])] = []
         var untagged: [(String, [String])] = []
         var deletedLayers: [(String, Int)] = []
+        var events: [(ref: FunctionReference, requestId: String, payload: [UInt8])] = []
+        var eventConfigs: [(ref: FunctionReference, change: EventInvokeConfigChange, replace: Bool)] = []
     }
     let calls = Mutex(Calls())
     let reader = FakeFunctionReader()
@@ -45,6 +48,24 @@ final class FakeFunctionService: FunctionService {
         let answer = onInvoke.withLock { $0 }
         return try answer(ref, payload)
     }
+
+    func enqueueEvent(_ ref: FunctionReference, requestId: String, payload: [UInt8]) async throws(ServiceError) {
+        calls.withLock { $0.events.append((ref, requestId, payload)) }
+    }
+
+    func putEventInvokeConfig(_ ref: FunctionReference, _ change: EventInvokeConfigChange, replace: Bool) async throws(ServiceError)
+        -> EventInvokeConfigRecord {
+        calls.withLock { $0.eventConfigs.append((ref, change, replace)) }
+        _ = try reader.resolve(ref)
+        return EventInvokeConfigRecord(qualifier: ref.qualifier ?? "$LATEST", maximumRetryAttempts: change.maximumRetryAttempts,
+                                       maximumEventAgeInSeconds: change.maximumEventAgeInSeconds, onSuccess: change.onSuccess ?? nil,
+                                       onFailure: change.onFailure ?? nil, lastModified: 1_700_000_000.5)
+    }
+
+    func deleteEventInvokeConfig(_ ref: FunctionReference) async throws(ServiceError) { throw Self.unused }
+    func eventFailures(_ function: String?) async throws(ServiceError) -> [FailedEvent] { [] }
+    func settleFailures(_ function: String, ids: [Int64]?, redrive: Bool) async throws(ServiceError) -> Int { 0 }
+    func queueStats() async -> EventDispatcher.Stats? { nil }
 
     func createFunction(name: String, packageType: String?, code: FunctionCode, settings: FunctionSettings,
                         publish: Bool) async throws(ServiceError) -> FunctionRecord {
@@ -169,4 +190,8 @@ final class FakeFunctionReader: FunctionReader {
     func layerVersion(_ name: String, _ version: Int) throws(ServiceError) -> LayerVersionRecord { throw .notFound("Layer version not found") }
     func layerVersions(_ name: String) throws(ServiceError) -> [LayerVersionRecord] { [] }
     func layers() throws(ServiceError) -> [LayerVersionRecord] { [] }
+    func eventInvokeConfig(_ ref: FunctionReference) throws(ServiceError) -> EventInvokeConfigRecord {
+        throw .notFound("The function \(ref.name) doesn't have an EventInvokeConfig")
+    }
+    func eventInvokeConfigs(_ function: String) throws(ServiceError) -> [EventInvokeConfigRecord] { [] }
 }

@@ -115,15 +115,65 @@ final class RouteTests: XCTestCase {
                     404, "ResourceNotFoundException")
     }
 
-    func testAnEventIsAcceptedWith202AndRunsInTheBackground() async throws {
-        service.reader.put("f")
-        let response = await send("POST", invocations, headers: ["x-amz-invocation-type": "Event"], body: #"{"e":1}"#)
+    func testAnEventIsQueuedUnderThe202sRequestIdAndNotRunByTheRoute() async throws {
+        service.reader.put("f", version: "live")
+        let response = await send("POST", invocations + "?Qualifier=live", headers: ["x-amz-invocation-type": "Event"], body: #"{"e":1}"#)
         XCTAssertEqual(response.status, 202)
+        XCTAssertEqual(response.body, [])
         let requestId = header(response, "x-amzn-RequestId")
-        for _ in 0..<5000 where service.calls.withLock({ $0.invocations.isEmpty }) { try await Task.sleep(for: .milliseconds(1)) }
-        XCTAssertEqual(service.calls.withLock { $0.invocations.first?.requestId }, requestId, "the event runs under the 202's request id")
+        let queued = service.calls.withLock { $0.events }
+        XCTAssertEqual(queued.map(\.requestId), [requestId].compactMap { $0 }, "the event is queued under the 202's request id")
+        XCTAssertEqual(queued.first?.ref, FunctionReference(name: "f", qualifier: "live"))
+        XCTAssertEqual(queued.first?.payload, Array(#"{"e":1}"#.utf8))
+        XCTAssertTrue(service.calls.withLock { $0.invocations.isEmpty }, "the queue runs it, not the route")
         assertError(await send("POST", "/2015-03-31/functions/g/invocations", headers: ["x-amz-invocation-type": "Event"], body: "{}"),
                     404, "ResourceNotFoundException")
+        XCTAssertEqual(service.calls.withLock { $0.events.count }, 1, "nothing is queued for a function that does not exist")
+    }
+
+    func testInvokeAsyncQueuesItsBodyAndAnswersStatus202() async throws {
+        service.reader.put("f")
+        let response = await send("POST", "/2014-11-13/functions/f/invoke-async/", body: #"{"old":true}"#)
+        XCTAssertEqual(response.status, 202)
+        XCTAssertEqual(try document(response)["Status"] as? Int, 202)
+        XCTAssertEqual(service.calls.withLock { $0.events.first?.payload }, Array(#"{"old":true}"#.utf8))
+        assertError(await send("POST", "/2014-11-13/functions/f/invoke-async/", body: "{oops"), 400, "InvalidRequestContentException")
+        let big = "\"" + String(repeating: "x", count: 1_048_577) + "\""
+        assertError(await send("POST", "/2014-11-13/functions/f/invoke-async/", body: big), 413, "RequestEntityTooLargeException")
+        XCTAssertEqual(service.calls.withLock { $0.events.count }, 1)
+    }
+
+    /// Put and Update reach the service with what the body gave (a destination given empty is a clear);
+    /// the answer has Lambda's shape: the qualified ARN, the timestamp, empty destination objects.
+    func testEventInvokeConfigRoutes() async throws {
+        service.reader.put("f")
+        service.reader.put("f", version: "live")
+        let path = "/2019-09-25/functions/f/event-invoke-config"
+        let put = await send("PUT", path, body: #"{"MaximumRetryAttempts":1,"DestinationConfig":{"OnFailure":{"Destination":"arn:aws:lambda:eu-west-1:000000000000:function:g"},"OnSuccess":{}}}"#)
+        XCTAssertEqual(put.status, 200)
+        let body = try document(put)
+        XCTAssertEqual(body["FunctionArn"] as? String, "arn:aws:lambda:eu-west-1:000000000000:function:f:$LATEST")
+        XCTAssertEqual(body["MaximumRetryAttempts"] as? Int, 1)
+        XCTAssertNil(body["MaximumEventAgeInSeconds"], "a field left out stays out")
+        XCTAssertEqual(body["LastModified"] as? Double, 1_700_000_000.5)
+        let destinations = body["DestinationConfig"] as? [String: Any]
+        XCTAssertEqual((destinations?["OnSuccess"] as? [String: Any])?.count, 0)
+        XCTAssertEqual((destinations?["OnFailure"] as? [String: Any])?["Destination"] as? String, "arn:aws:lambda:eu-west-1:000000000000:function:g")
+
+        let update = await send("POST", path + "?Qualifier=live", body: #"{"MaximumEventAgeInSeconds":60}"#)
+        XCTAssertEqual(update.status, 200)
+        XCTAssertEqual(try document(update)["FunctionArn"] as? String, "arn:aws:lambda:eu-west-1:000000000000:function:f:live")
+        let calls = service.calls.withLock { $0.eventConfigs }
+        XCTAssertEqual(calls.map(\.replace), [true, false])
+        XCTAssertEqual(calls[0].change.onSuccess, .some(nil), "OnSuccess: {} clears it")
+        XCTAssertEqual(calls[0].change.onFailure, .some("arn:aws:lambda:eu-west-1:000000000000:function:g"))
+        XCTAssertNil(calls[1].change.onSuccess, "no DestinationConfig: destinations are not touched")
+        XCTAssertEqual(calls[1].ref.qualifier, "live")
+        assertError(await send("PUT", path, body: #"{"MaximumRetryAttempts":"two"}"#), 400, "SerializationException")
+        assertError(await send("PUT", "/2019-09-25/functions/f:1/event-invoke-config?Qualifier=2", body: "{}"), 400, "InvalidParameterValueException")
+        assertError(await send("GET", path), 404, "ResourceNotFoundException")
+        let list = await send("GET", path + "/list")
+        XCTAssertEqual((try document(list)["FunctionEventInvokeConfigs"] as? [Any])?.count, 0)
     }
 
     func testInvocationInputsAreCheckedBeforeTheServiceIsAsked() async throws {

@@ -97,6 +97,8 @@ enum FakeBehaviour: Sendable {
     case hold(Gate)
     /// Ends as a timeout does: the environment is dead afterwards.
     case timeOut
+    /// The function raises an error (the environment stays warm).
+    case fail
 }
 
 final class FakeEnvironment: LaunchedEnvironment {
@@ -138,6 +140,12 @@ final class FakeEnvironment: LaunchedEnvironment {
         case .timeOut:
             lifecycle.markDead()
             end = .platform(.timedOut)
+        case .fail:
+            let report = InvocationLog.Report(durationMs: 1, memorySizeMB: function.spec.limits.memoryMB, maxMemoryUsedMB: 1,
+                                              initDurationMs: nil, end: .functionError(type: "Exception"))
+            return InvocationResult(requestId: request.requestId, end: .functionError(type: "Exception"),
+                                    body: .error(Array(#"{"errorMessage":"boom","errorType":"Exception"}"#.utf8), type: "Exception"),
+                                    report: report)
         }
         let report = InvocationLog.Report(durationMs: 1, memorySizeMB: function.spec.limits.memoryMB, maxMemoryUsedMB: 1,
                                           initDurationMs: request.reportInit ? initDurationMs : nil, end: end)
@@ -211,7 +219,30 @@ final class FakeFunctionRegistry: FunctionRegistry {
     let records = FakeRegistry()
     private let failing = Mutex<ServiceError?>(nil)
     private let revisions = Atomic(1)
+    private let eventConfigs = Mutex<[String: EventInvokeConfigRecord]>([:])
     let codeDirectory = "/nonexistent"
+
+    func putEventInvokeConfig(_ ref: FunctionReference, _ change: EventInvokeConfigChange, replace: Bool) throws(ServiceError)
+        -> EventInvokeConfigRecord {
+        try check()
+        _ = try records.resolve(ref)
+        let qualifier = ref.qualifier ?? "$LATEST"
+        let record = EventInvokeConfigRecord(qualifier: qualifier, maximumRetryAttempts: change.maximumRetryAttempts,
+                                             maximumEventAgeInSeconds: change.maximumEventAgeInSeconds, onSuccess: change.onSuccess ?? nil,
+                                             onFailure: change.onFailure ?? nil, lastModified: 1)
+        eventConfigs.withLock { $0[ref.name + ":" + qualifier] = record }
+        return record
+    }
+    func eventInvokeConfig(_ ref: FunctionReference) throws(ServiceError) -> EventInvokeConfigRecord {
+        guard let record = eventConfigs.withLock({ $0[ref.name + ":" + (ref.qualifier ?? "$LATEST")] }) else { throw .notFound("no config") }
+        return record
+    }
+    func eventInvokeConfigs(_ function: String) throws(ServiceError) -> [EventInvokeConfigRecord] {
+        eventConfigs.withLock { configs in configs.filter { $0.key.hasPrefix(function + ":") }.map(\.value) }
+    }
+    func deleteEventInvokeConfig(_ ref: FunctionReference) throws(ServiceError) {
+        eventConfigs.withLock { $0[ref.name + ":" + (ref.qualifier ?? "$LATEST")] = nil }
+    }
 
     /// The next changes fail with `error` (nil: they succeed again).
     func failChanges(with error: ServiceError?) { failing.withLock { $0 = error } }

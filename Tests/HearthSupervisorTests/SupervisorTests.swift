@@ -1,4 +1,5 @@
 import Foundation
+import HearthEvents
 import HearthModel
 @testable import HearthRegistry
 @testable import HearthSupervisor
@@ -82,5 +83,83 @@ final class SupervisorTests: XCTestCase {
         let status = await supervisor.status()
         XCTAssertTrue(status.pools.isEmpty)
         XCTAssertEqual(status.functions, 0)
+    }
+}
+
+/// The durable queue wired to the scheduler, with the fake launcher and a real queue file: an event runs
+/// through admission like any Invoke, a failing one is retried (delays scaled down) and then kept.
+final class SupervisorEventTests: XCTestCase {
+    private var directory = ""
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
+
+    func makeSupervisor() throws -> (Supervisor, FakeFunctionRegistry, FakeLauncher) {
+        directory = NSTemporaryDirectory() + "hearth-supervisor-events-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let registry = FakeFunctionRegistry(), launcher = FakeLauncher()
+        registry.records.put("f", memoryMB: 128, revision: "r1")
+        registry.records.put("audit", memoryMB: 128, revision: "r1")
+        var options = SupervisorOptions(memoryBudgetMB: 4096)
+        options.sandboxUIDs = 50_000..<50_100
+        options.asyncDelayScale = 0.0001
+        let supervisor = try Supervisor(registry: registry, launcher: launcher, logs: try FunctionLogs(directory: directory + "/logs"),
+                                        metrics: Metrics(), options: options, eventStore: try SQLiteEventStore(path: directory + "/events.db"))
+        return (supervisor, registry, launcher)
+    }
+
+    func invocations(_ launcher: FakeLauncher, _ function: String) -> Int {
+        launcher.launched.filter { $0.function.name == function }.map(\.invocations).reduce(0, +)
+    }
+
+    func testAFailingEventIsTriedThreeTimesThenReachesItsOnFailureFunction() async throws {
+        let (supervisor, registry, launcher) = try makeSupervisor()
+        launcher.behave("f", .fail)
+        _ = try registry.putEventInvokeConfig(FunctionReference(name: "f"), EventInvokeConfigChange(onFailure: .some(LambdaARN.function("audit", region: "us-east-1"))),
+                                              replace: true)
+        try await supervisor.start()
+        try await supervisor.enqueueEvent(FunctionReference(name: "f"), requestId: "req-1", payload: Array(#"{"n":1}"#.utf8))
+        await eventually("the failure record reached audit") { invocations(launcher, "audit") == 1 }
+        XCTAssertEqual(invocations(launcher, "f"), 3)
+        let failures = try await supervisor.eventFailures("f")
+        XCTAssertEqual(failures, [], "delivered to a destination, not kept")
+        let metrics = await supervisor.metricsText()
+        XCTAssertTrue(metrics.contains(#"hearth_async_failures_total{function="f",condition="RetriesExhausted"} 1"#), metrics)
+        XCTAssertTrue(metrics.contains(#"hearth_async_retries_total{function="f"} 2"#), metrics)
+        XCTAssertTrue(metrics.contains(#"hearth_async_events_accepted_total{function="f"} 1"#), metrics)
+        await supervisor.shutdown()
+    }
+
+    func testEventsToAFunctionWithReservedConcurrencyOneAllRunOnce() async throws {
+        let (supervisor, registry, launcher) = try makeSupervisor()
+        try await supervisor.putReservedConcurrency("f", 1)
+        let gate = Gate()
+        launcher.behave("f", .hold(gate))
+        try await supervisor.start()
+        for i in 0..<5 {
+            try await supervisor.enqueueEvent(FunctionReference(name: "f"), requestId: "req-\(i)", payload: Array("{}".utf8))
+        }
+        await eventually("one runs") { invocations(launcher, "f") == 1 }
+        let stats = await supervisor.queueStats()
+        XCTAssertEqual(stats?.running, 1)
+        XCTAssertEqual(stats?.queued["f"], 4)
+        gate.open()
+        await eventually("all five ran") { invocations(launcher, "f") == 5 }
+        await eventually("the queue is empty") { await supervisor.queueStats()?.queued.isEmpty == true }
+        XCTAssertEqual(invocations(launcher, "f"), 5, "each event ran once")
+        await supervisor.shutdown()
+    }
+
+    func testAnEventOfAFunctionWithReservedConcurrencyZeroIsKeptAsAFailureWithoutRunning() async throws {
+        let (supervisor, registry, launcher) = try makeSupervisor()
+        try await supervisor.putReservedConcurrency("f", 0)
+        try await supervisor.start()
+        try await supervisor.enqueueEvent(FunctionReference(name: "f"), requestId: "req-0", payload: Array("{}".utf8))
+        await eventually("kept as a failure") { ((try? await supervisor.eventFailures("f")) ?? []).count == 1 }
+        XCTAssertEqual(invocations(launcher, "f"), 0)
+        let deleted = try await supervisor.settleFailures("f", ids: nil, redrive: false)
+        XCTAssertEqual(deleted, 1)
+        let left = try await supervisor.eventFailures("f")
+        XCTAssertEqual(left, [])
+        await supervisor.shutdown()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HearthEvents
 import HearthModel
 import HearthRegistry
 import HearthSupervisor
@@ -17,10 +18,20 @@ extension LambdaAPI {
         ])
     }
 
-    /// Pools, memory budget and busy/idle sandboxes, for `hearth status`.
+    /// Pools, memory budget, busy/idle sandboxes and the event queue, for `hearth status`.
     func status(_ request: APIRequest) async throws(ServiceError) -> APIResponse {
-        let status = await service.status()
-        let data = (try? JSONEncoder().encode(status)) ?? Data("{}".utf8)
+        struct Answer: Encodable {
+            var status: Scheduler.Status
+            var queue: EventDispatcher.Stats?
+            func encode(to encoder: any Encoder) throws {
+                try status.encode(to: encoder)
+                var container = encoder.container(keyedBy: Key.self)
+                try container.encodeIfPresent(queue, forKey: .queue)
+            }
+            enum Key: CodingKey { case queue }
+        }
+        let answer = Answer(status: await service.status(), queue: await service.queueStats())
+        let data = (try? JSONEncoder().encode(answer)) ?? Data("{}".utf8)
         return APIResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(data))
     }
 

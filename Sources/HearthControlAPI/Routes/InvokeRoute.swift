@@ -6,7 +6,7 @@ import HearthSupervisor
 
 extension LambdaAPI {
     /// Invoke: RequestResponse (200, X-Amz-Function-Error on errors, X-Amz-Log-Result with Tail),
-    /// DryRun (204), Event (202; run in the background).
+    /// DryRun (204), Event (202 once the event is synced to the durable queue).
     func invoke(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
         let type = request.headers["x-amz-invocation-type"] ?? "RequestResponse"
@@ -24,8 +24,8 @@ extension LambdaAPI {
         } catch {
             throw .invalidContent("Could not parse request body into json: Could not parse payload into json: \(error.localizedDescription)")
         }
-        if type == "Event", payload.count > 1_048_576 {
-            throw .tooLarge("\(payload.count) byte payload is too large for the Event invocation type (limit 1048576 bytes)")
+        if type == "Event", payload.count > LambdaLimits.asyncPayloadBytes {
+            throw .tooLarge("\(payload.count) byte payload is too large for the Event invocation type (limit \(LambdaLimits.asyncPayloadBytes) bytes)")
         }
         let clientContext = try Self.clientContext(request.headers["x-amz-client-context"])
 
@@ -34,11 +34,9 @@ extension LambdaAPI {
             return APIResponse(status: 204, headers: [("X-Amz-Executed-Version", record.version)])
         }
         if type == "Event" {
-            let record = try functions.resolve(ref)
-            let service = self.service
-            let requestId = request.requestId
-            Task { _ = try? await service.invoke(ref, requestId: requestId, payload: payload, clientContext: nil) }
-            return APIResponse(status: 202, headers: [("X-Amz-Executed-Version", record.version)])
+            _ = try functions.resolve(ref)
+            try await service.enqueueEvent(ref, requestId: request.requestId, payload: payload)
+            return APIResponse(status: 202)
         }
 
         let outcome = try await service.invoke(ref, requestId: request.requestId, payload: payload, clientContext: clientContext)
@@ -51,6 +49,22 @@ extension LambdaAPI {
             headers.append(("X-Amz-Function-Error", "Unhandled"))
             return APIResponse(status: 200, headers: headers, body: document)
         }
+    }
+
+    /// InvokeAsync (deprecated, still sent by old clients): the body is the event; 202 {"Status": 202}.
+    func invokeAsync(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
+        let ref = try reference(request, params)
+        var payload = try request.payload()
+        if payload.isEmpty { payload = Array("{}".utf8) }
+        guard payload.count <= LambdaLimits.asyncPayloadBytes else {
+            throw .tooLarge("\(payload.count) byte payload is too large for the Event invocation type (limit \(LambdaLimits.asyncPayloadBytes) bytes)")
+        }
+        guard (try? JSONSerialization.jsonObject(with: Data(payload), options: [.fragmentsAllowed])) != nil else {
+            throw .invalidContent("Could not parse request body into json: the body is not JSON")
+        }
+        _ = try functions.resolve(ref)
+        try await service.enqueueEvent(ref, requestId: request.requestId, payload: payload)
+        return .json(202, ["Status": 202])
     }
 
     /// X-Amz-Client-Context is base64 of a JSON document of at most 3,583 bytes; the runtime gets the JSON
