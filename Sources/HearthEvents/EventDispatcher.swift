@@ -29,6 +29,8 @@ public actor EventDispatcher {
 
     /// Counts a thing that happened (a metric name and its labels).
     public typealias Counter = @Sendable (_ name: String, _ labels: [(String, String)]) -> Void
+    /// Records a duration in seconds for a function (a histogram).
+    public typealias Timer = @Sendable (_ name: String, _ function: String, _ seconds: Double) -> Void
 
     private struct Tracked {
         var event: QueuedEvent
@@ -47,6 +49,7 @@ public actor EventDispatcher {
     private let invoker: any EventInvoker
     private let clock: @Sendable () -> Double
     private let count: Counter
+    private let time: Timer
     private var options: Options
     private var events: [Int64: Tracked] = [:]
     private var due = Heap<Due>()
@@ -64,12 +67,14 @@ public actor EventDispatcher {
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
 
     public init(store: any EventStore, invoker: any EventInvoker, options: Options = Options(),
-                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }, count: @escaping Counter = { _, _ in }) {
+                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }, count: @escaping Counter = { _, _ in },
+                time: @escaping Timer = { _, _, _ in }) {
         self.store = store
         self.invoker = invoker
         self.options = options
         self.clock = clock
         self.count = count
+        self.time = time
     }
 
     /// Loads what the store holds (a restart resumes it) and starts dispatching.
@@ -194,6 +199,10 @@ public actor EventDispatcher {
             return await finish(event, outcome: nil, decision: .failed(.eventAgeExceeded), settings: settings, payload: payload)
         }
         count("hearth_async_attempts_total", [("function", event.function)])
+        if event.attempts == 0, (events[event.id]?.backoffs ?? 0) == 0 {
+            // From acceptance (before the sync) to the first attempt's start: what the queue adds to an invocation.
+            time("hearth_async_start_delay_seconds", event.function, max(0, clock() - event.enqueuedAt))
+        }
         let outcome = await invoker.invoke(function: event.function, qualifier: event.qualifier, requestId: event.requestId, payload: payload)
         var backoffs = 0
         switch outcome {
@@ -270,8 +279,9 @@ public actor EventDispatcher {
         if case .throttled? = outcome {
             learnedLimit[function] = busy
             count("hearth_async_throttles_total", [("function", function)])
-        } else if let limit = learnedLimit[function] {
-            learnedLimit[function] = limit + 1 > 1000 ? nil : limit + 1
+        } else if let limit = learnedLimit[function], busy + 1 >= limit {
+            // It ran at the cap without a throttle: one more may fit. Below the cap there is nothing to learn.
+            learnedLimit[function] = limit + 1 > options.maxInFlight ? nil : limit + 1
         }
         if keep {
             tracked.event = next

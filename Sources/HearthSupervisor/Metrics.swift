@@ -3,7 +3,7 @@ import Foundation
 /// Counters, gauges and histograms by function, rendered in Prometheus's text format.
 public final class Metrics: @unchecked Sendable {
     /// Seconds: from 1 ms to 15 min, as invocations range.
-    public static let durationBuckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900]
+    public static let durationBuckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900]
 
     private struct Histogram {
         var counts: [Int]
@@ -42,6 +42,7 @@ public final class Metrics: @unchecked Sendable {
     static let histogramHelp: [(String, String)] = [
         ("hearth_invocation_duration_seconds", "Invocation duration (the REPORT line's Duration)."),
         ("hearth_init_duration_seconds", "Init phase duration of new execution environments."),
+        ("hearth_async_start_delay_seconds", "From an event's acceptance (before its sync) to the start of its first attempt."),
     ]
 
     public init() {}

@@ -86,7 +86,8 @@ public final class Supervisor: FunctionService {
             queue.maxInFlight = options.accountConcurrency
             let invoker = SchedulerEventInvoker(registry: registry, scheduler: scheduler, region: options.region)
             return EventDispatcher(store: store, invoker: invoker, options: queue, clock: { clock.now().timeIntervalSince1970 },
-                                   count: { [metrics] name, labels in metrics.increment(name, labels: labels) })
+                                   count: { [metrics] name, labels in metrics.increment(name, labels: labels) },
+                                   time: { [metrics] name, function, seconds in metrics.observe(name, function: function, seconds: seconds) })
         }
     }
 
