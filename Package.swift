@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // C system libraries.
@@ -75,6 +76,12 @@ let package = Package(
         ]),
         // Who may call the API: SigV4 verification and the access keys it checks against.
         .target(name: "HearthAuth", dependencies: ["HearthModel", .product(name: "Crypto", package: "swift-crypto")]),
+        // Where async records go outside Hearth: SQS (any SQS-compatible endpoint), signed with SigV4.
+        .target(name: "HearthDelivery", dependencies: [
+            "HearthEvents", "HearthAuth", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+        ]),
         .target(
             name: "HearthExecution",
             dependencies: ["HearthModel", "HearthSandbox", "HearthRuntimeAPI", "CSyscalls",
@@ -104,7 +111,7 @@ let package = Package(
             name: "HearthCommands",
             dependencies: [
                 "HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthExecution", "HearthRegistry",
-                "HearthSupervisor", "HearthControlAPI", "HearthHTTP", "HearthState", "HearthSystemd", "HearthAuth", "HearthEvents",
+                "HearthSupervisor", "HearthControlAPI", "HearthHTTP", "HearthState", "HearthSystemd", "HearthAuth", "HearthEvents", "HearthDelivery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

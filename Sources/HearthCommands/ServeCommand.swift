@@ -6,6 +6,7 @@ import Foundation
 import HearthAuth
 import HearthCgroups
 import HearthControlAPI
+import HearthDelivery
 import HearthEvents
 import HearthHTTP
 import HearthModel
@@ -108,8 +109,11 @@ public struct ServeCommand: ParsableCommand {
             }
         }
         let eventStore = try SQLiteEventStore(path: settings.stateDirectory + "/events.db")
+        let sqs = try settings.sqs.map { endpoint in
+            do { return try SQSSender(endpoint: endpoint) } catch { throw HearthError.invalidArgument("\(error)") }
+        }
         let supervisor = try Supervisor(registry: catalog, engine: engine, logs: logs, options: settings.options, journal: journal,
-                                        thawGuard: thawGuard, eventStore: eventStore)
+                                        thawGuard: thawGuard, eventStore: eventStore, destinations: sqs)
         do {
             try await supervisor.start()
         } catch {
@@ -169,6 +173,7 @@ public struct ServeCommand: ParsableCommand {
         // Bounded: a teardown that hangs must not keep the daemon from exiting (systemd would SIGKILL it).
         // Sandboxes die with the daemon anyway, and the next start sweeps what is left.
         let stopped = await finishes(within: Self.shutdownSeconds) { await supervisor.shutdown() }
+        await sqs?.shutdown()
         if let socket = settings.socket { unlink(socket) }
         guard stopped else {
             throw HearthError.system("sandboxes were still being torn down \(Int(Self.shutdownSeconds)) s after SIGTERM; exiting without them")
@@ -200,6 +205,8 @@ public struct ServeCommand: ParsableCommand {
         var journal = false
         /// Every request on the HTTP listener must carry a SigV4 signature by one of the access keys.
         var signedRequests = false
+        /// Where SQS destinations and dead-letter queues are sent; nil: they are kept as failures.
+        var sqs: SQSEndpoint?
     }
 
     func resolve() throws -> Settings {
@@ -253,8 +260,18 @@ public struct ServeCommand: ParsableCommand {
             throw HearthError.invalidArgument("--auth must be auto, required or off, got '\(authMode)'")
         }
         let signed = authMode == "required" || (authMode == "auto" && !listen.isLoopback)
+        var sqs: SQSEndpoint?
+        if let url = fileConfig.sqsEndpoint {
+            // The key: the settings file's, else the environment's (an EnvironmentFile= under systemd).
+            let env = ProcessInfo.processInfo.environment
+            guard let id = fileConfig.sqsAccessKeyId ?? env["AWS_ACCESS_KEY_ID"],
+                  let secret = fileConfig.sqsSecretAccessKey ?? env["AWS_SECRET_ACCESS_KEY"] else {
+                throw HearthError.invalidArgument("sqs_endpoint needs sqs_access_key_id and sqs_secret_access_key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment)")
+            }
+            sqs = SQSEndpoint(url: url, accessKey: id, secretKey: secret)
+        }
         return Settings(listen: listen, socket: socket, stateDirectory: state, imagesDirectory: images, options: options,
-                        connections: connections, imageDirectories: imageDirectories, journal: journal, signedRequests: signed)
+                        connections: connections, imageDirectories: imageDirectories, journal: journal, signedRequests: signed, sqs: sqs)
     }
 
     /// SIGTERM and SIGINT, watched from the moment it is made (the start of `serve`; `run` has blocked them

@@ -21,6 +21,9 @@ import HearthModel
 ///     journal: auto
 ///     auth: auto
 ///     async_delay_scale: 1
+///     sqs_endpoint: http://127.0.0.1:4566
+///     sqs_access_key_id: AKIA...
+///     sqs_secret_access_key: ...
 struct ServeConfiguration: Equatable {
     var listen: String?
     var socket: String?
@@ -43,11 +46,15 @@ struct ServeConfiguration: Equatable {
     var auth: String?
     /// Lambda's async retry delays (1 and 2 minutes) and backoffs multiplied by this: below 1 for tests.
     var asyncDelayScale: Double?
+    /// Where SQS destinations and dead-letter queues are sent, and the key that signs for it.
+    var sqsEndpoint: String?
+    var sqsAccessKeyId: String?
+    var sqsSecretAccessKey: String?
 
     static let keys = ["listen", "socket", "state_dir", "images_dir", "idle_timeout_seconds", "memory_budget_mb", "account_concurrency",
                        "prepared_per_image", "region", "max_connections", "header_timeout_seconds", "body_timeout_seconds",
                        "keepalive_timeout_seconds", "image_dirs", "freeze_idle", "journal", "auth",
-                       "async_delay_scale"]
+                       "async_delay_scale", "sqs_endpoint", "sqs_access_key_id", "sqs_secret_access_key"]
 
     /// Parses the file; any line it does not understand is an error naming the file, line and reason.
     static func parse(_ text: String, file: String) throws -> ServeConfiguration {
@@ -82,6 +89,13 @@ struct ServeConfiguration: Equatable {
             case "state_dir": config.stateDirectory = try absolute(value, key, where_)
             case "images_dir": config.imagesDirectory = try absolute(value, key, where_)
             case "idle_timeout_seconds": config.idleTimeoutSeconds = try number(Double.self, min: 0.1)
+            case "sqs_endpoint":
+                guard value.hasPrefix("http://") || value.hasPrefix("https://") else {
+                    throw HearthError.invalidArgument("\(where_): 'sqs_endpoint' must be an http:// or https:// URL, got '\(value)'")
+                }
+                config.sqsEndpoint = value
+            case "sqs_access_key_id": config.sqsAccessKeyId = value
+            case "sqs_secret_access_key": config.sqsSecretAccessKey = value
             case "async_delay_scale":
                 let scale = try number(Double.self, min: 0.0001)
                 guard scale <= 1 else { throw HearthError.invalidArgument("\(where_): 'async_delay_scale' must be at most 1, got '\(value)'") }

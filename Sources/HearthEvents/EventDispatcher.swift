@@ -47,6 +47,9 @@ public actor EventDispatcher {
 
     private let store: any EventStore
     private let invoker: any EventInvoker
+    /// Sends to targets outside Hearth; nil when none is configured (their records are kept as failures).
+    private let sender: (any DestinationSender)?
+    public let deliveries: DeliveryWorker?
     private let clock: @Sendable () -> Double
     private let count: Counter
     private let time: Timer
@@ -66,7 +69,7 @@ public actor EventDispatcher {
     private var woken = false
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
 
-    public init(store: any EventStore, invoker: any EventInvoker, options: Options = Options(),
+    public init(store: any EventStore, invoker: any EventInvoker, sender: (any DestinationSender)? = nil, options: Options = Options(),
                 clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }, count: @escaping Counter = { _, _ in },
                 time: @escaping Timer = { _, _, _ in }) {
         self.store = store
@@ -75,11 +78,14 @@ public actor EventDispatcher {
         self.clock = clock
         self.count = count
         self.time = time
+        self.sender = sender
+        deliveries = sender.map { DeliveryWorker(store: store, sender: $0, rules: options.rules, clock: clock, count: count) }
     }
 
     /// Loads what the store holds (a restart resumes it) and starts dispatching.
     public func start() async throws {
         for event in try await store.queuedEvents() { track(event) }
+        try await deliveries?.start()
         loop = Task { await self.runLoop() }
     }
 
@@ -90,7 +96,8 @@ public actor EventDispatcher {
 
     /// Stops starting events; outcomes that arrive from now on are recorded only when they are
     /// successes (a failure seen while stopping may be the daemon's own kill: the event runs again).
-    public func stop() {
+    public func stop() async {
+        await deliveries?.stop()
         stopping = true
         loop?.cancel()
         timer?.cancel()
@@ -101,7 +108,7 @@ public actor EventDispatcher {
     /// Adds events durably; when this returns they survive a crash.
     @discardableResult
     public func enqueue(_ new: [NewEvent]) async throws -> [QueuedEvent] {
-        let added = try await store.commit(QueueChange(add: new))
+        let added = try await store.commit(QueueChange(add: new)).events
         for (event, source) in zip(added, new) {
             if payloadBytes + source.payload.count <= options.payloadCacheBytes {
                 payloads[event.id] = source.payload
@@ -130,7 +137,7 @@ public actor EventDispatcher {
             change.add = chosen.map { NewEvent(requestId: RequestIdentifiers.uuid(), function: $0.function, qualifier: $0.qualifier,
                                                payload: $0.payload, enqueuedAt: now) }
         }
-        for event in try await store.commit(change) { track(event) }
+        for event in try await store.commit(change).events { track(event) }
         pump()
         return chosen.count
     }
@@ -260,7 +267,7 @@ public actor EventDispatcher {
             change = QueueChange()
             keep = false
         }
-        var added: [QueuedEvent] = []
+        var added = QueueCommit()
         if !change.isEmpty {
             do {
                 added = try await store.commit(change)
@@ -292,7 +299,8 @@ public actor EventDispatcher {
             events[event.id] = nil
             if let bytes = payloads.removeValue(forKey: event.id) { payloadBytes -= bytes.count }
         }
-        for event in added { track(event) }
+        for event in added.events { track(event) }
+        if !added.deliveries.isEmpty { await deliveries?.add(added.deliveries) }
         pump()
         wake()
         if events.isEmpty {
@@ -320,17 +328,31 @@ public actor EventDispatcher {
                          settings: AsyncSettings, now: Double, into change: inout QueueChange) {
         let record = record(event, payload, condition.rawValue, response, now)
         if let target = settings.onFailure { deliver(record, original: payload, to: target, event: event, dlq: false, into: &change) }
-        if let target = settings.deadLetter { deliver(record, original: payload, to: target, event: event, dlq: true, into: &change) }
+        if let target = settings.deadLetter {
+            deliver(record, original: payload, to: target, event: event, dlq: true, into: &change,
+                    attributes: Self.deadLetterAttributes(event, response: response))
+        }
         if settings.onFailure == nil, settings.deadLetter == nil {
             change.fail.append(FailedEvent(id: 0, requestId: event.requestId, function: event.function, qualifier: event.qualifier, payload: payload,
                                            record: record, reason: "no destination or dead-letter queue is configured", failedAt: now))
         }
     }
 
+    /// What a dead-letter queue's message carries besides the event (lambda-api.md §6): the request id, the
+    /// status (200: the function ran and failed) and the first 1 KB of the error message.
+    static func deadLetterAttributes(_ event: QueuedEvent, response: AttemptResponse?) -> [MessageAttribute] {
+        let document = response.flatMap { try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any] }
+        let message = (document?["errorMessage"] as? String) ?? (response == nil ? "The event was not run" : "")
+        return [MessageAttribute(name: "RequestID", dataType: "String", value: event.requestId),
+                MessageAttribute(name: "ErrorCode", dataType: "Number", value: "200"),
+                MessageAttribute(name: "ErrorMessage", dataType: "String", value: String(decoding: message.utf8.prefix(1024), as: UTF8.self))]
+    }
+
     /// Sends a record (or, for a dead-letter queue, the original event) to `target`. A function gets it
-    /// as a new event in the same transaction; a target Hearth cannot reach keeps it as a failure.
+    /// as a new event, an SQS queue as a delivery, both in the same transaction; a target Hearth cannot
+    /// reach keeps it as a failure.
     private func deliver(_ record: [UInt8], original: [UInt8], to target: String, event: QueuedEvent, dlq: Bool,
-                         into change: inout QueueChange) {
+                         into change: inout QueueChange, attributes: [MessageAttribute] = []) {
         let now = clock()
         if let function = DestinationTarget.function(target) {
             change.add.append(NewEvent(requestId: RequestIdentifiers.uuid(), function: function.name, qualifier: function.qualifier,
@@ -338,9 +360,14 @@ public actor EventDispatcher {
             count("hearth_async_destination_deliveries_total", [("function", event.function)])
             return
         }
+        let refusal = sender.map { $0.refusal(for: target) } ?? "no endpoint for its service is configured"
+        if refusal == nil {
+            change.deliver.append(Delivery(id: 0, function: event.function, requestId: event.requestId, target: target, body: dlq ? original : record,
+                                           attributes: attributes, payload: original, notBefore: now))
+            return
+        }
         change.fail.append(FailedEvent(id: 0, requestId: event.requestId, function: event.function, qualifier: event.qualifier, payload: original,
-                                       record: record, reason: "Hearth cannot deliver to \(target) (no endpoint for its service is configured)",
-                                       failedAt: now))
+                                       record: record, reason: "Hearth cannot deliver to \(target): \(refusal ?? "")", failedAt: now))
         count("hearth_async_destination_failures_total", [("function", event.function)])
     }
 

@@ -86,8 +86,60 @@ public struct FailedEvent: Sendable, Equatable {
     }
 }
 
+/// A message attribute of an SQS message (a dead-letter queue's RequestID, ErrorCode, ErrorMessage).
+public struct MessageAttribute: Codable, Sendable, Equatable {
+    public var name: String
+    /// "String" or "Number".
+    public var dataType: String
+    public var value: String
+
+    public init(name: String, dataType: String, value: String) {
+        self.name = name
+        self.dataType = dataType
+        self.value = value
+    }
+}
+
+/// A message for a target outside Hearth (an SQS queue), kept until it is sent.
+public struct Delivery: Sendable, Equatable {
+    public var id: Int64
+    /// The function whose event it comes from, and that event's request id.
+    public var function: String
+    public var requestId: String
+    /// The destination's ARN.
+    public var target: String
+    public var body: [UInt8]
+    public var attributes: [MessageAttribute]
+    /// The original event's payload, kept for re-driving if the delivery fails for good.
+    public var payload: [UInt8]
+    public var attempts: Int
+    public var notBefore: Double
+    public var lastError: String?
+
+    public init(id: Int64, function: String, requestId: String, target: String, body: [UInt8], attributes: [MessageAttribute] = [],
+                payload: [UInt8], attempts: Int = 0, notBefore: Double, lastError: String? = nil) {
+        self.id = id
+        self.function = function
+        self.requestId = requestId
+        self.target = target
+        self.body = body
+        self.attributes = attributes
+        self.payload = payload
+        self.attempts = attempts
+        self.notBefore = notBefore
+        self.lastError = lastError
+    }
+}
+
+/// What a commit added, with the ids the store gave them.
+public struct QueueCommit: Sendable, Equatable {
+    public var events: [QueuedEvent] = []
+    public var deliveries: [Delivery] = []
+}
+
 /// One outcome written as a whole: events removed, rescheduled or added (a destination that is a
-/// function gets its record as a new event), failures kept. A crash leaves all of it or none.
+/// function gets its record as a new event), deliveries to outside targets, failures kept. A crash
+/// leaves all of it or none.
 public struct QueueChange: Sendable, Equatable {
     public struct Reschedule: Sendable, Equatable {
         public var id: Int64
@@ -102,6 +154,10 @@ public struct QueueChange: Sendable, Equatable {
     public var fail: [FailedEvent] = []
     /// Failures taken out (re-driven or deleted).
     public var removeFailures: [Int64] = []
+    /// Messages for outside targets (ids are the store's), sent ones removed, failed ones rescheduled.
+    public var deliver: [Delivery] = []
+    public var removeDeliveries: [Int64] = []
+    public var rescheduleDeliveries: [Delivery] = []
 
     public init(remove: [Int64] = [], reschedule: [Reschedule] = [], add: [NewEvent] = [], fail: [FailedEvent] = [],
                 removeFailures: [Int64] = []) {
@@ -112,5 +168,8 @@ public struct QueueChange: Sendable, Equatable {
         self.removeFailures = removeFailures
     }
 
-    public var isEmpty: Bool { remove.isEmpty && reschedule.isEmpty && add.isEmpty && fail.isEmpty && removeFailures.isEmpty }
+    public var isEmpty: Bool {
+        remove.isEmpty && reschedule.isEmpty && add.isEmpty && fail.isEmpty && removeFailures.isEmpty && deliver.isEmpty
+            && removeDeliveries.isEmpty && rescheduleDeliveries.isEmpty
+    }
 }

@@ -8,7 +8,7 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
     public let path: String
     private let pool: DatabasePool
     private let lock = NSLock()
-    private var waiting: [(QueueChange, CheckedContinuation<[QueuedEvent], any Error>)] = []
+    private var waiting: [(QueueChange, CheckedContinuation<QueueCommit, any Error>)] = []
     private var flushing = false
 
     public init(path: String) throws {
@@ -39,10 +39,17 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
                 CREATE INDEX failures_by_function ON failures (function, id);
                 """)
         }
+        migrator.registerMigration("2: deliveries") { db in
+            try db.execute(sql: """
+                CREATE TABLE deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT, function TEXT NOT NULL, request_id TEXT NOT NULL,
+                                         target TEXT NOT NULL, body BLOB NOT NULL, attributes BLOB NOT NULL, payload BLOB NOT NULL,
+                                         attempts INTEGER NOT NULL DEFAULT 0, not_before REAL NOT NULL, last_error TEXT);
+                """)
+        }
         return migrator
     }
 
-    public func commit(_ change: QueueChange) async throws -> [QueuedEvent] {
+    public func commit(_ change: QueueChange) async throws -> QueueCommit {
         try await withCheckedThrowingContinuation { continuation in
             let start = lock.withLock {
                 waiting.append((change, continuation))
@@ -69,7 +76,7 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
     }
 
     /// What is waiting to be committed; when nothing is, the flush ends (the next commit starts one).
-    private func takeWaiting() -> [(QueueChange, CheckedContinuation<[QueuedEvent], any Error>)] {
+    private func takeWaiting() -> [(QueueChange, CheckedContinuation<QueueCommit, any Error>)] {
         lock.withLock {
             let batch = waiting
             waiting = []
@@ -78,8 +85,22 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
         }
     }
 
-    private static func apply(_ change: QueueChange, _ db: Database) throws -> [QueuedEvent] {
+    private static func apply(_ change: QueueChange, _ db: Database) throws -> QueueCommit {
+        var result = QueueCommit()
         for id in change.remove { try db.execute(sql: "DELETE FROM events WHERE id = ?", arguments: [id]) }
+        for id in change.removeDeliveries { try db.execute(sql: "DELETE FROM deliveries WHERE id = ?", arguments: [id]) }
+        for d in change.rescheduleDeliveries {
+            try db.execute(sql: "UPDATE deliveries SET attempts = ?, not_before = ?, last_error = ? WHERE id = ?",
+                           arguments: [d.attempts, d.notBefore, d.lastError, d.id])
+        }
+        for d in change.deliver {
+            try db.execute(sql: """
+                INSERT INTO deliveries (function, request_id, target, body, attributes, payload, not_before) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [d.function, d.requestId, d.target, Data(d.body), try JSONEncoder().encode(d.attributes), Data(d.payload), d.notBefore])
+            var stored = d
+            stored.id = db.lastInsertedRowID
+            result.deliveries.append(stored)
+        }
         for id in change.removeFailures { try db.execute(sql: "DELETE FROM failures WHERE id = ?", arguments: [id]) }
         for r in change.reschedule {
             try db.execute(sql: "UPDATE events SET not_before = ?, attempts = ?, last_response = ? WHERE id = ?",
@@ -90,12 +111,24 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
                 INSERT INTO failures (request_id, function, qualifier, payload, record, reason, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [f.requestId, f.function, f.qualifier, Data(f.payload), Data(f.record), f.reason, f.failedAt])
         }
-        return try change.add.map { e in
+        result.events = try change.add.map { e in
             try db.execute(sql: """
                 INSERT INTO events (request_id, function, qualifier, payload, enqueued_at, not_before) VALUES (?, ?, ?, ?, ?, ?)
                 """, arguments: [e.requestId, e.function, e.qualifier, Data(e.payload), e.enqueuedAt, e.enqueuedAt])
             return QueuedEvent(id: db.lastInsertedRowID, requestId: e.requestId, function: e.function, qualifier: e.qualifier,
                                enqueuedAt: e.enqueuedAt, notBefore: e.enqueuedAt)
+        }
+        return result
+    }
+
+    public func pendingDeliveries() async throws -> [Delivery] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM deliveries ORDER BY id").map { row in
+                let body: Data = row["body"], attributes: Data = row["attributes"], payload: Data = row["payload"]
+                return Delivery(id: row["id"], function: row["function"], requestId: row["request_id"], target: row["target"], body: [UInt8](body),
+                                attributes: try JSONDecoder().decode([MessageAttribute].self, from: attributes), payload: [UInt8](payload),
+                                attempts: row["attempts"], notBefore: row["not_before"], lastError: row["last_error"])
+            }
         }
     }
 

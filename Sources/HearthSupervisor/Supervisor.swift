@@ -59,19 +59,21 @@ public final class Supervisor: FunctionService {
 
     /// The daemon's supervisor: sandboxes from `engine`, prepared ones kept per runtime image.
     public convenience init(registry: any FunctionRegistry, engine: SandboxEngine, logs: FunctionLogs, options: SupervisorOptions,
-                            journal: InFlightJournal? = nil, thawGuard: ThawGuard? = nil, eventStore: (any EventStore)? = nil) throws {
+                            journal: InFlightJournal? = nil, thawGuard: ThawGuard? = nil, eventStore: (any EventStore)? = nil,
+                            destinations: (any DestinationSender)? = nil) throws {
         let metrics = Metrics()
         // A frozen sandbox outlives a dead daemon unless the guard thaws it: no guard, no freezing.
         let mayFreeze: (@Sendable () -> Bool)? = if options.freezeIdle, let thawGuard { { thawGuard.isAlive } } else { nil }
         let launcher = SandboxLauncher(registry: registry, engine: engine, logs: logs, metrics: metrics,
                                        preparedPerImage: options.preparedPerImage, mayFreeze: mayFreeze)
         try self.init(registry: registry, launcher: launcher, logs: logs, metrics: metrics, options: options, journal: journal,
-                      eventStore: eventStore)
+                      eventStore: eventStore, destinations: destinations)
     }
 
     /// A registry and a launcher (fakes in unit tests) wired to a new scheduler.
     init(registry: any FunctionRegistry, launcher: any EnvironmentLauncher, logs: FunctionLogs, metrics: Metrics, options: SupervisorOptions,
-         journal: InFlightJournal? = nil, clock: any SchedulerClock = SystemClock(), eventStore: (any EventStore)? = nil) throws {
+         journal: InFlightJournal? = nil, clock: any SchedulerClock = SystemClock(), eventStore: (any EventStore)? = nil,
+         destinations: (any DestinationSender)? = nil) throws {
         self.registry = registry
         self.logs = logs
         self.metrics = metrics
@@ -85,7 +87,7 @@ public final class Supervisor: FunctionService {
             queue.rules = RetryRules().scaled(by: options.asyncDelayScale)
             queue.maxInFlight = options.accountConcurrency
             let invoker = SchedulerEventInvoker(registry: registry, scheduler: scheduler, region: options.region)
-            return EventDispatcher(store: store, invoker: invoker, options: queue, clock: { clock.now().timeIntervalSince1970 },
+            return EventDispatcher(store: store, invoker: invoker, sender: destinations, options: queue, clock: { clock.now().timeIntervalSince1970 },
                                    count: { [metrics] name, labels in metrics.increment(name, labels: labels) },
                                    time: { [metrics] name, function, seconds in metrics.observe(name, function: function, seconds: seconds) })
         }

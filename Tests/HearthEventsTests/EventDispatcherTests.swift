@@ -106,7 +106,7 @@ final class EventDispatcherTests: XCTestCase {
         let invoker = FakeInvoker(), clock = ManualClock()
         await invoker.set("f", settings: AsyncSettings(maximumEventAgeSeconds: 60)) { _ in .success(executedVersion: "$LATEST", payload: []) }
         let (dispatcher, store) = try make(invoker, clock: clock)
-        try await store.commit(QueueChange(add: [event("f", at: clock.now - 61)]))
+        _ = try await store.commit(QueueChange(add: [event("f", at: clock.now - 61)]))
         try await dispatcher.load()
         await dispatcher.pump()
         await dispatcher.drained()

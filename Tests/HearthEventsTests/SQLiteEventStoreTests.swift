@@ -5,7 +5,7 @@ final class SQLiteEventStoreTests: XCTestCase {
     func testAddedEventsSurviveReopeningWithTheirPayloads() async throws {
         let (store, dir) = try temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let added = try await store.commit(QueueChange(add: [event("a", #"{"n":1}"#, at: 10), event("b", "[2]", at: 11, qualifier: "live")]))
+        let added = try await store.commit(QueueChange(add: [event("a", #"{"n":1}"#, at: 10), event("b", "[2]", at: 11, qualifier: "live")])).events
         XCTAssertEqual(added.map(\.function), ["a", "b"])
         XCTAssertLessThan(added[0].id, added[1].id)
 
@@ -20,13 +20,13 @@ final class SQLiteEventStoreTests: XCTestCase {
     func testOneChangeReschedulesRemovesAddsAndKeepsFailuresTogether() async throws {
         let (store, dir) = try temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let added = try await store.commit(QueueChange(add: [event("a", at: 1), event("a", at: 2)]))
+        let added = try await store.commit(QueueChange(add: [event("a", at: 1), event("a", at: 2)])).events
         let response = AttemptResponse(executedVersion: "$LATEST", functionError: "Unhandled", payload: Array(#"{"errorMessage":"x"}"#.utf8))
         let failure = FailedEvent(id: 0, requestId: added[0].requestId, function: "a", qualifier: nil, payload: Array("{}".utf8),
                                   record: Array("{}".utf8), reason: "no destination", failedAt: 5)
         let more = try await store.commit(QueueChange(remove: [added[0].id],
                                                       reschedule: [.init(id: added[1].id, notBefore: 99, attempts: 1, lastResponse: response)],
-                                                      add: [event("d", at: 5)], fail: [failure]))
+                                                      add: [event("d", at: 5)], fail: [failure])).events
         let queued = try await store.queuedEvents()
         XCTAssertEqual(queued.map(\.id), [added[1].id, more[0].id])
         XCTAssertEqual(queued[0].notBefore, 99)
@@ -47,7 +47,7 @@ final class SQLiteEventStoreTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let ids = try await withThrowingTaskGroup(of: [Int64].self) { group in
             for i in 0..<200 {
-                group.addTask { try await store.commit(QueueChange(add: [event("f\(i % 7)", "\(i)", at: Double(i))])).map(\.id) }
+                group.addTask { try await store.commit(QueueChange(add: [event("f\(i % 7)", "\(i)", at: Double(i))])).events.map(\.id) }
             }
             return try await group.reduce(into: [Int64]()) { $0 += $1 }
         }

@@ -1,0 +1,34 @@
+import Crypto
+import Foundation
+@testable import HearthAuth
+import XCTest
+
+/// The signer against AWS's get-vanilla vector, and against Hearth's own verifier for an SQS call.
+final class SigV4SignerTests: XCTestCase {
+    let signedAt = Date(timeIntervalSince1970: 1_440_938_160)  // 20150830T123600Z
+
+    func testAWSTestSuitesVanillaRequest() {
+        let added = SigV4Signer.sign(method: "GET", rawPath: "/", headers: [("Host", "example.amazonaws.com")], body: [], service: "service",
+                                     region: "us-east-1", accessKey: "AKIDEXAMPLE", secretKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                                     date: signedAt, contentHashHeader: false)
+        XCTAssertEqual(added.first { $0.0 == "X-Amz-Date" }?.1, "20150830T123600Z")
+        XCTAssertEqual(added.first { $0.0 == "Authorization" }?.1,
+                       "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31")
+    }
+
+    /// An SQS SendMessage as Hearth sends it verifies, and a changed body does not.
+    func testWhatItSignsVerifies() throws {
+        let body = Array(#"{"QueueUrl":"http://127.0.0.1:5000/000000000000/dlq","MessageBody":"{}"}"#.utf8)
+        let headers: [(name: String, value: String)] = [("Host", "127.0.0.1:5000"), ("Content-Type", "application/x-amz-json-1.0"),
+                                                        ("X-Amz-Target", "AmazonSQS.SendMessage")]
+        let added = SigV4Signer.sign(method: "POST", rawPath: "/", headers: headers, body: body, service: "sqs", region: "eu-west-1",
+                                     accessKey: "HRTHEXAMPLEKEY000000", secretKey: "secretsecretsecretsecretsecretsecret0000", date: signedAt)
+        let verifier = SigV4Verifier(region: "eu-west-1", service: "sqs") { $0 == "HRTHEXAMPLEKEY000000" ? "secretsecretsecretsecretsecretsecret0000" : nil }
+        let all = headers + added.map { (name: $0.0, value: $0.1) }
+        let hash = SigV4Verifier.hex(SHA256.hash(data: body))
+        XCTAssertEqual(try verifier.verify(SignedRequest(method: "POST", rawTarget: "/", headers: all, payloadSHA256: hash), now: signedAt),
+                       "HRTHEXAMPLEKEY000000")
+        let other = SigV4Verifier.hex(SHA256.hash(data: Array("{}".utf8)))
+        XCTAssertThrowsError(try verifier.verify(SignedRequest(method: "POST", rawTarget: "/", headers: all, payloadSHA256: other), now: signedAt))
+    }
+}
