@@ -25,10 +25,18 @@ public struct AsyncSettings: Sendable, Equatable {
     }
 }
 
+/// A function's settings as the dispatcher asked for them.
+public enum SettingsLookup: Sendable, Equatable {
+    case found(AsyncSettings)
+    /// The function, or the qualifier the event named, no longer exists: its events are dropped.
+    case gone
+    /// They could not be read now (a database error): the event waits and is tried again.
+    case unavailable(String)
+}
+
 /// Where the dispatcher reads a function's settings and sends its events. The supervisor is the real one.
 public protocol EventInvoker: Sendable {
-    /// The settings for `function` at `qualifier`; nil when the function (or that qualifier) is gone.
-    func asyncSettings(function: String, qualifier: String?) async -> AsyncSettings?
+    func asyncSettings(function: String, qualifier: String?) async -> SettingsLookup
     /// Runs one attempt.
     func invoke(function: String, qualifier: String?, requestId: String, payload: [UInt8]) async -> AttemptOutcome
     /// The function's ARN at `qualifier` ($LATEST when nil), for destination records.

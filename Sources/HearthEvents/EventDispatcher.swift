@@ -193,11 +193,19 @@ public actor EventDispatcher {
 
     /// One attempt of `event` (unless it may no longer run) and the recording of its outcome.
     private func run(_ event: QueuedEvent) async {
-        let settings = await invoker.asyncSettings(function: event.function, qualifier: event.qualifier)
+        let settings: AsyncSettings
+        switch await invoker.asyncSettings(function: event.function, qualifier: event.qualifier) {
+        case .found(let found): settings = found
+        case .gone: return await finish(event, outcome: nil, decision: .dropped("the function is gone"), settings: AsyncSettings(), payload: [])
+        case .unavailable(let why): return await waitAndRetry(event, because: why)
+        }
         var payload = payloads[event.id]
-        if payload == nil { payload = try? await store.payload(of: event.id) }
-        guard let settings, let payload else {
-            return await finish(event, outcome: nil, decision: .dropped("the function is gone"), settings: AsyncSettings(), payload: payload ?? [])
+        if payload == nil {
+            // A read that fails is not the event's end: it waits and is read again (nothing acknowledged is lost).
+            do { payload = try await store.payload(of: event.id) } catch { return await waitAndRetry(event, because: "\(error)") }
+        }
+        guard let payload else {
+            return await finish(event, outcome: nil, decision: .dropped("its payload is gone"), settings: settings, payload: [])
         }
         if settings.reservedZero {
             return await finish(event, outcome: nil, decision: .failed(.zeroReservedConcurrency), settings: settings, payload: payload)
@@ -219,6 +227,15 @@ public actor EventDispatcher {
         events[event.id]?.backoffs = backoffs
         let decision = options.rules.decide(event, outcome: outcome, settings: settings, backoffs: backoffs, now: clock())
         await finish(event, outcome: outcome, decision: decision, settings: settings, payload: payload)
+    }
+
+    /// What the queue could not read now: the event backs off as a throttle does (not an attempt).
+    private func waitAndRetry(_ event: QueuedEvent, because why: String) async {
+        let backoffs = (events[event.id]?.backoffs ?? 0) + 1
+        events[event.id]?.backoffs = backoffs
+        count("hearth_async_read_errors_total", [])
+        let decision = options.rules.decide(event, outcome: .unavailable(why), settings: AsyncSettings(), backoffs: backoffs, now: clock())
+        await finish(event, outcome: .unavailable(why), decision: decision, settings: AsyncSettings(), payload: [])
     }
 
     /// Records what became of `event` (one transaction), then updates the index.

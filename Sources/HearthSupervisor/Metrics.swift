@@ -38,6 +38,7 @@ public final class Metrics: @unchecked Sendable {
         ("hearth_async_destination_deliveries_total", "Records and events delivered to a destination or dead-letter queue."),
         ("hearth_async_destination_failures_total", "Records kept because their destination could not be reached."),
         ("hearth_async_store_errors_total", "Outcomes the queue could not write (the event runs again)."),
+        ("hearth_async_read_errors_total", "Events whose settings or payload could not be read when due (they wait and run later)."),
     ]
     static let histogramHelp: [(String, String)] = [
         ("hearth_invocation_duration_seconds", "Invocation duration (the REPORT line's Duration)."),

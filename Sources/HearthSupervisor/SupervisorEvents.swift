@@ -11,15 +11,21 @@ struct SchedulerEventInvoker: EventInvoker {
     let scheduler: Scheduler
     let region: String
 
-    func asyncSettings(function: String, qualifier: String?) async -> AsyncSettings? {
+    /// Not found (404) is the function gone; any other error is a database that could not be read now.
+    func asyncSettings(function: String, qualifier: String?) async -> SettingsLookup {
         let ref = FunctionReference(name: function, qualifier: qualifier)
-        guard let record = try? registry.resolve(ref) else { return nil }
-        let config = try? registry.eventInvokeConfig(ref)
-        let reserved = try? registry.reservedConcurrency(function)
-        return AsyncSettings(maximumRetryAttempts: config?.maximumRetryAttempts ?? AsyncSettings.defaultRetryAttempts,
-                             maximumEventAgeSeconds: config?.maximumEventAgeInSeconds ?? AsyncSettings.defaultEventAgeSeconds,
-                             onSuccess: config?.onSuccess, onFailure: config?.onFailure, deadLetter: record.deadLetterTargetArn,
-                             reservedZero: reserved == 0)
+        do {
+            let record = try registry.resolve(ref)
+            var config: EventInvokeConfigRecord?
+            do { config = try registry.eventInvokeConfig(ref) } catch where error.status == 404 { config = nil }
+            let reserved = try registry.reservedConcurrency(function)
+            return .found(AsyncSettings(maximumRetryAttempts: config?.maximumRetryAttempts ?? AsyncSettings.defaultRetryAttempts,
+                                        maximumEventAgeSeconds: config?.maximumEventAgeInSeconds ?? AsyncSettings.defaultEventAgeSeconds,
+                                        onSuccess: config?.onSuccess, onFailure: config?.onFailure, deadLetter: record.deadLetterTargetArn,
+                                        reservedZero: reserved == 0))
+        } catch {
+            return error.status == 404 ? .gone : .unavailable(error.message)
+        }
     }
 
     func invoke(function: String, qualifier: String?, requestId: String, payload: [UInt8]) async -> AttemptOutcome {

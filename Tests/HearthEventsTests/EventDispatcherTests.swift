@@ -170,3 +170,66 @@ final class EventDispatcherTests: XCTestCase {
         XCTAssertEqual(failures, [])
     }
 }
+
+/// A store whose payload reads fail the first `failures` times, as a disk error would.
+final class FlakyPayloadStore: EventStore, @unchecked Sendable {
+    let inner: SQLiteEventStore
+    private let lock = NSLock()
+    private var failures: Int
+    init(_ inner: SQLiteEventStore, failures: Int) {
+        self.inner = inner
+        self.failures = failures
+    }
+    func commit(_ change: QueueChange) async throws -> QueueCommit { try await inner.commit(change) }
+    func queuedEvents() async throws -> [QueuedEvent] { try await inner.queuedEvents() }
+    func pendingDeliveries() async throws -> [Delivery] { try await inner.pendingDeliveries() }
+    func failures(function: String?) async throws -> [FailedEvent] { try await inner.failures(function: function) }
+    func payload(of id: Int64) async throws -> [UInt8]? {
+        let fail = lock.withLock { () -> Bool in
+            defer { failures -= 1 }
+            return failures > 0
+        }
+        if fail { throw EventStoreError("disk error") }
+        return try await inner.payload(of: id)
+    }
+}
+
+final class EventDispatcherReadErrorTests: XCTestCase {
+    var dir = ""
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    /// A payload that cannot be read now is read again later: the event is not lost.
+    func testAPayloadReadErrorBacksOffInsteadOfDroppingTheEvent() async throws {
+        let (inner, dir) = try temporaryStore()
+        self.dir = dir
+        let store = FlakyPayloadStore(inner, failures: 2)
+        let invoker = FakeInvoker(), clock = ManualClock()
+        await invoker.set("f") { _ in .success(executedVersion: "$LATEST", payload: []) }
+        // Written by an earlier daemon: no payload in memory, so the first attempt reads it.
+        _ = try await inner.commit(QueueChange(add: [event("f", "[1]", at: clock.now)]))
+        var options = EventDispatcher.Options()
+        options.rules = RetryRules(retryDelays: [0, 0], backoffBase: 0, backoffMax: 0)
+        let dispatcher = EventDispatcher(store: store, invoker: invoker, options: options, clock: { clock.now })
+        try await dispatcher.load()
+        await dispatcher.pump()
+        await dispatcher.drained()
+        let payloads = await invoker.payloads["f"]
+        XCTAssertEqual(payloads, [Array("[1]".utf8)], "the event ran once its payload could be read")
+    }
+
+    /// Settings that cannot be read now (the registry's database busy or failing) are read again later.
+    func testASettingsReadErrorBacksOffInsteadOfDroppingTheEvent() async throws {
+        let (store, dir) = try temporaryStore()
+        self.dir = dir
+        let invoker = FakeInvoker(), clock = ManualClock()
+        await invoker.set("f") { _ in .success(executedVersion: "$LATEST", payload: []) }
+        await invoker.failSettings(2)
+        var options = EventDispatcher.Options()
+        options.rules = RetryRules(retryDelays: [0, 0], backoffBase: 0, backoffMax: 0)
+        let dispatcher = EventDispatcher(store: store, invoker: invoker, options: options, clock: { clock.now })
+        try await dispatcher.enqueue([event("f", at: clock.now)])
+        await dispatcher.drained()
+        let attempts = await invoker.attempts["f"]
+        XCTAssertEqual(attempts, 1)
+    }
+}

@@ -32,11 +32,21 @@ actor FakeInvoker: EventInvoker {
 
     func setHold(_ seconds: Double) { hold = seconds }
 
+    /// The next `n` settings lookups fail as a database error would.
+    private var settingsFailures = 0
+    func failSettings(_ n: Int) { settingsFailures = n }
+
     nonisolated func functionARN(_ function: String, qualifier: String?) -> String {
         LambdaARN.function(function, qualifier: qualifier, region: "us-east-1")
     }
 
-    func asyncSettings(function: String, qualifier: String?) async -> AsyncSettings? { settings[function] }
+    func asyncSettings(function: String, qualifier: String?) async -> SettingsLookup {
+        if settingsFailures > 0 {
+            settingsFailures -= 1
+            return .unavailable("database is locked")
+        }
+        return settings[function].map { .found($0) } ?? .gone
+    }
 
     func invoke(function: String, qualifier: String?, requestId: String, payload: [UInt8]) async -> AttemptOutcome {
         if let cap = capacity[function], running[function, default: 0] >= cap { return .throttled(reason: "ReservedFunctionConcurrentInvocationLimitExceeded") }
