@@ -107,8 +107,10 @@ public actor EventDispatcher {
 
     /// Adds events durably; when this returns they survive a crash.
     @discardableResult
-    public func enqueue(_ new: [NewEvent]) async throws -> [QueuedEvent] {
-        let added = try await store.commit(QueueChange(add: new)).events
+    public func enqueue(_ new: [NewEvent], alongWith extra: QueueChange = QueueChange()) async throws -> [QueuedEvent] {
+        var change = extra
+        change.add = new
+        let added = try await store.commit(change).events
         for (event, source) in zip(added, new) {
             if payloadBytes + source.payload.count <= options.payloadCacheBytes {
                 payloads[event.id] = source.payload

@@ -12,3 +12,17 @@ public protocol EventStore: Sendable {
     /// Kept failures, oldest first; one function's when `function` is given.
     func failures(function: String?) async throws -> [FailedEvent]
 }
+
+/// Schedules and schedule groups, kept with the queue their fires go to (a fire and its schedule's next
+/// time are one transaction).
+public protocol ScheduleStore: Sendable {
+    /// Every schedule with its next fire time (nil: done or never computed).
+    func schedules() async throws -> [(record: ScheduleRecord, nextFire: Double?)]
+    /// Adds a schedule (false when its name is taken in its group) or replaces one (false when it does not exist).
+    func putSchedule(_ record: ScheduleRecord, nextFire: Double?, create: Bool) async throws -> Bool
+    func deleteSchedule(_ key: ScheduleKey) async throws -> Bool
+    func groups() async throws -> [(name: String, creationDate: Double)]
+    func createGroup(_ name: String, creationDate: Double) async throws -> Bool
+    /// Removes a group and its schedules.
+    func deleteGroup(_ name: String) async throws -> Bool
+}

@@ -131,6 +131,25 @@ public struct Delivery: Sendable, Equatable {
     }
 }
 
+/// A schedule, by group and name.
+public struct ScheduleKey: Sendable, Equatable, Hashable {
+    public var group: String
+    public var name: String
+    public init(group: String, name: String) {
+        self.group = group
+        self.name = name
+    }
+}
+
+public struct ScheduleAdvance: Sendable, Equatable {
+    public var key: ScheduleKey
+    public var nextFire: Double?
+    public init(key: ScheduleKey, nextFire: Double?) {
+        self.key = key
+        self.nextFire = nextFire
+    }
+}
+
 /// What a commit added, with the ids the store gave them.
 public struct QueueCommit: Sendable, Equatable {
     public var events: [QueuedEvent] = []
@@ -158,6 +177,9 @@ public struct QueueChange: Sendable, Equatable {
     public var deliver: [Delivery] = []
     public var removeDeliveries: [Int64] = []
     public var rescheduleDeliveries: [Delivery] = []
+    /// Schedules that fired: their next fire time (nil when done), or removed (ActionAfterCompletion DELETE).
+    public var advanceSchedules: [ScheduleAdvance] = []
+    public var deleteSchedules: [ScheduleKey] = []
 
     public init(remove: [Int64] = [], reschedule: [Reschedule] = [], add: [NewEvent] = [], fail: [FailedEvent] = [],
                 removeFailures: [Int64] = []) {
@@ -170,6 +192,6 @@ public struct QueueChange: Sendable, Equatable {
 
     public var isEmpty: Bool {
         remove.isEmpty && reschedule.isEmpty && add.isEmpty && fail.isEmpty && removeFailures.isEmpty && deliver.isEmpty
-            && removeDeliveries.isEmpty && rescheduleDeliveries.isEmpty
+            && removeDeliveries.isEmpty && rescheduleDeliveries.isEmpty && advanceSchedules.isEmpty && deleteSchedules.isEmpty
     }
 }

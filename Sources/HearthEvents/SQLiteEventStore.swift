@@ -4,7 +4,7 @@ import GRDB
 /// The queue in one SQLite file (WAL, synchronous=FULL): an acknowledged event is on disk. Writes that
 /// arrive while one is being synced are committed together in the next transaction (group commit),
 /// so a burst of Invokes pays one fsync per batch, not one each; readers never wait for a writer.
-public final class SQLiteEventStore: EventStore, @unchecked Sendable {
+public final class SQLiteEventStore: EventStore, ScheduleStore, @unchecked Sendable {
     public let path: String
     private let pool: DatabasePool
     private let lock = NSLock()
@@ -44,6 +44,13 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
                 CREATE TABLE deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT, function TEXT NOT NULL, request_id TEXT NOT NULL,
                                          target TEXT NOT NULL, body BLOB NOT NULL, attributes BLOB NOT NULL, payload BLOB NOT NULL,
                                          attempts INTEGER NOT NULL DEFAULT 0, not_before REAL NOT NULL, last_error TEXT);
+                """)
+        }
+        migrator.registerMigration("3: schedules") { db in
+            try db.execute(sql: """
+                CREATE TABLE schedule_groups (name TEXT PRIMARY KEY, creation_date REAL NOT NULL);
+                CREATE TABLE schedules (group_name TEXT NOT NULL, name TEXT NOT NULL, record BLOB NOT NULL, next_fire REAL,
+                                        PRIMARY KEY (group_name, name));
                 """)
         }
         return migrator
@@ -106,6 +113,13 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
             try db.execute(sql: "UPDATE events SET not_before = ?, attempts = ?, last_response = ? WHERE id = ?",
                            arguments: [r.notBefore, r.attempts, try r.lastResponse.map(encode), r.id])
         }
+        for a in change.advanceSchedules {
+            try db.execute(sql: "UPDATE schedules SET next_fire = ? WHERE group_name = ? AND name = ?",
+                           arguments: [a.nextFire, a.key.group, a.key.name])
+        }
+        for key in change.deleteSchedules {
+            try db.execute(sql: "DELETE FROM schedules WHERE group_name = ? AND name = ?", arguments: [key.group, key.name])
+        }
         for f in change.fail {
             try db.execute(sql: """
                 INSERT INTO failures (request_id, function, qualifier, payload, record, reason, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -119,6 +133,56 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
                                enqueuedAt: e.enqueuedAt, notBefore: e.enqueuedAt)
         }
         return result
+    }
+
+    public func schedules() async throws -> [(record: ScheduleRecord, nextFire: Double?)] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT record, next_fire FROM schedules ORDER BY group_name, name").map { row in
+                let record: Data = row["record"]
+                return (try JSONDecoder().decode(ScheduleRecord.self, from: record), row["next_fire"])
+            }
+        }
+    }
+
+    public func putSchedule(_ record: ScheduleRecord, nextFire: Double?, create: Bool) async throws -> Bool {
+        let data = try JSONEncoder().encode(record)
+        return try await pool.write { db in
+            let exists = try Int.fetchOne(db, sql: "SELECT 1 FROM schedules WHERE group_name = ? AND name = ?",
+                                          arguments: [record.groupName, record.name]) != nil
+            guard exists != create else { return false }
+            try db.execute(sql: "INSERT OR REPLACE INTO schedules (group_name, name, record, next_fire) VALUES (?, ?, ?, ?)",
+                           arguments: [record.groupName, record.name, data, nextFire])
+            return true
+        }
+    }
+
+    public func deleteSchedule(_ key: ScheduleKey) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM schedules WHERE group_name = ? AND name = ?", arguments: [key.group, key.name])
+            return db.changesCount > 0
+        }
+    }
+
+    public func groups() async throws -> [(name: String, creationDate: Double)] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, creation_date FROM schedule_groups ORDER BY name").map { ($0["name"], $0["creation_date"]) }
+        }
+    }
+
+    public func createGroup(_ name: String, creationDate: Double) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO schedule_groups (name, creation_date) VALUES (?, ?)", arguments: [name, creationDate])
+            return db.changesCount > 0
+        }
+    }
+
+    public func deleteGroup(_ name: String) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM schedule_groups WHERE name = ?", arguments: [name])
+            guard db.changesCount > 0 else { return false }
+            try db.execute(sql: "DELETE FROM schedules WHERE group_name = ?", arguments: [name])
+            return true
+        }
     }
 
     public func pendingDeliveries() async throws -> [Delivery] {
