@@ -95,6 +95,7 @@ public struct SigV4Verifier: Sendable {
         let split = request.rawTarget.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         let rawPath = split[0], rawQuery = split.count == 2 ? split[1] : ""
         let query = Self.parameters(rawQuery)
+        let service = Self.service(forPath: rawPath, otherwise: self.service)
         let presigned = request.header("authorization") == nil && query["X-Amz-Algorithm"] != nil
 
         let credential: String, signedHeaders: String, signature: String, date: String
@@ -165,6 +166,12 @@ public struct SigV4Verifier: Sendable {
                                 scope: scope[1...4].joined(separator: "/"),
                                 key: Self.signingKey(secret: secretKey, date: scope[1], region: region, service: service).withUnsafeBytes { Array($0) },
                                 signature: given)
+    }
+
+    /// EventBridge Scheduler's paths are signed for "scheduler"; everything else for the API's own service.
+    static func service(forPath rawPath: Substring, otherwise: String) -> String {
+        rawPath == "/schedules" || rawPath.hasPrefix("/schedules/") || rawPath == "/schedule-groups" || rawPath.hasPrefix("/schedule-groups/")
+            ? "scheduler" : otherwise
     }
 
     static func signingKey(secret: String, date: String, region: String, service: String) -> SymmetricKey {

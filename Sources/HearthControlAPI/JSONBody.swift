@@ -65,6 +65,15 @@ package struct JSONBody {
         return number.intValue
     }
 
+    /// A timestamp as rest-json sends it: seconds since 1970, possibly fractional.
+    func timestamp(_ key: String) throws(ServiceError) -> Double? {
+        guard has(key) else { return nil }
+        guard let number = object[key] as? NSNumber, number.doubleValue.isFinite, abs(number.doubleValue) < 1e11 else {
+            throw wrongType(key, "a timestamp (seconds since 1970)")
+        }
+        return number.doubleValue
+    }
+
     func bool(_ key: String) throws(ServiceError) -> Bool? {
         guard has(key) else { return nil }
         guard let value = object[key] as? Bool else { throw wrongType(key, "a boolean") }

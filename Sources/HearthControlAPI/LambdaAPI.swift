@@ -103,6 +103,15 @@ public final class LambdaAPI: Sendable {
         Route("GET", "2019-09-25/functions/:name/event-invoke-config/list") { api, request, params in
             try api.listEventInvokeConfigs(request, params)
         },
+        Route("POST", "schedules/:name") { api, request, params in try await api.createSchedule(request, params, create: true) },
+        Route("PUT", "schedules/:name") { api, request, params in try await api.createSchedule(request, params, create: false) },
+        Route("GET", "schedules/:name") { api, request, params in try await api.getSchedule(request, params) },
+        Route("DELETE", "schedules/:name") { api, request, params in try await api.deleteSchedule(request, params) },
+        Route("GET", "schedules") { api, request, params in try await api.listSchedules(request) },
+        Route("POST", "schedule-groups/:name") { api, request, params in try await api.createScheduleGroup(request, params) },
+        Route("GET", "schedule-groups/:name") { api, request, params in try await api.getScheduleGroup(request, params) },
+        Route("DELETE", "schedule-groups/:name") { api, request, params in try await api.deleteScheduleGroup(request, params) },
+        Route("GET", "schedule-groups") { api, request, params in try await api.listScheduleGroups(request) },
         Route("GET", "2016-08-19/account-settings") { api, request, params in try await api.accountSettings(request) },
         Route("GET", "healthz") { _, _, _ in .text(200, "ok\n") },
         Route("GET", "metrics") { api, _, _ in .text(200, await api.service.metricsText(), contentType: "text/plain; version=0.0.4") },

@@ -1,4 +1,5 @@
 import Foundation
+import HearthModel
 
 /// One EventBridge Scheduler schedule as Hearth keeps it (CreateSchedule's fields; times are Unix seconds).
 public struct ScheduleRecord: Codable, Sendable, Equatable {
@@ -28,6 +29,9 @@ public struct ScheduleRecord: Codable, Sendable, Equatable {
         public var maximumEventAgeInSeconds: Int
         public var maximumRetryAttempts: Int
         public var deadLetterArn: String?
+
+        /// The function (and qualifier) the Arn names; nil when it is not a function's.
+        public var function: (name: String, qualifier: String?)? { DestinationTarget.function(arn) }
 
         public init(arn: String, roleArn: String, input: String?, maximumEventAgeInSeconds: Int = 86400, maximumRetryAttempts: Int = 185,
                     deadLetterArn: String? = nil) {
@@ -81,5 +85,53 @@ public struct ScheduleRecord: Codable, Sendable, Equatable {
         var hash: UInt64 = 14_695_981_039_346_656_037
         for byte in "\(groupName)/\(name)/\(Int64(fire))".utf8 { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
         return Double(hash % UInt64(minutes * 60))
+    }
+}
+
+extension ScheduleRecord {
+    static func invalid(_ message: String) -> ServiceError { ServiceError(status: 400, type: "ValidationException", message: message) }
+
+    /// EventBridge Scheduler's constraints on a schedule, in ValidationExceptions that name the field.
+    public func validate() throws(ServiceError) {
+        for (field, value) in [("name", name), ("groupName", groupName)] {
+            guard (1...64).contains(value.count), value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+                throw Self.invalid("1 validation error detected: Value '\(value.prefix(80))' at '\(field)' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[0-9a-zA-Z-_.]+$ and have length between 1 and 64")
+            }
+        }
+        do { _ = try ScheduleExpression.parse(expression) } catch { throw Self.invalid(error.description) }
+        guard TimeZone(identifier: timezone) != nil else { throw Self.invalid("Invalid ScheduleExpressionTimezone \(timezone.prefix(64)).") }
+        guard ["ENABLED", "DISABLED"].contains(state) else {
+            throw Self.invalid("1 validation error detected: Value '\(state.prefix(40))' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED]")
+        }
+        guard ["NONE", "DELETE"].contains(actionAfterCompletion) else {
+            throw Self.invalid("1 validation error detected: Value '\(actionAfterCompletion.prefix(40))' at 'actionAfterCompletion' failed to satisfy constraint: Member must satisfy enum value set: [NONE, DELETE]")
+        }
+        switch flexibleMode {
+        case "OFF":
+            guard flexibleWindowMinutes == nil else { throw Self.invalid("MaximumWindowInMinutes is only allowed when Mode is FLEXIBLE.") }
+        case "FLEXIBLE":
+            guard let minutes = flexibleWindowMinutes, (1...1440).contains(minutes) else {
+                throw Self.invalid("MaximumWindowInMinutes must be between 1 and 1440 when Mode is FLEXIBLE.")
+            }
+        default:
+            throw Self.invalid("1 validation error detected: Value '\(flexibleMode.prefix(40))' at 'flexibleTimeWindow.mode' failed to satisfy constraint: Member must satisfy enum value set: [OFF, FLEXIBLE]")
+        }
+        if let start = startDate, let end = endDate, end <= start { throw Self.invalid("The EndDate must be after the StartDate.") }
+        guard DestinationTarget.function(target.arn) != nil else {
+            throw Self.invalid("Hearth invokes Lambda functions only: the target Arn must be a function ARN, got '\(target.arn.prefix(200))'.")
+        }
+        guard !target.roleArn.isEmpty else { throw Self.invalid("1 validation error detected: Value null at 'target.roleArn' failed to satisfy constraint: Member must not be null") }
+        guard (60...86400).contains(target.maximumEventAgeInSeconds) else {
+            throw Self.invalid("1 validation error detected: Value '\(target.maximumEventAgeInSeconds)' at 'target.retryPolicy.maximumEventAgeInSeconds' failed to satisfy constraint: Member must have value between 60 and 86400")
+        }
+        guard (0...185).contains(target.maximumRetryAttempts) else {
+            throw Self.invalid("1 validation error detected: Value '\(target.maximumRetryAttempts)' at 'target.retryPolicy.maximumRetryAttempts' failed to satisfy constraint: Member must have value between 0 and 185")
+        }
+        if let input = target.input {
+            guard input.utf8.count <= 8192 else { throw Self.invalid("The target Input must be at most 8192 characters.") }
+            guard (try? JSONSerialization.jsonObject(with: Data(input.utf8), options: [.fragmentsAllowed])) != nil else {
+                throw Self.invalid("The target Input must be JSON for a Lambda function target.")
+            }
+        }
     }
 }

@@ -8,6 +8,16 @@ public enum LambdaARN {
         "arn:aws:lambda:\(region):\(accountId):function:\(name)" + (qualifier.map { ":" + $0 } ?? "")
     }
 
+    /// arn:aws:scheduler:REGION:ACCOUNT:schedule/GROUP/NAME
+    public static func schedule(group: String, name: String, region: String) -> String {
+        "arn:aws:scheduler:\(region):\(accountId):schedule/\(group)/\(name)"
+    }
+
+    /// arn:aws:scheduler:REGION:ACCOUNT:schedule-group/NAME
+    public static func scheduleGroup(_ name: String, region: String) -> String {
+        "arn:aws:scheduler:\(region):\(accountId):schedule-group/\(name)"
+    }
+
     /// arn:aws:lambda:REGION:ACCOUNT:layer:NAME[:VERSION]
     public static func layer(_ name: String, version: Int? = nil, region: String) -> String {
         "arn:aws:lambda:\(region):\(accountId):layer:\(name)" + (version.map { ":\($0)" } ?? "")

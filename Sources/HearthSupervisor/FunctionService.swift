@@ -46,6 +46,15 @@ public protocol FunctionService: Sendable {
     func eventFailures(_ function: String?) async throws(ServiceError) -> [FailedEvent]
     /// Kept failures sent back to their function (`redrive`) or deleted; how many.
     func settleFailures(_ function: String, ids: [Int64]?, redrive: Bool) async throws(ServiceError) -> Int
+    /// CreateSchedule (`create`) or UpdateSchedule; the target function must exist.
+    func putSchedule(_ record: ScheduleRecord, create: Bool) async throws(ServiceError)
+    func schedule(_ key: ScheduleKey) async throws(ServiceError) -> ScheduleRecord
+    func schedules() async -> [ScheduleRecord]
+    func deleteSchedule(_ key: ScheduleKey) async throws(ServiceError)
+    /// Schedule groups with their creation times; "default" always exists.
+    func scheduleGroups() async throws(ServiceError) -> [(name: String, creationDate: Double)]
+    func createScheduleGroup(_ name: String) async throws(ServiceError)
+    func deleteScheduleGroup(_ name: String) async throws(ServiceError)
     /// What the event queue holds now; nil without one.
     func queueStats() async -> EventDispatcher.Stats?
     /// Ready provisioned environments of a version, and why they could not all be made.

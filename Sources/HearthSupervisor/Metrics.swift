@@ -38,6 +38,9 @@ public final class Metrics: @unchecked Sendable {
         ("hearth_async_destination_deliveries_total", "Records and events delivered to a destination or dead-letter queue."),
         ("hearth_async_destination_failures_total", "Records kept because their destination could not be reached."),
         ("hearth_async_store_errors_total", "Outcomes the queue could not write (the event runs again)."),
+        ("hearth_schedule_fires_total", "Schedule fires written to the event queue, by schedule (group/name)."),
+        ("hearth_schedule_misses_total", "Fires missed while the daemon was down and older than the target's maximum event age."),
+        ("hearth_schedule_errors_total", "Schedule fires that could not be written (tried again)."),
         ("hearth_async_read_errors_total", "Events whose settings or payload could not be read when due (they wait and run later)."),
     ]
     static let histogramHelp: [(String, String)] = [

@@ -53,6 +53,9 @@ public final class Supervisor: FunctionService {
     public let scheduler: Scheduler
     /// The durable queue of asynchronous invocations; nil without an event store (unit tests).
     public let events: EventDispatcher?
+    /// EventBridge Scheduler's schedules, firing onto `events`.
+    public let schedules: ScheduleRunner?
+    let scheduleStore: (any ScheduleStore)?
     let clock: any SchedulerClock
 
     public typealias Status = Scheduler.Status
@@ -82,7 +85,7 @@ public final class Supervisor: FunctionService {
         let scheduler = try Scheduler(lookup: registry, launcher: launcher, logs: logs, metrics: metrics, options: options, journal: journal,
                                       clock: clock)
         self.scheduler = scheduler
-        events = eventStore.map { store in
+        let events = eventStore.map { store in
             var queue = EventDispatcher.Options()
             queue.rules = RetryRules().scaled(by: options.asyncDelayScale)
             queue.maxInFlight = options.accountConcurrency
@@ -91,6 +94,14 @@ public final class Supervisor: FunctionService {
                                    count: { [metrics] name, labels in metrics.increment(name, labels: labels) },
                                    time: { [metrics] name, function, seconds in metrics.observe(name, function: function, seconds: seconds) })
         }
+        self.events = events
+        scheduleStore = eventStore as? any ScheduleStore
+        if let events, let store = scheduleStore {
+            schedules = ScheduleRunner(store: store, dispatcher: events, clock: { clock.now().timeIntervalSince1970 },
+                                       count: { [metrics] name, labels in metrics.increment(name, labels: labels) })
+        } else {
+            schedules = nil
+        }
     }
 
     /// Starts background work: retiring idle sandboxes, provisioned concurrency, the event queue (which
@@ -98,11 +109,13 @@ public final class Supervisor: FunctionService {
     public func start() async throws {
         await scheduler.start()
         try await events?.start()
+        try await schedules?.start()
     }
 
     /// Destroys every sandbox, busy ones included (on SIGTERM); the queue stops first, so the events cut
     /// off run again after a restart.
     public func shutdown() async {
+        await schedules?.stop()
         await events?.stop()
         await scheduler.shutdown()
     }

@@ -66,6 +66,13 @@ final class FakeFunctionService: FunctionService {
     func eventFailures(_ function: String?) async throws(ServiceError) -> [FailedEvent] { [] }
     func settleFailures(_ function: String, ids: [Int64]?, redrive: Bool) async throws(ServiceError) -> Int { 0 }
     func queueStats() async -> EventDispatcher.Stats? { nil }
+    func putSchedule(_ record: ScheduleRecord, create: Bool) async throws(ServiceError) { throw Self.unused }
+    func schedule(_ key: ScheduleKey) async throws(ServiceError) -> ScheduleRecord { throw Self.unused }
+    func schedules() async -> [ScheduleRecord] { [] }
+    func deleteSchedule(_ key: ScheduleKey) async throws(ServiceError) { throw Self.unused }
+    func scheduleGroups() async throws(ServiceError) -> [(name: String, creationDate: Double)] { [("default", 0)] }
+    func createScheduleGroup(_ name: String) async throws(ServiceError) { throw Self.unused }
+    func deleteScheduleGroup(_ name: String) async throws(ServiceError) { throw Self.unused }
 
     func createFunction(name: String, packageType: String?, code: FunctionCode, settings: FunctionSettings,
                         publish: Bool) async throws(ServiceError) -> FunctionRecord {

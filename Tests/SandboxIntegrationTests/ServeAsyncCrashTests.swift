@@ -9,11 +9,7 @@ final class ServeAsyncCrashTests: XCTestCase {
 
     override func setUpWithError() throws {
         try ServeDaemon.checkPrerequisites()
-        fixtures = NSTemporaryDirectory() + "hearth-async-crash-" + UUID().uuidString.prefix(8)
-        try FileManager.default.createDirectory(atPath: fixtures + "/src", withIntermediateDirectories: true)
-        try ServeAsyncTests.code.write(toFile: fixtures + "/src/app.py", atomically: true, encoding: .utf8)
-        let (status, out) = try RuntimeImages.run("/usr/bin/zip", ["-q", "-r", fixtures + "/app.zip", "."], cwd: fixtures + "/src")
-        guard status == 0 else { throw XCTSkip("zip failed: \(out)") }
+        fixtures = try ServeAsyncTests.makeFixtures()
     }
 
     override func tearDown() {

@@ -38,15 +38,21 @@ final class ServeAsyncTests: XCTestCase {
     override class func setUp() {
         do {
             try ServeDaemon.checkPrerequisites()
-            let dir = NSTemporaryDirectory() + "hearth-async-fixtures-" + UUID().uuidString.prefix(8)
-            try FileManager.default.createDirectory(atPath: dir + "/src", withIntermediateDirectories: true)
-            try code.write(toFile: dir + "/src/app.py", atomically: true, encoding: .utf8)
-            let (status, out) = try RuntimeImages.run("/usr/bin/zip", ["-q", "-r", dir + "/app.zip", "."], cwd: dir + "/src")
-            guard status == 0 else { throw XCTSkip("zip failed: \(out)") }
+            let dir = try makeFixtures()
             try "async_delay_scale: 0.01\n".write(toFile: dir + "/hearth.yaml", atomically: true, encoding: .utf8)
             fixtures = dir
             daemon = try ServeDaemon(arguments: ["--config", dir + "/hearth.yaml"])
         } catch { setupError = error }
+    }
+
+    /// A directory with app.zip (`code` as app.py); the caller removes it.
+    static func makeFixtures() throws -> String {
+        let dir = NSTemporaryDirectory() + "hearth-async-fixtures-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: dir + "/src", withIntermediateDirectories: true)
+        try code.write(toFile: dir + "/src/app.py", atomically: true, encoding: .utf8)
+        let (status, out) = try RuntimeImages.run("/usr/bin/zip", ["-q", "-r", dir + "/app.zip", "."], cwd: dir + "/src")
+        guard status == 0 else { throw XCTSkip("zip failed: \(out)") }
+        return dir
     }
 
     override class func tearDown() {

@@ -14,11 +14,7 @@ final class ServeDestinationTests: XCTestCase {
         guard let motoPath = Self.which("moto_server") else {
             throw XCTSkip("moto_server is not installed (scripts/setup installs moto[server] from PyPI)")
         }
-        fixtures = NSTemporaryDirectory() + "hearth-destinations-" + UUID().uuidString.prefix(8)
-        try FileManager.default.createDirectory(atPath: fixtures + "/src", withIntermediateDirectories: true)
-        try ServeAsyncTests.code.write(toFile: fixtures + "/src/app.py", atomically: true, encoding: .utf8)
-        let (status, out) = try RuntimeImages.run("/usr/bin/zip", ["-q", "-r", fixtures + "/app.zip", "."], cwd: fixtures + "/src")
-        guard status == 0 else { throw XCTSkip("zip failed: \(out)") }
+        fixtures = try ServeAsyncTests.makeFixtures()
 
         let port = Int.random(in: 30_000..<40_000)
         sqsEndpoint = "http://127.0.0.1:\(port)"
