@@ -57,6 +57,8 @@ final class EnvironmentPool {
     }
 
     var live: Int { idle.count + busy + starting }
+    /// Invocations admitted to this pool and not yet answered (some may still be waiting for a sandbox).
+    var admitted = 0
 
     /// The most recently used idle environment whose Runtime API is served on `loop`, else the most
     /// recently used one. An invocation whose connection and sandbox share an event loop crosses no

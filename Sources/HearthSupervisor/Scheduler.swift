@@ -107,6 +107,9 @@ public actor Scheduler {
         }
 
         let pool = pool(for: key, record: record)
+        // Counted from here, so the idle sweep keeps the pool while its first sandbox is still being built.
+        pool.admitted += 1
+        defer { pool.admitted -= 1 }
         let env: PooledEnvironment
         let cold: Bool
         // An Invoke runs on its connection's event loop (ControlHTTPHandler).
@@ -337,7 +340,7 @@ public actor Scheduler {
             pool.idle.removeAll { env in expired.contains { $0 === env } }
             for env in expired { await discard(env) }
         }
-        pools = pools.filter { $0.value.live > 0 || $0.value.provisionedTarget > 0 }
+        pools = pools.filter { $0.value.live > 0 || $0.value.admitted > 0 || $0.value.provisionedTarget > 0 }
         await launcher.retire(unwantedSince: cutoff)
     }
 

@@ -171,6 +171,9 @@ final class FakeLauncher: EnvironmentLauncher {
         /// Launches wait for it (a start that takes a while).
         var launchGate: Gate?
         var launchesBegun = 0
+        /// Builds wait for it (a first start that imports its runtime image).
+        var buildGate: Gate?
+        var buildsBegun = 0
     }
     private let state = Mutex(State())
 
@@ -182,10 +185,17 @@ final class FakeLauncher: EnvironmentLauncher {
     func behave(_ function: String, _ behaviour: FakeBehaviour) { state.withLock { $0.behaviour[function] = behaviour } }
     func assignLoops(_ loops: [any EventLoop]) { state.withLock { $0.loops = loops } }
     func holdLaunches(_ gate: Gate) { state.withLock { $0.launchGate = gate } }
+    func holdBuilds(_ gate: Gate) { state.withLock { $0.buildGate = gate } }
+    var buildsBegun: Int { state.withLock { $0.buildsBegun } }
     var launchesBegun: Int { state.withLock { $0.launchesBegun } }
 
     func build(_ record: FunctionRecord, initializationType: String) async throws(ServiceError) -> FunctionInstance {
-        state.withLock { $0.builds += 1 }
+        let gate = state.withLock { state in
+            state.builds += 1
+            state.buildsBegun += 1
+            return state.buildGate
+        }
+        await gate?.wait()
         let spec = SandboxSpec(id: "", layers: ["/images/" + (record.runtime ?? "")], command: ["/var/runtime/bootstrap"],
                                environment: [("AWS_LAMBDA_INITIALIZATION_TYPE", initializationType)],
                                limits: ResourceLimits(memoryMB: record.memorySize), uid: 0, gid: 0)

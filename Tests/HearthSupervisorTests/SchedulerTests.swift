@@ -252,6 +252,26 @@ final class SchedulerTests: XCTestCase {
         XCTAssertEqual(status.liveMemoryMB, 0)
     }
 
+    /// The idle sweep runs while a function's first sandbox is still being built (its runtime image
+    /// imported): the pool must outlive it, or the new sandbox is thrown away after its first answer and
+    /// the next invocation starts cold again (seen once in CI as a freeze test whose second invocation
+    /// landed in a new sandbox).
+    func testTheIdleSweepDuringAFirstStartKeepsThePool() async throws {
+        let bed = try makeBed()
+        bed.registry.put("f")
+        let gate = Gate()
+        bed.launcher.holdBuilds(gate)
+        let first = Task { () async throws -> InvokeOutcome in try await bed.invoke("f") }
+        await eventually("the build began") { bed.launcher.buildsBegun == 1 }
+        await bed.scheduler.retireIdle()
+        gate.open()
+        let cold = try await first.value
+        XCTAssertTrue(cold.coldStart)
+        let warm = try await bed.invoke("f")
+        XCTAssertFalse(warm.coldStart, "the second invocation reuses the first sandbox")
+        XCTAssertEqual(bed.launcher.launched("f").count, 1)
+    }
+
     func testAReloadChangesTheIdleTimeoutAndTheMemoryBudgetAtOnce() async throws {
         let bed = try makeBed(budgetMB: 512, idleTimeout: 600) {
             $0.put("a", memoryMB: 128)
