@@ -14,17 +14,11 @@ public protocol DestinationSender: Sendable {
 public actor DeliveryWorker {
     public static let maxAttempts = 10
 
-    private struct Due: Comparable {
-        var at: Double
-        var id: Int64
-        static func < (a: Due, b: Due) -> Bool { (a.at, a.id) < (b.at, b.id) }
-    }
-
     private let store: any EventStore
     private let sender: any DestinationSender
     private let clock: @Sendable () -> Double
     private let count: EventDispatcher.Counter
-    private let backoff: (base: Double, max: Double)
+    private let rules: RetryRules
     private var pending: [Int64: Delivery] = [:]
     private var due = Heap<Due>()
     private var running = Set<Int64>()
@@ -39,7 +33,7 @@ public actor DeliveryWorker {
         self.sender = sender
         self.clock = clock
         self.count = count
-        backoff = (rules.backoffBase, rules.backoffMax)
+        self.rules = rules
     }
 
     /// Loads what a previous daemon left unsent.
@@ -108,8 +102,7 @@ public actor DeliveryWorker {
                                            failedAt: clock())]
                 count("hearth_async_destination_failures_total", [("function", delivery.function)])
             } else {
-                let exponent = min(next.attempts - 1, 30)
-                next.notBefore = clock() + min(backoff.base * Double(1 << exponent), backoff.max)
+                next.notBefore = clock() + rules.backoff(next.attempts)
                 change.rescheduleDeliveries = [next]
                 keep = true
             }
@@ -119,7 +112,7 @@ public actor DeliveryWorker {
         } catch {
             // Not recorded: try again later, as it stands in the store.
             next = delivery
-            next.notBefore = clock() + backoff.base
+            next.notBefore = clock() + rules.backoffBase
             keep = true
         }
         running.remove(delivery.id)

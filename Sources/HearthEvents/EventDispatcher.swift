@@ -39,12 +39,6 @@ public actor EventDispatcher {
         var backoffs = 0
     }
 
-    private struct Due: Comparable {
-        var at: Double
-        var id: Int64
-        static func < (a: Due, b: Due) -> Bool { (a.at, a.id) < (b.at, b.id) }
-    }
-
     private let store: any EventStore
     private let invoker: any EventInvoker
     /// Sends to targets outside Hearth; nil when none is configured (their records are kept as failures).
@@ -84,7 +78,7 @@ public actor EventDispatcher {
 
     /// Loads what the store holds (a restart resumes it) and starts dispatching.
     public func start() async throws {
-        for event in try await store.queuedEvents() { track(event) }
+        try await load()
         try await deliveries?.start()
         loop = Task { await self.runLoop() }
     }

@@ -195,3 +195,11 @@ public struct QueueChange: Sendable, Equatable {
             && removeDeliveries.isEmpty && rescheduleDeliveries.isEmpty && advanceSchedules.isEmpty && deleteSchedules.isEmpty
     }
 }
+
+/// A time something is due, in a heap ordered by time then id. An entry whose item has moved since is
+/// stale and skipped when it comes up.
+struct Due: Comparable {
+    var at: Double
+    var id: Int64
+    static func < (a: Due, b: Due) -> Bool { (a.at, a.id) < (b.at, b.id) }
+}

@@ -38,6 +38,12 @@ public struct RetryRules: Sendable {
         case zeroReservedConcurrency = "ZeroReservedConcurrency"
     }
 
+    /// The wait after the `n`th failure in a row to get through (a throttle, an unreachable target):
+    /// from `backoffBase`, doubling, at most `backoffMax`.
+    func backoff(_ n: Int) -> Double {
+        min(backoffBase * Double(1 << min(max(n - 1, 0), 30)), backoffMax)
+    }
+
     /// Whether an event may still start at `now`.
     public func expired(_ event: QueuedEvent, settings: AsyncSettings, now: Double) -> Bool {
         now - event.enqueuedAt > Double(settings.maximumEventAgeSeconds)
@@ -58,8 +64,7 @@ public struct RetryRules: Sendable {
             guard now + delay <= deadline else { return .failed(.eventAgeExceeded) }
             return .retry(at: now + delay, attempts: attempts)
         case .throttled, .unavailable:
-            let exponent = min(max(backoffs - 1, 0), 30)
-            let delay = min(backoffBase * Double(1 << exponent), backoffMax)
+            let delay = backoff(backoffs)
             guard now + delay <= deadline else { return .failed(.eventAgeExceeded) }
             return .backOff(at: now + delay)
         case .gone(let message):

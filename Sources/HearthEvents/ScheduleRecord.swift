@@ -89,12 +89,17 @@ public struct ScheduleRecord: Codable, Sendable, Equatable {
 }
 
 extension ScheduleRecord {
+    /// A schedule's or group's name: 1-64 of [0-9a-zA-Z-_.].
+    public static func isName(_ value: String) -> Bool {
+        (1...64).contains(value.count) && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+    }
+
     static func invalid(_ message: String) -> ServiceError { ServiceError(status: 400, type: "ValidationException", message: message) }
 
     /// EventBridge Scheduler's constraints on a schedule, in ValidationExceptions that name the field.
     public func validate() throws(ServiceError) {
         for (field, value) in [("name", name), ("groupName", groupName)] {
-            guard (1...64).contains(value.count), value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            guard Self.isName(value) else {
                 throw Self.invalid("1 validation error detected: Value '\(value.prefix(80))' at '\(field)' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[0-9a-zA-Z-_.]+$ and have length between 1 and 64")
             }
         }

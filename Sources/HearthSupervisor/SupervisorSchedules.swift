@@ -47,7 +47,7 @@ extension Supervisor {
     }
 
     public func createScheduleGroup(_ name: String) async throws(ServiceError) {
-        guard (1...64).contains(name.count), name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+        guard ScheduleRecord.isName(name) else {
             throw ServiceError(status: 400, type: "ValidationException",
                                message: "1 validation error detected: Value '\(name.prefix(80))' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[0-9a-zA-Z-_.]+$")
         }
