@@ -107,11 +107,23 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // Function URLs: their own listener, payload format 2.0 events, Lambda's response mapping, CORS.
+        .target(
+            name: "HearthFunctionURLs",
+            dependencies: [
+                "HearthModel", "HearthSupervisor", "HearthRegistry", "HearthState", "HearthHTTP", "HearthAuth",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "HearthCommands",
             dependencies: [
                 "HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthExecution", "HearthRegistry",
                 "HearthSupervisor", "HearthControlAPI", "HearthHTTP", "HearthState", "HearthSystemd", "HearthAuth", "HearthEvents", "HearthDelivery",
+                "HearthFunctionURLs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -167,6 +179,7 @@ let package = Package(
         .testTarget(name: "HearthControlAPITests", dependencies: [
             "HearthControlAPI", "HearthEvents", "HearthSupervisor", "HearthExecution", "HearthRegistry", "HearthState", "HearthPackages", "HearthModel",
         ]),
+        .testTarget(name: "HearthFunctionURLsTests", dependencies: ["HearthFunctionURLs", "HearthModel", "HearthState"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["hearth-fuzz"]),
         .testTarget(
             name: "SandboxIntegrationTests",

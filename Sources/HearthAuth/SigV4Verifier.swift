@@ -72,12 +72,16 @@ public struct SigV4Verifier: Sendable {
     public let service: String
     /// AWS refuses a request dated more than 5 minutes from its own clock.
     public let maxSkewSeconds: Double = 300
+    /// Whether the Scheduler's paths are signed for `scheduler` (the API's listener); a function URL's
+    /// paths are the function's own and always signed for `service`.
+    public let servicesByPath: Bool
     let secret: @Sendable (String) -> String?
 
     /// - Parameter secret: the secret access key of an access key id, or nil for an unknown one.
-    public init(region: String, service: String = "lambda", secret: @escaping @Sendable (String) -> String?) {
+    public init(region: String, service: String = "lambda", servicesByPath: Bool = true, secret: @escaping @Sendable (String) -> String?) {
         self.region = region
         self.service = service
+        self.servicesByPath = servicesByPath
         self.secret = secret
     }
 
@@ -95,7 +99,7 @@ public struct SigV4Verifier: Sendable {
         let split = request.rawTarget.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         let rawPath = split[0], rawQuery = split.count == 2 ? split[1] : ""
         let query = Self.parameters(rawQuery)
-        let service = Self.service(forPath: rawPath, otherwise: self.service)
+        let service = servicesByPath ? Self.service(forPath: rawPath, otherwise: self.service) : self.service
         let presigned = request.header("authorization") == nil && query["X-Amz-Algorithm"] != nil
 
         let credential: String, signedHeaders: String, signature: String, date: String

@@ -164,6 +164,6 @@ enum Table {
 }
 
 func printJSON(_ object: Any) {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .fragmentsAllowed])) ?? Data()
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .fragmentsAllowed, .withoutEscapingSlashes])) ?? Data()
     print(String(decoding: data, as: UTF8.self))
 }

@@ -20,6 +20,7 @@ public struct DeployCommand: ParsableCommand {
     @Option(name: .customLong("layer"), help: "A layer version ARN, or a zip to publish as a layer (repeatable).") var layers: [String] = []
     @Option(name: .customLong("reserved-concurrency"), help: "Reserved concurrency (0 throttles every invocation).") var reserved: Int?
     @Option(help: "Keep N sandboxes initialised: publishes a version and puts provisioned concurrency on it.") var provisioned: Int?
+    @Flag(help: "Give the function a URL (AuthType NONE) and print it; an existing URL is kept.") var url = false
     @OptionGroup var client: ClientOptions
 
     public init() {}
@@ -86,14 +87,17 @@ public struct DeployCommand: ParsableCommand {
             _ = try api.call(.PUT, "/2019-09-30/functions/\(APIClient.escape(name))/provisioned-concurrency?Qualifier=\(version ?? "")",
                              json: ["ProvisionedConcurrentExecutions": provisioned])
         }
+        let urlConfig = url ? try FunctionUrlSettings(authType: nil, corsOrigins: []).apply(api, name, qualifier: nil) : nil
         if client.json {
             var out = config
             if let version { out["ProvisionedVersion"] = version }
+            if let urlConfig { out["FunctionUrl"] = urlConfig["FunctionUrl"] }
             printJSON(out)
         } else {
             print("\(exists ? "updated" : "created") \(name): \(config["Runtime"] as? String ?? config["PackageType"] as? String ?? ""), " +
                   "\(config["MemorySize"] ?? "") MB, \(config["Timeout"] ?? "") s, code \(config["CodeSha256"] ?? "")")
             if let version, let provisioned { print("provisioned concurrency \(provisioned) on version \(version)") }
+            if let urlConfig { print("url \(urlConfig["FunctionUrl"] as? String ?? "")") }
         }
     }
 

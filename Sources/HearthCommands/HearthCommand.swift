@@ -5,7 +5,7 @@ public struct HearthCommand: ParsableCommand {
         commandName: "hearth",
         abstract: "Self-hosted serverless for one Linux box.",
         subcommands: [ServeCommand.self, DeployCommand.self, InvokeCommand.self, ListCommand.self, ShowCommand.self,
-                      DeleteCommand.self, LogsCommand.self, EventsCommand.self, ScheduleCommand.self, SchedulesCommand.self, StatusCommand.self, RunCommand.self, SandboxCommand.self,
+                      DeleteCommand.self, LogsCommand.self, EventsCommand.self, ScheduleCommand.self, SchedulesCommand.self, UrlCommand.self, StatusCommand.self, RunCommand.self, SandboxCommand.self,
                       KeysCommand.self, ThawGuardCommand.self])
 
     public init() {}

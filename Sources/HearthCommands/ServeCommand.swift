@@ -8,6 +8,7 @@ import HearthCgroups
 import HearthControlAPI
 import HearthDelivery
 import HearthEvents
+import HearthFunctionURLs
 import HearthHTTP
 import HearthModel
 import HearthRegistry
@@ -25,6 +26,7 @@ public struct ServeCommand: ParsableCommand {
         discussion: "Settings come from --config (default /etc/hearth/hearth.yaml when it exists); flags win over the file.")
 
     @Option(help: "HOST:PORT for the HTTP API (default 127.0.0.1:9000).") var listen: String?
+    @Option(name: .customLong("url-listen"), help: "HOST:PORT for function URLs (default 127.0.0.1:9080); 'off' for none.") var urlListen: String?
     @Option(help: "Unix socket for local clients (default /run/hearth/hearth.sock); 'none' for no socket.") var socket: String?
     @Option(name: .customLong("state-dir"), help: "State: SQLite database, packages, logs (default /var/lib/hearth).") var stateDirectory: String?
     @Option(name: .customLong("images-dir"), help: "Runtime images (default STATE_DIR/images or HEARTH_IMAGES_DIR).") var imagesDirectory: String?
@@ -121,18 +123,39 @@ public struct ServeCommand: ParsableCommand {
             throw HearthError.system("cannot resume the event queue: \(error)")
         }
         let signing = settings.signedRequests ? Self.signing(settings) : nil
+        // The URL listener first: its port goes into every FunctionUrl the API answers.
+        var urlServer: FunctionUrlServer?
+        var urlAddress: FunctionUrlAddress?
+        if let urls = settings.urlListen {
+            let keys = AccessKeyFile(stateDirectory: settings.stateDirectory)
+            let verifier = SigV4Verifier(region: settings.options.region, servicesByPath: false) { keys.secret(for: $0) }
+            let domain = settings.urlDomain ?? FunctionUrlAddress.defaultDomain(region: settings.options.region)
+            let handler = FunctionUrlHandler(service: supervisor, address: FunctionUrlAddress(domain: domain, port: urls.port), verifier: verifier)
+            do {
+                let started = try await FunctionUrlServer.start(handler: handler, host: urls.host, port: urls.port, limits: settings.connections)
+                urlServer = started
+                urlAddress = FunctionUrlAddress(domain: domain, port: started.port ?? urls.port)
+            } catch {
+                await supervisor.shutdown()
+                throw HearthError.system("cannot listen for function URLs on \(urls.text): \(error)")
+            }
+        }
         let server: ControlServer
         do {
-            server = try await ControlServer.start(api: LambdaAPI(service: supervisor), host: settings.listen.host,
+            server = try await ControlServer.start(api: LambdaAPI(service: supervisor, urlAddress: urlAddress), host: settings.listen.host,
                                                    port: settings.listen.port, socketPath: settings.socket, limits: settings.connections,
                                                    verifier: signing?.verifier)
         } catch {
+            await urlServer?.close()
             await supervisor.shutdown()
             throw HearthError.system("cannot listen on \(settings.listen.text)\(settings.socket.map { " and \($0)" } ?? ""): \(error)")
         }
         let port = server.port ?? settings.listen.port
         let serving = "serving Lambda's API on http://\(settings.listen.host):\(port)\(settings.socket.map { " and unix:\($0)" } ?? "")"
         print("hearth: " + serving)
+        if let urlServer, let urls = settings.urlListen, let urlAddress {
+            print("hearth: serving function URLs on http://\(urls.host):\(urlServer.port ?? urls.port) (http://URL-ID.\(urlAddress.domain):\(urlAddress.port)/ or /\(FunctionUrlAddress.pathPrefix)/URL-ID/)")
+        }
         if let signing { print("hearth: " + signing.line) }
         fflush(nil)
         ServiceNotifier.ready(status: serving)
@@ -170,6 +193,7 @@ public struct ServeCommand: ParsableCommand {
         ServiceNotifier.stopping(status: "stopping: closing the API and tearing down every sandbox")
         defer { withExtendedLifetime(lease) {} }
         await server.close()
+        await urlServer?.close()
         // Bounded: a teardown that hangs must not keep the daemon from exiting (systemd would SIGKILL it).
         // Sandboxes die with the daemon anyway, and the next start sweeps what is left.
         let stopped = await finishes(within: Self.shutdownSeconds) { await supervisor.shutdown() }
@@ -195,6 +219,10 @@ public struct ServeCommand: ParsableCommand {
 
     struct Settings: Sendable {
         var listen: ListenAddress
+        /// Function URLs' listener; nil when switched off.
+        var urlListen: ListenAddress?
+        /// Host names of URLs end in this (default lambda-url.REGION.localhost).
+        var urlDomain: String?
         var socket: String?
         var stateDirectory: String
         var imagesDirectory: String
@@ -217,6 +245,8 @@ public struct ServeCommand: ParsableCommand {
             fileConfig = try ServeConfiguration.parse(String(decoding: data, as: UTF8.self), file: file)
         }
         let listen = try ListenAddress.parse(self.listen ?? fileConfig.listen ?? "127.0.0.1:9000")
+        let urlText = urlListen ?? fileConfig.urlListen ?? "127.0.0.1:9080"
+        let urls = urlText == "off" ? nil : try ListenAddress.parse(urlText)
         var socket: String? = self.socket ?? fileConfig.socket ?? "/run/hearth/hearth.sock"
         if socket == "none" { socket = nil }
         if let s = socket {
@@ -270,7 +300,7 @@ public struct ServeCommand: ParsableCommand {
             }
             sqs = SQSEndpoint(url: url, accessKey: id, secretKey: secret)
         }
-        return Settings(listen: listen, socket: socket, stateDirectory: state, imagesDirectory: images, options: options,
+        return Settings(listen: listen, urlListen: urls, urlDomain: fileConfig.urlDomain, socket: socket, stateDirectory: state, imagesDirectory: images, options: options,
                         connections: connections, imageDirectories: imageDirectories, journal: journal, signedRequests: signed, sqs: sqs)
     }
 

@@ -50,11 +50,14 @@ struct ServeConfiguration: Equatable {
     var sqsEndpoint: String?
     var sqsAccessKeyId: String?
     var sqsSecretAccessKey: String?
+    /// Function URLs' listener (HOST:PORT or "off") and the domain their host names end in.
+    var urlListen: String?
+    var urlDomain: String?
 
     static let keys = ["listen", "socket", "state_dir", "images_dir", "idle_timeout_seconds", "memory_budget_mb", "account_concurrency",
                        "prepared_per_image", "region", "max_connections", "header_timeout_seconds", "body_timeout_seconds",
                        "keepalive_timeout_seconds", "image_dirs", "freeze_idle", "journal", "auth",
-                       "async_delay_scale", "sqs_endpoint", "sqs_access_key_id", "sqs_secret_access_key"]
+                       "async_delay_scale", "sqs_endpoint", "sqs_access_key_id", "sqs_secret_access_key", "url_listen", "url_domain"]
 
     /// Parses the file; any line it does not understand is an error naming the file, line and reason.
     static func parse(_ text: String, file: String) throws -> ServeConfiguration {
@@ -85,6 +88,15 @@ struct ServeConfiguration: Equatable {
             }
             switch key {
             case "listen": config.listen = try ListenAddress.parse(value).text
+            case "url_listen": config.urlListen = value == "off" ? value : try ListenAddress.parse(value).text
+            case "url_domain":
+                let labels = value.split(separator: ".", omittingEmptySubsequences: false)
+                guard !value.isEmpty, value.utf8.count <= 200, labels.allSatisfy({ label in
+                    !label.isEmpty && label.utf8.count <= 63 && label.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-") }
+                }) else {
+                    throw HearthError.invalidArgument("\(where_): 'url_domain' must be a DNS name (letters, digits, '-' and dots), got '\(value)'")
+                }
+                config.urlDomain = value.lowercased()
             case "socket": config.socket = try absolute(value, key, where_)
             case "state_dir": config.stateDirectory = try absolute(value, key, where_)
             case "images_dir": config.imagesDirectory = try absolute(value, key, where_)

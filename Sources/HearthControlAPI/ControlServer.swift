@@ -292,16 +292,3 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
         context.closeAfterError(error, answerDue: order.answerDue)
     }
 }
-
-/// An event loop as a task executor: a task's jobs run on that loop's thread.
-final class EventLoopTaskExecutor: TaskExecutor {
-    let loop: any EventLoop
-
-    init(_ loop: any EventLoop) { self.loop = loop }
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        let executor = asUnownedTaskExecutor()
-        loop.execute { job.runSynchronously(on: executor) }
-    }
-}

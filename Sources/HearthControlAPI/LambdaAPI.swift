@@ -12,11 +12,14 @@ public final class LambdaAPI: Sendable {
     public let service: any FunctionService
     let functions: any FunctionReader
     let region: String
+    /// Where the URL listener serves function URLs (FunctionUrl in the answers).
+    let urlAddress: FunctionUrlAddress
 
-    public init(service: any FunctionService) {
+    public init(service: any FunctionService, urlAddress: FunctionUrlAddress? = nil) {
         self.service = service
         functions = service.functions
         region = service.region
+        self.urlAddress = urlAddress ?? FunctionUrlAddress(domain: FunctionUrlAddress.defaultDomain(region: service.region), port: 9080)
     }
 
     /// Where request bodies too large for memory, and the zips decoded from them, are written.
@@ -103,6 +106,11 @@ public final class LambdaAPI: Sendable {
         Route("GET", "2019-09-25/functions/:name/event-invoke-config/list") { api, request, params in
             try api.listEventInvokeConfigs(request, params)
         },
+        Route("POST", "2021-10-31/functions/:name/url") { api, request, params in try await api.createFunctionUrl(request, params) },
+        Route("PUT", "2021-10-31/functions/:name/url") { api, request, params in try await api.updateFunctionUrl(request, params) },
+        Route("GET", "2021-10-31/functions/:name/url") { api, request, params in try api.getFunctionUrl(request, params) },
+        Route("DELETE", "2021-10-31/functions/:name/url") { api, request, params in try await api.deleteFunctionUrl(request, params) },
+        Route("GET", "2021-10-31/functions/:name/urls") { api, request, params in try api.listFunctionUrls(request, params) },
         Route("POST", "schedules/:name") { api, request, params in try await api.createSchedule(request, params, create: true) },
         Route("PUT", "schedules/:name") { api, request, params in try await api.createSchedule(request, params, create: false) },
         Route("GET", "schedules/:name") { api, request, params in try await api.getSchedule(request, params) },

@@ -72,7 +72,7 @@ public enum HTTPResponseBytes {
         return buffer
     }
 
-    static func isToken(_ name: String) -> Bool {
+    public static func isToken(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.allSatisfy { byte in
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
@@ -81,7 +81,7 @@ public enum HTTPResponseBytes {
         }
     }
 
-    static func isFieldValue(_ value: String) -> Bool {
+    public static func isFieldValue(_ value: String) -> Bool {
         !value.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 }
     }
 }

@@ -32,6 +32,9 @@ public final class FunctionCatalog: Sendable {
     /// Images uploaded through the API (`PUT /hearth/v1/images/NAME`), one archive per name.
     public let uploadedImagesDirectory: String
 
+    /// Function URLs by id, for the URL listener: read from the store again only after a change.
+    let urlIndex = Mutex<(generation: Int, byId: [String: FunctionUrlTarget])>((-1, [:]))
+
     public init(stateDirectory: String, imagesDirectory: String, region: String, accountConcurrency: Int, imageDirectories: [String] = []) throws {
         uploadedImagesDirectory = stateDirectory + "/uploaded-images"
         try FileManager.default.createDirectory(atPath: uploadedImagesDirectory, withIntermediateDirectories: true)

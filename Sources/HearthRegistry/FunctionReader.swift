@@ -16,6 +16,11 @@ public protocol FunctionReader: FunctionLookup {
     /// The event invoke configuration at the reference's qualifier ($LATEST when none).
     func eventInvokeConfig(_ ref: FunctionReference) throws(ServiceError) -> EventInvokeConfigRecord
     func eventInvokeConfigs(_ function: String) throws(ServiceError) -> [EventInvokeConfigRecord]
+    /// The URL of the function (no qualifier) or of an alias.
+    func functionUrl(_ ref: FunctionReference) throws(ServiceError) -> FunctionUrlRecord
+    func functionUrls(_ function: String) throws(ServiceError) -> [FunctionUrlRecord]
+    /// The URL with this id and what it invokes; nil when there is none. Cheap: the URL listener asks on every request.
+    func functionUrl(id: String) -> FunctionUrlTarget?
     func provisioned(_ function: String, qualifier: String?) throws(ServiceError) -> ProvisionedConcurrencyRecord
     func layerVersion(_ name: String, _ version: Int) throws(ServiceError) -> LayerVersionRecord
     func layerVersions(_ name: String) throws(ServiceError) -> [LayerVersionRecord]

@@ -27,6 +27,9 @@ public protocol FunctionRegistry: FunctionReader {
     /// PutFunctionEventInvokeConfig (`replace`) or UpdateFunctionEventInvokeConfig.
     func putEventInvokeConfig(_ ref: FunctionReference, _ change: EventInvokeConfigChange, replace: Bool) throws(ServiceError) -> EventInvokeConfigRecord
     func deleteEventInvokeConfig(_ ref: FunctionReference) throws(ServiceError)
+    func createFunctionUrl(_ ref: FunctionReference, _ change: FunctionUrlChange) throws(ServiceError) -> FunctionUrlRecord
+    func updateFunctionUrl(_ ref: FunctionReference, _ change: FunctionUrlChange) throws(ServiceError) -> FunctionUrlRecord
+    func deleteFunctionUrl(_ ref: FunctionReference) throws(ServiceError)
     func putProvisioned(_ function: String, qualifier: String?, count: Int, memoryBudgetMB: Int) throws(ServiceError) -> ProvisionedConcurrencyRecord
     func deleteProvisioned(_ function: String, qualifier: String?) throws(ServiceError)
     func publishLayerVersion(_ name: String, zip: UnnamedFile, description: String?, runtimes: [String], architectures: [String],

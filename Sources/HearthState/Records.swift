@@ -174,3 +174,50 @@ public struct EventInvokeConfigRecord: Codable, Sendable, Equatable {
         self.lastModified = lastModified
     }
 }
+
+/// A function URL's CORS settings, as CreateFunctionUrlConfig's `Cors` carries them; nil fields were not given.
+public struct FunctionUrlCors: Codable, Sendable, Equatable {
+    public var allowCredentials: Bool?
+    public var allowHeaders: [String]?
+    public var allowMethods: [String]?
+    public var allowOrigins: [String]?
+    public var exposeHeaders: [String]?
+    public var maxAge: Int?
+
+    public init(allowCredentials: Bool? = nil, allowHeaders: [String]? = nil, allowMethods: [String]? = nil, allowOrigins: [String]? = nil,
+                exposeHeaders: [String]? = nil, maxAge: Int? = nil) {
+        self.allowCredentials = allowCredentials
+        self.allowHeaders = allowHeaders
+        self.allowMethods = allowMethods
+        self.allowOrigins = allowOrigins
+        self.exposeHeaders = exposeHeaders
+        self.maxAge = maxAge
+    }
+}
+
+/// A function URL: one per function (unqualified) or per alias, named by a random id.
+public struct FunctionUrlRecord: Codable, Sendable, Equatable {
+    /// 32 lower-case letters and digits, as AWS makes them; the host name's first label.
+    public var urlId: String
+    /// The alias it invokes; nil for the unqualified function ($LATEST).
+    public var qualifier: String?
+    /// NONE or AWS_IAM.
+    public var authType: String
+    /// BUFFERED or RESPONSE_STREAM; nil when never given (Lambda then answers it only on Get).
+    public var invokeMode: String?
+    public var cors: FunctionUrlCors?
+    /// ISO 8601 with microseconds, as Lambda answers them.
+    public var creationTime: String
+    public var lastModifiedTime: String
+
+    public init(urlId: String, qualifier: String?, authType: String, invokeMode: String?, cors: FunctionUrlCors?, creationTime: String,
+                lastModifiedTime: String) {
+        self.urlId = urlId
+        self.qualifier = qualifier
+        self.authType = authType
+        self.invokeMode = invokeMode
+        self.cors = cors
+        self.creationTime = creationTime
+        self.lastModifiedTime = lastModifiedTime
+    }
+}

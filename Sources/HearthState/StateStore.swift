@@ -12,7 +12,7 @@ public final class StateStore: @unchecked Sendable {
     private var writes = 0
 
     /// The schema is numbered by `PRAGMA user_version`, as Hearth's first stores wrote it; each step runs in order on open.
-    static let schemaVersion = 3
+    static let schemaVersion = 4
 
     public init(path: String) throws {
         self.path = path
@@ -61,6 +61,13 @@ public final class StateStore: @unchecked Sendable {
             try db.execute(sql: """
                 CREATE TABLE event_invoke_configs (name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
                                                    qualifier TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (name, qualifier));
+                """)
+        }
+        if version < 4 {
+            // 4: function URLs, one per function ('' qualifier) or alias, found by id from the URL listener.
+            try db.execute(sql: """
+                CREATE TABLE function_urls (url_id TEXT PRIMARY KEY, name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+                                            qualifier TEXT NOT NULL, record TEXT NOT NULL, UNIQUE (name, qualifier));
                 """)
         }
         if version < schemaVersion { try db.execute(sql: "PRAGMA user_version = \(schemaVersion)") }
@@ -333,6 +340,54 @@ public final class StateStore: @unchecked Sendable {
     public func deleteEventInvokeConfig(_ function: String, _ qualifier: String) throws -> Bool {
         try write { db in
             try db.execute(sql: "DELETE FROM event_invoke_configs WHERE name = ? AND qualifier = ?", arguments: [function, qualifier])
+            return db.changesCount > 0
+        }
+    }
+
+    // MARK: function URLs
+
+    /// Adds a URL; false when the function already has one at that qualifier.
+    public func createFunctionUrl(_ function: String, _ record: FunctionUrlRecord) throws -> Bool {
+        let text = try json(record)
+        return try write { db in
+            if try exists(db, "SELECT 1 FROM function_urls WHERE name = ? AND qualifier = ?", [function, record.qualifier ?? ""]) { return false }
+            try db.execute(sql: "INSERT INTO function_urls (url_id, name, qualifier, record) VALUES (?, ?, ?, ?)",
+                           arguments: [record.urlId, function, record.qualifier ?? "", text])
+            return true
+        }
+    }
+
+    /// Replaces an existing URL's settings (its id stays); false when there is none.
+    public func updateFunctionUrl(_ function: String, _ record: FunctionUrlRecord) throws -> Bool {
+        let text = try json(record)
+        return try write { db in
+            try db.execute(sql: "UPDATE function_urls SET record = ? WHERE name = ? AND qualifier = ?",
+                           arguments: [text, function, record.qualifier ?? ""])
+            return db.changesCount > 0
+        }
+    }
+
+    public func functionUrl(_ function: String, qualifier: String?) throws -> FunctionUrlRecord? {
+        try read { db in
+            try String.fetchOne(db, sql: "SELECT record FROM function_urls WHERE name = ? AND qualifier = ?", arguments: [function, qualifier ?? ""])
+        }.map { try decode(FunctionUrlRecord.self, $0) }
+    }
+
+    /// The function's URLs, the unqualified one first, then by alias.
+    public func functionUrls(_ function: String) throws -> [FunctionUrlRecord] {
+        try read { db in try String.fetchAll(db, sql: "SELECT record FROM function_urls WHERE name = ? ORDER BY qualifier", arguments: [function]) }
+            .map { try decode(FunctionUrlRecord.self, $0) }
+    }
+
+    /// Every URL with its function, for the URL listener's table.
+    public func allFunctionUrls() throws -> [(function: String, record: FunctionUrlRecord)] {
+        try read { db in try Row.fetchAll(db, sql: "SELECT name, record FROM function_urls") }
+            .map { (($0["name"] as String?) ?? "", try decode(FunctionUrlRecord.self, $0["record"])) }
+    }
+
+    public func deleteFunctionUrl(_ function: String, qualifier: String?) throws -> Bool {
+        try write { db in
+            try db.execute(sql: "DELETE FROM function_urls WHERE name = ? AND qualifier = ?", arguments: [function, qualifier ?? ""])
             return db.changesCount > 0
         }
     }

@@ -42,6 +42,9 @@ public protocol FunctionService: Sendable {
     func putEventInvokeConfig(_ ref: FunctionReference, _ change: EventInvokeConfigChange, replace: Bool) async throws(ServiceError)
         -> EventInvokeConfigRecord
     func deleteEventInvokeConfig(_ ref: FunctionReference) async throws(ServiceError)
+    func createFunctionUrl(_ ref: FunctionReference, _ change: FunctionUrlChange) async throws(ServiceError) -> FunctionUrlRecord
+    func updateFunctionUrl(_ ref: FunctionReference, _ change: FunctionUrlChange) async throws(ServiceError) -> FunctionUrlRecord
+    func deleteFunctionUrl(_ ref: FunctionReference) async throws(ServiceError)
     /// Events whose failure could not be delivered anywhere, oldest first.
     func eventFailures(_ function: String?) async throws(ServiceError) -> [FailedEvent]
     /// Kept failures sent back to their function (`redrive`) or deleted; how many.

@@ -77,6 +77,7 @@ struct InvokeBench: ParsableCommand {
             print(String(format: "with no user time in hearth serve at all, concurrency %d could reach at most %.0f invokes/s (%d CPUs / %.0f us of runtime, wrk and the daemon's system time): %.2fx nginx",
                          last.c, ceiling, ProcessInfo.processInfo.activeProcessorCount, floorUs, ceiling / last.nginxRate))
         }
+        try functionURL(daemon: daemon, hearth: hearth, invokeURL: invokeURL, nginx: nginx, script: work + "/post.lua")
         // The handler's own time is Lambda's Duration (event handed over until the response is posted), read from
         // the REPORT lines of the same load: a second function with a log of its own, wrk at concurrency 1.
         try sh("\(endpoint) \(hearth) deploy timed --zip \(work)/noop.zip --runtime provided.al2023 --handler x --memory 1769 >/dev/null")
@@ -137,6 +138,30 @@ struct InvokeBench: ParsableCommand {
                      kernelKiB - runtimeKiB, usedKiB - runtimeKiB, kernelKiB - ownKiB))
         try sh("\(endpoint) \(hearth) delete idle >/dev/null")
         try crunIdle(count: idle, work: work, daemonPid: daemon.pid, hearthBeyond: (kernel: kernelKiB - runtimeKiB, used: usedKiB - runtimeKiB))
+    }
+
+    /// The same warm function through its URL (the URL listener, a payload 2.0 event, Lambda's response mapping)
+    /// next to the Invoke API and nginx, runs interleaved so drift in the machine's speed hits all three alike.
+    private func functionURL(daemon: Daemon, hearth: String, invokeURL: String, nginx: Nginx, script: String) throws {
+        let (status, printed) = shell("HEARTH_ENDPOINT=\(daemon.endpoint) \(hearth) url noop")
+        guard status == 0, let line = printed.split(separator: "\n").first, let host = URL(string: String(line))?.host,
+              let id = host.split(separator: ".").first else { throw ValidationError("hearth url failed: \(printed)") }
+        let url = "http://127.0.0.1:\(daemon.urlPort)/lambda-url/\(id)/"
+        _ = try wrk(url, connections: 1, seconds: 1, script: nil)
+        print("warm invocations through the function's URL (path form, GET), the Invoke API (POST) and nginx; p50 of 3 interleaved runs each")
+        print("concurrency  URL p50 us  Invoke p50 us  URL - Invoke us  nginx p50 us  URL req/s  Invoke req/s  URL/Invoke req/s")
+        for c in [1, 64] {
+            var u: [WrkResult] = [], i: [WrkResult] = [], n: [WrkResult] = []
+            for _ in 0..<3 {
+                u.append(try wrk(url, connections: c, seconds: max(2, seconds / 3), script: nil))
+                i.append(try wrk(invokeURL, connections: c, seconds: max(2, seconds / 3), script: script))
+                n.append(try wrk(nginx.url, connections: c, seconds: max(2, seconds / 3), script: nil))
+            }
+            func median(_ r: [WrkResult], _ f: (WrkResult) -> Double) -> Double { r.map(f).sorted()[r.count / 2] }
+            let up = median(u, \.p50us), ip = median(i, \.p50us), ur = median(u, \.rate), ir = median(i, \.rate)
+            print(String(format: "%-11d  %10.0f  %13.0f  %15.0f  %12.0f  %9.0f  %12.0f  %.2f", c, up, ip, up - ip, median(n, \.p50us), ur, ir, ur / ir))
+        }
+        print("budget: a function URL adds at most 50 us to a warm invoke's p50 compared with the Invoke API")
     }
 
     /// The peer's cost for the same isolation: `count` idle crun containers (busybox sleep, a 128 MB memory
@@ -251,22 +276,31 @@ struct InvokeBench: ParsableCommand {
     final class Daemon {
         let process = Process()
         var endpoint = ""
+        var urlPort = 0
         var pid: Int32 { process.processIdentifier }
 
         init(bin: String, work: String, images: String, idle: Int, extra: [String] = []) throws {
             process.executableURL = URL(fileURLWithPath: bin + "/hearth")
-            process.arguments = ["serve", "--listen", "127.0.0.1:0", "--socket", "none", "--state-dir", work + "/state", "--images-dir", images,
+            process.arguments = ["serve", "--listen", "127.0.0.1:0", "--url-listen", "127.0.0.1:0", "--socket", "none", "--state-dir", work + "/state", "--images-dir", images,
                                  "--memory-budget", String(max(200_000, (idle + 200) * 128)), "--account-concurrency", String(idle + 200)] + extra
             process.environment = ["HEARTH_RUNTIME_DIR": work + "/run", "PATH": "/usr/bin:/bin"]
             let out = Pipe()
             process.standardOutput = out
             try process.run()
-            let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-            guard let range = line.range(of: "http://127.0.0.1:"), let port = Int(line[range.upperBound...].prefix { $0.isNumber }) else {
+            var line = ""
+            // Two lines: the API's address, then the URL listener's.
+            while !line.contains("function URLs on http://127.0.0.1:") || !line.hasSuffix("\n") {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                line += String(decoding: chunk, as: UTF8.self)
+            }
+            guard let range = line.range(of: "http://127.0.0.1:"), let port = Int(line[range.upperBound...].prefix { $0.isNumber }),
+                  let urls = line.range(of: "function URLs on http://127.0.0.1:"), let urlPort = Int(line[urls.upperBound...].prefix { $0.isNumber }) else {
                 process.terminate()
                 throw ValidationError("hearth serve did not start: \(line)")
             }
             endpoint = "http://127.0.0.1:\(port)"
+            self.urlPort = urlPort
             out.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
         }
 

@@ -20,6 +20,7 @@ final class FakeFunctionService: FunctionService {
         var deletedLayers: [(String, Int)] = []
         var events: [(ref: FunctionReference, requestId: String, payload: [UInt8])] = []
         var eventConfigs: [(ref: FunctionReference, change: EventInvokeConfigChange, replace: Bool)] = []
+        var urlChanges: [(ref: FunctionReference, change: FunctionUrlChange, create: Bool)] = []
     }
     let calls = Mutex(Calls())
     let reader = FakeFunctionReader()
@@ -63,6 +64,21 @@ final class FakeFunctionService: FunctionService {
     }
 
     func deleteEventInvokeConfig(_ ref: FunctionReference) async throws(ServiceError) { throw Self.unused }
+
+    func createFunctionUrl(_ ref: FunctionReference, _ change: FunctionUrlChange) async throws(ServiceError) -> FunctionUrlRecord {
+        calls.withLock { $0.urlChanges.append((ref, change, true)) }
+        _ = try reader.resolve(ref)
+        return FunctionUrlRecord(urlId: "abcdefghijklmnopqrstuvwxyz012345", qualifier: ref.qualifier, authType: change.authType ?? "NONE",
+                                 invokeMode: change.invokeMode, cors: change.cors ?? nil, creationTime: "2026-12-02T10:00:00.000001Z",
+                                 lastModifiedTime: "2026-12-02T10:00:00.000001Z")
+    }
+
+    func updateFunctionUrl(_ ref: FunctionReference, _ change: FunctionUrlChange) async throws(ServiceError) -> FunctionUrlRecord {
+        calls.withLock { $0.urlChanges.append((ref, change, false)) }
+        throw Self.unused
+    }
+
+    func deleteFunctionUrl(_ ref: FunctionReference) async throws(ServiceError) { throw Self.unused }
     func eventFailures(_ function: String?) async throws(ServiceError) -> [FailedEvent] { [] }
     func settleFailures(_ function: String, ids: [Int64]?, redrive: Bool) async throws(ServiceError) -> Int { 0 }
     func queueStats() async -> EventDispatcher.Stats? { nil }
@@ -201,4 +217,7 @@ final class FakeFunctionReader: FunctionReader {
         throw .notFound("The function \(ref.name) doesn't have an EventInvokeConfig")
     }
     func eventInvokeConfigs(_ function: String) throws(ServiceError) -> [EventInvokeConfigRecord] { [] }
+    func functionUrl(_ ref: FunctionReference) throws(ServiceError) -> FunctionUrlRecord { throw .notFound("The resource you requested does not exist.") }
+    func functionUrls(_ function: String) throws(ServiceError) -> [FunctionUrlRecord] { [] }
+    func functionUrl(id: String) -> FunctionUrlTarget? { nil }
 }

@@ -56,10 +56,10 @@ final class StateStoreTests: XCTestCase {
             XCTAssertTrue(try store.deleteFunction("a"))
             XCTAssertEqual(try store.tags("a"), [:])
         }
-        // What Hearth's schema 1 wrote: no tags, no event invoke configurations.
+        // What Hearth's schema 1 wrote: no tags, no event invoke configurations, no function URLs.
         do {
             let old = try DatabaseQueue(path: path)
-            try old.write { try $0.execute(sql: "DROP TABLE tags; DROP TABLE event_invoke_configs; PRAGMA user_version = 1;") }
+            try old.write { try $0.execute(sql: "DROP TABLE tags; DROP TABLE event_invoke_configs; DROP TABLE function_urls; PRAGMA user_version = 1;") }
         }
         let migrated = try StateStore(path: path)
         XCTAssertTrue(try migrated.createFunction(record("b")))
@@ -68,6 +68,27 @@ final class StateStoreTests: XCTestCase {
         try migrated.putEventInvokeConfig("b", EventInvokeConfigRecord(qualifier: "$LATEST", maximumRetryAttempts: 0, maximumEventAgeInSeconds: nil,
                                                                       onSuccess: nil, onFailure: nil, lastModified: 1))
         XCTAssertEqual(try migrated.eventInvokeConfig("b", "$LATEST")?.maximumRetryAttempts, 0)
+    }
+
+    /// Function URLs: one per function and alias, found by id, updated in place, gone with their function.
+    func testFunctionURLsAreOnePerQualifierAndGoWithTheirFunction() throws {
+        let store = try StateStore(path: directory + "/state.db")
+        XCTAssertTrue(try store.createFunction(record("a")))
+        func url(_ id: String, _ qualifier: String?, auth: String = "NONE") -> FunctionUrlRecord {
+            FunctionUrlRecord(urlId: id, qualifier: qualifier, authType: auth, invokeMode: nil, cors: nil, creationTime: "t0", lastModifiedTime: "t0")
+        }
+        XCTAssertTrue(try store.createFunctionUrl("a", url(String(repeating: "1", count: 32), nil)))
+        XCTAssertFalse(try store.createFunctionUrl("a", url(String(repeating: "2", count: 32), nil)), "one URL per qualifier")
+        XCTAssertTrue(try store.createFunctionUrl("a", url(String(repeating: "3", count: 32), "live")))
+        XCTAssertTrue(try store.updateFunctionUrl("a", url(String(repeating: "1", count: 32), nil, auth: "AWS_IAM")))
+        XCTAssertFalse(try store.updateFunctionUrl("a", url(String(repeating: "9", count: 32), "other")), "no URL there to update")
+        XCTAssertEqual(try store.functionUrl("a", qualifier: nil)?.authType, "AWS_IAM")
+        XCTAssertEqual(try store.functionUrls("a").map(\.qualifier), [nil, "live"])
+        XCTAssertEqual(Set(try store.allFunctionUrls().map(\.record.urlId)), [String(repeating: "1", count: 32), String(repeating: "3", count: 32)])
+        XCTAssertTrue(try store.deleteFunctionUrl("a", qualifier: "live"))
+        XCTAssertFalse(try store.deleteFunctionUrl("a", qualifier: "live"))
+        XCTAssertTrue(try store.deleteFunction("a"))
+        XCTAssertEqual(try store.allFunctionUrls().count, 0, "a deleted function's URLs go with it")
     }
 
     /// Event invoke configurations: one per qualifier, replaced by a put, gone with their version, alias or function.

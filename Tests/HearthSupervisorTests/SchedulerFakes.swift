@@ -253,6 +253,12 @@ final class FakeFunctionRegistry: FunctionRegistry {
     func deleteEventInvokeConfig(_ ref: FunctionReference) throws(ServiceError) {
         eventConfigs.withLock { $0[ref.name + ":" + (ref.qualifier ?? "$LATEST")] = nil }
     }
+    func createFunctionUrl(_ ref: FunctionReference, _ change: FunctionUrlChange) throws(ServiceError) -> FunctionUrlRecord { throw Self.unused }
+    func updateFunctionUrl(_ ref: FunctionReference, _ change: FunctionUrlChange) throws(ServiceError) -> FunctionUrlRecord { throw Self.unused }
+    func deleteFunctionUrl(_ ref: FunctionReference) throws(ServiceError) { throw Self.unused }
+    func functionUrl(_ ref: FunctionReference) throws(ServiceError) -> FunctionUrlRecord { throw Self.unused }
+    func functionUrls(_ function: String) throws(ServiceError) -> [FunctionUrlRecord] { [] }
+    func functionUrl(id: String) -> FunctionUrlTarget? { nil }
 
     /// The next changes fail with `error` (nil: they succeed again).
     func failChanges(with error: ServiceError?) { failing.withLock { $0 = error } }

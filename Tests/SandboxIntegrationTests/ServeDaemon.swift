@@ -13,6 +13,9 @@ final class ServeDaemon: @unchecked Sendable {
     private var process: Process?
     var pid: Int32 { process?.processIdentifier ?? 0 }
     private(set) var port = 0
+    /// The function URL listener's port.
+    private(set) var urlPort = 0
+    var urlEndpoint: String { "http://127.0.0.1:\(urlPort)" }
     /// Everything the daemon printed on stdout since its last start.
     let printed = Mutex("")
     var endpoint: String { "http://127.0.0.1:\(port)" }
@@ -40,8 +43,10 @@ final class ServeDaemon: @unchecked Sendable {
     func start() throws {
         let p = Process()
         p.executableURL = Self.buildDirectory.appendingPathComponent("hearth")
+        // A port of its own for function URLs (kept across restarts, as the API's is), unless the test names one.
+        let urls = extraArguments.contains("--url-listen") ? [] : ["--url-listen", "127.0.0.1:\(urlPort)"]
         p.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--socket", socket, "--state-dir", stateDirectory,
-                       "--images-dir", RuntimeImages.directory] + extraArguments
+                       "--images-dir", RuntimeImages.directory] + urls + extraArguments
         p.environment = ["HEARTH_RUNTIME_DIR": runtimeDirectory, "PATH": "/usr/bin:/bin"]
         let out = Pipe()
         p.standardOutput = out
@@ -62,6 +67,16 @@ final class ServeDaemon: @unchecked Sendable {
             throw NSError(domain: "ServeDaemon", code: 1, userInfo: [NSLocalizedDescriptionKey: "hearth serve did not start: \(text)"])
         }
         self.port = port
+        // "hearth: serving function URLs on http://127.0.0.1:PORT ...", printed next.
+        let urlsOff = extraArguments.firstIndex(of: "--url-listen").map { extraArguments.indices.contains($0 + 1) && extraArguments[$0 + 1] == "off" } ?? false
+        while !urlsOff, Date() < deadline, !(text.range(of: "function URLs on http://127.0.0.1:").map { text[$0.upperBound...].contains("\n") } ?? false) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        if let range = text.range(of: "function URLs on http://127.0.0.1:"), let urlPort = Int(text[range.upperBound...].prefix { $0.isNumber }) {
+            self.urlPort = urlPort
+        }
         // Keep draining stdout so the daemon never blocks on it; what it says is kept for the tests.
         printed.withLock { $0 = text }
         out.fileHandleForReading.readabilityHandler = { [weak self] handle in

@@ -123,7 +123,7 @@ final class ServeHardeningTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: base) }
         let p = Process()
         p.executableURL = ServeDaemon.buildDirectory.appendingPathComponent("hearth")
-        p.arguments = ["serve", "--listen", "127.0.0.1:0", "--socket", "none", "--state-dir", base + "/state", "--images-dir", RuntimeImages.directory]
+        p.arguments = ["serve", "--listen", "127.0.0.1:0", "--url-listen", "127.0.0.1:0", "--socket", "none", "--state-dir", base + "/state", "--images-dir", RuntimeImages.directory]
         p.environment = ["HEARTH_RUNTIME_DIR": base + "/run", "PATH": "/usr/bin:/bin"]
         let out = Pipe()
         p.standardOutput = out

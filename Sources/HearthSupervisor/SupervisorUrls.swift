@@ -1,0 +1,21 @@
+import HearthModel
+import HearthRegistry
+import HearthState
+
+/// Function URLs' configuration: registry changes only (the URL listener finds a URL by id on each request).
+extension Supervisor {
+    public func createFunctionUrl(_ ref: FunctionReference, _ change: FunctionUrlChange) async throws(ServiceError) -> FunctionUrlRecord {
+        let registry = self.registry
+        return try await BlockingWork.run { () throws(ServiceError) in try registry.createFunctionUrl(ref, change) }
+    }
+
+    public func updateFunctionUrl(_ ref: FunctionReference, _ change: FunctionUrlChange) async throws(ServiceError) -> FunctionUrlRecord {
+        let registry = self.registry
+        return try await BlockingWork.run { () throws(ServiceError) in try registry.updateFunctionUrl(ref, change) }
+    }
+
+    public func deleteFunctionUrl(_ ref: FunctionReference) async throws(ServiceError) {
+        let registry = self.registry
+        try await BlockingWork.run { () throws(ServiceError) in try registry.deleteFunctionUrl(ref) }
+    }
+}
