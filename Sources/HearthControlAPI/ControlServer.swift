@@ -101,13 +101,13 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
     typealias OutboundOut = ByteBuffer
 
     /// A request whose answer is due in turn: to be handled, or refused before its body was read.
-    private enum Pending {
+    enum Pending {
         case request(APIRequest, RequestFraming)
         case refusal(APIResponse, RequestFraming)
     }
 
     private let api: LambdaAPI
-    private let activity: ConnectionActivity
+    let activity: ConnectionActivity
     private let uploads: UploadSlots
     private let spillDirectory: String
     private let verifier: SigV4Verifier?
@@ -122,7 +122,7 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
     /// A refused request's body (of a known, acceptable length) is read and dropped before the connection
     /// closes, so the client reads its answer rather than a reset.
     private var lingering = false
-    private var order = OneAtATime<Pending>()
+    var order = OneAtATime<Pending>()
     /// The connection's event loop as the executor of its requests' tasks.
     private var taskExecutor: EventLoopTaskExecutor?
 
@@ -212,7 +212,7 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
         if let now = order.admit(pending) { handle(now, context: context) }
     }
 
-    private func handle(_ pending: Pending, context: ChannelHandlerContext) {
+    func handle(_ pending: Pending, context: ChannelHandlerContext) {
         activity.handling()
         switch pending {
         case .refusal(let response, let framing):
@@ -254,11 +254,14 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
         admit(.refusal(LambdaAPI.errorResponse(error), RequestFraming(version: h.version, keepAlive: false)), context: context)
     }
 
-    private func write(_ response: APIResponse, for framing: RequestFraming, context: ChannelHandlerContext) {
+    func write(_ response: APIResponse, for framing: RequestFraming, context: ChannelHandlerContext) {
         releaseUpload()
         var response = response
         if response.headers.first(where: { $0.0 == "x-amzn-RequestId" }) == nil {
             response.headers.append(("x-amzn-RequestId", RequestIdentifiers.uuid()))
+        }
+        if let streamed = response.streamed {
+            return writeStreamed(response, streamed, for: framing, context: context)
         }
         if let file = response.file, let fd = file.take() {
             context.writeHTTPFileResponse(status: response.status, headers: response.headers, fd: fd, length: file.length, for: framing)
@@ -269,6 +272,41 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
         guard framing.keepAlive else { return }
         activity.answered()
         if let next = order.answered(on: context) { handle(next, context: context) }
+    }
+
+    /// The head when the first piece is ready (or the response `run` gives back, when it gave none), each piece
+    /// as it comes, from whichever thread made it, in order, on the connection's event loop.
+    private func writeStreamed(_ response: APIResponse, _ body: StreamedBody, for framing: RequestFraming, context: ChannelHandlerContext) {
+        let eventLoop = context.eventLoop
+        let loopBound = NIOLoopBound((self, context), eventLoop: eventLoop)
+        let started = NIOLoopBoundBox(false, eventLoop: eventLoop)
+        @Sendable func startIfNeeded(_ context: ChannelHandlerContext) {
+            guard !started.value else { return }
+            started.value = true
+            _ = context.writeStreamingHead(status: response.status, headers: response.headers, for: framing)
+        }
+        Task {
+            let instead = await body.run { bytes in
+                eventLoop.execute {
+                    let (_, context) = loopBound.value
+                    startIfNeeded(context)
+                    context.writeBodyPiece(bytes, for: framing)
+                }
+            }
+            eventLoop.execute {
+                let (handler, context) = loopBound.value
+                if !started.value, var instead {
+                    if instead.headers.first(where: { $0.0 == "x-amzn-RequestId" }) == nil {
+                        instead.headers += response.headers.filter { $0.0 == "x-amzn-RequestId" }
+                    }
+                    return handler.write(instead, for: framing, context: context)
+                }
+                startIfNeeded(context)
+                guard context.writeBodyEnd(for: framing) else { return }
+                handler.activity.answered()
+                if let next = handler.order.answered(on: context) { handler.handle(next, context: context) }
+            }
+        }
     }
 
     private func releaseUpload() {

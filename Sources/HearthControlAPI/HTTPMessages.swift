@@ -94,6 +94,8 @@ public struct APIResponse: Sendable {
     public var body: [UInt8]
     /// A body sent from a file instead (a stored zip), never read into memory.
     public var file: ResponseFile?
+    /// A body sent as it is made (chunked), after this response's status and headers.
+    public var streamed: StreamedBody?
 
     public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.status = status
@@ -110,6 +112,14 @@ public struct APIResponse: Sendable {
     public static func text(_ status: Int, _ text: String, contentType: String = "text/plain; charset=utf-8") -> APIResponse {
         APIResponse(status: status, headers: [("Content-Type", contentType)], body: Array(text.utf8))
     }
+}
+
+/// A body made while it is sent: `run` emits its pieces; the head goes out before the first. When `run` returns
+/// a response without having emitted anything, that response is sent instead (an error found before the stream began).
+public struct StreamedBody: Sendable {
+    public let run: @Sendable (_ emit: @escaping @Sendable ([UInt8]) -> Void) async -> APIResponse?
+
+    public init(run: @escaping @Sendable (_ emit: @escaping @Sendable ([UInt8]) -> Void) async -> APIResponse?) { self.run = run }
 }
 
 /// An open file to send as a response body; closed when the response is written, or dropped unsent.

@@ -39,7 +39,8 @@ public final class LambdaAPI: Sendable {
 
     /// .../invocations, before any query. By suffix: Foundation's `contains` goes through NSString, on every Invoke.
     static func isInvocation(_ uri: String) -> Bool {
-        uri.prefix { $0 != "?" }.hasSuffix("/invocations")
+        let path = uri.prefix { $0 != "?" }
+        return path.hasSuffix("/invocations") || path.hasSuffix("/response-streaming-invocations")
     }
 
     static func tooLarge(method: String, uri: String, limit: Int) -> ServiceError {
@@ -64,6 +65,9 @@ public final class LambdaAPI: Sendable {
     /// Method, path pattern (":x" parts are parameters) and handler; matched in order.
     static let routes: [Route] = [
         Route("POST", "2015-03-31/functions/:name/invocations") { api, request, params in try await api.invoke(request, params) },
+        Route("POST", "2021-11-15/functions/:name/response-streaming-invocations") { api, request, params in
+            try await api.invokeWithResponseStream(request, params)
+        },
         Route("POST", "2014-11-13/functions/:name/invoke-async") { api, request, params in try await api.invokeAsync(request, params) },
         Route("POST", "2015-03-31/functions") { api, request, params in try await api.createFunction(request) },
         Route("GET", "2015-03-31/functions") { api, request, params in try api.listFunctions(request) },

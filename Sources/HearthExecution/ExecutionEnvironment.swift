@@ -132,12 +132,16 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         public var clientContext: String?
         /// Init Duration for the REPORT line: set on the first invocation of a cold start.
         public var reportInit: Bool
+        /// Where a response the runtime streams goes as it arrives.
+        public var stream: ResponseSink?
 
-        public init(requestId: String = RequestIdentifiers.uuid(), payload: [UInt8], clientContext: String? = nil, reportInit: Bool) {
+        public init(requestId: String = RequestIdentifiers.uuid(), payload: [UInt8], clientContext: String? = nil, reportInit: Bool,
+                    stream: ResponseSink? = nil) {
             self.requestId = requestId
             self.payload = payload
             self.clientContext = clientContext
             self.reportInit = reportInit
+            self.stream = stream
         }
     }
 
@@ -183,7 +187,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         }
         // Output from before the runtime takes the event (the end of its previous one) stays out of this invocation's log.
         let output = self.output
-        var outcome = (try? await session.invoke(invocation, onDelivered: { output.begin(log) }).get())
+        var outcome = (try? await session.invoke(invocation, stream: request.stream, onDelivered: { output.begin(log) }).get())
             ?? .platformError(.unknown("the Runtime API failed"))
         timer.cancel()
         if timedOut.load(ordering: .sequentiallyConsistent), case .platformError = outcome {

@@ -42,7 +42,7 @@ public final class FunctionUrlHandler: Sendable {
     public func handle(_ request: Request) async -> URLResponse {
         let requestId = RequestIdentifiers.uuid()
         var response = await answer(request, requestId: requestId)
-        response.headers.append(("x-amzn-RequestId", requestId))
+        if response.streamed == nil { response.headers.append(("x-amzn-RequestId", requestId)) }
         return response
     }
 
@@ -80,22 +80,69 @@ public final class FunctionUrlHandler: Sendable {
                                     httpVersion: request.httpVersion, urlId: id, domainName: host.split(separator: ":").first.map(String.init) ?? host,
                                     requestId: requestId, timeEpochMs: Int64(Date().timeIntervalSince1970 * 1000), callerAccessKey: caller,
                                     accountId: LambdaARN.accountId)
-        var response: URLResponse
+        let origin = headers["origin"]
+        let finished: @Sendable (URLResponse) -> URLResponse = { response in cors.map { $0.apply(to: response, origin: origin) } ?? response }
+        if url.record.invokeMode == "RESPONSE_STREAM" {
+            return streamed(url, event: event, requestId: requestId, finished: finished)
+        }
         do {
             let outcome = try await service.invoke(url.reference, requestId: requestId, payload: event.json(), clientContext: nil)
             switch outcome.result.body {
-            case .success(let bytes): response = URLResponse.mapping(result: bytes)
-            case .error: response = URLResponse.functionFailed
+            case .success(let bytes): return finished(URLResponse.mapping(result: bytes))
+            case .error: return finished(URLResponse.functionFailed)
             }
         } catch {
-            switch error.status {
-            case 429: response = .error(429, error.type, "Rate Exceeded.")
-            // The alias it named is gone (Lambda keeps such a URL and refuses its requests).
-            case 404: response = .forbidden
-            case 400..<500: response = .error(error.status, error.type, error.message)
-            default: response = .error(500, error.type, error.message)
-            }
+            return finished(Self.refusal(error))
         }
-        return cors.map { $0.apply(to: response, origin: headers["origin"]) } ?? response
+    }
+
+    /// A RESPONSE_STREAM URL: the head once the runtime's prelude is in, then the body as the function writes it.
+    /// A runtime that answers whole (or fails before streaming) is answered as a buffered URL would be.
+    private func streamed(_ url: FunctionUrlTarget, event: URLRequestEvent, requestId: String,
+                          finished: @escaping @Sendable (URLResponse) -> URLResponse) -> URLResponse {
+        let service = self.service
+        var response = URLResponse(status: 200)
+        response.streamed = URLStreamedBody { emit in
+            let prelude = StreamPrelude()
+            @Sendable func send(_ pieces: [URLStreamPiece]) {
+                for piece in pieces {
+                    if case .head(let status, let headers) = piece {
+                        let head = finished(URLResponse(status: status, headers: headers))
+                        emit(.head(status: head.status, headers: head.headers + [("x-amzn-RequestId", requestId)]))
+                    } else {
+                        emit(piece)
+                    }
+                }
+            }
+            let sink = ResponseSink(open: { prelude.open(contentType: $0) }, write: { send(prelude.feed($0)) })
+            let outcome: InvokeOutcome
+            do throws(ServiceError) {
+                outcome = try await service.invoke(url.reference, requestId: requestId, payload: event.json(), clientContext: nil, stream: sink)
+            } catch {
+                return finished(Self.refusal(error))
+            }
+            send(prelude.finish())
+            switch outcome.result.body {
+            case .success(let bytes):
+                guard prelude.started else { return finished(URLResponse.mapping(result: bytes)) }
+                if !bytes.isEmpty { emit(.body(bytes)) }
+            case .error:
+                // After the head has gone out the status cannot change: the stream just ends.
+                guard prelude.started else { return finished(URLResponse.functionFailed) }
+            }
+            return nil
+        }
+        return response
+    }
+
+    /// A refused invocation as the URL's client sees it.
+    static func refusal(_ error: ServiceError) -> URLResponse {
+        switch error.status {
+        case 429: .error(429, error.type, "Rate Exceeded.")
+        // The alias it named is gone (Lambda keeps such a URL and refuses its requests).
+        case 404: .forbidden
+        case 400..<500: .error(error.status, error.type, error.message)
+        default: .error(500, error.type, error.message)
+        }
     }
 }

@@ -143,10 +143,51 @@ final class URLHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func write(_ response: URLResponse, for framing: RequestFraming, context: ChannelHandlerContext) {
+        if let streamed = response.streamed { return writeStreamed(streamed, for: framing, context: context) }
         context.writeHTTPResponse(status: response.status, headers: response.headers, body: response.body, for: framing)
         guard framing.keepAlive else { return }
+        answered(context: context)
+    }
+
+    private func answered(context: ChannelHandlerContext) {
         activity.answered()
         if let next = order.answered(on: context) { handle(next, context: context) }
+    }
+
+    /// Each piece as it comes, in order, on the connection's event loop; the answer `run` gives back instead
+    /// when it emitted nothing.
+    private func writeStreamed(_ body: URLStreamedBody, for framing: RequestFraming, context: ChannelHandlerContext) {
+        let eventLoop = context.eventLoop
+        let loopBound = NIOLoopBound((self, context), eventLoop: eventLoop)
+        let started = NIOLoopBoundBox(false, eventLoop: eventLoop)
+        Task {
+            let instead = await body.run { piece in
+                eventLoop.execute {
+                    let (_, context) = loopBound.value
+                    switch piece {
+                    case .head(let status, let headers):
+                        guard !started.value else { return }
+                        started.value = true
+                        _ = context.writeStreamingHead(status: status, headers: headers, for: framing)
+                    case .body(let bytes):
+                        if !started.value {
+                            started.value = true
+                            _ = context.writeStreamingHead(status: 200, headers: [("Content-Type", "application/octet-stream")], for: framing)
+                        }
+                        context.writeBodyPiece(bytes, for: framing)
+                    }
+                }
+            }
+            eventLoop.execute {
+                let (this, context) = loopBound.value
+                if !started.value {
+                    if let instead { return this.write(instead, for: framing, context: context) }
+                    started.value = true
+                    _ = context.writeStreamingHead(status: 200, headers: [("Content-Type", "application/octet-stream")], for: framing)
+                }
+                if context.writeBodyEnd(for: framing) { this.answered(context: context) }
+            }
+        }
     }
 
     func read(context: ChannelHandlerContext) {

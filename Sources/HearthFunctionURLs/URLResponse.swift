@@ -6,6 +6,8 @@ public struct URLResponse: Sendable, Equatable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// Sent as it is made instead of `body` (a RESPONSE_STREAM URL).
+    public var streamed: URLStreamedBody?
 
     public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.status = status

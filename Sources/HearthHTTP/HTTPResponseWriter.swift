@@ -43,7 +43,9 @@ public enum HTTPResponseBytes {
     }
 
     /// The status line and headers of a response whose body of `contentLength` bytes follows separately.
-    public static func encodeHead(status: Int, headers: [(String, String)], contentLength: Int, for request: RequestFraming,
+    /// - Parameter contentLength: nil for a body written as it is made: chunked to HTTP/1.1 (see `chunk`), and to
+    ///   HTTP/1.0 delimited by the connection's close (the caller's `request` must then not keep it alive).
+    public static func encodeHead(status: Int, headers: [(String, String)], contentLength: Int?, for request: RequestFraming,
                                   allocator: ByteBufferAllocator, reserving: Int = 0) -> ByteBuffer? {
         let version = request.version
         var buffer = allocator.buffer(capacity: 128 + headers.count * 48 + reserving)
@@ -58,9 +60,13 @@ public enum HTTPResponseBytes {
         // 1xx and 204 have no body, and RFC 9110 forbids their Content-Length.
         let bodiless = status < 200 || status == 204
         if !bodiless {
-            buffer.writeStaticString("Content-Length: ")
-            buffer.writeString(String(contentLength))
-            buffer.writeStaticString("\r\n")
+            if let contentLength {
+                buffer.writeStaticString("Content-Length: ")
+                buffer.writeString(String(contentLength))
+                buffer.writeStaticString("\r\n")
+            } else if version != .http1_0 {
+                buffer.writeStaticString("Transfer-Encoding: chunked\r\n")
+            }
         }
         if !request.keepAlive {
             buffer.writeStaticString("Connection: close\r\n")
@@ -68,6 +74,18 @@ public enum HTTPResponseBytes {
             // An HTTP/1.0 client closes unless told the connection stays open.
             buffer.writeStaticString("Connection: keep-alive\r\n")
         }
+        buffer.writeStaticString("\r\n")
+        return buffer
+    }
+
+    /// One piece of a body whose head had no length: a chunk to HTTP/1.1, the bytes themselves to HTTP/1.0;
+    /// an empty piece is HTTP/1.1's last chunk (nothing to HTTP/1.0, which ends with the connection).
+    public static func chunk(_ bytes: [UInt8], version: HTTPVersion, allocator: ByteBufferAllocator) -> ByteBuffer {
+        guard version != .http1_0 else { return allocator.buffer(bytes: bytes) }
+        var buffer = allocator.buffer(capacity: bytes.count + 12)
+        buffer.writeString(String(bytes.count, radix: 16))
+        buffer.writeStaticString("\r\n")
+        buffer.writeBytes(bytes)
         buffer.writeStaticString("\r\n")
         return buffer
     }
@@ -128,6 +146,44 @@ extension ChannelHandlerContext {
             try? file.close()
             if !keepAlive { channel.close(promise: nil) }
         }
+    }
+
+    /// The head of a response whose body follows in pieces (`writeBodyPiece`, then `writeBodyEnd`). To HTTP/1.0
+    /// the body ends with the connection, which is then closed whatever `request` said. False (a bare 500 was
+    /// sent and the connection is closing) when a header would break the message.
+    public func writeStreamingHead(status: Int, headers: [(String, String)], for request: RequestFraming) -> Bool {
+        guard channel.isActive else { return false }
+        var framing = request
+        if request.version == .http1_0 { framing.keepAlive = false }
+        guard let head = HTTPResponseBytes.encodeHead(status: status, headers: headers, contentLength: nil, for: framing, allocator: channel.allocator) else {
+            writeBareResponseAndClose(status: 500, version: request.version)
+            return false
+        }
+        writeAndFlush(NIOAny(head), promise: nil)
+        return true
+    }
+
+    public func writeBodyPiece(_ bytes: [UInt8], for request: RequestFraming) {
+        guard channel.isActive, !bytes.isEmpty, !request.headRequest else { return }
+        writeAndFlush(NIOAny(HTTPResponseBytes.chunk(bytes, version: request.version, allocator: channel.allocator)), promise: nil)
+    }
+
+    /// The body is complete; the connection closes after it unless it is kept alive. Whether it stays open.
+    @discardableResult
+    public func writeBodyEnd(for request: RequestFraming) -> Bool {
+        guard channel.isActive else { return false }
+        let keepAlive = request.keepAlive && request.version != .http1_0
+        let channel = self.channel
+        if request.version == .http1_0 || request.headRequest {
+            flush()
+        } else {
+            writeAndFlush(NIOAny(HTTPResponseBytes.chunk([], version: request.version, allocator: channel.allocator))).whenComplete { _ in
+                if !keepAlive { channel.close(promise: nil) }
+            }
+            return keepAlive
+        }
+        if !keepAlive { channel.close(promise: nil) }
+        return keepAlive
     }
 
     /// `100 Continue` for a request that asks for it before sending its body (curl does for bodies over 1 MB,

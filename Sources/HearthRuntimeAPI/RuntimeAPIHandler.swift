@@ -25,6 +25,8 @@ final class RuntimeAPIHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Whether the current request's body is kept (see `RuntimeSession.keepsBody`).
     private var keepBody = false
+    /// The current request's body is a streamed response, passed on as it arrives.
+    private var streaming = false
     /// The session counts this connection (it was not refused).
     private var counted = false
 
@@ -44,20 +46,34 @@ final class RuntimeAPIHandler: ChannelDuplexHandler, RemovableChannelHandler {
             body = []
             bodyLength = 0
             let path = h.uri.prefix { $0 != "?" }
-            keepBody = path.hasPrefix(Router.prefix)
-                && session.keepsBody(of: ObjectIdentifier(context.channel), method: h.method.rawValue, path: path.dropFirst(Router.prefix.count))
+            let connection = ObjectIdentifier(context.channel)
+            streaming = h.method == .POST && path.hasPrefix(Router.prefix)
+                && session.streamingSink(of: connection, path: path.dropFirst(Router.prefix.count), headers: h.headers.map { ($0.name, $0.value) }) != nil
+            keepBody = !streaming && path.hasPrefix(Router.prefix)
+                && session.keepsBody(of: connection, method: h.method.rawValue, path: path.dropFirst(Router.prefix.count))
             context.writeContinueIfExpected(h, answerDue: order.answerDue)
         case .body(var buffer):
+            if streaming {
+                // Passed on at once: the caller sees the bytes as the function writes them. Beyond 200 MB the rest is dropped.
+                if let bytes = buffer.readBytes(length: buffer.readableBytes) { _ = session.streamed(bytes, from: ObjectIdentifier(context.channel)) }
+                return
+            }
             bodyLength += buffer.readableBytes
             let room = keepBody ? max(0, RuntimeAPILimits.maxResponseBytes + 1 - body.count) : 0
             if room > 0, let bytes = buffer.readBytes(length: min(room, buffer.readableBytes)) { body += bytes }
-        case .end:
+        case .end(let trailers):
             guard let head else { return }
             self.head = nil
             if keepBody { session.bodyDone(ObjectIdentifier(context.channel)) }
             keepBody = false
-            let request = RuntimeAPIRequest(method: head.method.rawValue, path: head.uri,
+            var request = RuntimeAPIRequest(method: head.method.rawValue, path: head.uri,
                                             headers: head.headers.map { ($0.name, $0.value) }, body: body, bodyLength: bodyLength)
+            if streaming {
+                streaming = false
+                request.streamed = true
+                request.bodyLength = session.streamDone(ObjectIdentifier(context.channel))
+                request.trailers = trailers.map { $0.map { ($0.name, $0.value) } } ?? []
+            }
             body = []
             if let now = order.admit(Pending(request: request, framing: RequestFraming(head))) {
                 handle(now, context: context)

@@ -28,6 +28,9 @@ struct RuntimeAPIRequest {
     var headers: [(String, String)]
     var body: [UInt8]
     var bodyLength: Int
+    /// The body was passed on as it arrived (a streamed response), not kept; `trailers` came after it.
+    var streamed = false
+    var trailers: [(String, String)] = []
 
     /// Header names are ASCII; compared without Foundation's caseInsensitiveCompare (NSString, per call).
     func header(_ name: String) -> String? {

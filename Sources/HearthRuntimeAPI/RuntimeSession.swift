@@ -15,6 +15,11 @@ public final class RuntimeSession: @unchecked Sendable {
     private var parkedNext: (id: ObjectIdentifier, respond: (RuntimeAPIResponse) -> Void)?
     /// An event not yet handed to the runtime.
     private var pending: (RuntimeInvocation, EventLoopPromise<InvocationOutcome>)?
+    /// Where the pending and the current event's streamed response goes, when its caller streams.
+    private var pendingSink: ResponseSink?
+    private var currentSink: ResponseSink?
+    /// The connection whose streamed response is being passed on, and how many bytes it has sent.
+    private var streamer: (id: ObjectIdentifier, bytes: Int)?
     /// Called on the event loop as the pending event is handed to the runtime.
     private var onDelivered: (@Sendable () -> Void)?
     /// The event the runtime is working on.
@@ -41,7 +46,9 @@ public final class RuntimeSession: @unchecked Sendable {
     /// Queues an event for the runtime; the future completes when it is answered or the session fails.
     /// - Parameter onDelivered: runs on the event loop just before the runtime's GET /next gets the event;
     ///   what the runtime wrote until then belongs to the invocation before.
-    public func invoke(_ invocation: RuntimeInvocation, onDelivered: (@Sendable () -> Void)? = nil) -> EventLoopFuture<InvocationOutcome> {
+    /// - Parameter stream: where a response the runtime streams (`Lambda-Runtime-Function-Response-Mode: streaming`) goes as it arrives.
+    public func invoke(_ invocation: RuntimeInvocation, stream: ResponseSink? = nil,
+                       onDelivered: (@Sendable () -> Void)? = nil) -> EventLoopFuture<InvocationOutcome> {
         eventLoop.flatSubmit {
             let promise = self.eventLoop.makePromise(of: InvocationOutcome.self)
             if let closed = self.closed {
@@ -51,6 +58,7 @@ public final class RuntimeSession: @unchecked Sendable {
                 promise.succeed(.platformError(.unknown("the sandbox is busy with another invocation")))
             } else {
                 self.pending = (invocation, promise)
+                self.pendingSink = stream
                 self.onDelivered = onDelivered
                 // Thawed before the event is written, so the runtime runs as soon as it arrives.
                 self.updateIdle()
@@ -87,6 +95,9 @@ public final class RuntimeSession: @unchecked Sendable {
             self.pending = nil
             self.onDelivered = nil
             self.current = nil
+            self.pendingSink = nil
+            self.currentSink = nil
+            self.streamer = nil
             self.parkedNext = nil
             self.updateIdle()
             self.initOutcome.fail(RuntimeSessionClosed(reason: reason))
@@ -127,6 +138,7 @@ public final class RuntimeSession: @unchecked Sendable {
             updateIdle()
         }
         if bodyKeeper == connection { bodyKeeper = nil }
+        if streamer?.id == connection { streamer = nil }
     }
 
     /// Whether a request's body is worth keeping: a POST for the invocation the runtime is working on (its
@@ -146,6 +158,35 @@ public final class RuntimeSession: @unchecked Sendable {
         return wanted
     }
 
+    /// The sink for a POST of the current invocation's response in streaming mode, when its caller streams;
+    /// the connection then passes its body on as it arrives (`streamed`) instead of keeping it.
+    func streamingSink(of connection: ObjectIdentifier, path: Substring, headers: [(name: String, value: String)]) -> ResponseSink? {
+        guard let current, let sink = currentSink, streamer == nil, bodyKeeper == nil,
+              path == "invocation/" + current.0.requestId + "/response",
+              headers.contains(where: { $0.name.lowercased() == "lambda-runtime-function-response-mode" && $0.value.lowercased() == "streaming" })
+        else { return nil }
+        streamer = (connection, 0)
+        sink.open(headers.first { $0.name.lowercased() == "content-type" }?.value)
+        return sink
+    }
+
+    /// A chunk of the streamed response: passed on while the total stays within Lambda's 200 MB; false once it is over.
+    func streamed(_ bytes: [UInt8], from connection: ObjectIdentifier) -> Bool {
+        guard let sink = currentSink, var state = streamer, state.id == connection else { return false }
+        state.bytes += bytes.count
+        streamer = state
+        guard state.bytes <= ResponseSink.maxBytes else { return false }
+        sink.write(bytes)
+        return true
+    }
+
+    /// How many bytes the connection streamed; its stream is over.
+    func streamDone(_ connection: ObjectIdentifier) -> Int {
+        guard let state = streamer, state.id == connection else { return 0 }
+        streamer = nil
+        return state.bytes
+    }
+
     /// The kept body is complete.
     func bodyDone(_ connection: ObjectIdentifier) {
         if bodyKeeper == connection { bodyKeeper = nil }
@@ -161,6 +202,7 @@ public final class RuntimeSession: @unchecked Sendable {
     func complete(requestId: String, with outcome: InvocationOutcome) {
         guard let current, current.0.requestId == requestId else { return }
         self.current = nil
+        currentSink = nil
         answered.insert(requestId)
         current.1.succeed(outcome)
     }
@@ -177,6 +219,8 @@ public final class RuntimeSession: @unchecked Sendable {
         parkedNext = nil
         pending = nil
         current = (invocation, promise)
+        currentSink = pendingSink
+        pendingSink = nil
         let delivered = onDelivered
         onDelivered = nil
         delivered?()

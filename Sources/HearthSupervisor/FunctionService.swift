@@ -35,7 +35,9 @@ public protocol FunctionService: Sendable {
     func deleteProvisioned(_ function: String, qualifier: String?) async throws(ServiceError)
 
     /// - Parameter requestId: the API request's id, which is also the invocation's (as on Lambda).
-    func invoke(_ ref: FunctionReference, requestId: String, payload: [UInt8], clientContext: String?) async throws(ServiceError) -> InvokeOutcome
+    /// - Parameter stream: where a response the runtime streams goes as it arrives (InvokeWithResponseStream, streaming URLs).
+    func invoke(_ ref: FunctionReference, requestId: String, payload: [UInt8], clientContext: String?,
+                stream: ResponseSink?) async throws(ServiceError) -> InvokeOutcome
     /// InvocationType Event: the event is on disk when this returns (then the 202 may be sent).
     func enqueueEvent(_ ref: FunctionReference, requestId: String, payload: [UInt8]) async throws(ServiceError)
     /// PutFunctionEventInvokeConfig (`replace`) or UpdateFunctionEventInvokeConfig.
@@ -66,4 +68,12 @@ public protocol FunctionService: Sendable {
     func metricsText() async -> String
     /// A function's log from byte `offset`, and where to continue.
     func readLog(_ function: String, from offset: Int) -> (bytes: [UInt8], next: Int)
+}
+
+extension FunctionService {
+    /// A buffered invocation: the whole response is the outcome's result.
+    public func invoke(_ ref: FunctionReference, requestId: String, payload: [UInt8], clientContext: String?) async throws(ServiceError)
+        -> InvokeOutcome {
+        try await invoke(ref, requestId: requestId, payload: payload, clientContext: clientContext, stream: nil)
+    }
 }

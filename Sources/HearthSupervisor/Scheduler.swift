@@ -94,7 +94,8 @@ public actor Scheduler {
     // MARK: invoke
 
     /// - Parameter requestId: the API request's id, which is also the invocation's (as on Lambda).
-    public func invoke(_ ref: FunctionReference, requestId: String, payload: [UInt8], clientContext: String?) async throws(ServiceError) -> InvokeOutcome {
+    public func invoke(_ ref: FunctionReference, requestId: String, payload: [UInt8], clientContext: String?,
+                       stream: ResponseSink? = nil) async throws(ServiceError) -> InvokeOutcome {
         guard !stopping else { throw .service("the daemon is stopping") }
         let record = try lookup.resolve(ref)
         let key = PoolKey(function: record.name, version: record.version)
@@ -130,7 +131,7 @@ public actor Scheduler {
 
         let log = InvocationLog(sink: { [logs] bytes in logs.append(name, requestId: requestId, bytes) })
         let request = ExecutionEnvironment.Request(requestId: requestId, payload: payload, clientContext: clientContext,
-                                                   reportInit: cold && !env.provisioned)
+                                                   reportInit: cold && !env.provisioned, stream: stream)
         if let slot { journal?.running(slot) }
         let result = await env.environment.invoke(request, log: log)
         env.lastUsed = clock.now()

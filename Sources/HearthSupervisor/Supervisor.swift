@@ -121,8 +121,9 @@ public final class Supervisor: FunctionService {
     }
 
     /// - Parameter requestId: the API request's id, which is also the invocation's (as on Lambda).
-    public func invoke(_ ref: FunctionReference, requestId: String, payload: [UInt8], clientContext: String?) async throws(ServiceError) -> InvokeOutcome {
-        try await scheduler.invoke(ref, requestId: requestId, payload: payload, clientContext: clientContext)
+    public func invoke(_ ref: FunctionReference, requestId: String, payload: [UInt8], clientContext: String?,
+                       stream: ResponseSink?) async throws(ServiceError) -> InvokeOutcome {
+        try await scheduler.invoke(ref, requestId: requestId, payload: payload, clientContext: clientContext, stream: stream)
     }
 
     public func provisionedState(function: String, version: String) async -> (available: Int, failure: String?) {

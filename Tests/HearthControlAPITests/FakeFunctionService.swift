@@ -43,7 +43,8 @@ final class FakeFunctionService: FunctionService {
                              logTail: Array(tail.utf8), coldStart: false)
     }
 
-    func invoke(_ ref: FunctionReference, requestId: String, payload: [UInt8], clientContext: String?) async throws(ServiceError) -> InvokeOutcome {
+    func invoke(_ ref: FunctionReference, requestId: String, payload: [UInt8], clientContext: String?,
+                stream: ResponseSink?) async throws(ServiceError) -> InvokeOutcome {
         calls.withLock { $0.invocations.append((ref, requestId, payload, clientContext)) }
         _ = try reader.resolve(ref)
         let answer = onInvoke.withLock { $0 }

@@ -334,3 +334,26 @@ final class RouteTests: XCTestCase {
         assertError(await send("GET", "/hearth/v1/code/" + digest), 404, "ResourceNotFoundException")
     }
 }
+
+/// AWS's event-stream framing, checked field by field (boto3's decoding of it is checked against a daemon).
+final class EventStreamTests: XCTestCase {
+    func testTheChecksumIsZlibsCRC32() {
+        XCTAssertEqual(EventStream.crc32(Array("123456789".utf8)), 0xCBF4_3926)
+        XCTAssertEqual(EventStream.crc32([]), 0)
+    }
+
+    func testAPayloadChunkIsPreludeHeadersPayloadAndChecksum() {
+        let message = EventStream.payloadChunk(Array("hi".utf8))
+        func u32(_ at: Int) -> UInt32 { message[at..<(at + 4)].reduce(0) { $0 << 8 | UInt32($1) } }
+        XCTAssertEqual(Int(u32(0)), message.count, "the total length")
+        let headersLength = Int(u32(4))
+        XCTAssertEqual(u32(8), EventStream.crc32(Array(message[0..<8])), "the prelude's checksum")
+        XCTAssertEqual(u32(message.count - 4), EventStream.crc32(Array(message[0..<(message.count - 4)])), "the message's checksum")
+        XCTAssertEqual(Array(message[(12 + headersLength)..<(message.count - 4)]), Array("hi".utf8))
+        let headers = Array(message[12..<(12 + headersLength)])
+        XCTAssertEqual(Int(headers[0]), ":event-type".utf8.count)
+        XCTAssertEqual(String(decoding: headers[1..<12], as: UTF8.self), ":event-type")
+        XCTAssertEqual(headers[12], 7, "a string header")
+        XCTAssertEqual(String(decoding: headers[15..<27], as: UTF8.self), "PayloadChunk")
+    }
+}

@@ -50,6 +50,21 @@ final class ServeURLTests: XCTestCase {
             return app.resolve(event, context)
         """
 
+    /// Streams two pieces 1.5 s apart (an HTTP status and headers first when the event is a URL's), failing
+    /// midway when asked.
+    static let streaming = """
+        exports.handler = awslambda.streamifyResponse(async (event, responseStream, context) => {
+          const path = event.rawPath;
+          const stream = path === undefined ? responseStream
+            : awslambda.HttpResponseStream.from(responseStream, { statusCode: 201, headers: { 'Content-Type': 'text/plain', 'X-Streamed': 'yes' } });
+          stream.write('first ' + Date.now() + '\\n');
+          await new Promise((r) => setTimeout(r, 1500));
+          if (path === '/fail' || event.fail) throw new Error('midway');
+          stream.write('second ' + Date.now() + '\\n');
+          stream.end();
+        });
+        """
+
     override class func setUp() {
         do {
             try ServeDaemon.checkPrerequisites()
@@ -59,6 +74,10 @@ final class ServeURLTests: XCTestCase {
             var (status, out) = try RuntimeImages.run("/usr/bin/zip", ["-q", "-r", dir + "/app.zip", "."], cwd: dir + "/src")
             guard status == 0 else { throw XCTSkip("zip failed: \(out)") }
             fixtures = dir
+            try FileManager.default.createDirectory(atPath: dir + "/node", withIntermediateDirectories: true)
+            try streaming.write(toFile: dir + "/node/index.js", atomically: true, encoding: .utf8)
+            (status, out) = try RuntimeImages.run("/usr/bin/zip", ["-q", dir + "/node.zip", "index.js"], cwd: dir + "/node")
+            guard status == 0 else { throw XCTSkip("zip failed: \(out)") }
             let vendored = RuntimeImages.repository.appendingPathComponent(".build/pydeps/powertools").path
             if FileManager.default.fileExists(atPath: vendored + "/aws_lambda_powertools") {
                 try FileManager.default.createDirectory(atPath: dir + "/pt", withIntermediateDirectories: true)
@@ -409,5 +428,83 @@ final class ServeURLTests: XCTestCase {
         let deleted = try runCLI(hearth, ["url", "cli-web", "--delete", "--endpoint", daemon.endpoint], environment: env)
         XCTAssertEqual(deleted.status, 0, deleted.stderr)
         XCTAssertEqual(try curl(daemon, ["--resolve", "\(host):\(daemon.urlPort):127.0.0.1", url + "plain"]).0, 404)
+    }
+
+    /// InvokeWithResponseStream with boto3: the pieces arrive as the function writes them, then InvokeComplete.
+    func testInvokeWithResponseStreamDeliversPiecesAsTheyAreWritten() throws {
+        let daemon = try d()
+        let out = try daemon.boto("""
+            c.create_function(FunctionName="streamer", Runtime="nodejs20.x", Role="arn:aws:iam::123456789012:role/hearth", Handler="index.handler",
+                              Code={"ZipFile": open("\(Self.fixtures)/node.zip", "rb").read()}, Timeout=10)
+            c.create_function(FunctionName="whole", Runtime="python3.11", Role="arn:aws:iam::123456789012:role/hearth", Handler="app.web",
+                              Code={"ZipFile": open("\(Self.fixtures)/app.zip", "rb").read()})
+            def stream(name, payload):
+                r = c.invoke_with_response_stream(FunctionName=name, Payload=json.dumps(payload), LogType="Tail")
+                events = []
+                for e in r["EventStream"]:
+                    if "PayloadChunk" in e:
+                        events.append(["chunk", time.time(), e["PayloadChunk"]["Payload"].decode()])
+                    else:
+                        done = e["InvokeComplete"]
+                        events.append(["complete", time.time(), done.get("ErrorCode"), done.get("ErrorDetails"), bool(done.get("LogResult"))])
+                return {"status": r["StatusCode"], "version": r.get("ExecutedVersion"), "events": events}
+            out["streamed"] = stream("streamer", {})
+            out["failed"] = stream("streamer", {"fail": True})
+            out["whole"] = stream("whole", {"rawPath": "/plain"})
+            out["missing"] = err(c.invoke_with_response_stream, FunctionName="nope", Payload=b"{}")
+            """)
+        let streamed = try XCTUnwrap(out["streamed"] as? [String: Any])
+        XCTAssertEqual(streamed["status"] as? Int, 200)
+        XCTAssertEqual(streamed["version"] as? String, "$LATEST")
+        let events = try XCTUnwrap(streamed["events"] as? [[Any]])
+        let chunks = events.filter { $0.first as? String == "chunk" }
+        let text = chunks.compactMap { $0.last as? String }.joined()
+        XCTAssertTrue(text.hasPrefix("first ") && text.contains("\nsecond "), text)
+        XCTAssertEqual(events.last?.first as? String, "complete")
+        XCTAssertTrue(events.last?[2] is NSNull, "no error: \(events)")
+        XCTAssertEqual(events.last?[4] as? Bool, true, "the log tail comes with InvokeComplete")
+        let firstAt = try XCTUnwrap(chunks.first?[1] as? Double), doneAt = try XCTUnwrap(events.last?[1] as? Double)
+        XCTAssertGreaterThan(doneAt - firstAt, 1.0, "the first piece reached the client while the function was still running")
+
+        let failed = try XCTUnwrap((out["failed"] as? [String: Any])?["events"] as? [[Any]])
+        XCTAssertTrue((failed.first?.last as? String)?.hasPrefix("first ") ?? false, "\(failed)")
+        XCTAssertEqual(failed.last?[2] as? String, "Error", "an error after the start ends the stream with its type")
+        XCTAssertTrue((failed.last?[3] as? String)?.contains("midway") ?? false, "\(failed)")
+
+        let whole = try XCTUnwrap((out["whole"] as? [String: Any])?["events"] as? [[Any]])
+        XCTAssertEqual(whole.count, 2, "a runtime that answers whole gives one piece: \(whole)")
+        XCTAssertEqual(whole.first?.last as? String, #"{"hello": "world"}"#)
+        XCTAssertEqual((out["missing"] as? [String: Any])?["status"] as? Int, 404)
+    }
+
+    /// A RESPONSE_STREAM URL: the head from the runtime's prelude, then the body as it is written (chunked).
+    func testAStreamingURLSendsTheBodyAsTheFunctionWritesIt() throws {
+        let daemon = try d()
+        let out = try daemon.boto("""
+            c.create_function(FunctionName="streamurl", Runtime="nodejs20.x", Role="arn:aws:iam::123456789012:role/hearth", Handler="index.handler",
+                              Code={"ZipFile": open("\(Self.fixtures)/node.zip", "rb").read()}, Timeout=10)
+            out["url"] = c.create_function_url_config(FunctionName="streamurl", AuthType="NONE", InvokeMode="RESPONSE_STREAM")["FunctionUrl"]
+            """)
+        let id = String(try XCTUnwrap((out["url"] as? String)?.split(separator: "/").dropFirst().first?.split(separator: ".").first))
+        let got = try requests(daemon, id, """
+            import time
+            r = requests.get(URL + "/stream", stream=True)
+            pieces = []
+            for line in r.iter_lines():
+                pieces.append([time.time(), line.decode()])
+            out["status"] = r.status_code
+            out["headers"] = {k.lower(): v for k, v in r.headers.items()}
+            out["pieces"] = pieces
+            """)
+        XCTAssertEqual(got["status"] as? Int, 201)
+        let headers = try XCTUnwrap(got["headers"] as? [String: String])
+        XCTAssertEqual(headers["x-streamed"], "yes")
+        XCTAssertEqual(headers["content-type"], "text/plain")
+        XCTAssertEqual(headers["transfer-encoding"], "chunked")
+        XCTAssertNotNil(headers["x-amzn-requestid"])
+        let pieces = try XCTUnwrap(got["pieces"] as? [[Any]])
+        XCTAssertEqual(pieces.count, 2, "\(pieces)")
+        let gap = ((pieces.last?.first as? Double) ?? 0) - ((pieces.first?.first as? Double) ?? 0)
+        XCTAssertGreaterThan(gap, 1.0, "the first line was read 1.5 s before the second was written: \(pieces)")
     }
 }

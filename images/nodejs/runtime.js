@@ -3,6 +3,7 @@
 // for async handlers and for callback handlers.
 const http = require('http');
 const path = require('path');
+const { Writable } = require('stream');
 
 const [host, port] = (process.env.AWS_LAMBDA_RUNTIME_API || '127.0.0.1:9001').split(':');
 const base = '/2018-06-01/runtime';
@@ -18,6 +19,62 @@ function call(method, urlPath, body, headers) {
     if (body !== undefined) req.write(body);
     req.end();
   });
+}
+
+// Response streaming, as Lambda's Node.js runtime offers it: a handler wrapped in awslambda.streamifyResponse
+// gets (event, responseStream, context) and writes its response as it goes; HttpResponseStream.from puts
+// an HTTP status and headers in front (a JSON prelude and 8 NUL bytes) for function URLs.
+const STREAMING = Symbol('streaming');
+const HTTP_INTEGRATION = 'application/vnd.awslambda.http-integration-response';
+globalThis.awslambda = {
+  streamifyResponse(fn) {
+    fn[STREAMING] = true;
+    return fn;
+  },
+  HttpResponseStream: {
+    from(stream, prelude) {
+      stream.setContentType(HTTP_INTEGRATION);
+      stream.write(JSON.stringify(prelude || {}));
+      stream.write(Buffer.alloc(8));
+      return stream;
+    },
+  },
+};
+
+// The POST of a streamed response: opened at the first write (so the content type can still be set), chunked,
+// each write sent at once; an error after the start goes in trailers, as Lambda's runtime sends it.
+class ResponseStream extends Writable {
+  constructor(id) {
+    super();
+    this.id = id;
+    this.contentType = 'application/octet-stream';
+    this.req = null;
+    this.answered = new Promise((resolve, reject) => { this.resolve = resolve; this.reject = reject; });
+  }
+  setContentType(type) { this.contentType = type; }
+  open() {
+    if (this.req) return;
+    this.req = http.request({
+      host, port, method: 'POST', path: `${base}/invocation/${this.id}/response`,
+      headers: {
+        'Lambda-Runtime-Function-Response-Mode': 'streaming', 'Transfer-Encoding': 'chunked', 'Content-Type': this.contentType,
+        Trailer: 'Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body',
+      },
+    }, (res) => { res.resume(); res.on('end', this.resolve); });
+    this.req.on('error', this.reject);
+    this.req.setNoDelay(true);
+    this.req.flushHeaders();
+  }
+  _write(chunk, encoding, callback) { this.open(); this.req.write(chunk, callback); }
+  _final(callback) { this.open(); this.req.end(callback); }
+  fail(err) {
+    this.open();
+    this.req.addTrailers({
+      'Lambda-Runtime-Function-Error-Type': (err && err.name) || 'Error',
+      'Lambda-Runtime-Function-Error-Body': Buffer.from(errorBody(err)).toString('base64'),
+    });
+    this.req.end();
+  }
 }
 
 function errorBody(err, type) {
@@ -104,6 +161,19 @@ async function main() {
       clientContext: parsedHeader(next.headers['lambda-runtime-client-context']),
       identity: parsedHeader(next.headers['lambda-runtime-cognito-identity']),
     };
+    if (fn[STREAMING]) {
+      const stream = new ResponseStream(id);
+      try {
+        const event = next.body ? JSON.parse(next.body) : null;
+        await fn(event, stream, context);
+        if (!stream.writableEnded) stream.end();
+      } catch (e) {
+        console.error(e);
+        stream.fail(e);
+      }
+      await stream.answered.catch(() => {});
+      continue;
+    }
     try {
       const event = next.body ? JSON.parse(next.body) : null;
       const result = await invoke(fn, event, context);

@@ -17,13 +17,7 @@ extension LambdaAPI {
         guard logType == "None" || logType == "Tail" else {
             throw .validation("logType", logType, "Member must satisfy enum value set: [None, Tail]")
         }
-        var payload = try request.payload()
-        if payload.isEmpty { payload = Array("{}".utf8) }
-        do {
-            _ = try JSONSerialization.jsonObject(with: Data(payload), options: [.fragmentsAllowed])
-        } catch {
-            throw .invalidContent("Could not parse request body into json: Could not parse payload into json: \(error.localizedDescription)")
-        }
+        let payload = try Self.jsonPayload(request)
         if type == "Event", payload.count > LambdaLimits.asyncPayloadBytes {
             throw .tooLarge("\(payload.count) byte payload is too large for the Event invocation type (limit \(LambdaLimits.asyncPayloadBytes) bytes)")
         }
@@ -49,6 +43,18 @@ extension LambdaAPI {
             headers.append(("X-Amz-Function-Error", "Unhandled"))
             return APIResponse(status: 200, headers: headers, body: document)
         }
+    }
+
+    /// The body as an invocation's payload: `{}` when empty, else JSON (Lambda refuses anything else).
+    static func jsonPayload(_ request: APIRequest) throws(ServiceError) -> [UInt8] {
+        var payload = try request.payload()
+        if payload.isEmpty { payload = Array("{}".utf8) }
+        do {
+            _ = try JSONSerialization.jsonObject(with: Data(payload), options: [.fragmentsAllowed])
+        } catch {
+            throw .invalidContent("Could not parse request body into json: Could not parse payload into json: \(error.localizedDescription)")
+        }
+        return payload
     }
 
     /// InvokeAsync (deprecated, still sent by old clients): the body is the event; 202 {"Status": 202}.
