@@ -21,6 +21,8 @@ public protocol FunctionReader: FunctionLookup {
     func functionUrls(_ function: String) throws(ServiceError) -> [FunctionUrlRecord]
     /// The URL with this id and what it invokes; nil when there is none. Cheap: the URL listener asks on every request.
     func functionUrl(id: String) -> FunctionUrlTarget?
+    /// GetPolicy: the resource policy's document (JSON text) and revision.
+    func policy(_ ref: FunctionReference) throws(ServiceError) -> (policy: String, revisionId: String)
     func provisioned(_ function: String, qualifier: String?) throws(ServiceError) -> ProvisionedConcurrencyRecord
     func layerVersion(_ name: String, _ version: Int) throws(ServiceError) -> LayerVersionRecord
     func layerVersions(_ name: String) throws(ServiceError) -> [LayerVersionRecord]

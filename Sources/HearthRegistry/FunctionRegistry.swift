@@ -30,6 +30,9 @@ public protocol FunctionRegistry: FunctionReader {
     func createFunctionUrl(_ ref: FunctionReference, _ change: FunctionUrlChange) throws(ServiceError) -> FunctionUrlRecord
     func updateFunctionUrl(_ ref: FunctionReference, _ change: FunctionUrlChange) throws(ServiceError) -> FunctionUrlRecord
     func deleteFunctionUrl(_ ref: FunctionReference) throws(ServiceError)
+    /// AddPermission: the statement added, as JSON text.
+    func addPermission(_ ref: FunctionReference, _ request: PermissionRequest) throws(ServiceError) -> String
+    func removePermission(_ ref: FunctionReference, statementId: String, revisionId: String?) throws(ServiceError)
     func putProvisioned(_ function: String, qualifier: String?, count: Int, memoryBudgetMB: Int) throws(ServiceError) -> ProvisionedConcurrencyRecord
     func deleteProvisioned(_ function: String, qualifier: String?) throws(ServiceError)
     func publishLayerVersion(_ name: String, zip: UnnamedFile, description: String?, runtimes: [String], architectures: [String],

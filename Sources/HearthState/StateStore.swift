@@ -12,7 +12,7 @@ public final class StateStore: @unchecked Sendable {
     private var writes = 0
 
     /// The schema is numbered by `PRAGMA user_version`, as Hearth's first stores wrote it; each step runs in order on open.
-    static let schemaVersion = 4
+    static let schemaVersion = 5
 
     public init(path: String) throws {
         self.path = path
@@ -68,6 +68,13 @@ public final class StateStore: @unchecked Sendable {
             try db.execute(sql: """
                 CREATE TABLE function_urls (url_id TEXT PRIMARY KEY, name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
                                             qualifier TEXT NOT NULL, record TEXT NOT NULL, UNIQUE (name, qualifier));
+                """)
+        }
+        if version < 5 {
+            // 5: resource-based policies (AddPermission), per function ('' qualifier), version or alias: the statements as JSON.
+            try db.execute(sql: """
+                CREATE TABLE policies (name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE, qualifier TEXT NOT NULL,
+                                       statements TEXT NOT NULL, revision_id TEXT NOT NULL, PRIMARY KEY (name, qualifier));
                 """)
         }
         if version < schemaVersion { try db.execute(sql: "PRAGMA user_version = \(schemaVersion)") }
@@ -196,12 +203,13 @@ public final class StateStore: @unchecked Sendable {
             .map { try decode(FunctionRecord.self, $0) }
     }
 
-    /// Removes one published version and its event invoke configuration; false when it did not exist.
+    /// Removes one published version with its event invoke configuration and policy; false when it did not exist.
     public func deleteVersion(_ name: String, _ number: Int) throws -> Bool {
         try write { db in
             try db.execute(sql: "DELETE FROM versions WHERE name = ? AND version = ?", arguments: [name, number])
             guard db.changesCount > 0 else { return false }
             try db.execute(sql: "DELETE FROM event_invoke_configs WHERE name = ? AND qualifier = ?", arguments: [name, String(number)])
+            try db.execute(sql: "DELETE FROM policies WHERE name = ? AND qualifier = ?", arguments: [name, String(number)])
             return true
         }
     }
@@ -229,11 +237,12 @@ public final class StateStore: @unchecked Sendable {
             .map { try decode(AliasRecord.self, $0) }
     }
 
-    /// Removes an alias and its event invoke configuration.
+    /// Removes an alias with its event invoke configuration and policy.
     public func deleteAlias(_ function: String, _ name: String) throws {
         try write { db in
             try db.execute(sql: "DELETE FROM aliases WHERE name = ? AND alias = ?", arguments: [function, name])
             try db.execute(sql: "DELETE FROM event_invoke_configs WHERE name = ? AND qualifier = ?", arguments: [function, name])
+            try db.execute(sql: "DELETE FROM policies WHERE name = ? AND qualifier = ?", arguments: [function, name])
         }
     }
 
@@ -389,6 +398,34 @@ public final class StateStore: @unchecked Sendable {
         try write { db in
             try db.execute(sql: "DELETE FROM function_urls WHERE name = ? AND qualifier = ?", arguments: [function, qualifier ?? ""])
             return db.changesCount > 0
+        }
+    }
+
+    // MARK: resource policies
+
+    /// A policy's statements (each a JSON object's text) and revision; nil when it has none.
+    public func policy(_ function: String, qualifier: String?) throws -> (statements: [String], revisionId: String)? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT statements, revision_id FROM policies WHERE name = ? AND qualifier = ?",
+                             arguments: [function, qualifier ?? ""])
+        }.map { (try decode([String].self, $0["statements"]), ($0["revision_id"] as String?) ?? "") }
+    }
+
+    /// Replaces a policy's statements when its revision is still `expected` (nil: there is no policy yet); an
+    /// empty list removes the policy. False when another change came first.
+    public func setPolicy(_ function: String, qualifier: String?, statements: [String], expected: String?, revisionId: String) throws -> Bool {
+        let text = try json(statements)
+        return try write { db in
+            let current = try String.fetchOne(db, sql: "SELECT revision_id FROM policies WHERE name = ? AND qualifier = ?",
+                                              arguments: [function, qualifier ?? ""])
+            if current != expected { return false }
+            if statements.isEmpty {
+                try db.execute(sql: "DELETE FROM policies WHERE name = ? AND qualifier = ?", arguments: [function, qualifier ?? ""])
+            } else {
+                try db.execute(sql: "INSERT OR REPLACE INTO policies (name, qualifier, statements, revision_id) VALUES (?, ?, ?, ?)",
+                               arguments: [function, qualifier ?? "", text, revisionId])
+            }
+            return true
         }
     }
 

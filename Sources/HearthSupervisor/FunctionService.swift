@@ -47,6 +47,8 @@ public protocol FunctionService: Sendable {
     func createFunctionUrl(_ ref: FunctionReference, _ change: FunctionUrlChange) async throws(ServiceError) -> FunctionUrlRecord
     func updateFunctionUrl(_ ref: FunctionReference, _ change: FunctionUrlChange) async throws(ServiceError) -> FunctionUrlRecord
     func deleteFunctionUrl(_ ref: FunctionReference) async throws(ServiceError)
+    func addPermission(_ ref: FunctionReference, _ request: PermissionRequest) async throws(ServiceError) -> String
+    func removePermission(_ ref: FunctionReference, statementId: String, revisionId: String?) async throws(ServiceError)
     /// Events whose failure could not be delivered anywhere, oldest first.
     func eventFailures(_ function: String?) async throws(ServiceError) -> [FailedEvent]
     /// Kept failures sent back to their function (`redrive`) or deleted; how many.

@@ -80,6 +80,8 @@ final class FakeFunctionService: FunctionService {
     }
 
     func deleteFunctionUrl(_ ref: FunctionReference) async throws(ServiceError) { throw Self.unused }
+    func addPermission(_ ref: FunctionReference, _ request: PermissionRequest) async throws(ServiceError) -> String { throw Self.unused }
+    func removePermission(_ ref: FunctionReference, statementId: String, revisionId: String?) async throws(ServiceError) { throw Self.unused }
     func eventFailures(_ function: String?) async throws(ServiceError) -> [FailedEvent] { [] }
     func settleFailures(_ function: String, ids: [Int64]?, redrive: Bool) async throws(ServiceError) -> Int { 0 }
     func queueStats() async -> EventDispatcher.Stats? { nil }
@@ -221,4 +223,7 @@ final class FakeFunctionReader: FunctionReader {
     func functionUrl(_ ref: FunctionReference) throws(ServiceError) -> FunctionUrlRecord { throw .notFound("The resource you requested does not exist.") }
     func functionUrls(_ function: String) throws(ServiceError) -> [FunctionUrlRecord] { [] }
     func functionUrl(id: String) -> FunctionUrlTarget? { nil }
+    func policy(_ ref: FunctionReference) throws(ServiceError) -> (policy: String, revisionId: String) {
+        throw .notFound("The resource you requested does not exist.")
+    }
 }

@@ -56,10 +56,10 @@ final class StateStoreTests: XCTestCase {
             XCTAssertTrue(try store.deleteFunction("a"))
             XCTAssertEqual(try store.tags("a"), [:])
         }
-        // What Hearth's schema 1 wrote: no tags, no event invoke configurations, no function URLs.
+        // What Hearth's schema 1 wrote: no tags, no event invoke configurations, no function URLs, no policies.
         do {
             let old = try DatabaseQueue(path: path)
-            try old.write { try $0.execute(sql: "DROP TABLE tags; DROP TABLE event_invoke_configs; DROP TABLE function_urls; PRAGMA user_version = 1;") }
+            try old.write { try $0.execute(sql: "DROP TABLE tags; DROP TABLE event_invoke_configs; DROP TABLE function_urls; DROP TABLE policies; PRAGMA user_version = 1;") }
         }
         let migrated = try StateStore(path: path)
         XCTAssertTrue(try migrated.createFunction(record("b")))

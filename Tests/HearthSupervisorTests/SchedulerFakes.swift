@@ -259,6 +259,9 @@ final class FakeFunctionRegistry: FunctionRegistry {
     func functionUrl(_ ref: FunctionReference) throws(ServiceError) -> FunctionUrlRecord { throw Self.unused }
     func functionUrls(_ function: String) throws(ServiceError) -> [FunctionUrlRecord] { [] }
     func functionUrl(id: String) -> FunctionUrlTarget? { nil }
+    func addPermission(_ ref: FunctionReference, _ request: PermissionRequest) throws(ServiceError) -> String { throw Self.unused }
+    func removePermission(_ ref: FunctionReference, statementId: String, revisionId: String?) throws(ServiceError) { throw Self.unused }
+    func policy(_ ref: FunctionReference) throws(ServiceError) -> (policy: String, revisionId: String) { throw Self.unused }
 
     /// The next changes fail with `error` (nil: they succeed again).
     func failChanges(with error: ServiceError?) { failing.withLock { $0 = error } }

@@ -2,7 +2,7 @@ import HearthModel
 import HearthRegistry
 import HearthState
 
-/// Function URLs' configuration: registry changes only (the URL listener finds a URL by id on each request).
+/// Function URLs' configuration and resource policies: registry changes only (the URL listener finds a URL by id on each request).
 extension Supervisor {
     public func createFunctionUrl(_ ref: FunctionReference, _ change: FunctionUrlChange) async throws(ServiceError) -> FunctionUrlRecord {
         let registry = self.registry
@@ -17,5 +17,15 @@ extension Supervisor {
     public func deleteFunctionUrl(_ ref: FunctionReference) async throws(ServiceError) {
         let registry = self.registry
         try await BlockingWork.run { () throws(ServiceError) in try registry.deleteFunctionUrl(ref) }
+    }
+
+    public func addPermission(_ ref: FunctionReference, _ request: PermissionRequest) async throws(ServiceError) -> String {
+        let registry = self.registry
+        return try await BlockingWork.run { () throws(ServiceError) in try registry.addPermission(ref, request) }
+    }
+
+    public func removePermission(_ ref: FunctionReference, statementId: String, revisionId: String?) async throws(ServiceError) {
+        let registry = self.registry
+        try await BlockingWork.run { () throws(ServiceError) in try registry.removePermission(ref, statementId: statementId, revisionId: revisionId) }
     }
 }
