@@ -45,6 +45,15 @@ final class URLMappingTests: XCTestCase {
         XCTAssertNil(context["authorizer"])
     }
 
+    /// The event is written by hand: any byte a client can put in a header, path or body comes back intact.
+    func testHostileTextSurvivesTheEventsJSON() throws {
+        let nasty = "q\"uote\\back\u{01}ctl\ttab é 𝄞 </script>"
+        let e = try event("POST", "/p?x=" + "%22%5C%01", headers: [("X-Nasty", nasty), ("Content-Type", "text/plain")], body: Array(nasty.utf8))
+        XCTAssertEqual((e["headers"] as? [String: String])?["x-nasty"], nasty)
+        XCTAssertEqual(e["body"] as? String, nasty)
+        XCTAssertEqual((e["queryStringParameters"] as? [String: String])?["x"], "\"\\\u{01}")
+    }
+
     func testABodyThatIsNotTextArrivesInBase64AndNoQueryMeansNoParameters() throws {
         let bytes: [UInt8] = [0, 255, 1, 128, 10]
         let binary = try event("PUT", "/", headers: [("Content-Type", "application/octet-stream")], body: bytes)
