@@ -101,13 +101,13 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
     typealias OutboundOut = ByteBuffer
 
     /// A request whose answer is due in turn: to be handled, or refused before its body was read.
-    enum Pending {
+    private enum Pending {
         case request(APIRequest, RequestFraming)
         case refusal(APIResponse, RequestFraming)
     }
 
     private let api: LambdaAPI
-    let activity: ConnectionActivity
+    private let activity: ConnectionActivity
     private let uploads: UploadSlots
     private let spillDirectory: String
     private let verifier: SigV4Verifier?
@@ -122,9 +122,9 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
     /// A refused request's body (of a known, acceptable length) is read and dropped before the connection
     /// closes, so the client reads its answer rather than a reset.
     private var lingering = false
-    var order = OneAtATime<Pending>()
+    private var order = OneAtATime<Pending>()
     /// The connection's event loop as the executor of its requests' tasks.
-    private var taskExecutor: EventLoopTaskExecutor?
+    private var loopExecutor = LoopExecutor()
 
     init(api: LambdaAPI, activity: ConnectionActivity, uploads: UploadSlots, spillDirectory: String, verifier: SigV4Verifier?) {
         self.api = api
@@ -212,7 +212,7 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
         if let now = order.admit(pending) { handle(now, context: context) }
     }
 
-    func handle(_ pending: Pending, context: ChannelHandlerContext) {
+    private func handle(_ pending: Pending, context: ChannelHandlerContext) {
         activity.handling()
         switch pending {
         case .refusal(let response, let framing):
@@ -226,7 +226,7 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
             // An Invoke runs on its connection's event loop, actor hops included: no hand-off to the
             // global pool and back on the warm path (the scheduler moves anything that blocks, a cold
             // start or a teardown, to the global executor). Other operations may block on disk: not here.
-            Task(executorPreference: request.isInvoke ? loopExecutor(eventLoop) : nil) {
+            Task(executorPreference: request.isInvoke ? loopExecutor.get(eventLoop) : nil) {
                 let response = await api.handle(request)
                 eventLoop.execute {
                     let (handler, context) = loopBound.value
@@ -234,14 +234,6 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
                 }
             }
         }
-    }
-
-    /// The connection's event loop as a task executor, made on its first Invoke.
-    private func loopExecutor(_ loop: any EventLoop) -> EventLoopTaskExecutor {
-        if let taskExecutor { return taskExecutor }
-        let executor = EventLoopTaskExecutor(loop)
-        taskExecutor = executor
-        return executor
     }
 
     /// An answer as soon as the request is known to be refused, without reading the rest of its body;
@@ -254,7 +246,7 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
         admit(.refusal(LambdaAPI.errorResponse(error), RequestFraming(version: h.version, keepAlive: false)), context: context)
     }
 
-    func write(_ response: APIResponse, for framing: RequestFraming, context: ChannelHandlerContext) {
+    private func write(_ response: APIResponse, for framing: RequestFraming, context: ChannelHandlerContext) {
         releaseUpload()
         var response = response
         if response.headers.first(where: { $0.0 == "x-amzn-RequestId" }) == nil {
@@ -275,38 +267,22 @@ final class ControlHTTPHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     /// The head when the first piece is ready (or the response `run` gives back, when it gave none), each piece
-    /// as it comes, from whichever thread made it, in order, on the connection's event loop.
+    /// as it comes, on the connection's event loop.
     private func writeStreamed(_ response: APIResponse, _ body: StreamedBody, for framing: RequestFraming, context: ChannelHandlerContext) {
-        let eventLoop = context.eventLoop
-        let loopBound = NIOLoopBound((self, context), eventLoop: eventLoop)
-        let started = NIOLoopBoundBox(false, eventLoop: eventLoop)
-        @Sendable func startIfNeeded(_ context: ChannelHandlerContext) {
-            guard !started.value else { return }
-            started.value = true
-            _ = context.writeStreamingHead(status: response.status, headers: response.headers, for: framing)
-        }
-        Task {
-            let instead = await body.run { bytes in
-                eventLoop.execute {
-                    let (_, context) = loopBound.value
-                    startIfNeeded(context)
-                    context.writeBodyPiece(bytes, for: framing)
+        context.writeStreamedResponse(for: framing, defaultHead: (response.status, response.headers), produce: { emit in
+            await body.run { emit(.body($0)) }
+        }, done: { instead, started in
+            if !started, var instead {
+                if instead.headers.first(where: { $0.0 == "x-amzn-RequestId" }) == nil {
+                    instead.headers += response.headers.filter { $0.0 == "x-amzn-RequestId" }
                 }
+                return self.write(instead, for: framing, context: context)
             }
-            eventLoop.execute {
-                let (handler, context) = loopBound.value
-                if !started.value, var instead {
-                    if instead.headers.first(where: { $0.0 == "x-amzn-RequestId" }) == nil {
-                        instead.headers += response.headers.filter { $0.0 == "x-amzn-RequestId" }
-                    }
-                    return handler.write(instead, for: framing, context: context)
-                }
-                startIfNeeded(context)
-                guard context.writeBodyEnd(for: framing) else { return }
-                handler.activity.answered()
-                if let next = handler.order.answered(on: context) { handler.handle(next, context: context) }
-            }
-        }
+            if !started { _ = context.writeStreamingHead(status: response.status, headers: response.headers, for: framing) }
+            guard context.writeBodyEnd(for: framing) else { return }
+            self.activity.answered()
+            if let next = self.order.answered(on: context) { self.handle(next, context: context) }
+        })
     }
 
     private func releaseUpload() {

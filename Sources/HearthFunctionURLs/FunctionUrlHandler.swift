@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HearthAuth
+import HearthHTTP
 import HearthModel
 import HearthRegistry
 import HearthState
@@ -104,7 +105,7 @@ public final class FunctionUrlHandler: Sendable {
         var response = URLResponse(status: 200)
         response.streamed = URLStreamedBody { emit in
             let prelude = StreamPrelude()
-            @Sendable func send(_ pieces: [URLStreamPiece]) {
+            @Sendable func send(_ pieces: [ResponsePiece]) {
                 for piece in pieces {
                     if case .head(let status, let headers) = piece {
                         let head = finished(URLResponse(status: status, headers: headers))

@@ -65,7 +65,7 @@ final class URLHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     private var body: ByteBuffer?
     private var rejected = false
     private var order = OneAtATime<Pending>()
-    private var taskExecutor: EventLoopTaskExecutor?
+    private var loopExecutor = LoopExecutor()
 
     init(handler: FunctionUrlHandler, activity: ConnectionActivity) {
         self.handler = handler
@@ -125,7 +125,7 @@ final class URLHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             let loopBound = NIOLoopBound((self, context), eventLoop: eventLoop)
             let handler = self.handler
             // On the connection's event loop, as the API's Invoke runs: no hand-off to the global pool and back.
-            Task(executorPreference: loopExecutor(eventLoop)) {
+            Task(executorPreference: loopExecutor.get(eventLoop)) {
                 let response = await handler.handle(request)
                 eventLoop.execute {
                     let (this, context) = loopBound.value
@@ -133,13 +133,6 @@ final class URLHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
                 }
             }
         }
-    }
-
-    private func loopExecutor(_ loop: any EventLoop) -> EventLoopTaskExecutor {
-        if let taskExecutor { return taskExecutor }
-        let executor = EventLoopTaskExecutor(loop)
-        taskExecutor = executor
-        return executor
     }
 
     private func write(_ response: URLResponse, for framing: RequestFraming, context: ChannelHandlerContext) {
@@ -154,40 +147,14 @@ final class URLHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         if let next = order.answered(on: context) { handle(next, context: context) }
     }
 
-    /// Each piece as it comes, in order, on the connection's event loop; the answer `run` gives back instead
-    /// when it emitted nothing.
+    /// Each piece as it comes, on the connection's event loop; the answer `run` gives back instead when it emitted nothing.
     private func writeStreamed(_ body: URLStreamedBody, for framing: RequestFraming, context: ChannelHandlerContext) {
-        let eventLoop = context.eventLoop
-        let loopBound = NIOLoopBound((self, context), eventLoop: eventLoop)
-        let started = NIOLoopBoundBox(false, eventLoop: eventLoop)
-        Task {
-            let instead = await body.run { piece in
-                eventLoop.execute {
-                    let (_, context) = loopBound.value
-                    switch piece {
-                    case .head(let status, let headers):
-                        guard !started.value else { return }
-                        started.value = true
-                        _ = context.writeStreamingHead(status: status, headers: headers, for: framing)
-                    case .body(let bytes):
-                        if !started.value {
-                            started.value = true
-                            _ = context.writeStreamingHead(status: 200, headers: [("Content-Type", "application/octet-stream")], for: framing)
-                        }
-                        context.writeBodyPiece(bytes, for: framing)
-                    }
-                }
-            }
-            eventLoop.execute {
-                let (this, context) = loopBound.value
-                if !started.value {
-                    if let instead { return this.write(instead, for: framing, context: context) }
-                    started.value = true
-                    _ = context.writeStreamingHead(status: 200, headers: [("Content-Type", "application/octet-stream")], for: framing)
-                }
-                if context.writeBodyEnd(for: framing) { this.answered(context: context) }
-            }
-        }
+        let octets = [("Content-Type", "application/octet-stream")]
+        context.writeStreamedResponse(for: framing, defaultHead: (200, octets), produce: { emit in await body.run(emit) }, done: { instead, started in
+            if !started, let instead { return self.write(instead, for: framing, context: context) }
+            if !started { _ = context.writeStreamingHead(status: 200, headers: octets, for: framing) }
+            if context.writeBodyEnd(for: framing) { self.answered(context: context) }
+        })
     }
 
     func read(context: ChannelHandlerContext) {

@@ -1,19 +1,14 @@
 import Foundation
+import HearthHTTP
 import HearthModel
 import Synchronization
-
-/// A piece of a streamed URL answer: its status and headers once, then body bytes.
-public enum URLStreamPiece: Sendable {
-    case head(status: Int, headers: [(String, String)])
-    case body([UInt8])
-}
 
 /// An answer made while it is sent (a RESPONSE_STREAM URL): `run` emits its pieces; when it returns an answer
 /// without having emitted any, that answer is sent whole instead (the runtime did not stream, or failed first).
 public struct URLStreamedBody: Sendable {
-    public let run: @Sendable (_ emit: @escaping @Sendable (URLStreamPiece) -> Void) async -> URLResponse?
+    public let run: @Sendable (_ emit: @escaping @Sendable (ResponsePiece) -> Void) async -> URLResponse?
 
-    public init(run: @escaping @Sendable (_ emit: @escaping @Sendable (URLStreamPiece) -> Void) async -> URLResponse?) { self.run = run }
+    public init(run: @escaping @Sendable (_ emit: @escaping @Sendable (ResponsePiece) -> Void) async -> URLResponse?) { self.run = run }
 }
 
 /// Turns a streamed response into URL pieces as Lambda does: a runtime that declared Lambda's HTTP integration
@@ -38,7 +33,7 @@ final class StreamPrelude: Sendable {
     /// Whether any piece was produced yet.
     var started: Bool { state.withLock { $0.headSent } }
 
-    func feed(_ bytes: [UInt8]) -> [URLStreamPiece] {
+    func feed(_ bytes: [UInt8]) -> [ResponsePiece] {
         state.withLock { s in
             if s.headSent { return [.body(bytes)] }
             guard s.integration else {
@@ -50,7 +45,7 @@ final class StreamPrelude: Sendable {
                 let prelude = Array(s.pending[..<end]), rest = Array(s.pending[(end + 8)...])
                 s.pending = []
                 s.headSent = true
-                var out: [URLStreamPiece] = [Self.head(prelude)]
+                var out: [ResponsePiece] = [Self.head(prelude)]
                 if !rest.isEmpty { out.append(.body(rest)) }
                 return out
             }
@@ -62,7 +57,7 @@ final class StreamPrelude: Sendable {
     }
 
     /// At the end: a prelude never finished is sent as the body of a 200.
-    func finish() -> [URLStreamPiece] {
+    func finish() -> [ResponsePiece] {
         state.withLock { s in
             guard !s.headSent, s.integration else { return [] }
             s.headSent = true
@@ -73,7 +68,7 @@ final class StreamPrelude: Sendable {
     }
 
     /// The prelude's status, headers and cookies (one Set-Cookie each); a prelude that is not valid is a 502's head.
-    static func head(_ prelude: [UInt8]) -> URLStreamPiece {
+    static func head(_ prelude: [UInt8]) -> ResponsePiece {
         let mapped = URLResponse.mapping(result: Array(#"{"statusCode":200}"#.utf8))
         guard let object = (try? JSONSerialization.jsonObject(with: Data(prelude))) as? [String: Any] else {
             return .head(status: 502, headers: [("Content-Type", "application/json")])

@@ -12,3 +12,17 @@ public final class EventLoopTaskExecutor: TaskExecutor {
         loop.execute { job.runSynchronously(on: executor) }
     }
 }
+
+/// A connection's event loop as a task executor, made on first use and kept: a connection's handler holds one.
+public struct LoopExecutor {
+    private var executor: EventLoopTaskExecutor?
+
+    public init() {}
+
+    public mutating func get(_ loop: any EventLoop) -> EventLoopTaskExecutor {
+        if let executor { return executor }
+        let made = EventLoopTaskExecutor(loop)
+        executor = made
+        return made
+    }
+}
