@@ -87,7 +87,7 @@ public struct DeployCommand: ParsableCommand {
             _ = try api.call(.PUT, "/2019-09-30/functions/\(APIClient.escape(name))/provisioned-concurrency?Qualifier=\(version ?? "")",
                              json: ["ProvisionedConcurrentExecutions": provisioned])
         }
-        let urlConfig = url ? try FunctionUrlSettings(authType: nil, corsOrigins: []).apply(api, name, qualifier: nil) : nil
+        let urlConfig = url ? try FunctionUrlSettings(authType: nil, corsOrigins: [], invokeMode: nil).apply(api, name, qualifier: nil) : nil
         if client.json {
             var out = config
             if let version { out["ProvisionedVersion"] = version }

@@ -27,8 +27,10 @@ final class ReloadSignal: @unchecked Sendable {
             ("idle_timeout_seconds", "\(old.options.idleTimeoutSeconds)", "\(new.options.idleTimeoutSeconds)"),
             ("memory_budget_mb", "\(old.options.memoryBudgetMB)", "\(new.options.memoryBudgetMB)"),
         ].filter { $0.1 != $0.2 }
-        let waiting = [
+        let waiting: [(String, String, String)] = [
             ("listen", old.listen.text, new.listen.text),
+            ("url_listen", old.urlListen?.text ?? "off", new.urlListen?.text ?? "off"),
+            ("url_domain", old.urlDomain ?? "default", new.urlDomain ?? "default"),
             ("socket", old.socket ?? "none", new.socket ?? "none"),
             ("state_dir", old.stateDirectory, new.stateDirectory),
             ("images_dir", old.imagesDirectory, new.imagesDirectory),

@@ -11,13 +11,15 @@ public struct UrlCommand: ParsableCommand {
     @Option(name: .customLong("auth-type"), help: "NONE (anyone who can reach the URL listener) or AWS_IAM (SigV4 by one of the daemon's keys).")
     var authType: String?
     @Option(name: .customLong("cors-origin"), help: "An origin browsers may call the URL from, or * (repeatable).") var corsOrigins: [String] = []
+    @Option(name: .customLong("invoke-mode"), help: "BUFFERED (the answer whole) or RESPONSE_STREAM (sent as the function writes it).")
+    var invokeMode: String?
     @Flag(help: "Delete the URL.") var delete = false
     @OptionGroup var client: ClientOptions
 
     public init() {}
 
     public func validate() throws {
-        if delete && (authType != nil || !corsOrigins.isEmpty) { throw ValidationError("--delete takes no other settings") }
+        if delete && (authType != nil || !corsOrigins.isEmpty || invokeMode != nil) { throw ValidationError("--delete takes no other settings") }
     }
 
     public func run() throws {
@@ -26,7 +28,7 @@ public struct UrlCommand: ParsableCommand {
             _ = try api.call(.DELETE, FunctionUrlSettings.path(name, qualifier))
             return print("deleted the URL of \(name)\(qualifier.map { ":" + $0 } ?? "")")
         }
-        let config = try FunctionUrlSettings(authType: authType, corsOrigins: corsOrigins).apply(api, name, qualifier: qualifier)
+        let config = try FunctionUrlSettings(authType: authType, corsOrigins: corsOrigins, invokeMode: invokeMode).apply(api, name, qualifier: qualifier)
         if client.json { return printJSON(config) }
         print(config["FunctionUrl"] as? String ?? "")
         print("auth \(config["AuthType"] ?? ""), created \(config["CreationTime"] ?? "")")
@@ -37,6 +39,7 @@ public struct UrlCommand: ParsableCommand {
 struct FunctionUrlSettings {
     var authType: String?
     var corsOrigins: [String]
+    var invokeMode: String?
 
     static func path(_ name: String, _ qualifier: String?) -> String {
         "/2021-10-31/functions/\(APIClient.escape(name))/url" + (qualifier.map { "?Qualifier=" + APIClient.escape($0) } ?? "")
@@ -47,6 +50,7 @@ struct FunctionUrlSettings {
         let path = Self.path(name, qualifier)
         var body: [String: Any] = [:]
         if let authType { body["AuthType"] = authType }
+        if let invokeMode { body["InvokeMode"] = invokeMode }
         if !corsOrigins.isEmpty { body["Cors"] = ["AllowOrigins": corsOrigins, "AllowMethods": ["*"], "AllowHeaders": ["*"]] }
         let existing = try api.request(.GET, path)
         if existing.status == 200 {

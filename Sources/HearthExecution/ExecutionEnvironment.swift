@@ -134,14 +134,18 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         public var reportInit: Bool
         /// Where a response the runtime streams goes as it arrives.
         public var stream: ResponseSink?
+        /// The qualifier the caller named ($LATEST, a version or an alias): the function ARN the runtime is told
+        /// it was invoked by carries it, as on Lambda; without one, the unqualified ARN.
+        public var qualifier: String?
 
         public init(requestId: String = RequestIdentifiers.uuid(), payload: [UInt8], clientContext: String? = nil, reportInit: Bool,
-                    stream: ResponseSink? = nil) {
+                    stream: ResponseSink? = nil, qualifier: String? = nil) {
             self.requestId = requestId
             self.payload = payload
             self.clientContext = clientContext
             self.reportInit = reportInit
             self.stream = stream
+            self.qualifier = qualifier
         }
     }
 
@@ -176,7 +180,8 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         let invocation = RuntimeInvocation(
             requestId: requestId, payload: request.payload,
             deadlineMs: Int64((started.timeIntervalSince1970 + timeout) * 1000),
-            invokedFunctionArn: function.arn, traceId: Self.traceId(), clientContext: request.clientContext)
+            invokedFunctionArn: request.qualifier.map { function.arn + ":" + $0 } ?? function.arn, traceId: Self.traceId(),
+            clientContext: request.clientContext)
         let sandbox = self.sandbox
         let timedOut = Atomic(false)
         let timer = session.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {

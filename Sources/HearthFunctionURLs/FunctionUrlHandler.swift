@@ -53,8 +53,8 @@ public final class FunctionUrlHandler: Sendable {
         let host = headers["host"] ?? ""
         // The host form first; the path form (no DNS needed) on any other host name.
         var id = address.id(fromHost: host)
-        var target = request.target
-        if id == nil, let byPath = FunctionUrlAddress.id(fromPath: Substring(request.target)) {
+        var target = FunctionUrlAddress.originForm(request.target)
+        if id == nil, let byPath = FunctionUrlAddress.id(fromPath: Substring(target)) {
             id = byPath.id
             target = String(byPath.rest)
         }

@@ -45,6 +45,18 @@ public struct FunctionUrlAddress: Sendable, Equatable {
         return (id, rest)
     }
 
+    /// A request target in origin form (`/path?query`): an absolute-form target (`http://host/path`, which
+    /// HTTP/1.1 servers must accept) loses its scheme and authority; anything else not starting with `/` is `/`.
+    public static func originForm(_ target: String) -> String {
+        if target.hasPrefix("/") { return target }
+        for scheme in ["http://", "https://"] where target.lowercased().hasPrefix(scheme) {
+            let rest = target.dropFirst(scheme.count)
+            guard let start = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "/" }
+            return rest[start] == "?" ? "/" + rest[start...] : String(rest[start...])
+        }
+        return "/"
+    }
+
     /// 32 lower-case letters and digits (what Hearth makes; AWS's ids have the same shape).
     public static func isId(_ text: String) -> Bool {
         text.utf8.count == 32 && text.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) }

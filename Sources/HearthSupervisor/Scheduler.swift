@@ -131,7 +131,7 @@ public actor Scheduler {
 
         let log = InvocationLog(sink: { [logs] bytes in logs.append(name, requestId: requestId, bytes) })
         let request = ExecutionEnvironment.Request(requestId: requestId, payload: payload, clientContext: clientContext,
-                                                   reportInit: cold && !env.provisioned, stream: stream)
+                                                   reportInit: cold && !env.provisioned, stream: stream, qualifier: ref.qualifier)
         if let slot { journal?.running(slot) }
         let result = await env.environment.invoke(request, log: log)
         env.lastUsed = clock.now()

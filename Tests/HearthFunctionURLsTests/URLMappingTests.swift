@@ -146,5 +146,9 @@ final class URLMappingTests: XCTestCase {
         XCTAssertEqual(FunctionUrlAddress.id(fromPath: "/lambda-url/\(id)").map { String($0.rest) }, "/")
         XCTAssertNil(FunctionUrlAddress.id(fromPath: "/lambda-url/nope/x"))
         XCTAssertNil(FunctionUrlAddress.id(fromPath: "/other/\(id)/x"))
+        XCTAssertEqual(FunctionUrlAddress.originForm("http://h.example:9080/a/b?c=1"), "/a/b?c=1", "absolute form, as proxies send it")
+        XCTAssertEqual(FunctionUrlAddress.originForm("HTTP://h.example?c=1"), "/?c=1")
+        XCTAssertEqual(FunctionUrlAddress.originForm("http://h.example"), "/")
+        XCTAssertEqual(FunctionUrlAddress.originForm("*"), "/", "OPTIONS * names no path")
     }
 }

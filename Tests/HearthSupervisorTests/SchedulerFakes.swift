@@ -109,6 +109,8 @@ final class FakeEnvironment: LaunchedEnvironment {
     private let destroyedFlag = Atomic(false)
     private let invocationCount = Atomic(0)
     private let behaviour: FakeBehaviour
+    /// The qualifier each invocation's caller named, in order.
+    let qualifiers = Mutex<[String?]>([])
 
     init(function: FunctionInstance, healthy: Bool, loop: (any EventLoop)?, behaviour: FakeBehaviour) {
         self.function = function
@@ -127,6 +129,7 @@ final class FakeEnvironment: LaunchedEnvironment {
 
     func invoke(_ request: ExecutionEnvironment.Request, log: InvocationLog) async -> InvocationResult {
         invocationCount.add(1, ordering: .acquiringAndReleasing)
+        qualifiers.withLock { $0.append(request.qualifier) }
         guard lifecycle.move(from: .idle, to: .busy) else {
             let report = InvocationLog.Report(durationMs: 0, memorySizeMB: 0, maxMemoryUsedMB: 0, initDurationMs: nil,
                                               end: .platform(.unknown("not idle")))

@@ -80,6 +80,18 @@ final class SchedulerTests: XCTestCase {
         XCTAssertEqual(second.executedVersion, "$LATEST")
     }
 
+    /// The runtime's invoked function ARN carries the qualifier the caller named (none, $LATEST, a version).
+    func testTheQualifierTheCallerNamedReachesTheEnvironment() async throws {
+        let bed = try makeBed {
+            $0.put("f")
+            _ = $0.put("f", version: "1")
+        }
+        _ = try await bed.invoke("f")
+        _ = try await bed.invoke("f", "$LATEST")
+        _ = try await bed.invoke("f", "1")
+        XCTAssertEqual(bed.launcher.launched.flatMap { $0.qualifiers.withLock { $0 } }, [nil, "$LATEST", "1"])
+    }
+
     func testConcurrentInvocationsGetAnEnvironmentEach() async throws {
         let bed = try makeBed { $0.put("f") }
         let gate = Gate()

@@ -23,6 +23,8 @@ final class ServeURLTests: XCTestCase {
                 return {"hello": "world"}
             if path == "/text":
                 return "just text"
+            if path == "/arn":
+                return context.invoked_function_arn
             if path == "/binary":
                 return {"statusCode": 200, "headers": {"Content-Type": "image/png"}, "isBase64Encoded": True,
                         "body": base64.b64encode(bytes(range(256))).decode()}
@@ -378,6 +380,10 @@ final class ServeURLTests: XCTestCase {
             """)
         let aliasId = String(try XCTUnwrap((out["url"] as? String)?.split(separator: "/").dropFirst().first?.split(separator: ".").first))
         XCTAssertEqual(try curl(daemon, ["\(daemon.urlEndpoint)/lambda-url/\(aliasId)/plain"]).0, 200)
+        XCTAssertEqual(try curl(daemon, ["\(daemon.urlEndpoint)/lambda-url/\(aliasId)/arn"]).2, "arn:aws:lambda:us-east-1:000000000000:function:limited:live",
+                       "the invoked function ARN carries the alias the URL names")
+        XCTAssertEqual(try curl(daemon, ["\(daemon.urlEndpoint)/lambda-url/\(id)/arn"]).2, "arn:aws:lambda:us-east-1:000000000000:function:limited",
+                       "and no qualifier when none was named")
         _ = try daemon.boto(#"c.delete_alias(FunctionName="limited", Name="live")"#)
         let gone = try curl(daemon, ["\(daemon.urlEndpoint)/lambda-url/\(aliasId)/plain"])
         XCTAssertEqual(gone.0, 403, "as AWS answers a URL whose alias was deleted: \(gone.2)")
@@ -425,6 +431,9 @@ final class ServeURLTests: XCTestCase {
         let changed = try runCLI(hearth, ["url", "cli-web", "--cors-origin", "https://app.example", "--json", "--endpoint", daemon.endpoint],
                                  environment: env)
         XCTAssertTrue(changed.stdout.contains("https://app.example"), changed.stdout + changed.stderr)
+        let streaming = try runCLI(hearth, ["url", "cli-web", "--invoke-mode", "RESPONSE_STREAM", "--json", "--endpoint", daemon.endpoint],
+                                   environment: env)
+        XCTAssertTrue(streaming.stdout.contains("\"InvokeMode\" : \"RESPONSE_STREAM\""), streaming.stdout + streaming.stderr)
         let deleted = try runCLI(hearth, ["url", "cli-web", "--delete", "--endpoint", daemon.endpoint], environment: env)
         XCTAssertEqual(deleted.status, 0, deleted.stderr)
         XCTAssertEqual(try curl(daemon, ["--resolve", "\(host):\(daemon.urlPort):127.0.0.1", url + "plain"]).0, 404)

@@ -18,9 +18,7 @@ extension LambdaAPI {
             throw .validation("logType", logType, "Member must satisfy enum value set: [None, Tail]")
         }
         let payload = try Self.jsonPayload(request)
-        if type == "Event", payload.count > LambdaLimits.asyncPayloadBytes {
-            throw .tooLarge("\(payload.count) byte payload is too large for the Event invocation type (limit \(LambdaLimits.asyncPayloadBytes) bytes)")
-        }
+        if type == "Event" { _ = try Self.asyncPayload(payload) }
         let clientContext = try Self.clientContext(request.headers["x-amz-client-context"])
 
         if type == "DryRun" {
@@ -57,17 +55,18 @@ extension LambdaAPI {
         return payload
     }
 
-    /// InvokeAsync (deprecated, still sent by old clients): the body is the event; 202 {"Status": 202}.
-    func invokeAsync(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
-        let ref = try reference(request, params)
-        var payload = try request.payload()
-        if payload.isEmpty { payload = Array("{}".utf8) }
+    /// An event's payload, within Lambda's limit for asynchronous invocations.
+    static func asyncPayload(_ payload: [UInt8]) throws(ServiceError) -> [UInt8] {
         guard payload.count <= LambdaLimits.asyncPayloadBytes else {
             throw .tooLarge("\(payload.count) byte payload is too large for the Event invocation type (limit \(LambdaLimits.asyncPayloadBytes) bytes)")
         }
-        guard (try? JSONSerialization.jsonObject(with: Data(payload), options: [.fragmentsAllowed])) != nil else {
-            throw .invalidContent("Could not parse request body into json: the body is not JSON")
-        }
+        return payload
+    }
+
+    /// InvokeAsync (deprecated, still sent by old clients): the body is the event; 202 {"Status": 202}.
+    func invokeAsync(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
+        let ref = try reference(request, params)
+        let payload = try Self.asyncPayload(try Self.jsonPayload(request))
         _ = try functions.resolve(ref)
         try await service.enqueueEvent(ref, requestId: request.requestId, payload: payload)
         return .json(202, ["Status": 202])
