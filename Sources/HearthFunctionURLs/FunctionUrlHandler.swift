@@ -77,8 +77,9 @@ public final class FunctionUrlHandler: Sendable {
         let cors = url.record.cors.map(CorsRules.init)
         if let cors, CorsRules.isPreflight(method: request.method, headers: headers) { return cors.preflight(headers: headers) }
 
-        let event = URLRequestEvent(method: request.method, target: target, headers: request.headers, body: request.body, sourceIp: request.sourceIp,
-                                    httpVersion: request.httpVersion, urlId: id, domainName: host.split(separator: ":").first.map(String.init) ?? host,
+        var forFunction = request
+        forFunction.target = target
+        let event = URLRequestEvent(request: forFunction, urlId: id, domainName: host.split(separator: ":").first.map(String.init) ?? host,
                                     requestId: requestId, timeEpochMs: Int64(Date().timeIntervalSince1970 * 1000), callerAccessKey: caller,
                                     accountId: LambdaARN.accountId)
         let origin = headers["origin"]

@@ -4,13 +4,8 @@ import Foundation
 /// (header names lower-cased and repeats comma-joined, cookies apart, query parameters decoded and
 /// comma-joined, a body that is not text in base64).
 public struct URLRequestEvent: Sendable {
-    public var method: String
-    /// The path and query as the client sent them (still percent-encoded), below the URL's root.
-    public var target: String
-    public var headers: [(name: String, value: String)]
-    public var body: [UInt8]
-    public var sourceIp: String
-    public var httpVersion: String
+    /// The request as received, its target the path and query below the URL's root (still percent-encoded).
+    public var request: FunctionUrlHandler.Request
     public var urlId: String
     /// The Host the client named (Lambda's domainName).
     public var domainName: String
@@ -21,14 +16,9 @@ public struct URLRequestEvent: Sendable {
     public var callerAccessKey: String?
     public var accountId: String
 
-    public init(method: String, target: String, headers: [(name: String, value: String)], body: [UInt8], sourceIp: String, httpVersion: String,
-                urlId: String, domainName: String, requestId: String, timeEpochMs: Int64, callerAccessKey: String? = nil, accountId: String) {
-        self.method = method
-        self.target = target
-        self.headers = headers
-        self.body = body
-        self.sourceIp = sourceIp
-        self.httpVersion = httpVersion
+    public init(request: FunctionUrlHandler.Request, urlId: String, domainName: String, requestId: String, timeEpochMs: Int64,
+                callerAccessKey: String? = nil, accountId: String) {
+        self.request = request
         self.urlId = urlId
         self.domainName = domainName
         self.requestId = requestId
@@ -40,6 +30,7 @@ public struct URLRequestEvent: Sendable {
     /// The event as JSON, written directly: Foundation's JSONSerialization took a quarter of the daemon's CPU
     /// per URL request (scripts/bench invoke, perf), more than the rest of the request's handling.
     public func json() -> [UInt8] {
+        let (method, target, headers, body) = (request.method, request.target, request.headers, request.body)
         let split = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         let rawPath = split.first.map(String.init) ?? "/"
         let rawQuery = split.count == 2 ? String(split[1]) : ""
@@ -91,8 +82,8 @@ public struct URLRequestEvent: Sendable {
         w.key("http"); w.open("{")
         w.key("method"); w.string(method)
         w.key("path"); w.string(rawPath)
-        w.key("protocol"); w.string(httpVersion)
-        w.key("sourceIp"); w.string(sourceIp)
+        w.key("protocol"); w.string(request.httpVersion)
+        w.key("sourceIp"); w.string(request.sourceIp)
         w.key("userAgent"); w.string(headerMap["user-agent"] ?? "")
         w.close("}")
         w.key("requestId"); w.string(requestId)

@@ -10,8 +10,9 @@ final class URLMappingTests: XCTestCase {
     let id = "abcdefghijklmnopqrstuvwxyz012345"
 
     func event(_ method: String = "POST", _ target: String, headers: [(String, String)], body: [UInt8] = []) throws -> [String: Any] {
-        let e = URLRequestEvent(method: method, target: target, headers: headers.map { (name: $0.0, value: $0.1) }, body: body, sourceIp: "10.1.2.3",
-                                httpVersion: "HTTP/1.1", urlId: id, domainName: "\(id).lambda-url.us-east-1.localhost", requestId: "rid",
+        let request = FunctionUrlHandler.Request(method: method, target: target, headers: headers.map { (name: $0.0, value: $0.1) }, body: body,
+                                                 sourceIp: "10.1.2.3", httpVersion: "HTTP/1.1")
+        let e = URLRequestEvent(request: request, urlId: id, domainName: "\(id).lambda-url.us-east-1.localhost", requestId: "rid",
                                 timeEpochMs: 1_583_348_638_390, accountId: "000000000000")
         return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(e.json())) as? [String: Any])
     }

@@ -63,5 +63,10 @@ final class ServeConfigurationTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("--idle-timeout must be positive"), r.stderr)
         r = try runCLI(hearth, ["serve", "--prepared", "100", "--socket", "none"], environment: ["PATH": "/usr/bin:/bin"])
         XCTAssertTrue(r.stderr.contains("--prepared must be between 0 and 64, got 100"), r.stderr)
+        try "url_domain: bad_domain!\n".write(toFile: file, atomically: true, encoding: .utf8)
+        r = try runCLI(hearth, ["serve", "--config", file], environment: ["PATH": "/usr/bin:/bin"])
+        XCTAssertTrue(r.stderr.contains("\(file):1: 'url_domain' must be a DNS name"), r.stderr)
+        r = try runCLI(hearth, ["serve", "--url-listen", "nowhere", "--socket", "none"], environment: ["PATH": "/usr/bin:/bin"])
+        XCTAssertTrue(r.stderr.contains("HOST:PORT"), r.stderr)
     }
 }

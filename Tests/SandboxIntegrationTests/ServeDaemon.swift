@@ -154,14 +154,19 @@ final class ServeDaemon: @unchecked Sendable {
             def payload(r):
                 return json.loads(r["Payload"].read() or b"null")
 
-            """ + code + "\nprint(json.dumps(out))\n"
+            """ + code
+        return try python(script, file: file, line: line)
+    }
+
+    /// Runs a Python script that fills a dict `out`, printed as JSON at its end, and returns it.
+    func python(_ script: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
         let path = base + "/script-\(UUID().uuidString.prefix(6)).py"
-        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        try (script + "\nprint(json.dumps(out))\n").write(toFile: path, atomically: true, encoding: .utf8)
         let r = try runCLI(URL(fileURLWithPath: "/usr/bin/env"), ["python3", path], environment: ProcessInfo.processInfo.environment)
         guard r.status == 0, let last = r.stdout.split(separator: "\n").last,
               let object = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any] else {
-            XCTFail("the boto3 script failed (\(r.status)): \((r.stdout + r.stderr).suffix(3000))", file: file, line: line)
-            throw XCTSkip("boto3 script failed")
+            XCTFail("the Python script failed (\(r.status)): \((r.stdout + r.stderr).suffix(3000))", file: file, line: line)
+            throw XCTSkip("Python script failed")
         }
         return object
     }

@@ -140,16 +140,8 @@ final class ServeURLTests: XCTestCase {
             # By host name: *.localhost is not in every resolver (glibc's is not), so the name goes in the Host header.
             HOST_URL, HOST = "\(daemon.urlEndpoint)", "\(id).lambda-url.us-east-1.localhost:\(daemon.urlPort)"
             out = {}
-            """ + "\n" + code + "\nprint(json.dumps(out))\n"
-        let path = daemon.base + "/requests-\(UUID().uuidString.prefix(6)).py"
-        try script.write(toFile: path, atomically: true, encoding: .utf8)
-        let r = try runCLI(URL(fileURLWithPath: "/usr/bin/env"), ["python3", path], environment: ProcessInfo.processInfo.environment)
-        guard r.status == 0, let last = r.stdout.split(separator: "\n").last,
-              let object = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any] else {
-            XCTFail("the requests script failed (\(r.status)): \((r.stdout + r.stderr).suffix(3000))", file: file, line: line)
-            throw XCTSkip("requests script failed")
-        }
-        return object
+            """ + "\n" + code
+        return try daemon.python(script, file: file, line: line)
     }
 
     func log(_ daemon: ServeDaemon, _ function: String) throws -> String {
@@ -295,6 +287,14 @@ final class ServeURLTests: XCTestCase {
         XCTAssertEqual(out["fail"] as? [AnyHashable], [502, "Internal Server Error"])
         XCTAssertEqual(out["unknown"] as? [AnyHashable], [404, "No function URL has the id " + String(repeating: "0", count: 32)])
         XCTAssertEqual(out["unnamed"] as? Int, 404)
+
+        // Lambda's 6 MB limit on a URL's body, refused before the function is asked.
+        let big = daemon.base + "/big.bin"
+        try Data(count: 6 * 1024 * 1024 + 1).write(to: URL(fileURLWithPath: big))
+        let tooBig = try curl(daemon, ["-X", "POST", "--data-binary", "@" + big, "-H", "Content-Type: application/octet-stream",
+                                       "\(daemon.urlEndpoint)/lambda-url/\(id)/echo"])
+        XCTAssertEqual(tooBig.0, 413, tooBig.2)
+        XCTAssertEqual(tooBig.1["x-amzn-errortype"], "RequestEntityTooLargeException")
 
         // curl by host name (as a browser would with *.localhost), with a HEAD and a keep-alive second request.
         let host = "\(id).lambda-url.us-east-1.localhost"
