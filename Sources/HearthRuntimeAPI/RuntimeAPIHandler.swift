@@ -48,7 +48,7 @@ final class RuntimeAPIHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let path = h.uri.prefix { $0 != "?" }
             let connection = ObjectIdentifier(context.channel)
             streaming = h.method == .POST && path.hasPrefix(Router.prefix)
-                && session.streamingSink(of: connection, path: path.dropFirst(Router.prefix.count), headers: h.headers.map { ($0.name, $0.value) }) != nil
+                && session.streamingSink(of: connection, path: path.dropFirst(Router.prefix.count), headers: h.headers) != nil
             keepBody = !streaming && path.hasPrefix(Router.prefix)
                 && session.keepsBody(of: connection, method: h.method.rawValue, path: path.dropFirst(Router.prefix.count))
             context.writeContinueIfExpected(h, answerDue: order.answerDue)

@@ -1,5 +1,6 @@
 import HearthModel
 import NIOCore
+import NIOHTTP1
 
 /// The Runtime API state of one sandbox. Every method runs on `eventLoop`
 /// (all of the sandbox's connections are served there), so the state needs no lock.
@@ -160,13 +161,13 @@ public final class RuntimeSession: @unchecked Sendable {
 
     /// The sink for a POST of the current invocation's response in streaming mode, when its caller streams;
     /// the connection then passes its body on as it arrives (`streamed`) instead of keeping it.
-    func streamingSink(of connection: ObjectIdentifier, path: Substring, headers: [(name: String, value: String)]) -> ResponseSink? {
+    func streamingSink(of connection: ObjectIdentifier, path: Substring, headers: HTTPHeaders) -> ResponseSink? {
         guard let current, let sink = currentSink, streamer == nil, bodyKeeper == nil,
               path == "invocation/" + current.0.requestId + "/response",
-              headers.contains(where: { $0.name.lowercased() == "lambda-runtime-function-response-mode" && $0.value.lowercased() == "streaming" })
+              headers.first(name: "lambda-runtime-function-response-mode")?.lowercased() == "streaming"
         else { return nil }
         streamer = (connection, 0)
-        sink.open(headers.first { $0.name.lowercased() == "content-type" }?.value)
+        sink.open(headers.first(name: "content-type"))
         return sink
     }
 
