@@ -22,6 +22,10 @@ let package = Package(
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(name: "CLibNL", pkgConfig: "libnl-route-3.0", providers: [.apt(["libnl-route-3-dev"])]),
+        .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
+        // Links, addresses and routes over netlink (libnl-route): the sandboxes' veths and the bridge.
+        .target(name: "CNetworkLink", dependencies: ["CLibNL"]),
         // sd-bus's method calls are C varargs, which Swift cannot make: the few systemd calls Hearth makes.
         .target(name: "CSystemdBus", dependencies: ["CSystemd"]),
 
@@ -82,9 +86,14 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ]),
+        // The sandboxes' network: bridge, veths, the nftables policy, the DNS relay.
+        .target(name: "HearthNetwork", dependencies: [
+            "HearthModel", "CNetworkLink", "CNftables",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .target(
             name: "HearthExecution",
-            dependencies: ["HearthModel", "HearthSandbox", "HearthRuntimeAPI", "CSyscalls",
+            dependencies: ["HearthModel", "HearthSandbox", "HearthNetwork", "HearthRuntimeAPI", "CSyscalls",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .target(
@@ -93,7 +102,7 @@ let package = Package(
         ),
         .target(
             name: "HearthSupervisor",
-            dependencies: ["HearthModel", "HearthExecution", "HearthRegistry", "HearthEvents", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthState", "CSyscalls",
+            dependencies: ["HearthModel", "HearthExecution", "HearthRegistry", "HearthEvents", "HearthSandbox", "HearthNetwork", "HearthCgroups", "HearthPackages", "HearthState", "CSyscalls",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .target(
@@ -123,7 +132,7 @@ let package = Package(
             dependencies: [
                 "HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthExecution", "HearthRegistry",
                 "HearthSupervisor", "HearthControlAPI", "HearthHTTP", "HearthState", "HearthSystemd", "HearthAuth", "HearthEvents", "HearthDelivery",
-                "HearthFunctionURLs",
+                "HearthFunctionURLs", "HearthNetwork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -141,7 +150,7 @@ let package = Package(
             name: "hearth-bench",
             dependencies: [
                 "HearthSandbox", "HearthCgroups", "HearthModel", "HearthPackages", "HearthExecution", "HearthRegistry", "HearthSupervisor",
-                "HearthRuntimeAPI", "CBenchSupport",
+                "HearthRuntimeAPI", "HearthNetwork", "CBenchSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -178,6 +187,9 @@ let package = Package(
         .testTarget(name: "HearthSystemdTests", dependencies: ["HearthSystemd"]),
         .testTarget(name: "HearthControlAPITests", dependencies: [
             "HearthControlAPI", "HearthEvents", "HearthSupervisor", "HearthExecution", "HearthRegistry", "HearthState", "HearthPackages", "HearthModel",
+        ]),
+        .testTarget(name: "HearthNetworkTests", dependencies: [
+            "HearthNetwork", "HearthModel", "HearthSandbox", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "HearthFunctionURLsTests", dependencies: ["HearthFunctionURLs", "HearthModel", "HearthState"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["hearth-fuzz"]),

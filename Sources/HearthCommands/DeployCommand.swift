@@ -19,6 +19,10 @@ public struct DeployCommand: ParsableCommand {
     @Option(name: .customLong("env"), help: "Environment variable KEY=VALUE (repeatable).") var environment: [String] = []
     @Option(name: .customLong("layer"), help: "A layer version ARN, or a zip to publish as a layer (repeatable).") var layers: [String] = []
     @Option(name: .customLong("reserved-concurrency"), help: "Reserved concurrency (0 throttles every invocation).") var reserved: Int?
+    @Option(help: "What it may reach: internet, restricted (its --allow list only), none (loopback only), or default (the daemon's). Sent as VpcConfig's subnet.")
+    var network: String?
+    @Option(name: .customLong("allow"), help: "Besides the internet: a host service NAME=IPV4:PORT or an IPv4 CIDR (repeatable). Sent as VpcConfig's security groups.")
+    var allowances: [String] = []
     @Option(help: "Keep N sandboxes initialised: publishes a version and puts provisioned concurrency on it.") var provisioned: Int?
     @Flag(help: "Give the function a URL (AuthType NONE) and print it; an existing URL is kept.") var url = false
     @OptionGroup var client: ClientOptions
@@ -62,6 +66,17 @@ public struct DeployCommand: ParsableCommand {
                 variables[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
             }
             body["Environment"] = ["Variables": variables]
+        }
+        if network != nil || !allowances.isEmpty {
+            let mode = network ?? "internet"
+            if mode == "default" {
+                guard allowances.isEmpty else { throw ValidationError("--allow needs --network internet or restricted, not default") }
+                body["VpcConfig"] = ["SubnetIds": [String](), "SecurityGroupIds": [String]()]
+            } else {
+                // Checked here too, so a typo is named before anything is uploaded.
+                do { _ = try FunctionNetwork.parse(mode: mode, allowances: allowances) } catch { throw ValidationError("\(error)") }
+                body["VpcConfig"] = ["SubnetIds": [mode], "SecurityGroupIds": allowances]
+            }
         }
         if !layers.isEmpty { body["Layers"] = try layers.enumerated().map { try layerARN($0.element, index: $0.offset, api: api) } }
 

@@ -46,6 +46,10 @@ final class ReloadSignal: @unchecked Sendable {
             ("keepalive_timeout_seconds", "\(old.connections.keepAliveSeconds)", "\(new.connections.keepAliveSeconds)"),
             ("journal", "\(old.journal)", "\(new.journal)"),
             ("auth", old.signedRequests ? "required" : "off", new.signedRequests ? "required" : "off"),
+            ("network", old.network.defaultMode?.rawValue ?? "off", new.network.defaultMode?.rawValue ?? "off"),
+            ("network_bridge", old.network.bridge, new.network.bridge),
+            ("network_subnet", old.network.subnet, new.network.subnet),
+            ("network_dns", old.network.dns.joined(separator: ","), new.network.dns.joined(separator: ",")),
         ].filter { $0.1 != $0.2 }
         var parts: [String] = []
         parts.append(applied.isEmpty ? "reloaded: nothing that applies at once changed"

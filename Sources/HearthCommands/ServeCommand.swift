@@ -27,6 +27,14 @@ public struct ServeCommand: ParsableCommand {
 
     @Option(help: "HOST:PORT for the HTTP API (default 127.0.0.1:9000).") var listen: String?
     @Option(name: .customLong("url-listen"), help: "HOST:PORT for function URLs (default 127.0.0.1:9080); 'off' for none.") var urlListen: String?
+    @Option(help: "What a function that names no network may reach: internet (default), restricted, none; 'off' for no bridge at all.")
+    var network: String?
+    @Option(name: .customLong("network-bridge"), help: "The sandboxes' bridge, also the name of its nftables tables (default hearth0).")
+    var networkBridge: String?
+    @Option(name: .customLong("network-subnet"), help: "The sandboxes' IPv4 subnet; its first address is the gateway (default 10.213.0.0/16).")
+    var networkSubnet: String?
+    @Option(name: .customLong("network-dns"), help: "DNS servers the sandboxes' relay asks, comma-separated (default: the host's resolv.conf).")
+    var networkDNS: String?
     @Option(help: "Unix socket for local clients (default /run/hearth/hearth.sock); 'none' for no socket.") var socket: String?
     @Option(name: .customLong("state-dir"), help: "State: SQLite database, packages, logs (default /var/lib/hearth).") var stateDirectory: String?
     @Option(name: .customLong("images-dir"), help: "Runtime images (default STATE_DIR/images or HEARTH_IMAGES_DIR).") var imagesDirectory: String?
@@ -114,21 +122,36 @@ public struct ServeCommand: ParsableCommand {
         let sqs = try settings.sqs.map { endpoint in
             do { return try SQSSender(endpoint: endpoint) } catch { throw HearthError.invalidArgument("\(error)") }
         }
-        let supervisor = try Supervisor(registry: catalog, engine: engine, logs: logs, options: settings.options, journal: journal,
-                                        thawGuard: thawGuard, eventStore: eventStore, destinations: sqs)
+        let network = try await ServeNetwork.start(settings.network, stateDirectory: settings.stateDirectory, skeleton: engine.runtime.skeleton)
+        let bridge = network?.bridge
+        let credentials = FunctionCredentials.make()
+        let networking = FunctionNetworking(bridge: bridge, defaultNetwork: FunctionNetwork(mode: settings.network.defaultMode ?? .none),
+                                            api: ServeNetwork.apiAddress(host: settings.listen.host, port: settings.listen.port),
+                                            credentials: credentials.environment)
+        let supervisor: Supervisor
+        do {
+            supervisor = try Supervisor(registry: catalog, engine: engine, logs: logs, options: settings.options, journal: journal,
+                                        thawGuard: thawGuard, eventStore: eventStore, destinations: sqs, networking: networking)
+        } catch {
+            await bridge?.stop()
+            throw error
+        }
         do {
             try await supervisor.start()
         } catch {
             await supervisor.shutdown()
+            await bridge?.stop()
             throw HearthError.system("cannot resume the event queue: \(error)")
         }
-        let signing = settings.signedRequests ? Self.signing(settings) : nil
+        let signing = settings.signedRequests ? Self.signing(settings, credentials: credentials) : nil
         // The URL listener first: its port goes into every FunctionUrl the API answers.
         var urlServer: FunctionUrlServer?
         var urlAddress: FunctionUrlAddress?
         if let urls = settings.urlListen {
             let keys = AccessKeyFile(stateDirectory: settings.stateDirectory)
-            let verifier = SigV4Verifier(region: settings.options.region, servicesByPath: false) { keys.secret(for: $0) }
+            let verifier = SigV4Verifier(region: settings.options.region, servicesByPath: false) {
+                credentials.secret(for: $0) { keys.secret(for: $0) }
+            }
             let domain = settings.urlDomain ?? FunctionUrlAddress.defaultDomain(region: settings.options.region)
             let handler = FunctionUrlHandler(service: supervisor, address: FunctionUrlAddress(domain: domain, port: urls.port), verifier: verifier)
             do {
@@ -137,6 +160,7 @@ public struct ServeCommand: ParsableCommand {
                 urlAddress = FunctionUrlAddress(domain: domain, port: started.port ?? urls.port)
             } catch {
                 await supervisor.shutdown()
+                await bridge?.stop()
                 throw HearthError.system("cannot listen for function URLs on \(urls.text): \(error)")
             }
         }
@@ -148,9 +172,16 @@ public struct ServeCommand: ParsableCommand {
         } catch {
             await urlServer?.close()
             await supervisor.shutdown()
+            await bridge?.stop()
             throw HearthError.system("cannot listen on \(settings.listen.text)\(settings.socket.map { " and \($0)" } ?? ""): \(error)")
         }
         let port = server.port ?? settings.listen.port
+        networking.setAPIPort(port)
+        if let network {
+            let dns = network.dns.isEmpty ? "no DNS: the host's resolv.conf names no server" : "DNS relay to \(network.dns.joined(separator: ", "))"
+            print("hearth: functions' network on \(settings.network.bridge), gateway \(network.bridge.gateway) (\(dns)), "
+                  + "default \(settings.network.defaultMode?.rawValue ?? "none")")
+        }
         let serving = "serving Lambda's API on http://\(settings.listen.host):\(port)\(settings.socket.map { " and unix:\($0)" } ?? "")"
         print("hearth: " + serving)
         if let urlServer, let urls = settings.urlListen, let urlAddress {
@@ -197,6 +228,7 @@ public struct ServeCommand: ParsableCommand {
         // Bounded: a teardown that hangs must not keep the daemon from exiting (systemd would SIGKILL it).
         // Sandboxes die with the daemon anyway, and the next start sweeps what is left.
         let stopped = await finishes(within: Self.shutdownSeconds) { await supervisor.shutdown() }
+        await bridge?.stop()
         await sqs?.shutdown()
         if let socket = settings.socket { unlink(socket) }
         guard stopped else {
@@ -206,12 +238,12 @@ public struct ServeCommand: ParsableCommand {
     }
 
     /// SigV4 against the state directory's access keys, in the daemon's region, and the line that says so.
-    static func signing(_ settings: Settings) -> (verifier: SigV4Verifier, line: String) {
+    static func signing(_ settings: Settings, credentials: FunctionCredentials) -> (verifier: SigV4Verifier, line: String) {
         let keys = AccessKeyFile(stateDirectory: settings.stateDirectory)
         let count = (try? keys.read().count) ?? 0
         let line = "HTTP requests must be signed (SigV4) with one of \(count) access keys"
             + (count == 0 ? "; make one with: hearth keys create" : "")
-        return (SigV4Verifier(region: settings.options.region) { keys.secret(for: $0) }, line)
+        return (SigV4Verifier(region: settings.options.region) { credentials.secret(for: $0) { keys.secret(for: $0) } }, line)
     }
 
     /// How long SIGTERM waits for every sandbox's teardown (systemd's default stop timeout is 90 s).
@@ -235,6 +267,7 @@ public struct ServeCommand: ParsableCommand {
         var signedRequests = false
         /// Where SQS destinations and dead-letter queues are sent; nil: they are kept as failures.
         var sqs: SQSEndpoint?
+        var network = ServeNetworkSettings()
     }
 
     func resolve() throws -> Settings {
@@ -300,8 +333,12 @@ public struct ServeCommand: ParsableCommand {
             }
             sqs = SQSEndpoint(url: url, accessKey: id, secretKey: secret)
         }
+        let network = try ServeNetworkSettings.make(mode: self.network ?? fileConfig.network ?? "internet",
+                                                    bridge: networkBridge ?? fileConfig.networkBridge,
+                                                    subnet: networkSubnet ?? fileConfig.networkSubnet, dns: networkDNS ?? fileConfig.networkDNS)
         return Settings(listen: listen, urlListen: urls, urlDomain: fileConfig.urlDomain, socket: socket, stateDirectory: state, imagesDirectory: images, options: options,
-                        connections: connections, imageDirectories: imageDirectories, journal: journal, signedRequests: signed, sqs: sqs)
+                        connections: connections, imageDirectories: imageDirectories, journal: journal, signedRequests: signed, sqs: sqs,
+                        network: network)
     }
 
     /// SIGTERM and SIGINT, watched from the moment it is made (the start of `serve`; `run` has blocked them

@@ -53,11 +53,17 @@ struct ServeConfiguration: Equatable {
     /// Function URLs' listener (HOST:PORT or "off") and the domain their host names end in.
     var urlListen: String?
     var urlDomain: String?
+    /// The sandboxes' network: the default mode (or off), the bridge, its subnet, the DNS servers.
+    var network: String?
+    var networkBridge: String?
+    var networkSubnet: String?
+    var networkDNS: String?
 
     static let keys = ["listen", "socket", "state_dir", "images_dir", "idle_timeout_seconds", "memory_budget_mb", "account_concurrency",
                        "prepared_per_image", "region", "max_connections", "header_timeout_seconds", "body_timeout_seconds",
                        "keepalive_timeout_seconds", "image_dirs", "freeze_idle", "journal", "auth",
-                       "async_delay_scale", "sqs_endpoint", "sqs_access_key_id", "sqs_secret_access_key", "url_listen", "url_domain"]
+                       "async_delay_scale", "sqs_endpoint", "sqs_access_key_id", "sqs_secret_access_key", "url_listen", "url_domain",
+                       "network", "network_bridge", "network_subnet", "network_dns"]
 
     /// Parses the file; any line it does not understand is an error naming the file, line and reason.
     static func parse(_ text: String, file: String) throws -> ServeConfiguration {
@@ -97,6 +103,10 @@ struct ServeConfiguration: Equatable {
                     throw HearthError.invalidArgument("\(where_): 'url_domain' must be a DNS name (letters, digits, '-' and dots), got '\(value)'")
                 }
                 config.urlDomain = value.lowercased()
+            case "network": config.network = value
+            case "network_bridge": config.networkBridge = value
+            case "network_subnet": config.networkSubnet = value
+            case "network_dns": config.networkDNS = value
             case "socket": config.socket = try absolute(value, key, where_)
             case "state_dir": config.stateDirectory = try absolute(value, key, where_)
             case "images_dir": config.imagesDirectory = try absolute(value, key, where_)

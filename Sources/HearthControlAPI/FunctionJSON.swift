@@ -30,6 +30,10 @@ enum FunctionJSON {
         if let handler = r.handler { out["Handler"] = handler }
         if !r.environment.isEmpty { out["Environment"] = ["Variables": r.environment] }
         if let dlq = r.deadLetterTargetArn { out["DeadLetterConfig"] = ["TargetArn": dlq] }
+        if let mode = r.networkMode {
+            out["VpcConfig"] = ["SubnetIds": [mode], "SecurityGroupIds": r.networkAllowances ?? [], "VpcId": "hearth",
+                                "Ipv6AllowedForDualStack": false] as [String: Any]
+        }
         if !r.layers.isEmpty { out["Layers"] = r.layers.map { ["Arn": $0.arn, "CodeSize": $0.codeSize] as [String: Any] } }
         if let c = r.imageConfig {
             var config: [String: Any] = [:]

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import HearthModel
+import HearthNetwork
 import HearthRuntimeAPI
 import HearthSandbox
 import NIOCore
@@ -35,6 +36,8 @@ public final class ExecutionEnvironment: @unchecked Sendable {
     var eventLoop: any EventLoop { server.session.eventLoop }
     private let exitPromise: EventLoopPromise<SandboxExit>
     private let output: OutputDrain
+    /// Its place on the bridge; nil: loopback only.
+    private let attachment: NetworkAttachment?
 
     /// Where it is in its life; shared with the exit watcher, which marks it dead.
     private let lifecycle: Lifecycle
@@ -43,8 +46,9 @@ public final class ExecutionEnvironment: @unchecked Sendable {
     public var isHealthy: Bool { state != .dead }
 
     private init(function: FunctionInstance, sandbox: RunningSandbox, server: RuntimeAPIServer, exitPromise: EventLoopPromise<SandboxExit>,
-                 lifecycle: Lifecycle, output: OutputDrain, initResult: InitResult, initDurationMs: Double) {
+                 lifecycle: Lifecycle, output: OutputDrain, initResult: InitResult, initDurationMs: Double, attachment: NetworkAttachment?) {
         self.lifecycle = lifecycle
+        self.attachment = attachment
         self.function = function
         self.sandbox = sandbox
         self.server = server
@@ -60,17 +64,37 @@ public final class ExecutionEnvironment: @unchecked Sendable {
     /// - Throws: when the sandbox cannot be created at all.
     /// - Parameter prepared: a prepared sandbox for the function's root layers, specialised instead of starting a new one.
     /// - Parameter mayFreeze: asked each time the environment goes idle whether to freeze it (Lambda's freeze); nil, never.
+    /// - Parameter network: the bridge and what the function may reach; nil, loopback only. A prepared
+    ///   sandbox must have been made for the same choice.
     public static func start(_ function: FunctionInstance, engine: SandboxEngine, prepared: PreparedSandbox? = nil,
-                             mayFreeze: (@Sendable () -> Bool)? = nil,
+                             network: NetworkPlan? = nil, mayFreeze: (@Sendable () -> Bool)? = nil,
                              idleOutput: @escaping @Sendable ([UInt8]) -> Void = { _ in }) async throws -> ExecutionEnvironment {
         let started = Date()
         let sandbox: RunningSandbox, server: RuntimeAPIServer, outputFd: Int32
+        let attachment: NetworkAttachment?
         if let prepared {
-            (sandbox, server, outputFd) = try await prepared.specialise(as: function.spec, engine: engine)
+            (sandbox, server, outputFd) = try await prepared.specialise(as: function.spec, network: network?.allowed, engine: engine)
+            attachment = prepared.attachment
         } else {
-            (sandbox, server, outputFd) = try await PreparedSandbox.launch { stdio in
-                try engine.start(function.spec, stdio: stdio, listenerPort: RuntimeAPIServer.port)
+            let namespace = try network.map { plan in
+                let made = try NetworkAttachment.make(on: plan.bridge)
+                do { try made.attachment.apply(plan.allowed) } catch {
+                    close(made.fd)
+                    made.attachment.release()
+                    throw error
+                }
+                return made
             }
+            defer { if let namespace { close(namespace.fd) } }
+            do {
+                (sandbox, server, outputFd) = try await PreparedSandbox.launch { stdio in
+                    try engine.start(function.spec, stdio: stdio, networkNamespace: namespace?.fd, listenerPort: RuntimeAPIServer.port)
+                }
+            } catch {
+                namespace?.attachment.release()
+                throw error
+            }
+            attachment = namespace?.attachment
         }
         let output = OutputDrain(fd: outputFd, idle: idleOutput)
 
@@ -122,7 +146,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
             }
         }
         return ExecutionEnvironment(function: function, sandbox: sandbox, server: server, exitPromise: exitPromise, lifecycle: lifecycle,
-                                    output: output, initResult: initResult, initDurationMs: initMs)
+                                    output: output, initResult: initResult, initDurationMs: initMs, attachment: attachment)
     }
 
     /// What the caller of one invocation asks for.
@@ -293,6 +317,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         await output.drainToEnd()
         _ = try? await server.close().get()
         try? sandbox.destroy()
+        attachment?.release()
     }
 }
 

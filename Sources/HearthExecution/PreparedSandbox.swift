@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CSyscalls
 import HearthModel
+import HearthNetwork
 import HearthRuntimeAPI
 import HearthSandbox
 
@@ -14,37 +15,57 @@ public final class PreparedSandbox: @unchecked Sendable {
     public let held: HeldSandbox
     let server: RuntimeAPIServer
     let outputFd: Int32
+    /// Its place on the bridge, attached ahead with the internet policy; nil: loopback only.
+    let attachment: NetworkAttachment?
     public var layers: [String] { held.layers }
 
-    private init(held: HeldSandbox, server: RuntimeAPIServer, outputFd: Int32) {
+    private init(held: HeldSandbox, server: RuntimeAPIServer, outputFd: Int32, attachment: NetworkAttachment?) {
         self.held = held
         self.server = server
         self.outputFd = outputFd
+        self.attachment = attachment
     }
 
-    /// Makes a prepared sandbox for `layers`; `limits` hold until it is specialised.
-    public static func make(layers: [String], limits: ResourceLimits, engine: SandboxEngine) async throws -> PreparedSandbox {
-        let launched = try await launch { stdio in
-            try engine.prebuild(layers: layers, limits: limits, stdio: stdio, networkNamespace: nil, listenerPort: RuntimeAPIServer.port)
-        }
-        return PreparedSandbox(held: launched.value, server: launched.server, outputFd: launched.outputFd)
-    }
-
-    /// Gives this sandbox the function; it is used up either way.
-    func specialise(as spec: SandboxSpec, engine: SandboxEngine) async throws -> (value: RunningSandbox, server: RuntimeAPIServer, outputFd: Int32) {
+    /// Makes a prepared sandbox for `layers`; `limits` hold until it is specialised. With `network`, its
+    /// namespace has its veth and address before its init starts.
+    public static func make(layers: [String], limits: ResourceLimits, engine: SandboxEngine, network: BridgeNetwork? = nil) async throws -> PreparedSandbox {
+        let namespace = try network.map { try NetworkAttachment.make(on: $0) }
+        defer { if let namespace { close(namespace.fd) } }
         do {
+            let launched = try await launch { stdio in
+                try engine.prebuild(layers: layers, limits: limits, stdio: stdio, networkNamespace: namespace?.fd, listenerPort: RuntimeAPIServer.port)
+            }
+            return PreparedSandbox(held: launched.value, server: launched.server, outputFd: launched.outputFd, attachment: namespace?.attachment)
+        } catch {
+            namespace?.attachment.release()
+            throw error
+        }
+    }
+
+    /// Gives this sandbox the function (and what it may reach); it is used up either way.
+    func specialise(as spec: SandboxSpec, network: FunctionNetwork?, engine: SandboxEngine) async throws
+        -> (value: RunningSandbox, server: RuntimeAPIServer, outputFd: Int32) {
+        do {
+            // Made for the other choice (the launcher keys them so): never a network the function did not ask for.
+            guard (attachment == nil) == (network == nil) else {
+                throw HearthError.sandboxSetup("a pre-built sandbox \(attachment == nil ? "without" : "with") a network cannot run a function \(network == nil ? "without" : "with") one")
+            }
+            if let attachment, let network { try attachment.apply(network) }
             let sandbox = try engine.specialise(held, as: spec)
             return (sandbox, server, outputFd)
         } catch {
+            held.discard()
+            attachment?.release()
             close(outputFd)
             _ = try? await server.close().get()
             throw error
         }
     }
 
-    /// Kills the held init and closes the Runtime API.
+    /// Kills the held init, closes the Runtime API and gives its network back.
     public func discard() async {
         held.discard()
+        attachment?.release()
         close(outputFd)
         _ = try? await server.close().get()
     }

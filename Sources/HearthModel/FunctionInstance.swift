@@ -6,6 +6,8 @@ public struct FunctionInstance: Sendable {
     public var spec: SandboxSpec
     public var timeoutSeconds: Double
     public var region: String
+    /// What its sandboxes may reach; nil: the daemon's default.
+    public var network: FunctionNetwork?
     /// AWS_LAMBDA_INITIALIZATION_TYPE is in spec.environment; this is the ARN the runtime is told.
     public var arn: String { LambdaARN.function(name, region: region) }
 

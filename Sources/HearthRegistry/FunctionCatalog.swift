@@ -77,6 +77,7 @@ public final class FunctionCatalog: Sendable {
             layers: try resolveLayers(settings.layers ?? []), codeSha256: "", codeSize: 0, zipDigest: nil, imageUri: nil, imageDigest: nil,
             imageConfig: settings.imageConfig, architectures: settings.architectures ?? [Self.hostArchitecture], lastModified: Self.now(),
             revisionId: UUID().uuidString.lowercased(), deadLetterTargetArn: settings.deadLetterTargetArn.flatMap { $0.isEmpty ? nil : $0 })
+        Self.setNetwork(settings.network, on: &record)
         try storeCode(code, into: &record)
         try check(record)
         defer { changed(name) }
@@ -170,6 +171,7 @@ public final class FunctionCatalog: Sendable {
         if let v = settings.layers { record.layers = try resolveLayers(v) }
         if let v = settings.imageConfig { record.imageConfig = v }
         if let v = settings.deadLetterTargetArn { record.deadLetterTargetArn = v.isEmpty ? nil : v }
+        Self.setNetwork(settings.network, on: &record)
         record.lastModified = Self.now()
         record.revisionId = UUID().uuidString.lowercased()
         try check(record)
@@ -453,7 +455,26 @@ public final class FunctionCatalog: Sendable {
         if let c = record.imageConfig { definition.imageOverride = c }
         var instance = try builder.build(definition)
         instance.region = region
+        instance.network = try Self.network(of: record)
         return instance
+    }
+
+    /// The record's network choice, checked again (a state file is input too).
+    static func network(of record: FunctionRecord) throws -> FunctionNetwork? {
+        guard let mode = record.networkMode else { return nil }
+        return try FunctionNetwork.parse(mode: mode, allowances: record.networkAllowances ?? [])
+    }
+
+    static func setNetwork(_ choice: FunctionSettings.NetworkChoice?, on record: inout FunctionRecord) {
+        switch choice {
+        case nil: return
+        case .daemonDefault:
+            record.networkMode = nil
+            record.networkAllowances = nil
+        case .chosen(let network):
+            record.networkMode = network.mode.rawValue
+            record.networkAllowances = network.allowances.map(\.description)
+        }
     }
 
     /// A record must build: its package unpacks and fits, its runtime image exists. A missing

@@ -18,6 +18,13 @@ public struct FunctionSettings: Sendable {
     public var architectures: [String]?
     /// DeadLetterConfig.TargetArn; "" removes it.
     public var deadLetterTargetArn: String?
+    /// VpcConfig: what its sandboxes may reach; `.daemonDefault` removes the function's own choice.
+    public var network: NetworkChoice?
+
+    public enum NetworkChoice: Sendable, Equatable {
+        case daemonDefault
+        case chosen(FunctionNetwork)
+    }
 
     public init() {}
 

@@ -28,6 +28,10 @@ public struct FunctionRecord: Codable, Sendable, Equatable {
     public var revisionId: String
     /// DeadLetterConfig.TargetArn: where the events of this version go when they fail (SQS or SNS).
     public var deadLetterTargetArn: String?
+    /// What its sandboxes may reach (VpcConfig's SubnetIds: internet, restricted or none); nil: the daemon's default.
+    public var networkMode: String?
+    /// What else they may reach (VpcConfig's SecurityGroupIds: NAME=IPV4:PORT or an IPv4 CIDR).
+    public var networkAllowances: [String]?
 
     public init(name: String, version: String, packageType: String, runtime: String?, handler: String?, role: String, description: String,
                 memorySize: Int, timeout: Int, ephemeralStorage: Int, environment: [String: String], layers: [LayerReference],

@@ -33,15 +33,17 @@ final class SandboxLauncher: EnvironmentLauncher {
     let prepared: PreparedSandboxes
     /// Whether an idle environment may be frozen now; nil, never.
     let mayFreeze: (@Sendable () -> Bool)?
+    let networking: FunctionNetworking
 
     init(registry: any FunctionRegistry, engine: SandboxEngine, logs: FunctionLogs, metrics: Metrics, preparedPerImage: Int,
-         mayFreeze: (@Sendable () -> Bool)?) {
+         mayFreeze: (@Sendable () -> Bool)?, networking: FunctionNetworking) {
         self.registry = registry
         self.engine = engine
         self.logs = logs
         self.metrics = metrics
         self.mayFreeze = mayFreeze
-        prepared = PreparedSandboxes(engine: engine, perImage: preparedPerImage)
+        self.networking = networking
+        prepared = PreparedSandboxes(engine: engine, perImage: preparedPerImage, network: networking.bridge)
     }
 
     func build(_ record: FunctionRecord, initializationType: String) async throws(ServiceError) -> FunctionInstance {
@@ -64,22 +66,32 @@ final class SandboxLauncher: EnvironmentLauncher {
     func launch(_ instance: FunctionInstance) async throws -> any LaunchedEnvironment {
         let name = instance.name
         let idleOutput: @Sendable ([UInt8]) -> Void = { [logs] bytes in logs.append(name, bytes) }
-        if let ready = await prepared.take(layers: instance.spec.layers) {
+        var instance = instance
+        let network = try networking.plan(for: instance)
+        if let network { instance.spec.environment += network.environment }
+        if let ready = await prepared.take(kind(of: instance)) {
             do {
-                let env = try await ExecutionEnvironment.start(instance, engine: engine, prepared: ready, mayFreeze: mayFreeze,
-                                                               idleOutput: idleOutput)
+                let env = try await ExecutionEnvironment.start(instance, engine: engine, prepared: ready, network: network?.plan,
+                                                               mayFreeze: mayFreeze, idleOutput: idleOutput)
                 metrics.increment("hearth_prepared_starts_total", function: name)
                 return env
             } catch {
                 // A prepared sandbox that died or failed to specialise: the long way still works.
             }
         }
-        return try await ExecutionEnvironment.start(instance, engine: engine, mayFreeze: mayFreeze, idleOutput: idleOutput)
+        return try await ExecutionEnvironment.start(instance, engine: engine, network: network?.plan, mayFreeze: mayFreeze,
+                                                    idleOutput: idleOutput)
+    }
+
+    /// Prepared sandboxes are kept per runtime image and per whether they are on the bridge.
+    func kind(of instance: FunctionInstance) -> PreparedSandboxes.Kind {
+        let networked = networking.bridge != nil && (instance.network ?? networking.defaultNetwork).hasInterface
+        return PreparedSandboxes.Kind(layers: instance.spec.layers, networked: networked)
     }
 
     func restock(for instance: FunctionInstance) {
-        let layers = instance.spec.layers
-        Task(executorPreference: globalConcurrentExecutor) { [prepared] in await prepared.refill(layers: layers) }
+        let kind = kind(of: instance)
+        Task(executorPreference: globalConcurrentExecutor) { [prepared] in await prepared.refill(kind) }
     }
 
     func retire(unwantedSince cutoff: Date) async { await prepared.retire(unwantedSince: cutoff) }

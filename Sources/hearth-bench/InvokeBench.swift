@@ -424,7 +424,7 @@ func shell(_ command: String) -> (Int32, String) {
     return (status == -1 ? -1 : (status >> 8) & 0xFF, String(decoding: output, as: UTF8.self))
 }
 
-private func sh(_ command: String) throws {
+func sh(_ command: String) throws {
     let (status, out) = shell(command)
     guard status == 0 else { throw ValidationError("'\(command)' failed: \(out)") }
 }

@@ -68,5 +68,16 @@ final class ServeConfigurationTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("\(file):1: 'url_domain' must be a DNS name"), r.stderr)
         r = try runCLI(hearth, ["serve", "--url-listen", "nowhere", "--socket", "none"], environment: ["PATH": "/usr/bin:/bin"])
         XCTAssertTrue(r.stderr.contains("HOST:PORT"), r.stderr)
+        let network: [([String], String)] = [
+            (["--network", "sometimes"], "network must be internet, restricted, none or off, got 'sometimes'"),
+            (["--network-subnet", "10.213.0.1/16"], "network_subnet must be an IPv4 CIDR like 10.213.0.0/16 (no host bits set), got '10.213.0.1/16'"),
+            (["--network-bridge", "a-bridge-name-too-long"], "network bridge name 'a-bridge-name-too-long' must be 1-15"),
+            (["--network-dns", "127.0.0.53,dns.example"], "network_dns: DNS server 'dns.example' is not an IP address"),
+        ]
+        for (flags, message) in network {
+            r = try runCLI(hearth, ["serve", "--socket", "none"] + flags, environment: ["PATH": "/usr/bin:/bin"])
+            XCTAssertNotEqual(r.status, 0)
+            XCTAssertTrue(r.stderr.contains(message), "\(flags): \(r.stderr)")
+        }
     }
 }

@@ -45,8 +45,10 @@ final class ServeDaemon: @unchecked Sendable {
         p.executableURL = Self.buildDirectory.appendingPathComponent("hearth")
         // A port of its own for function URLs (kept across restarts, as the API's is), unless the test names one.
         let urls = extraArguments.contains("--url-listen") ? [] : ["--url-listen", "127.0.0.1:\(urlPort)"]
+        // No bridge unless the test is about the network: a daemon's default (internet) is tested there.
+        let network = extraArguments.contains("--network") ? [] : ["--network", "off"]
         p.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--socket", socket, "--state-dir", stateDirectory,
-                       "--images-dir", RuntimeImages.directory] + urls + extraArguments
+                       "--images-dir", RuntimeImages.directory] + urls + network + extraArguments
         p.environment = ["HEARTH_RUNTIME_DIR": runtimeDirectory, "PATH": "/usr/bin:/bin"]
         let out = Pipe()
         p.standardOutput = out

@@ -103,10 +103,27 @@ extension LambdaAPI {
         s.layers = try body.strings("Layers")
         s.architectures = try body.strings("Architectures")
         if let dlq = try body.object("DeadLetterConfig") { s.deadLetterTargetArn = try dlq.string("TargetArn") ?? "" }
+        if let vpc = try body.object("VpcConfig") { s.network = try networkChoice(vpc) }
         if let config = try body.object("ImageConfig") {
             s.imageConfig = ImageConfigOverride(entryPoint: try config.strings("EntryPoint"), command: try config.strings("Command"),
                                                 workingDirectory: try config.string("WorkingDirectory"))
         }
         return s
+    }
+
+    /// VpcConfig as Hearth reads it: the one subnet names the mode (internet, restricted, none), the security
+    /// groups are the allowances; no subnet and no group (as Lambda takes to leave a VPC) is the daemon's default.
+    static func networkChoice(_ vpc: JSONBody) throws(ServiceError) -> FunctionSettings.NetworkChoice {
+        let subnets = try vpc.strings("SubnetIds") ?? []
+        let groups = try vpc.strings("SecurityGroupIds") ?? []
+        if subnets.isEmpty && groups.isEmpty { return .daemonDefault }
+        guard subnets.count == 1 else {
+            throw .invalidParameter("VpcConfig.SubnetIds names one Hearth network mode (internet, restricted or none), not \(subnets.count) subnets")
+        }
+        do {
+            return .chosen(try FunctionNetwork.parse(mode: subnets[0], allowances: groups))
+        } catch {
+            throw .invalidParameter("VpcConfig: \(error)")
+        }
     }
 }

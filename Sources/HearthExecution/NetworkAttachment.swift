@@ -1,0 +1,45 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import HearthModel
+import HearthNetwork
+import HearthSandbox
+
+/// A sandbox's place on the daemon's bridge for its life: released with the sandbox.
+public final class NetworkAttachment: Sendable {
+    public let bridge: BridgeNetwork
+    public let lease: NetworkLease
+
+    init(bridge: BridgeNetwork, lease: NetworkLease) {
+        self.bridge = bridge
+        self.lease = lease
+    }
+
+    /// A new network namespace with its veth, address, route and the internet policy; the caller
+    /// closes `fd` once the sandbox has joined it.
+    static func make(on bridge: BridgeNetwork) throws -> (fd: Int32, attachment: NetworkAttachment) {
+        let fd = try NetworkNamespace.make()
+        do {
+            let lease = try bridge.attach(namespace: fd)
+            return (fd, NetworkAttachment(bridge: bridge, lease: lease))
+        } catch {
+            close(fd)
+            throw error
+        }
+    }
+
+    func apply(_ network: FunctionNetwork) throws { try bridge.apply(network, to: lease) }
+
+    func release() { bridge.release(lease) }
+}
+
+/// What an environment of a networked function is started with: the bridge and what it may reach.
+public struct NetworkPlan: Sendable {
+    public let bridge: BridgeNetwork
+    public let allowed: FunctionNetwork
+
+    public init(bridge: BridgeNetwork, allowed: FunctionNetwork) {
+        self.bridge = bridge
+        self.allowed = allowed
+    }
+}
