@@ -23,6 +23,7 @@ struct NetworkBench: ParsableCommand {
     @Option(help: "Repository root (for scripts/fixtures).") var repo = FileManager.default.currentDirectoryPath
     @Option(help: "Runtime images (scripts/build-images).") var imagesDir: String?
     @Option(help: "Path of hearth-init.") var initPath: String?
+    @Option(help: "Only these methods (names as printed, separated by semicolons).") var only: String?
 
     func run() throws { try reportingLeaks(measure) }
 
@@ -72,6 +73,10 @@ struct NetworkBench: ParsableCommand {
             }),
         ]
         if cni.available { methods.append(("attach: CNI bridge plugin", nil, { _ in try cni.attachAndRelease() })) }
+        if let only {
+            let wanted = Set(only.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) })
+            methods = methods.filter { wanted.contains($0.name) }
+        }
         func once(_ method: Method) throws -> Double {
             let prepared = try method.prebuild.map { try prebuilt(layers, engine, $0) }
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -100,6 +105,7 @@ struct NetworkBench: ParsableCommand {
         }
         let m = { (n: String) in Sample(values: samples[n] ?? []).median }
         print("")
+        if only != nil { return }
         print(String(format: "cold start with network - without: %.2f ms (fresh), %.2f ms (pre-built; budget: at most 1 ms)",
                      m("cold, network") - m("cold, no network"), m("pre-built, network") - m("pre-built, no network")))
         if cni.available {
