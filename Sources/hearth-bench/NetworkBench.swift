@@ -172,6 +172,9 @@ struct NetworkBench: ParsableCommand {
 struct CNIBridge {
     let work: String
     let tag: String
+    /// The nftables tables before the plugin ran: its ipMasq leaves iptables' `ip nat` table (an empty
+    /// POSTROUTING chain) behind after the last DEL, which the benchmark removes if it made it.
+    let tablesBefore = shell("nft list tables").1
     static let pluginDirectory = "/usr/lib/cni"
     var available: Bool { FileManager.default.isExecutableFile(atPath: Self.pluginDirectory + "/bridge") }
 
@@ -197,5 +200,8 @@ struct CNIBridge {
 
     func removeBridge() {
         shell("ip link del hcni\(tag)")
+        if !tablesBefore.contains("table ip nat") && shell("nft list tables").1.contains("table ip nat") {
+            shell("nft delete table ip nat")
+        }
     }
 }
