@@ -76,15 +76,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
             (sandbox, server, outputFd) = try await prepared.specialise(as: function.spec, network: network?.allowed, engine: engine)
             attachment = prepared.attachment
         } else {
-            let namespace = try network.map { plan in
-                let made = try NetworkAttachment.make(on: plan.bridge)
-                do { try made.attachment.apply(plan.allowed) } catch {
-                    close(made.fd)
-                    made.attachment.release()
-                    throw error
-                }
-                return made
-            }
+            let namespace = try network.map { try NetworkAttachment.make(on: $0.bridge, allowing: $0.allowed) }
             defer { if let namespace { close(namespace.fd) } }
             do {
                 (sandbox, server, outputFd) = try await PreparedSandbox.launch { stdio in

@@ -15,14 +15,18 @@ public final class NetworkAttachment: Sendable {
         self.lease = lease
     }
 
-    /// A new network namespace with its veth, address, route and the internet policy; the caller
-    /// closes `fd` once the sandbox has joined it.
-    static func make(on bridge: BridgeNetwork) throws -> (fd: Int32, attachment: NetworkAttachment) {
+    /// A new network namespace with its veth, address and route, allowed what `allowed` says (the internet
+    /// when nil); the caller closes `fd` once the sandbox has joined it. Nothing is left when it throws.
+    static func make(on bridge: BridgeNetwork, allowing allowed: FunctionNetwork? = nil) throws -> (fd: Int32, attachment: NetworkAttachment) {
         let fd = try NetworkNamespace.make()
+        var attachment: NetworkAttachment?
         do {
-            let lease = try bridge.attach(namespace: fd)
-            return (fd, NetworkAttachment(bridge: bridge, lease: lease))
+            let made = NetworkAttachment(bridge: bridge, lease: try bridge.attach(namespace: fd))
+            attachment = made
+            if let allowed { try made.apply(allowed) }
+            return (fd, made)
         } catch {
+            attachment?.release()
             close(fd)
             throw error
         }

@@ -22,23 +22,15 @@ final class Nftables: Sendable {
     }
 
     /// Runs `commands` (nft syntax, one transaction); the error is nft's own message.
-    func run(_ commands: String) throws(NetworkError) {
-        let failure: String? = context.withLock { ctx in
-            guard let ctx else { return "libnftables: no context" }
-            if nft_run_cmd_from_buffer(ctx, commands) == 0 { return nil }
-            let message = nft_ctx_get_error_buffer(ctx).map { String(cString: $0) } ?? "unknown error"
-            return message.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        if let failure { throw NetworkError("nftables refused the rules: \(failure)") }
-    }
+    func run(_ commands: String) throws(NetworkError) { _ = try output(commands) }
 
-    /// Runs `commands` and returns nft's output (for `list` commands).
+    /// Runs `commands` and returns nft's output (what `list` commands print).
     func output(_ commands: String) throws(NetworkError) -> String {
         let result: Result<String, NetworkError> = context.withLock { ctx in
             guard let ctx else { return .failure(NetworkError("libnftables: no context")) }
             guard nft_run_cmd_from_buffer(ctx, commands) == 0 else {
                 let message = nft_ctx_get_error_buffer(ctx).map { String(cString: $0) } ?? "unknown error"
-                return .failure(NetworkError("nftables: \(message.trimmingCharacters(in: .whitespacesAndNewlines))"))
+                return .failure(NetworkError("nftables refused the rules: \(message.trimmingCharacters(in: .whitespacesAndNewlines))"))
             }
             return .success(nft_ctx_get_output_buffer(ctx).map { String(cString: $0) } ?? "")
         }
