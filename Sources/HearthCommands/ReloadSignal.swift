@@ -3,8 +3,8 @@ import Glibc
 #endif
 import Foundation
 
-/// SIGHUP (systemctl reload): the settings are read again. The idle timeout and the memory budget
-/// change at once; a change to any other setting is named and waits for a restart.
+/// SIGHUP (systemctl reload): the settings are read again. The idle timeout, the keep-alive policy and
+/// the memory budget change at once; a change to any other setting is named and waits for a restart.
 final class ReloadSignal: @unchecked Sendable {
     // Set once; a dispatch source may be cancelled from any thread.
     private let source: DispatchSourceSignal
@@ -25,6 +25,7 @@ final class ReloadSignal: @unchecked Sendable {
     static func describe(from old: ServeCommand.Settings, to new: ServeCommand.Settings) -> String {
         let applied = [
             ("idle_timeout_seconds", "\(old.options.idleTimeoutSeconds)", "\(new.options.idleTimeoutSeconds)"),
+            ("keep_alive_policy", "\(old.options.keepAlive)", "\(new.options.keepAlive)"),
             ("memory_budget_mb", "\(old.options.memoryBudgetMB)", "\(new.options.memoryBudgetMB)"),
         ].filter { $0.1 != $0.2 }
         let waiting: [(String, String, String)] = [

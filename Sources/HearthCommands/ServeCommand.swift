@@ -40,6 +40,9 @@ public struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("images-dir"), help: "Runtime images (default STATE_DIR/images or HEARTH_IMAGES_DIR).") var imagesDirectory: String?
     @Option(help: "Settings file (YAML).") var config: String?
     @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle sandbox is retired (default 600).") var idleTimeout: Double?
+    @Option(name: .customLong("keep-alive-policy"),
+            help: "fixed (the idle timeout, as Lambda) or hybrid (learns each function's idle times, pre-warms before expected invocations).")
+    var keepAlivePolicy: String?
     @Option(name: .customLong("memory-budget"), help: "MB all live sandboxes may use together (default 3/4 of RAM).") var memoryBudget: Int?
     @Option(name: .customLong("account-concurrency"), help: "Concurrent executions across functions (default 1000).") var accountConcurrency: Int?
     @Option(name: .customLong("prepared"), help: "Pre-built empty sandboxes kept per runtime image for cold starts (default 2; 0 = none).")
@@ -201,10 +204,12 @@ public struct ServeCommand: ParsableCommand {
             let line: String
             do {
                 let fresh = try reread()
-                await supervisor.reload(idleTimeoutSeconds: fresh.options.idleTimeoutSeconds, memoryBudgetMB: fresh.options.memoryBudgetMB)
+                await supervisor.reload(idleTimeoutSeconds: fresh.options.idleTimeoutSeconds, keepAlive: fresh.options.keepAlive,
+                                        memoryBudgetMB: fresh.options.memoryBudgetMB)
                 line = inForce.withLock { current in
                     defer {
                         current.options.idleTimeoutSeconds = fresh.options.idleTimeoutSeconds
+                        current.options.keepAlive = fresh.options.keepAlive
                         current.options.memoryBudgetMB = fresh.options.memoryBudgetMB
                     }
                     return ReloadSignal.describe(from: current, to: fresh)
@@ -292,6 +297,12 @@ public struct ServeCommand: ParsableCommand {
         if let v = idleTimeout ?? fileConfig.idleTimeoutSeconds {
             guard v > 0 else { throw HearthError.invalidArgument("--idle-timeout must be positive, got \(v)") }
             options.idleTimeoutSeconds = v
+        }
+        if let v = keepAlivePolicy ?? fileConfig.keepAlivePolicy {
+            guard let policy = KeepAlivePolicy(name: v) else {
+                throw HearthError.invalidArgument("--keep-alive-policy must be fixed or hybrid, got '\(v)'")
+            }
+            options.keepAlive = policy
         }
         if let v = accountConcurrency ?? fileConfig.accountConcurrency {
             guard v >= 1 else { throw HearthError.invalidArgument("--account-concurrency must be at least 1, got \(v)") }

@@ -8,6 +8,7 @@ import HearthModel
 ///     state_dir: /var/lib/hearth
 ///     images_dir: /var/lib/hearth/images
 ///     idle_timeout_seconds: 600
+///     keep_alive_policy: fixed
 ///     memory_budget_mb: 16384
 ///     account_concurrency: 1000
 ///     prepared_per_image: 2
@@ -30,6 +31,8 @@ struct ServeConfiguration: Equatable {
     var stateDirectory: String?
     var imagesDirectory: String?
     var idleTimeoutSeconds: Double?
+    /// "fixed" or "hybrid" (`KeepAlivePolicy`).
+    var keepAlivePolicy: String?
     var memoryBudgetMB: Int?
     var accountConcurrency: Int?
     var preparedPerImage: Int?
@@ -59,7 +62,7 @@ struct ServeConfiguration: Equatable {
     var networkSubnet: String?
     var networkDNS: String?
 
-    static let keys = ["listen", "socket", "state_dir", "images_dir", "idle_timeout_seconds", "memory_budget_mb", "account_concurrency",
+    static let keys = ["listen", "socket", "state_dir", "images_dir", "idle_timeout_seconds", "keep_alive_policy", "memory_budget_mb", "account_concurrency",
                        "prepared_per_image", "region", "max_connections", "header_timeout_seconds", "body_timeout_seconds",
                        "keepalive_timeout_seconds", "image_dirs", "freeze_idle", "journal", "auth",
                        "async_delay_scale", "sqs_endpoint", "sqs_access_key_id", "sqs_secret_access_key", "url_listen", "url_domain",
@@ -111,6 +114,11 @@ struct ServeConfiguration: Equatable {
             case "state_dir": config.stateDirectory = try absolute(value, key, where_)
             case "images_dir": config.imagesDirectory = try absolute(value, key, where_)
             case "idle_timeout_seconds": config.idleTimeoutSeconds = try number(Double.self, min: 0.1)
+            case "keep_alive_policy":
+                guard value == "fixed" || value == "hybrid" else {
+                    throw HearthError.invalidArgument("\(where_): 'keep_alive_policy' must be fixed or hybrid, got '\(value)'")
+                }
+                config.keepAlivePolicy = value
             case "sqs_endpoint":
                 guard value.hasPrefix("http://") || value.hasPrefix("https://") else {
                     throw HearthError.invalidArgument("\(where_): 'sqs_endpoint' must be an http:// or https:// URL, got '\(value)'")

@@ -43,6 +43,8 @@ public actor Scheduler {
     private var memoryWaiters: [CheckedContinuation<Void, Never>] = []
     var uids: UIDAllocator
     var retireTask: Task<Void, Never>?
+    /// Idle times of each function version, kept under the hybrid keep-alive policy (`SchedulerKeepAlive`).
+    var idleHistories: [PoolKey: IdleHistory] = [:]
     var stopping = false
     /// Sandboxes taken off the books whose teardown has not finished (it may run in the background); shutdown waits for them.
     private var releasedNotTornDown = Set<ObjectIdentifier>()
@@ -68,9 +70,9 @@ public actor Scheduler {
     /// Starts background work: retiring idle sandboxes, provisioned concurrency.
     public func start() async {
         let interval = max(0.05, min(options.idleTimeoutSeconds / 4, 5))
-        retireTask = Task { [weak self] in
+        retireTask = Task { [weak self, clock] in
             while !Task.isCancelled {
-                try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+                try? await clock.sleep(seconds: interval)
                 await self?.retireIdle()
             }
         }
@@ -111,6 +113,9 @@ public actor Scheduler {
         // Counted from here, so the idle sweep keeps the pool while its first sandbox is still being built.
         pool.admitted += 1
         defer { pool.admitted -= 1 }
+        arrived(key)
+        var departed = false
+        defer { if !departed { _ = left(key) } }
         let env: PooledEnvironment
         let cold: Bool
         // An Invoke runs on its connection's event loop (ControlHTTPHandler).
@@ -140,7 +145,9 @@ public actor Scheduler {
         if case .error = result.body { metrics.increment("hearth_errors_total", function: name) }
         metrics.observe("hearth_invocation_duration_seconds", function: name, seconds: result.report.durationMs / 1000)
         if cold { restock(env) }
-        if env.environment.state == .idle && env.revision == pool.revision && pools[key] === pool && !stopping {
+        departed = true
+        let unload = left(key)
+        if env.environment.state == .idle && env.revision == pool.revision && pools[key] === pool && !stopping && !unload {
             pool.idle.append(env)
         } else {
             inBackground { await self.discard(env) }
@@ -235,7 +242,7 @@ public actor Scheduler {
 
     /// Starts a sandbox of `record` (its memory already reserved by `reserveMemory`) and registers it as
     /// live; if it cannot start, the reservation is given back.
-    private func startEnvironment(_ record: FunctionRecord, key: PoolKey, provisioned: Bool) async throws(ServiceError) -> PooledEnvironment {
+    func startEnvironment(_ record: FunctionRecord, key: PoolKey, provisioned: Bool) async throws(ServiceError) -> PooledEnvironment {
         let pool = pool(for: key, record: record)
         let initializationType = provisioned ? "provisioned-concurrency" : "on-demand"
         // Whichever step fails, the reservation goes back once.
@@ -332,16 +339,19 @@ public actor Scheduler {
         if env.provisioned && reconcile { await reconcileProvisioned() }
     }
 
-    /// Retires sandboxes idle for longer than the idle timeout (provisioned ones stay).
+    /// Retires sandboxes the keep-alive policy lets go (provisioned ones stay) and pre-warms those it
+    /// expects to be needed.
     func retireIdle() async {
-        let cutoff = clock.now().addingTimeInterval(-options.idleTimeoutSeconds)
-        for pool in pools.values {
-            let expired = pool.idle.filter { !$0.provisioned && $0.lastUsed < cutoff }
+        let now = clock.now()
+        let cutoff = now.addingTimeInterval(-options.idleTimeoutSeconds)
+        for (key, pool) in pools {
+            let expired = expired(in: pool, key: key, at: now)
             guard !expired.isEmpty else { continue }
             pool.idle.removeAll { env in expired.contains { $0 === env } }
             for env in expired { await discard(env) }
         }
         pools = pools.filter { $0.value.live > 0 || $0.value.admitted > 0 || $0.value.provisionedTarget > 0 }
+        preWarm(at: now)
         await launcher.retire(unwantedSince: cutoff)
     }
 

@@ -12,7 +12,9 @@ extension Scheduler {
     /// The pools of a deleted function (or version) go, their idle sandboxes with them.
     func forget(_ ref: FunctionReference) async {
         let versions: Set<String>? = ref.qualifier.flatMap { $0 == "$LATEST" ? nil : [$0] }
-        for (key, pool) in pools where key.function == ref.name && (versions == nil || versions?.contains(key.version) == true) {
+        func named(_ key: PoolKey) -> Bool { key.function == ref.name && (versions == nil || versions?.contains(key.version) == true) }
+        idleHistories = idleHistories.filter { !named($0.key) }
+        for (key, pool) in pools where named(key) {
             pools[key] = nil
             let idle = pool.idle
             pool.idle = []
@@ -48,10 +50,12 @@ extension Scheduler {
 
 extension Scheduler {
     /// Settings a reload changes at once: the idle timeout (sandboxes idle longer retire at the next
-    /// sweep) and the memory budget (a lower one evicts idle sandboxes, least recently used first, as
+    /// sweep), the keep-alive policy (a change starts its idle histories afresh) and the memory budget (a lower one evicts idle sandboxes, least recently used first, as
     /// the next start needs the room; a higher one lets waiting starts go).
-    func reload(idleTimeoutSeconds: Double, memoryBudgetMB: Int) {
+    func reload(idleTimeoutSeconds: Double, keepAlive: KeepAlivePolicy, memoryBudgetMB: Int) {
         options.idleTimeoutSeconds = idleTimeoutSeconds
+        if keepAlive != options.keepAlive { idleHistories = [:] }
+        options.keepAlive = keepAlive
         options.memoryBudgetMB = memoryBudgetMB
         wakeMemoryWaiters()
     }

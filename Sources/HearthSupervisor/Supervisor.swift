@@ -15,6 +15,8 @@ public struct SupervisorOptions: Sendable {
     public var memoryBudgetMB: Int
     /// An idle environment is retired after this long.
     public var idleTimeoutSeconds: Double = 600
+    /// Fixed (the idle timeout, as Lambda) or the hybrid histogram policy, which learns each function's idle times.
+    public var keepAlive: KeepAlivePolicy = .fixed
     public var region = "us-east-1"
     /// Lambda's async retry delays and backoffs multiplied by this (tests shorten them; 1 is Lambda's).
     public var asyncDelayScale = 1.0
@@ -134,8 +136,8 @@ public final class Supervisor: FunctionService {
     public func status() async -> Status { await scheduler.status() }
 
     /// What `systemctl reload` changes without a restart: the idle timeout and the memory budget.
-    public func reload(idleTimeoutSeconds: Double, memoryBudgetMB: Int) async {
-        await scheduler.reload(idleTimeoutSeconds: idleTimeoutSeconds, memoryBudgetMB: memoryBudgetMB)
+    public func reload(idleTimeoutSeconds: Double, keepAlive: KeepAlivePolicy, memoryBudgetMB: Int) async {
+        await scheduler.reload(idleTimeoutSeconds: idleTimeoutSeconds, keepAlive: keepAlive, memoryBudgetMB: memoryBudgetMB)
     }
 
     public func metricsText() async -> String {

@@ -49,12 +49,13 @@ final class SchedulerTests: XCTestCase {
     }
 
     func makeBed(budgetMB: Int = 4096, account: Int = 1000, idleTimeout: Double = 600, uids: UInt32 = 100,
-                 configure: (FakeRegistry) -> Void = { _ in }) throws -> Bed {
+                 keepAlive: KeepAlivePolicy = .fixed, configure: (FakeRegistry) -> Void = { _ in }) throws -> Bed {
         let directory = NSTemporaryDirectory() + "hearth-scheduler-" + UUID().uuidString
         directories.append(directory)
         var options = SupervisorOptions(memoryBudgetMB: budgetMB)
         options.accountConcurrency = account
         options.idleTimeoutSeconds = idleTimeout
+        options.keepAlive = keepAlive
         options.sandboxUIDs = 50_000..<(50_000 + uids)
         let registry = FakeRegistry(), launcher = FakeLauncher(), clock = FakeClock(), current = CurrentLoop()
         configure(registry)
@@ -293,7 +294,7 @@ final class SchedulerTests: XCTestCase {
         _ = try await bed.invoke("a")
         bed.clock.advance(1)
         _ = try await bed.invoke("b")
-        await bed.scheduler.reload(idleTimeoutSeconds: 10, memoryBudgetMB: 256)
+        await bed.scheduler.reload(idleTimeoutSeconds: 10, keepAlive: .fixed, memoryBudgetMB: 256)
         let status = await bed.scheduler.status()
         XCTAssertEqual(status.memoryBudgetMB, 256)
         // 256 live and a budget of 256: c's start makes room by evicting the least recently used, a.

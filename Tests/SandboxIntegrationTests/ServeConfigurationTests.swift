@@ -18,9 +18,10 @@ final class ServeConfigurationTests: XCTestCase {
             region: eu-west-1
             freeze_idle: off
             journal: on
+            keep_alive_policy: hybrid
             """, file: "h.yaml")
         XCTAssertEqual(config, ServeConfiguration(listen: "0.0.0.0:9100", socket: "/run/h.sock", stateDirectory: "/srv/hearth",
-                                                  imagesDirectory: "/srv/images", idleTimeoutSeconds: 30, memoryBudgetMB: 4096,
+                                                  imagesDirectory: "/srv/images", idleTimeoutSeconds: 30, keepAlivePolicy: "hybrid", memoryBudgetMB: 4096,
                                                   accountConcurrency: 50, preparedPerImage: 0, region: "eu-west-1",
                                                   freezeIdle: false, journal: "on"))
     }
@@ -39,6 +40,7 @@ final class ServeConfigurationTests: XCTestCase {
             ("just words\n", "h.yaml:1: expected 'key: value'"),
             ("freeze_idle: maybe\n", "h.yaml:1: 'freeze_idle' must be true or false, got 'maybe'"),
             ("journal: yes\n", "h.yaml:1: 'journal' must be auto, on or off, got 'yes'"),
+            ("keep_alive_policy: histogram\n", "h.yaml:1: 'keep_alive_policy' must be fixed or hybrid, got 'histogram'"),
         ]
         for (text, fragment) in cases {
             XCTAssertThrowsError(try ServeConfiguration.parse(text, file: "h.yaml"), text) { error in
@@ -61,6 +63,8 @@ final class ServeConfigurationTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("HOST:PORT"), r.stderr)
         r = try runCLI(hearth, ["serve", "--idle-timeout", "0", "--socket", "none"], environment: ["PATH": "/usr/bin:/bin"])
         XCTAssertTrue(r.stderr.contains("--idle-timeout must be positive"), r.stderr)
+        r = try runCLI(hearth, ["serve", "--keep-alive-policy", "adaptive", "--socket", "none"], environment: ["PATH": "/usr/bin:/bin"])
+        XCTAssertTrue(r.stderr.contains("--keep-alive-policy must be fixed or hybrid, got 'adaptive'"), r.stderr)
         r = try runCLI(hearth, ["serve", "--prepared", "100", "--socket", "none"], environment: ["PATH": "/usr/bin:/bin"])
         XCTAssertTrue(r.stderr.contains("--prepared must be between 0 and 64, got 100"), r.stderr)
         try "url_domain: bad_domain!\n".write(toFile: file, atomically: true, encoding: .utf8)
