@@ -117,6 +117,8 @@ let package = Package(
             ]
         ),
         // Function URLs: their own listener, payload format 2.0 events, Lambda's response mapping, CORS.
+        // hearth compare: trace readers, the replay, the two arms and the report.
+        .target(name: "HearthCompare", dependencies: ["HearthModel"]),
         .target(
             name: "HearthFunctionURLs",
             dependencies: [
@@ -132,7 +134,7 @@ let package = Package(
             dependencies: [
                 "HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthExecution", "HearthRegistry",
                 "HearthSupervisor", "HearthControlAPI", "HearthHTTP", "HearthState", "HearthSystemd", "HearthAuth", "HearthEvents", "HearthDelivery",
-                "HearthFunctionURLs", "HearthNetwork",
+                "HearthFunctionURLs", "HearthNetwork", "HearthCompare",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -192,6 +194,7 @@ let package = Package(
             "HearthNetwork", "HearthModel", "HearthSandbox", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "HearthFunctionURLsTests", dependencies: ["HearthFunctionURLs", "HearthModel", "HearthState"]),
+        .testTarget(name: "HearthCompareTests", dependencies: ["HearthCompare"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["hearth-fuzz"]),
         .testTarget(
             name: "SandboxIntegrationTests",
