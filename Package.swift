@@ -93,7 +93,7 @@ let package = Package(
         ]),
         .target(
             name: "HearthExecution",
-            dependencies: ["HearthModel", "HearthSandbox", "HearthNetwork", "HearthRuntimeAPI", "CSyscalls",
+            dependencies: ["HearthModel", "HearthSandbox", "HearthCgroups", "HearthNetwork", "HearthRuntimeAPI", "CSyscalls",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .target(

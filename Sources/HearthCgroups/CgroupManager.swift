@@ -19,6 +19,18 @@ public struct CgroupStats: Sendable, Equatable {
     }
 }
 
+/// What a sandbox uses now: its memory (page cache included, as the kernel charges it) and the CPU
+/// time it has had; nil where the kernel does not say.
+public struct CgroupUsage: Sendable, Equatable {
+    public var memoryBytes: Int64?
+    public var cpuNanoseconds: Int64?
+
+    public init(memoryBytes: Int64? = nil, cpuNanoseconds: Int64? = nil) {
+        self.memoryBytes = memoryBytes
+        self.cpuNanoseconds = cpuNanoseconds
+    }
+}
+
 /// One sandbox's cgroup, possibly spread over several hierarchies (v1, hybrid).
 public protocol SandboxCgroup: Sendable {
     var id: String { get }
@@ -30,6 +42,8 @@ public protocol SandboxCgroup: Sendable {
     func stats() -> CgroupStats
     /// The peak memory alone (one file read), for the REPORT line of every warm invocation.
     func peakMemoryBytes() -> Int64?
+    /// Memory now and CPU time so far (what `hearth compare` samples).
+    func usage() -> CgroupUsage
     /// SIGKILL every process in the cgroup.
     func killAll()
     /// Writes memory (no swap), pids and CPU limits; a prepared sandbox gets its function's here.

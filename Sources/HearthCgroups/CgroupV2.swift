@@ -149,6 +149,12 @@ public struct SandboxCgroupV2: SandboxCgroup {
 
     public func peakMemoryBytes() -> Int64? { peakFile.integer() }
 
+    public func usage() -> CgroupUsage {
+        let micros = fs.keyedValues(directory + "/cpu.stat")["usage_usec"]
+        return CgroupUsage(memoryBytes: fs.integer(directory + "/memory.current"),
+                           cpuNanoseconds: micros.flatMap { $0.multipliedReportingOverflow(by: 1000).overflow ? nil : $0 * 1000 })
+    }
+
     public func killAll() {
         if (try? fs.write("1", to: directory + "/cgroup.kill")) != nil { return }
         // Kernels before 5.14: signal the listed processes.

@@ -1,3 +1,4 @@
+import HearthCgroups
 import HearthModel
 import NIOCore
 
@@ -16,8 +17,11 @@ public protocol LaunchedEnvironment: AnyObject, Sendable {
     func drain()
     /// Kills it and releases everything it held. Idempotent.
     func destroy() async
+    /// Its sandbox's memory now and CPU time so far (read from its cgroup).
+    func usage() -> CgroupUsage
 }
 
 extension ExecutionEnvironment: LaunchedEnvironment {
     public var servingLoop: (any EventLoop)? { eventLoop }
+    public func usage() -> CgroupUsage { sandbox.cgroup.usage() }
 }

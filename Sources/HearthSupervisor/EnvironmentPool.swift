@@ -14,6 +14,8 @@ final class PooledEnvironment: @unchecked Sendable {
     let uid: UInt32
     /// Started for provisioned concurrency (AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency).
     let provisioned: Bool
+    /// One of an always-on pool's environments: never retired or evicted, replaced when it dies.
+    var alwaysOn = false
     var lastUsed: Date
 
     init(environment: any LaunchedEnvironment, key: PoolKey, revision: String, memoryMB: Int, uid: UInt32, provisioned: Bool, lastUsed: Date) {
@@ -48,6 +50,13 @@ final class EnvironmentPool {
     var provisionedFailure: String?
     /// Memory of each of its sandboxes (a revision's setting).
     var memoryMB: Int
+    /// Always-on environments to keep (`keepAlwaysOn`) and how many live; invocations that find none idle
+    /// wait for one, in order, instead of starting another.
+    var alwaysOnTarget = 0
+    var alwaysOnLive = 0
+    var alwaysOnStarting = 0
+    var alwaysOnFailure: String?
+    var waiters: [CheckedContinuation<PooledEnvironment?, Never>] = []
     /// The revision built for running, by AWS_LAMBDA_INITIALIZATION_TYPE; dropped with the revision.
     var instances: [String: FunctionInstance] = [:]
 

@@ -43,6 +43,8 @@ public actor Scheduler {
     private var memoryWaiters: [CheckedContinuation<Void, Never>] = []
     var uids: UIDAllocator
     var retireTask: Task<Void, Never>?
+    /// CPU time of environments already torn down (read just before), so `usage()` covers every one.
+    var retiredCPUNanoseconds: Int64 = 0
     /// Idle times of each function version, kept under the hybrid keep-alive policy (`SchedulerKeepAlive`).
     var idleHistories: [PoolKey: IdleHistory] = [:]
     var stopping = false
@@ -84,7 +86,10 @@ public actor Scheduler {
         stopping = true
         retireTask?.cancel()
         wakeMemoryWaiters()
-        for pool in pools.values { pool.idle = [] }
+        for pool in pools.values {
+            pool.idle = []
+            wakeWaiters(of: pool)
+        }
         for env in Array(live.values) { await discard(env) }
         // Sandboxes released earlier may still be tearing down in the background: the daemon must not exit before them.
         while !releasedNotTornDown.isEmpty || launching > 0 {
@@ -122,6 +127,10 @@ public actor Scheduler {
         if let warm = takeHealthyIdle(from: pool) {
             env = warm
             cold = false
+        } else if pool.alwaysOnTarget > 0 {
+            guard let handed = await waitForAlwaysOn(pool) else { throw .service("the daemon is stopping") }
+            env = handed
+            cold = false
         } else {
             try await reserveMemory(record.memorySize, function: name)
             // Starting a sandbox blocks in system calls for milliseconds: not on the caller's event loop
@@ -148,7 +157,7 @@ public actor Scheduler {
         departed = true
         let unload = left(key)
         if env.environment.state == .idle && env.revision == pool.revision && pools[key] === pool && !stopping && !unload {
-            pool.idle.append(env)
+            give(env, to: pool)
         } else {
             inBackground { await self.discard(env) }
         }
@@ -182,7 +191,7 @@ public actor Scheduler {
     /// gives it back (`unreserveMemory`) if the start fails.
     func reserveMemory(_ memoryMB: Int, function: String) async throws(ServiceError) {
         while liveMemoryMB + memoryMB > options.memoryBudgetMB {
-            let candidates = pools.values.flatMap { $0.idle.filter { !$0.provisioned } }
+            let candidates = pools.values.flatMap { $0.idle.filter { !$0.provisioned && !$0.alwaysOn } }
             guard let victim = candidates.min(by: { $0.lastUsed < $1.lastUsed }), let pool = pools[victim.key] else {
                 metrics.increment("hearth_throttles_total", function: function)
                 throw .throttled("ConcurrentInvocationLimitExceeded",
@@ -324,12 +333,17 @@ public actor Scheduler {
         releasedNotTornDown.insert(ObjectIdentifier(env))
         freeingMemoryMB += env.memoryMB
         if env.provisioned { pools[env.key]?.provisionedLive -= 1 }
+        if env.alwaysOn, let pool = pools[env.key] {
+            pool.alwaysOnLive -= 1
+            if !stopping && pool.alwaysOnFailure == nil { inBackground { try? await self.replenishAlwaysOn(env.key) } }
+        }
         return true
     }
 
     /// Destroys a released sandbox; its uid is reused and its memory given back only once nothing runs
     /// under it. A provisioned sandbox is replaced, unless its init failed (`reconcile: false`).
     private func tearDown(_ env: PooledEnvironment, reconcile: Bool = true) async {
+        retiredCPUNanoseconds &+= env.environment.usage().cpuNanoseconds ?? 0
         await env.environment.destroy()
         uids.give(env.uid)
         freeingMemoryMB -= env.memoryMB
@@ -350,7 +364,7 @@ public actor Scheduler {
             pool.idle.removeAll { env in expired.contains { $0 === env } }
             for env in expired { await discard(env) }
         }
-        pools = pools.filter { $0.value.live > 0 || $0.value.admitted > 0 || $0.value.provisionedTarget > 0 }
+        pools = pools.filter { $0.value.live > 0 || $0.value.admitted > 0 || $0.value.provisionedTarget > 0 || $0.value.alwaysOnTarget > 0 }
         preWarm(at: now)
         await launcher.retire(unwantedSince: cutoff)
     }
@@ -394,6 +408,18 @@ public actor Scheduler {
     }
 
     // MARK: status
+
+    /// What the environments use: memory now (live ones) and CPU time so far (torn-down ones included).
+    public func usage() -> (memoryBytes: Int64, cpuSeconds: Double) {
+        var memory: Int64 = 0
+        var cpu = retiredCPUNanoseconds
+        for env in live.values {
+            let usage = env.environment.usage()
+            memory &+= usage.memoryBytes ?? 0
+            cpu &+= usage.cpuNanoseconds ?? 0
+        }
+        return (memory, Double(cpu) / 1e9)
+    }
 
     public struct Status: Sendable, Codable {
         public struct Pool: Sendable, Codable {

@@ -19,6 +19,8 @@ extension Scheduler {
             let idle = pool.idle
             pool.idle = []
             pool.revision = "deleted"
+            pool.alwaysOnTarget = 0
+            wakeWaiters(of: pool)
             for env in idle { await discard(env) }
             for env in live.values where env.key == key { env.environment.drain() }
         }

@@ -31,7 +31,7 @@ extension Scheduler {
         let windows = windows(for: key)
         let idleFor = idleHistories[key]?.idleSince.map { now.timeIntervalSince($0) }
         return pool.idle.filter { env in
-            guard !env.provisioned else { return false }
+            guard !env.provisioned && !env.alwaysOn else { return false }
             if windows.preWarm > 0, let idleFor {
                 // Unloaded until the pre-warm window, and gone at its end.
                 return idleFor < windows.preWarm || idleFor >= windows.end

@@ -138,7 +138,7 @@ extension SchedulerTests {
         _ = try await bed.invoke("f")
         bed.clock.advance(28 * 60)
         await bed.scheduler.retireIdle()
-        await eventually("pre-warmed") { bed.launcher.launched("f").filter { !$0.destroyed }.count == 1 }
+        await eventually("pre-warmed and idle") { await bed.scheduler.status().pools.first { $0.function == "f" }?.idle == 1 }
         _ = try await bed.invoke("g")  // takes the whole budget: the pre-warmed environment is evicted
         await eventually("evicted") { bed.launcher.launched("f").allSatisfy(\.destroyed) }
         let begun = bed.launcher.launchesBegun

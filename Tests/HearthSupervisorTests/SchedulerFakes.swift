@@ -1,4 +1,5 @@
 import Foundation
+import HearthCgroups
 @testable import HearthExecution
 import HearthModel
 import HearthPackages
@@ -154,6 +155,8 @@ final class FakeEnvironment: LaunchedEnvironment {
                                           initDurationMs: request.reportInit ? initDurationMs : nil, end: end)
         return InvocationResult(requestId: request.requestId, end: end, body: .success(request.payload), report: report)
     }
+
+    func usage() -> CgroupUsage { CgroupUsage(memoryBytes: 1_000_000, cpuNanoseconds: Int64(invocations) * 1_000_000) }
 
     func destroy() async {
         lifecycle.markDead()
