@@ -118,7 +118,7 @@ let package = Package(
         ),
         // Function URLs: their own listener, payload format 2.0 events, Lambda's response mapping, CORS.
         // hearth compare: trace readers, the replay, the two arms and the report.
-        .target(name: "HearthCompare", dependencies: ["HearthModel"]),
+        .target(name: "HearthCompare", dependencies: ["HearthModel", "HearthSupervisor", "HearthRegistry", "HearthExecution"]),
         .target(
             name: "HearthFunctionURLs",
             dependencies: [

@@ -19,16 +19,13 @@ public struct CgroupStats: Sendable, Equatable {
     }
 }
 
-/// What a sandbox uses now: its memory (page cache included, as the kernel charges it) and the CPU
-/// time it has had; nil where the kernel does not say.
+/// What a sandbox uses now: its memory (page cache included, as the kernel charges it); nil where the
+/// kernel does not say. (CPU time is not here: v1 hosts often mount cpuacct apart from cpu, where
+/// sandboxes are not; a sandbox's CPU reaches its supervisor's RUSAGE_CHILDREN when its init is reaped.)
 public struct CgroupUsage: Sendable, Equatable {
     public var memoryBytes: Int64?
-    public var cpuNanoseconds: Int64?
 
-    public init(memoryBytes: Int64? = nil, cpuNanoseconds: Int64? = nil) {
-        self.memoryBytes = memoryBytes
-        self.cpuNanoseconds = cpuNanoseconds
-    }
+    public init(memoryBytes: Int64? = nil) { self.memoryBytes = memoryBytes }
 }
 
 /// One sandbox's cgroup, possibly spread over several hierarchies (v1, hybrid).
@@ -42,7 +39,7 @@ public protocol SandboxCgroup: Sendable {
     func stats() -> CgroupStats
     /// The peak memory alone (one file read), for the REPORT line of every warm invocation.
     func peakMemoryBytes() -> Int64?
-    /// Memory now and CPU time so far (what `hearth compare` samples).
+    /// Memory now (what `hearth compare` samples).
     func usage() -> CgroupUsage
     /// SIGKILL every process in the cgroup.
     func killAll()

@@ -118,10 +118,8 @@ public struct SandboxCgroupV1: SandboxCgroup {
 
     public func peakMemoryBytes() -> Int64? { peakFile?.integer() }
 
-    /// cpuacct.usage is in the cpu hierarchy where cpu and cpuacct are mounted together (as everywhere).
     public func usage() -> CgroupUsage {
-        CgroupUsage(memoryBytes: byController["memory"].flatMap { fs.integer($0 + "/memory.usage_in_bytes") },
-                    cpuNanoseconds: byController["cpu"].flatMap { fs.integer($0 + "/cpuacct.usage") })
+        CgroupUsage(memoryBytes: byController["memory"].flatMap { fs.integer($0 + "/memory.usage_in_bytes") })
     }
 
     /// v1 has no cgroup.kill: signal what is listed until nothing is (the pid namespace

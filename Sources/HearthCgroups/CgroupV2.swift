@@ -149,11 +149,7 @@ public struct SandboxCgroupV2: SandboxCgroup {
 
     public func peakMemoryBytes() -> Int64? { peakFile.integer() }
 
-    public func usage() -> CgroupUsage {
-        let micros = fs.keyedValues(directory + "/cpu.stat")["usage_usec"]
-        return CgroupUsage(memoryBytes: fs.integer(directory + "/memory.current"),
-                           cpuNanoseconds: micros.flatMap { $0.multipliedReportingOverflow(by: 1000).overflow ? nil : $0 * 1000 })
-    }
+    public func usage() -> CgroupUsage { CgroupUsage(memoryBytes: fs.integer(directory + "/memory.current")) }
 
     public func killAll() {
         if (try? fs.write("1", to: directory + "/cgroup.kill")) != nil { return }

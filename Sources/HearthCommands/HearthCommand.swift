@@ -6,7 +6,7 @@ public struct HearthCommand: ParsableCommand {
         abstract: "Self-hosted serverless for one Linux box.",
         subcommands: [ServeCommand.self, DeployCommand.self, InvokeCommand.self, ListCommand.self, ShowCommand.self,
                       DeleteCommand.self, LogsCommand.self, EventsCommand.self, ScheduleCommand.self, SchedulesCommand.self, UrlCommand.self, StatusCommand.self, RunCommand.self, SandboxCommand.self,
-                      KeysCommand.self, ThawGuardCommand.self])
+                      KeysCommand.self, CompareCommand.self, ThawGuardCommand.self])
 
     public init() {}
 }

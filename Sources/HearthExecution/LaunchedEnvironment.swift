@@ -17,7 +17,7 @@ public protocol LaunchedEnvironment: AnyObject, Sendable {
     func drain()
     /// Kills it and releases everything it held. Idempotent.
     func destroy() async
-    /// Its sandbox's memory now and CPU time so far (read from its cgroup).
+    /// Its sandbox's memory now (read from its cgroup).
     func usage() -> CgroupUsage
 }
 

@@ -43,8 +43,6 @@ public actor Scheduler {
     private var memoryWaiters: [CheckedContinuation<Void, Never>] = []
     var uids: UIDAllocator
     var retireTask: Task<Void, Never>?
-    /// CPU time of environments already torn down (read just before), so `usage()` covers every one.
-    var retiredCPUNanoseconds: Int64 = 0
     /// Idle times of each function version, kept under the hybrid keep-alive policy (`SchedulerKeepAlive`).
     var idleHistories: [PoolKey: IdleHistory] = [:]
     var stopping = false
@@ -343,7 +341,6 @@ public actor Scheduler {
     /// Destroys a released sandbox; its uid is reused and its memory given back only once nothing runs
     /// under it. A provisioned sandbox is replaced, unless its init failed (`reconcile: false`).
     private func tearDown(_ env: PooledEnvironment, reconcile: Bool = true) async {
-        retiredCPUNanoseconds &+= env.environment.usage().cpuNanoseconds ?? 0
         await env.environment.destroy()
         uids.give(env.uid)
         freeingMemoryMB -= env.memoryMB
@@ -409,16 +406,19 @@ public actor Scheduler {
 
     // MARK: status
 
-    /// What the environments use: memory now (live ones) and CPU time so far (torn-down ones included).
-    public func usage() -> (memoryBytes: Int64, cpuSeconds: Double) {
+    /// What the environments hold and use now.
+    public struct Usage: Sendable {
+        /// Memory given to live environments (their configured sizes).
+        public var reservedMB: Int
+        /// What their cgroups use now.
+        public var usedBytes: Int64
+        public var environments: Int
+    }
+
+    public func usage() -> Usage {
         var memory: Int64 = 0
-        var cpu = retiredCPUNanoseconds
-        for env in live.values {
-            let usage = env.environment.usage()
-            memory &+= usage.memoryBytes ?? 0
-            cpu &+= usage.cpuNanoseconds ?? 0
-        }
-        return (memory, Double(cpu) / 1e9)
+        for env in live.values { memory &+= env.environment.usage().memoryBytes ?? 0 }
+        return Usage(reservedMB: liveMemoryMB, usedBytes: memory, environments: live.count)
     }
 
     public struct Status: Sendable, Codable {

@@ -65,7 +65,8 @@ public final class Supervisor: FunctionService {
     /// The daemon's supervisor: sandboxes from `engine`, prepared ones kept per runtime image.
     public convenience init(registry: any FunctionRegistry, engine: SandboxEngine, logs: FunctionLogs, options: SupervisorOptions,
                             journal: InFlightJournal? = nil, thawGuard: ThawGuard? = nil, eventStore: (any EventStore)? = nil,
-                            destinations: (any DestinationSender)? = nil, networking: FunctionNetworking = .off) throws {
+                            destinations: (any DestinationSender)? = nil, networking: FunctionNetworking = .off,
+                            clock: any SchedulerClock = SystemClock()) throws {
         let metrics = Metrics()
         // A frozen sandbox outlives a dead daemon unless the guard thaws it: no guard, no freezing.
         let mayFreeze: (@Sendable () -> Bool)? = if options.freezeIdle, let thawGuard { { thawGuard.isAlive } } else { nil }
@@ -73,7 +74,7 @@ public final class Supervisor: FunctionService {
                                        preparedPerImage: options.preparedPerImage, mayFreeze: mayFreeze,
                                        networking: networking)
         try self.init(registry: registry, launcher: launcher, logs: logs, metrics: metrics, options: options, journal: journal,
-                      eventStore: eventStore, destinations: destinations)
+                      clock: clock, eventStore: eventStore, destinations: destinations)
     }
 
     /// A registry and a launcher (fakes in unit tests) wired to a new scheduler.

@@ -156,7 +156,7 @@ final class FakeEnvironment: LaunchedEnvironment {
         return InvocationResult(requestId: request.requestId, end: end, body: .success(request.payload), report: report)
     }
 
-    func usage() -> CgroupUsage { CgroupUsage(memoryBytes: 1_000_000, cpuNanoseconds: Int64(invocations) * 1_000_000) }
+    func usage() -> CgroupUsage { CgroupUsage(memoryBytes: 1_000_000) }
 
     func destroy() async {
         lifecycle.markDead()
