@@ -152,7 +152,7 @@ let package = Package(
             name: "hearth-bench",
             dependencies: [
                 "HearthSandbox", "HearthCgroups", "HearthModel", "HearthPackages", "HearthExecution", "HearthRegistry", "HearthSupervisor",
-                "HearthRuntimeAPI", "HearthNetwork", "CBenchSupport",
+                "HearthRuntimeAPI", "HearthNetwork", "HearthCompare", "CBenchSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -66,20 +66,24 @@ enum CompareRun {
         say(plan.render())
 
         say("serverless arm: replaying \(settings.trace.arrivals.count) requests over \(String(format: "%.1f", settings.trace.span)) s")
+        // The box's own load (kernel threads, other services), taken out of each arm's CPU.
+        let idleLoad = await ArmCPU.baseline(seconds: 2)
         var cpu = ArmCPU.now()
+        var started = Date()
         let serverless = try supervisor(policy: settings.policy)
         try await serverless.start()
         let first = await Replay.run(settings.trace, on: SchedulerTarget(scheduler: serverless.scheduler, function: record.name, payload: payload),
                                      progress: ProgressBar.update)
         ProgressBar.finish()
         await serverless.shutdown()
-        let serverlessCPU = ArmCPU.now() - cpu
+        let serverlessCPU = max(0, ArmCPU.now() - cpu - idleLoad * Date().timeIntervalSince(started))
         let serverlessReport = ArmReport(arm: .serverless, policy: settings.policy.description, memoryMB: record.memorySize, environments: nil,
                                          perEnvironment: nil, record: first, speedup: settings.speedup,
                                          traceSeconds: settings.trace.span * settings.speedup, cpuSeconds: serverlessCPU, pricing: settings.pricing)
 
         say("always-on arm: starting \(plan.environments) environment\(plan.environments == 1 ? "" : "s"), then the same replay")
         cpu = ArmCPU.now()
+        started = Date()
         let alwaysOn = try supervisor(policy: .fixed)
         try await alwaysOn.start()
         do {
@@ -94,7 +98,8 @@ enum CompareRun {
         await alwaysOn.shutdown()
         let alwaysOnReport = ArmReport(arm: .alwaysOn, policy: "always-on", memoryMB: record.memorySize, environments: plan.environments,
                                        perEnvironment: plan.perEnvironment, record: second, speedup: settings.speedup,
-                                       traceSeconds: settings.trace.span * settings.speedup, cpuSeconds: ArmCPU.now() - cpu,
+                                       traceSeconds: settings.trace.span * settings.speedup,
+                                       cpuSeconds: max(0, ArmCPU.now() - cpu - idleLoad * Date().timeIntervalSince(started)),
                                        pricing: settings.pricing)
 
         let comparison = Comparison(plan: plan, serverless: serverlessReport, alwaysOn: alwaysOnReport)
@@ -158,12 +163,19 @@ enum ProgressBar {
 }
 
 /// The CPU an arm cost the box: busy time from /proc/stat (user, nice, system, irq, softirq) less this
-/// process's own (the replay driver). Per-sandbox figures are not to be had everywhere: v1 hosts often
+/// process's own (the replay driver) and less the box's idle load, measured before the arms. Per-sandbox figures are not to be had everywhere: v1 hosts often
 /// mount cpuacct apart from cpu, and a sandbox's processes killed with its init are reaped unaccounted.
 /// The kernel work of starting and tearing down sandboxes is counted, as it is a cost of the arm; other
-/// work on the box is counted too, so compare on a quiet box.
+/// work on the box that changes during the run is counted too, so compare on a quiet box.
 enum ArmCPU {
     static func now() -> Double { host() - own() }
+
+    /// CPU seconds per second the box spends with nothing of ours running.
+    static func baseline(seconds: Double) async -> Double {
+        let before = now()
+        try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+        return max(0, (now() - before) / seconds)
+    }
 
     static func host() -> Double {
         guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),

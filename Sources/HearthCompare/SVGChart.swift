@@ -20,7 +20,8 @@ struct SVGChart {
     var width = 640.0
     var height = 300.0
 
-    private let left = 64.0, right = 16.0, top = 34.0, bottom = 46.0
+    /// The title and the legend take the two rows above the plot.
+    private let left = 64.0, right = 16.0, top = 50.0, bottom = 46.0
 
     func render() -> String {
         let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!logX || $0.x > 0) }
@@ -59,13 +60,12 @@ struct SVGChart {
             }
             svg += "<path d=\"\(d)\" class=\"series\" stroke=\"\(s.color)\"\(s.dashed ? " stroke-dasharray=\"6 4\"" : "")><title>\(escape(s.name))</title></path>"
         }
-        // Legend, top right.
-        var lx = left + plotW - 8
-        for s in series.reversed() {
-            let w = Double(s.name.count) * 6.6 + 26
-            lx -= w
-            svg += "<line x1=\"\(n(lx))\" x2=\"\(n(lx + 18))\" y1=\"\(n(top + 12))\" y2=\"\(n(top + 12))\" stroke=\"\(s.color)\" class=\"series\"\(s.dashed ? " stroke-dasharray=\"6 4\"" : "")/>"
-            svg += "<text x=\"\(n(lx + 22))\" y=\"\(n(top + 16))\" class=\"legend\">\(escape(s.name))</text>"
+        // Legend: the row between the title and the plot, from the left.
+        var lx = left
+        for s in series {
+            svg += "<line x1=\"\(n(lx))\" x2=\"\(n(lx + 18))\" y1=\"\(n(top - 14))\" y2=\"\(n(top - 14))\" stroke=\"\(s.color)\" class=\"series\"\(s.dashed ? " stroke-dasharray=\"6 4\"" : "")/>"
+            svg += "<text x=\"\(n(lx + 22))\" y=\"\(n(top - 10))\" class=\"legend\">\(escape(s.name))</text>"
+            lx += Double(s.name.count) * 6.2 + 36
         }
         return svg + "</svg>"
     }
@@ -102,6 +102,7 @@ struct SVGChart {
         if v == 0 { return "0" }
         if abs(v) >= 1_000_000 { return String(format: "%gM", v / 1_000_000) }
         if abs(v) >= 10_000 { return String(format: "%gk", v / 1000) }
+        if abs(v) >= 100 { return String(format: "%.0f", v) }
         return String(format: "%.3g", v)
     }
 

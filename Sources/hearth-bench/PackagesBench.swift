@@ -1,6 +1,7 @@
 import ArgumentParser
 import CBenchSupport
 import Foundation
+import HearthCompare
 import HearthPackages
 
 /// `hearth-bench packages`: seconds to import a 50 MB zip and a 200 MB
@@ -67,7 +68,7 @@ struct PackagesBench: ParsableCommand {
 
     /// A tree of files of mixed sizes, partly incompressible (a third, or three in four), the rest text-like.
     private func makeTree(_ dir: String, megabytes: Int, seed: UInt64, randomEvery: Int = 3) throws {
-        var rng = SplitMix(state: seed)
+        var rng = SplitMix64(seed: seed)  // the same bytes on every run
         var remaining = megabytes * 1_000_000
         var i = 0
         while remaining > 0 {
@@ -148,17 +149,5 @@ struct PackagesBench: ParsableCommand {
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw ValidationError("'\(command)' failed with \(p.terminationStatus)") }
         return String(decoding: data, as: UTF8.self)
-    }
-}
-
-/// A small deterministic generator, so every run benchmarks the same bytes.
-struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
