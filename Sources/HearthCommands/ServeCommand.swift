@@ -40,6 +40,10 @@ public struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("images-dir"), help: "Runtime images (default STATE_DIR/images or HEARTH_IMAGES_DIR).") var imagesDirectory: String?
     @Option(help: "Settings file (YAML).") var config: String?
     @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle sandbox is retired (default 600).") var idleTimeout: Double?
+    // Test hooks, not for production: the daemon's clock (keep-alive, the queue, schedules) from another
+    // instant and/or faster, so a test crosses a daylight-saving transition without waiting for it.
+    @Option(name: .customLong("clock-start"), help: .hidden) var clockStart: String?
+    @Option(name: .customLong("clock-rate"), help: .hidden) var clockRate: Double?
     @Option(name: .customLong("keep-alive-policy"),
             help: "fixed (the idle timeout, as Lambda) or hybrid (learns each function's idle times, pre-warms before expected invocations).")
     var keepAlivePolicy: String?
@@ -134,7 +138,8 @@ public struct ServeCommand: ParsableCommand {
         let supervisor: Supervisor
         do {
             supervisor = try Supervisor(registry: catalog, engine: engine, logs: logs, options: settings.options, journal: journal,
-                                        thawGuard: thawGuard, eventStore: eventStore, destinations: sqs, networking: networking)
+                                        thawGuard: thawGuard, eventStore: eventStore, destinations: sqs, networking: networking,
+                                        clock: settings.clock)
         } catch {
             await bridge?.stop()
             throw error
@@ -273,6 +278,8 @@ public struct ServeCommand: ParsableCommand {
         /// Where SQS destinations and dead-letter queues are sent; nil: they are kept as failures.
         var sqs: SQSEndpoint?
         var network = ServeNetworkSettings()
+        /// The daemon's clock: the system's, or a test's (`--clock-start`, `--clock-rate`).
+        var clock: any SchedulerClock = SystemClock()
     }
 
     func resolve() throws -> Settings {
@@ -347,9 +354,22 @@ public struct ServeCommand: ParsableCommand {
         let network = try ServeNetworkSettings.make(mode: self.network ?? fileConfig.network ?? "internet",
                                                     bridge: networkBridge ?? fileConfig.networkBridge,
                                                     subnet: networkSubnet ?? fileConfig.networkSubnet, dns: networkDNS ?? fileConfig.networkDNS)
+        var clock: any SchedulerClock = SystemClock()
+        if clockStart != nil || clockRate != nil {
+            var start: Date?
+            if let text = clockStart {
+                guard let date = ISO8601DateFormatter().date(from: text) else {
+                    throw HearthError.invalidArgument("--clock-start must be an ISO 8601 time like 2027-03-28T00:10:00Z, got '\(text)'")
+                }
+                start = date
+            }
+            let rate = clockRate ?? 1
+            guard rate.isFinite, rate > 0, rate <= 10_000 else { throw HearthError.invalidArgument("--clock-rate must be above 0 and at most 10000, got \(rate)") }
+            clock = ScaledClock(factor: rate, startingAt: start)
+        }
         return Settings(listen: listen, urlListen: urls, urlDomain: fileConfig.urlDomain, socket: socket, stateDirectory: state, imagesDirectory: images, options: options,
                         connections: connections, imageDirectories: imageDirectories, journal: journal, signedRequests: signed, sqs: sqs,
-                        network: network)
+                        network: network, clock: clock)
     }
 
     /// SIGTERM and SIGINT, watched from the moment it is made (the start of `serve`; `run` has blocked them

@@ -45,18 +45,3 @@ public struct SchedulerTarget: ReplayTarget {
         return UsageSample(reservedMB: Double(usage.reservedMB), usedMB: Double(usage.usedBytes) / 1_048_576, environments: usage.environments)
     }
 }
-
-/// The scheduler's clock for a replay `factor` times faster than its trace: keep-alive windows and
-/// idle times are in trace time, so the serverless arm keeps environments as it would at the trace's pace.
-public struct ScaledClock: SchedulerClock {
-    let origin = Date()
-    let factor: Double
-
-    public init(factor: Double) { self.factor = factor }
-
-    public func now() -> Date { origin.addingTimeInterval(Date().timeIntervalSince(origin) * factor) }
-
-    public func sleep(seconds: Double) async throws {
-        try await Task.sleep(nanoseconds: UInt64(max(0, min(seconds / factor, 86_400)) * 1e9))
-    }
-}

@@ -17,6 +17,8 @@ public actor DeliveryWorker {
     private let store: any EventStore
     private let sender: any DestinationSender
     private let clock: @Sendable () -> Double
+    /// The clock's seconds per real second.
+    private let pace: Double
     private let count: EventDispatcher.Counter
     private let rules: RetryRules
     private var pending: [Int64: Delivery] = [:]
@@ -28,10 +30,12 @@ public actor DeliveryWorker {
     private let maxInFlight = 8
 
     public init(store: any EventStore, sender: any DestinationSender, rules: RetryRules = RetryRules(),
-                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }, count: @escaping EventDispatcher.Counter = { _, _ in }) {
+                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }, pace: Double = 1,
+                count: @escaping EventDispatcher.Counter = { _, _ in }) {
         self.store = store
         self.sender = sender
         self.clock = clock
+        self.pace = max(pace, 1e-6)
         self.count = count
         self.rules = rules
     }
@@ -77,7 +81,7 @@ public actor DeliveryWorker {
         if let next = due.min {
             let delay = max(0, next.at - now)
             timer = Task {
-                try? await Task.sleep(nanoseconds: UInt64(min(delay, 3600) * 1e9))
+                try? await Task.sleep(nanoseconds: UInt64(min(delay, 3600) / pace * 1e9))
                 if !Task.isCancelled { self.pump() }
             }
         }

@@ -15,6 +15,8 @@ public actor EventDispatcher {
         public var maxInFlight = 1000
         /// Payloads of fresh events kept in memory, so the first attempt does not read them back.
         public var payloadCacheBytes = 64 << 20
+        /// The clock's seconds per real second (a test's faster clock): waits are divided by it.
+        public var pace = 1.0
         public init() {}
     }
 
@@ -73,7 +75,7 @@ public actor EventDispatcher {
         self.count = count
         self.time = time
         self.sender = sender
-        deliveries = sender.map { DeliveryWorker(store: store, sender: $0, rules: options.rules, clock: clock, count: count) }
+        deliveries = sender.map { DeliveryWorker(store: store, sender: $0, rules: options.rules, clock: clock, pace: options.pace, count: count) }
     }
 
     /// Loads what the store holds (a restart resumes it) and starts dispatching.
@@ -403,7 +405,7 @@ public actor EventDispatcher {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             sleeper = continuation
             timer = Task {
-                try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                try? await Task.sleep(nanoseconds: UInt64(seconds / max(self.options.pace, 1e-6) * 1e9))
                 self.wake()
             }
         }

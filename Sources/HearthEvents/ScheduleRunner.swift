@@ -9,6 +9,10 @@ public actor ScheduleRunner {
     private let store: any ScheduleStore
     private let dispatcher: EventDispatcher
     private let clock: @Sendable () -> Double
+    /// The clock's seconds per real second (a test's faster clock).
+    private let pace: Double
+    /// For the schedules' ARNs in their targets' input.
+    private let region: String
     private let count: EventDispatcher.Counter
     private var entries: [ScheduleKey: (record: ScheduleRecord, nextFire: Double?)] = [:]
     private var timer: Task<Void, Never>?
@@ -19,10 +23,12 @@ public actor ScheduleRunner {
     private var again = false
 
     public init(store: any ScheduleStore, dispatcher: EventDispatcher, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
-                count: @escaping EventDispatcher.Counter = { _, _ in }) {
+                pace: Double = 1, region: String = "us-east-1", count: @escaping EventDispatcher.Counter = { _, _ in }) {
+        self.region = region
         self.store = store
         self.dispatcher = dispatcher
         self.clock = clock
+        self.pace = max(pace, 1e-6)
         self.count = count
     }
 
@@ -122,7 +128,7 @@ public actor ScheduleRunner {
             var events: [NewEvent] = []
             if !missed, let target = DestinationTarget.function(record.target.arn) {
                 events = [NewEvent(requestId: RequestIdentifiers.uuid(), function: target.name, qualifier: target.qualifier,
-                                   payload: Array((record.target.input ?? "{}").utf8), enqueuedAt: now)]
+                                   payload: Array(Self.input(record, key: key, scheduledAt: next, region: region).utf8), enqueuedAt: now)]
             }
             do {
                 _ = try await dispatcher.enqueue(events, alongWith: change)
@@ -147,8 +153,24 @@ public actor ScheduleRunner {
         guard !stopped, let earliest = dues.min() else { return }
         let delay = min(max(0, earliest - clock()), 60)
         timer = Task {
-            try? await Task.sleep(nanoseconds: UInt64(delay * 1e9) + 1_000_000)
+            try? await Task.sleep(nanoseconds: UInt64(delay / pace * 1e9) + 1_000_000)
             if !Task.isCancelled { await self.fireDue(catchingUp: false) }
         }
+    }
+
+    /// The target's input with EventBridge Scheduler's context attributes put in: the schedule's ARN,
+    /// the time it was due (not when it ran: a late fire says when it should have been), an id for
+    /// the fire, and its attempt (1: the queue's retries send the same event again).
+    static func input(_ record: ScheduleRecord, key: ScheduleKey, scheduledAt: Double, region: String) -> String {
+        let text = record.target.input ?? "{}"
+        guard text.contains("<aws.scheduler.") else { return text }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        let execution = (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        return text
+            .replacingOccurrences(of: "<aws.scheduler.schedule-arn>", with: LambdaARN.schedule(group: key.group, name: key.name, region: region))
+            .replacingOccurrences(of: "<aws.scheduler.scheduled-time>", with: formatter.string(from: Date(timeIntervalSince1970: scheduledAt)))
+            .replacingOccurrences(of: "<aws.scheduler.execution-id>", with: execution)
+            .replacingOccurrences(of: "<aws.scheduler.attempt-number>", with: "1")
     }
 }

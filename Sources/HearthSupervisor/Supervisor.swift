@@ -93,6 +93,7 @@ public final class Supervisor: FunctionService {
             var queue = EventDispatcher.Options()
             queue.rules = RetryRules().scaled(by: options.asyncDelayScale)
             queue.maxInFlight = options.accountConcurrency
+            queue.pace = clock.pace
             let invoker = SchedulerEventInvoker(registry: registry, scheduler: scheduler, region: options.region)
             return EventDispatcher(store: store, invoker: invoker, sender: destinations, options: queue, clock: { clock.now().timeIntervalSince1970 },
                                    count: { [metrics] name, labels in metrics.increment(name, labels: labels) },
@@ -101,7 +102,8 @@ public final class Supervisor: FunctionService {
         self.events = events
         scheduleStore = eventStore as? any ScheduleStore
         if let events, let store = scheduleStore {
-            schedules = ScheduleRunner(store: store, dispatcher: events, clock: { clock.now().timeIntervalSince1970 },
+            schedules = ScheduleRunner(store: store, dispatcher: events, clock: { clock.now().timeIntervalSince1970 }, pace: clock.pace,
+                                       region: options.region,
                                        count: { [metrics] name, labels in metrics.increment(name, labels: labels) })
         } else {
             schedules = nil

@@ -51,6 +51,27 @@ final class ScheduleRunnerTests: XCTestCase {
         }
     }
 
+    /// EventBridge Scheduler's context attributes in a target's input: the schedule's ARN, the time it
+    /// was due (even when it runs late), a fire id, the attempt.
+    func testContextAttributesAreFilledIn() async throws {
+        let clock = ManualClock(iso("2026-03-01T10:00:00Z"))
+        let (runner, dispatcher, _, invoker) = try await make(clock)
+        let input = #"{"arn":"<aws.scheduler.schedule-arn>","at":"<aws.scheduler.scheduled-time>","id":"<aws.scheduler.execution-id>","n":"<aws.scheduler.attempt-number>"}"#
+        try await runner.put(record("cron(0 11 * * ? *)", input: input, created: clock.now), create: true)
+        clock.advance(3600 + 7)  // seven seconds late
+        await runner.fireDue(catchingUp: false)
+        await dispatcher.drained()
+        let payloads = await invoker.payloads["job"]
+        let payload = try XCTUnwrap(payloads?.first)
+        let event = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(payload)) as? [String: String])
+        XCTAssertEqual(event["arn"], "arn:aws:scheduler:us-east-1:000000000000:schedule/default/s")
+        XCTAssertEqual(event["at"], "2026-03-01T11:00:00Z", "the time it was due")
+        XCTAssertEqual(event["id"]?.count, 16)
+        XCTAssertEqual(event["n"], "1")
+        XCTAssertEqual(ScheduleRunner.input(record("rate(1 minute)", input: #"{"plain":1}"#, created: 0), key: ScheduleKey(group: "default", name: "s"),
+                                            scheduledAt: 0, region: "eu-west-1"), #"{"plain":1}"#, "input without attributes is sent as it is")
+    }
+
     /// cron(30 2 * * ? *) in New York: on 2026-03-08 02:30 does not exist, so that day has no fire; the
     /// stored next fire moves from the 7th to the 9th.
     func testACronInANonUTCZoneSkipsTheDayWhoseTimeDoesNotExist() async throws {

@@ -2,8 +2,10 @@ import Foundation
 import XCTest
 
 /// EventBridge Scheduler's API on the async tests' daemon, driven by boto3's and the aws CLI's own
-/// `scheduler` clients: schedules fire their function through the durable queue and survive a restart.
-/// (Daylight saving and missed fires are shown by ScheduleRunnerTests on a clock the test moves.)
+/// `scheduler` clients: schedules fire their function through the durable queue and survive a restart;
+/// on a daemon whose clock starts before a daylight-saving transition and runs faster, a cron in
+/// Europe/Berlin skips the local time that does not exist. (Missed fires and the autumn transition are
+/// shown by ScheduleRunnerTests on a clock the test moves.)
 extension ServeAsyncTests {
     /// Python: `s`, boto3's scheduler client of the daemon, and `fn_arn(name)` after creating the function.
     func schedulerPrelude(_ function: String) -> String {
@@ -70,6 +72,28 @@ extension ServeAsyncTests {
             """)
         XCTAssertEqual(after["names"] as? [String], ["every-minute", "nightly"])
         XCTAssertEqual(after["left"] as? [String], [], "a group's deletion takes its schedules")
+    }
+
+    /// cron(30 1,2,3 * * ? *) in Europe/Berlin on 2027-03-28, when 02:00 CET becomes 03:00 CEST: it fires
+    /// at 01:30 CET (00:30Z) and 03:30 CEST (01:30Z), and not at 02:30, which that day does not have. The
+    /// daemon's clock starts at 23:50Z the evening before and runs 120 times faster (--clock-start,
+    /// --clock-rate): the two hours pass in a minute. The scheduled times come back through the target's
+    /// input as EventBridge Scheduler's <aws.scheduler.scheduled-time>.
+    func testACronAcrossTheSpringTransitionSkipsTheMissingLocalTime() throws {
+        let daemon = try ServeDaemon(arguments: ["--clock-start", "2027-03-27T23:50:00Z", "--clock-rate", "120"])
+        defer { daemon.remove() }
+        _ = try daemon.boto(schedulerPrelude("berlin") + """
+            s.create_schedule(Name="night", ScheduleExpression="cron(30 1,2,3 * * ? *)", ScheduleExpressionTimezone="Europe/Berlin",
+                              FlexibleTimeWindow={"Mode": "OFF"},
+                              Target={"Arn": fn_arn, "RoleArn": "arn:aws:iam::123456789012:role/s",
+                                      "Input": json.dumps({"at": "<aws.scheduler.scheduled-time>", "arn": "<aws.scheduler.schedule-arn>"})})
+            """)
+        let fired = try records(daemon, "berlin", count: 2, within: 90)
+        XCTAssertEqual(fired.compactMap { $0["at"] as? String }, ["2027-03-28T00:30:00Z", "2027-03-28T01:30:00Z"])
+        XCTAssertEqual(fired.first?["arn"] as? String, "arn:aws:scheduler:us-east-1:000000000000:schedule/default/night")
+        // Half an hour of clock time (15 s) after the second: still two; the next is 00:30Z on the 29th.
+        Thread.sleep(forTimeInterval: 15)
+        XCTAssertEqual(try records(daemon, "berlin", count: 2, within: 1).count, 2, "no fire for the 02:30 that did not exist")
     }
 
     /// A one-time at() schedule with ActionAfterCompletion DELETE, made with the aws CLI, fires once and is gone.
