@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HearthPackages
 import HearthModel
+import HearthRegistry
 
 /// `hearth deploy`: creates a function, or updates its code and configuration when it exists.
 public struct DeployCommand: ParsableCommand {
@@ -42,9 +43,26 @@ public struct DeployCommand: ParsableCommand {
         return uploaded["ImageUri"] as? String ?? name
     }
 
+    /// What can be checked here is checked before anything is sent: the values with the daemon's own
+    /// rules and words, the zip's central directory, the network choice.
+    func checkLocally() throws {
+        var settings = FunctionSettings()
+        settings.runtime = runtime
+        settings.handler = handler
+        settings.memorySize = memory
+        settings.timeout = timeout
+        do { try settings.validate() } catch { throw ValidationError("\(error.message)") }
+        if let reserved, reserved < 0 { throw ValidationError("--reserved-concurrency must be 0 or more, got \(reserved)") }
+        if let provisioned, provisioned < 1 { throw ValidationError("--provisioned must be 1 or more, got \(provisioned)") }
+        if let zip {
+            do { try ZipImporter.check(at: zip) } catch { throw ValidationError("\(error)") }
+        }
+    }
+
     public func run() throws {
         let api = try client.client()
         guard (zip == nil) != (image == nil) else { throw ValidationError("give exactly one of --zip FILE or --image PATH") }
+        try checkLocally()
         var body: [String: Any] = ["FunctionName": name, "Role": "arn:aws:iam::000000000000:role/hearth"]
         var code: [String: Any] = [:]
         if let zip {
@@ -81,28 +99,64 @@ public struct DeployCommand: ParsableCommand {
         if !layers.isEmpty { body["Layers"] = try layers.enumerated().map { try layerARN($0.element, index: $0.offset, api: api) } }
 
         let path = "/2015-03-31/functions/" + APIClient.escape(name)
-        let exists = try api.request(.GET, path).status == 200
-        var config: [String: Any]
-        if exists {
-            config = try api.call(.PUT, path + "/code", json: code).object
-            var settings = body
-            settings["FunctionName"] = nil
-            settings["PackageType"] = nil
-            if settings.count > 1 { config = try api.call(.PUT, path + "/configuration", json: settings).object }
-        } else {
-            body["Code"] = code
-            config = try api.call(.POST, "/2015-03-31/functions", json: body).object
+        let before = try api.request(.GET, path)
+        let exists = before.status == 200
+        // Each step that changed the function pushes how to undo it: a later failure undoes them all,
+        // newest first, and the function is as it was (Lambda's API has no transaction across calls).
+        var undo: [(String, () throws -> Void)] = []
+        func undoAll(after error: Error) -> Error {
+            var failed: [String] = []
+            for (what, step) in undo.reversed() {
+                do { try step() } catch { failed.append("\(what): \(error)") }
+            }
+            let note = failed.isEmpty ? (undo.isEmpty ? "nothing was changed" : "the function is as it was")
+                                      : "and could not undo " + failed.joined(separator: "; ")
+            return HearthError.invalidArgument("deploy failed: \(error); \(note)")
         }
-        if let reserved {
-            _ = try api.call(.PUT, "/2017-10-31/functions/\(APIClient.escape(name))/concurrency", json: ["ReservedConcurrentExecutions": reserved])
-        }
+        var config: [String: Any] = [:]
         var version: String?
-        if let provisioned {
-            version = try api.call(.POST, path + "/versions", json: [String: Any]()).object["Version"] as? String
-            _ = try api.call(.PUT, "/2019-09-30/functions/\(APIClient.escape(name))/provisioned-concurrency?Qualifier=\(version ?? "")",
-                             json: ["ProvisionedConcurrentExecutions": provisioned])
+        var urlConfig: [String: Any]?
+        do {
+            if exists {
+                let previous = before.object
+                let previousConfig = previous["Configuration"] as? [String: Any] ?? [:]
+                var settings = body
+                settings["FunctionName"] = nil
+                settings["PackageType"] = nil
+                // The configuration first: the daemon checks it (layers, network) before it changes anything.
+                if settings.count > 1 {
+                    config = try api.call(.PUT, path + "/configuration", json: settings).object
+                    let restore = Self.restorable(previousConfig, keys: Set(settings.keys))
+                    undo.append(("the configuration", { _ = try api.call(.PUT, path + "/configuration", json: restore) }))
+                }
+                // Fetched before it is replaced, to put back if a later step fails.
+                let previousCode = try Self.restorableCode(previous, api: api)
+                config = try api.call(.PUT, path + "/code", json: code).object
+                undo.append(("the code", { _ = try api.call(.PUT, path + "/code", json: previousCode) }))
+            } else {
+                body["Code"] = code
+                config = try api.call(.POST, "/2015-03-31/functions", json: body).object
+                undo.append(("the new function", { _ = try api.call(.DELETE, path) }))
+            }
+            if let reserved {
+                let concurrency = "/2017-10-31/functions/\(APIClient.escape(name))/concurrency"
+                let old = exists ? (before.object["Concurrency"] as? [String: Any])?["ReservedConcurrentExecutions"] as? Int : nil
+                _ = try api.call(.PUT, concurrency, json: ["ReservedConcurrentExecutions": reserved])
+                if exists {
+                    undo.append(("the reserved concurrency", {
+                        if let old { _ = try api.call(.PUT, concurrency, json: ["ReservedConcurrentExecutions": old]) } else { _ = try api.call(.DELETE, concurrency) }
+                    }))
+                }
+            }
+            if let provisioned {
+                version = try api.call(.POST, path + "/versions", json: [String: Any]()).object["Version"] as? String
+                _ = try api.call(.PUT, "/2019-09-30/functions/\(APIClient.escape(name))/provisioned-concurrency?Qualifier=\(version ?? "")",
+                                 json: ["ProvisionedConcurrentExecutions": provisioned])
+            }
+            urlConfig = url ? try FunctionUrlSettings(authType: nil, corsOrigins: [], invokeMode: nil).apply(api, name, qualifier: nil) : nil
+        } catch {
+            throw undoAll(after: error)
         }
-        let urlConfig = url ? try FunctionUrlSettings(authType: nil, corsOrigins: [], invokeMode: nil).apply(api, name, qualifier: nil) : nil
         if client.json {
             var out = config
             if let version { out["ProvisionedVersion"] = version }
@@ -117,6 +171,33 @@ public struct DeployCommand: ParsableCommand {
     }
 
     /// A layer ARN as is; a zip is published as layer NAME-layerN first.
+    /// The previous values of the configuration fields a deploy changed, as UpdateFunctionConfiguration takes them.
+    static func restorable(_ config: [String: Any], keys: Set<String>) -> [String: Any] {
+        var out: [String: Any] = [:]
+        for key in keys {
+            switch key {
+            case "Environment": out[key] = ["Variables": (config["Environment"] as? [String: Any])?["Variables"] as? [String: String] ?? [:]]
+            case "Layers": out[key] = (config["Layers"] as? [[String: Any]] ?? []).compactMap { $0["Arn"] as? String }
+            case "VpcConfig":
+                let vpc = config["VpcConfig"] as? [String: Any] ?? [:]
+                out[key] = ["SubnetIds": vpc["SubnetIds"] as? [String] ?? [], "SecurityGroupIds": vpc["SecurityGroupIds"] as? [String] ?? []]
+            default: if let value = config[key] { out[key] = value }
+            }
+        }
+        return out
+    }
+
+    /// The function's current code as UpdateFunctionCode takes it: its image, or its zip fetched from Code.Location.
+    static func restorableCode(_ function: [String: Any], api: APIClient) throws -> [String: Any] {
+        let code = function["Code"] as? [String: Any] ?? [:]
+        if let uri = code["ImageUri"] as? String { return ["ImageUri": uri] }
+        guard let location = code["Location"] as? String, let range = location.range(of: "/hearth/v1/code/") else {
+            throw HearthError.system("the daemon did not say where the function's current code is")
+        }
+        let zip = try api.call(.GET, String(location[range.lowerBound...])).body
+        return ["ZipFile": Data(zip).base64EncodedString()]
+    }
+
     func layerARN(_ value: String, index: Int, api: APIClient) throws -> String {
         if value.hasPrefix("arn:") { return value }
         guard let data = FileManager.default.contents(atPath: value) else { throw ValidationError("--layer: '\(value)' is neither a layer ARN nor a readable zip") }

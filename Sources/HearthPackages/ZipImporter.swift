@@ -16,6 +16,18 @@ public struct ZipImporter: Sendable {
     /// `displayName` names the zip in errors (default: its file name).
     public func importZip(at path: String, displayName: String? = nil) throws -> StoredLayer {
         let name = displayName ?? lastPathComponent(path)
+        try Self.check(at: path, displayName: name, limits: limits)
+        let (digest, _) = try Digest.of(file: path)
+        return try store.importLayer(digest) { target in
+            let result = try SafeExtractor(mode: .zip, limits: limits).extract(archive: path, displayName: name, into: target)
+            return (digest, result)
+        }
+    }
+
+    /// What can be known of a zip without extracting it: a regular file within the zipped limit whose
+    /// central directory holds (sizes, offsets, names, counts). `hearth deploy` checks before it sends.
+    public static func check(at path: String, displayName: String? = nil, limits: ExtractionLimits = .lambdaZip) throws {
+        let name = displayName ?? lastPathComponent(path)
         var st = stat()
         guard stat(path, &st) == 0 else { throw PackageError.io("cannot read \(path): \(String(cString: strerror(errno)))") }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw PackageError.io("\(path) is not a regular file") }
@@ -23,11 +35,6 @@ public struct ZipImporter: Sendable {
             throw PackageError.limitExceeded("\(name) is \(st.st_size) bytes zipped; the limit is \(limits.maxArchiveBytes)")
         }
         try ZipCentralDirectory.check(path: path, displayName: name, limits: limits)
-        let (digest, _) = try Digest.of(file: path)
-        return try store.importLayer(digest) { target in
-            let result = try SafeExtractor(mode: .zip, limits: limits).extract(archive: path, displayName: name, into: target)
-            return (digest, result)
-        }
     }
 
     /// A function's code and its layers must fit Lambda's unzipped limit together.

@@ -154,6 +154,56 @@ final class ServeLimitTests: XCTestCase {
         XCTAssertEqual((out["invoke"] as? [String: Any])?["count"] as? Int, 1)
     }
 
+    /// `hearth deploy` changes a function only if every step succeeds: a mistake it can see is refused
+    /// before anything is sent, and a step the daemon refuses after others succeeded undoes them.
+    func testAFailedDeployLeavesTheFunctionAsItWas() throws {
+        let fixtures = try ServeFixtures.make()
+        let daemon = try ServeDaemon()
+        defer { daemon.remove() }
+        let hearthPath = ServeDaemon.buildDirectory.appendingPathComponent("hearth")
+        func hearth(_ args: [String]) throws -> CLIOutput {
+            try runCLI(hearthPath, args, environment: ["HEARTH_ENDPOINT": "unix:" + daemon.socket, "PATH": "/usr/bin:/bin"])
+        }
+        func state() throws -> (code: String?, memory: Int?, greeting: String?, reserved: Int?) {
+            let out = try daemon.boto("""
+                r = c.invoke(FunctionName="atomic", Payload=b"{}")
+                out["code"] = json.loads(r["Payload"].read())["code"]
+                f = c.get_function(FunctionName="atomic")
+                out["memory"] = f["Configuration"]["MemorySize"]
+                out["greeting"] = f["Configuration"].get("Environment", {}).get("Variables", {}).get("GREETING")
+                out["reserved"] = f.get("Concurrency", {}).get("ReservedConcurrentExecutions")
+                """)
+            return (out["code"] as? String, out["memory"] as? Int, out["greeting"] as? String, out["reserved"] as? Int)
+        }
+        var r = try hearth(["deploy", "atomic", "--zip", fixtures + "/counter-v1.zip", "--runtime", "python3.11", "--handler", "app.handler",
+                            "--env", "GREETING=hey", "--memory", "192", "--reserved-concurrency", "3"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let notAZip = fixtures + "/not-a-zip.zip"
+        try "just text".write(toFile: notAZip, atomically: true, encoding: .utf8)
+        let failures: [([String], String)] = [
+            // Seen here: nothing is sent.
+            (["--zip", fixtures + "/counter-v2.zip", "--memory", "99999"], "Member must have value less than or equal to 10240"),
+            (["--zip", notAZip, "--memory", "256"], "not-a-zip.zip"),
+            // Refused by the daemon with the configuration, before the code is touched.
+            (["--zip", fixtures + "/counter-v2.zip", "--memory", "256", "--layer", "arn:aws:lambda:us-east-1:000000000000:layer:nope:1"], "deploy failed"),
+            // Refused after the configuration and the code were changed: both are put back.
+            (["--zip", fixtures + "/counter-v2.zip", "--memory", "256", "--env", "GREETING=bye", "--reserved-concurrency", "950"], "the function is as it was"),
+        ]
+        for (args, fragment) in failures {
+            r = try hearth(["deploy", "atomic"] + args)
+            XCTAssertNotEqual(r.status, 0, args.joined(separator: " "))
+            XCTAssertTrue(r.stderr.contains(fragment), "\(args.joined(separator: " ")): \(r.stderr)")
+            let now = try state()
+            XCTAssertEqual(now.code, "v1", "the code is unchanged after: \(args.joined(separator: " "))")
+            XCTAssertEqual(now.memory, 192, "the memory is unchanged after: \(args.joined(separator: " "))")
+            XCTAssertEqual(now.greeting, "hey", "the environment is unchanged after: \(args.joined(separator: " "))")
+            XCTAssertEqual(now.reserved, 3, "the reserved concurrency is unchanged after: \(args.joined(separator: " "))")
+        }
+        r = try hearth(["deploy", "atomic", "--zip", fixtures + "/counter-v2.zip", "--memory", "256"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try state().code, "v2", "a deploy that succeeds still changes it")
+    }
+
     func testTheHearthCLIIsAClientOfTheAPI() throws {
         let fixtures = try ServeFixtures.make()
         let daemon = try ServeDaemon()
