@@ -92,7 +92,13 @@ public struct FunctionBuilder: Sendable {
             guard let bootstrap = BootstrapResolver.resolve(task: task, opt: opt, root: assembled.rootLayers) else {
                 throw InvalidEntrypoint(message: "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap /var/runtime/bootstrap]")
             }
-            command = [bootstrap]
+            // AWS_LAMBDA_EXEC_WRAPPER: a managed runtime's start command is handed to the wrapper script as
+            // its arguments (custom runtimes start their bootstrap themselves, as on Lambda).
+            if info.executionEnvironment != nil, let wrapper = definition.environment.last(where: { $0.0 == "AWS_LAMBDA_EXEC_WRAPPER" })?.1, !wrapper.isEmpty {
+                command = [wrapper, bootstrap]
+            } else {
+                command = [bootstrap]
+            }
             context = .init(functionName: definition.name, memoryMB: memory, handler: handler,
                             executionEnvironment: info.executionEnvironment, logStreamName: stream)
             runtimeEnvironment = info.extraEnvironment

@@ -92,6 +92,16 @@ final class HearthRunTests: SandboxTestCase {
             }
             """)
         try zip("shell.zip", from: "shell")
+        // The same loop started as "#!/bin/sh": Lambda's /bin/sh is bash (set -o pipefail, source, function).
+        let loop = try String(contentsOfFile: dir + "/shell/bootstrap", encoding: .utf8)
+        try write("shsh/bootstrap", loop.replacingOccurrences(of: "#!/bin/bash", with: "#!/bin/sh"), mode: 0o755)
+        try write("shsh/function.sh", try String(contentsOfFile: dir + "/shell/function.sh", encoding: .utf8))
+        try zip("shsh.zip", from: "shsh")
+
+        // AWS_LAMBDA_EXEC_WRAPPER: a script that sets a variable and starts the runtime it is given.
+        try write("wrapped/wrapper.sh", "#!/bin/sh\nexport WRAPPED=\"by $0 with $1\"\nexec \"$@\"\n", mode: 0o755)
+        try write("wrapped/app.py", "import os\ndef handler(event, context):\n    return {'wrapped': os.environ.get('WRAPPED')}\n")
+        try zip("wrapped.zip", from: "wrapped")
 
         // A runtime that never asks for its event.
         try write("stuck/bootstrap", "#!/bin/sh\nsleep 60\n", mode: 0o755)
@@ -116,6 +126,7 @@ final class HearthRunTests: SandboxTestCase {
                 setTimeout(() => callback(null, { style: 'callback', name: event.name, id: context.awsRequestId.length }), 20);
             };
             exports.fails = async () => { throw new TypeError('node says no'); };
+            exports.logs = async (event, context) => { console.log('hello', event.name); console.warn('two\\nlines'); return context.awsRequestId; };
             """)
         try zip("node.zip", from: "node")
 
@@ -215,6 +226,35 @@ final class HearthRunTests: SandboxTestCase {
         XCTAssertEqual(r.status, 1, r.stderr)
         XCTAssertEqual(r.json["errorType"] as? String, "TypeError")
         XCTAssertEqual(r.json["errorMessage"] as? String, "node says no")
+    }
+
+    /// Lambda's Node.js log lines: timestamp, request id and level before each console line, one line each.
+    func testNodeConsoleLinesCarryLambdasPrefix() throws {
+        let r = try hearthRun(["--zip", "FIX/node.zip", "--runtime", "nodejs", "--handler", "index.logs", "--event", "FIX/event.json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let id = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        XCTAssertEqual(id.count, 36, r.stdout)
+        let lines = r.stderr.split(separator: "\n").map(String.init)
+        let info = try XCTUnwrap(lines.first { $0.hasSuffix("\tINFO\thello Ada") }, r.stderr)
+        XCTAssertNotNil(info.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\t"# + id + #"\tINFO\thello Ada$"#, options: .regularExpression), info)
+        XCTAssertTrue(lines.contains { $0.hasSuffix("\t" + id + "\tWARN\ttwo\rlines") }, "a message's newlines stay in its line: \(r.stderr)")
+    }
+
+    // custom runtimes: /bin/sh is bash
+
+    func testAShBootstrapGetsBash() throws {
+        let r = try hearthRun(["--zip", "FIX/shsh.zip", "--runtime", "provided.al2023", "--handler", "function.handler", "--event", "FIX/event.json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "Echoing request: '{\"name\": \"Ada\"}'\n")
+    }
+
+    func testExecWrapperStartsTheManagedRuntime() throws {
+        let r = try hearthRun(["--zip", "FIX/wrapped.zip", "--runtime", "python3.11", "--handler", "app.handler",
+                               "--env", "AWS_LAMBDA_EXEC_WRAPPER=/var/task/wrapper.sh"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.json["wrapped"] as? String, "by /var/task/wrapper.sh with /var/runtime/bootstrap")
+        let plain = try hearthRun(["--zip", "FIX/wrapped.zip", "--runtime", "python3.11", "--handler", "app.handler"])
+        XCTAssertTrue(plain.json["wrapped"] is NSNull, "no wrapper unless asked: \(plain.stdout)")
     }
 
     // Hearth's Python bootstrap

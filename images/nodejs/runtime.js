@@ -8,6 +8,19 @@ const { Writable } = require('stream');
 const [host, port] = (process.env.AWS_LAMBDA_RUNTIME_API || '127.0.0.1:9001').split(':');
 const base = '/2018-06-01/runtime';
 
+// Lambda's log lines: each console call is one line of timestamp, request id and level, tab-separated,
+// its own newlines turned into carriage returns so it stays one log event.
+const util = require('util');
+let currentRequestId;
+for (const [method, level, stream] of [['log', 'INFO', process.stdout], ['info', 'INFO', process.stdout],
+  ['debug', 'DEBUG', process.stdout], ['warn', 'WARN', process.stderr], ['error', 'ERROR', process.stderr],
+  ['trace', 'TRACE', process.stderr]]) {
+  console[method] = (...args) => {
+    const text = method === 'trace' ? util.format('Trace:', ...args) + '\n' + new Error().stack.split('\n').slice(2).join('\n') : util.format(...args);
+    stream.write(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${text.replace(/\n/g, '\r')}\n`);
+  };
+}
+
 function call(method, urlPath, body, headers) {
   return new Promise((resolve, reject) => {
     const req = http.request({ host, port, method, path: base + urlPath, headers: headers || {} }, (res) => {
@@ -145,6 +158,7 @@ async function main() {
   for (;;) {
     const next = await call('GET', '/invocation/next');
     const id = next.headers['lambda-runtime-aws-request-id'];
+    currentRequestId = id;
     const deadline = Number(next.headers['lambda-runtime-deadline-ms'] || 0);
     if (next.headers['lambda-runtime-trace-id']) process.env._X_AMZN_TRACE_ID = next.headers['lambda-runtime-trace-id'];
     const context = {
