@@ -10,17 +10,26 @@ public struct RuntimeInfo: Sendable, Equatable {
     public static func == (a: RuntimeInfo, b: RuntimeInfo) -> Bool { a.image == b.image && a.executionEnvironment == b.executionEnvironment }
 }
 
+/// Every name runs the version it says: Python 3.11 and Node.js 18 are Debian 12's, Python 3.13 and
+/// Node.js 20 Debian 13's (scripts/build-images); a name Hearth has no honest image for is refused.
 public enum RuntimeCatalog {
-    static let python = RuntimeInfo(image: "python3", executionEnvironment: "AWS_Lambda_python3.11",
-                                    extraEnvironment: [("PYTHONPATH", "/var/runtime:/opt/python/lib/python3.11/site-packages:/opt/python")])
-    static let node = RuntimeInfo(image: "nodejs", executionEnvironment: "AWS_Lambda_nodejs",
-                                  extraEnvironment: [("NODE_PATH", "/opt/nodejs/node_modules:/opt/nodejs/node20/node_modules:/var/runtime/node_modules:/var/runtime:/var/task")])
+    static func python(_ version: String, image: String) -> RuntimeInfo {
+        RuntimeInfo(image: image, executionEnvironment: "AWS_Lambda_python\(version)",
+                    extraEnvironment: [("PYTHONPATH", "/var/runtime:/opt/python/lib/python\(version)/site-packages:/opt/python")])
+    }
+    static func node(_ major: Int, image: String) -> RuntimeInfo {
+        RuntimeInfo(image: image, executionEnvironment: "AWS_Lambda_nodejs\(major).x",
+                    extraEnvironment: [("NODE_PATH", "/opt/nodejs/node_modules:/opt/nodejs/node\(major)/node_modules:/var/runtime/node_modules:/var/runtime:/var/task")])
+    }
+    static let python311 = python("3.11", image: "python3"), python313 = python("3.13", image: "python3.13")
+    static let node18 = node(18, image: "nodejs"), node20 = node(20, image: "nodejs20")
     static let provided = RuntimeInfo(image: "provided", executionEnvironment: nil, extraEnvironment: [])
 
     /// Lambda identifiers first, then the short names.
     public static let names: [(String, RuntimeInfo)] = [
-        ("python3.11", python), ("nodejs20.x", node), ("nodejs18.x", node), ("provided.al2023", provided), ("provided.al2", provided),
-        ("python3", python), ("python", python), ("nodejs", node), ("node", node), ("provided", provided),
+        ("python3.11", python311), ("python3.13", python313), ("nodejs18.x", node18), ("nodejs20.x", node20),
+        ("provided.al2023", provided), ("provided.al2", provided),
+        ("python3", python311), ("python", python311), ("nodejs", node18), ("node", node18), ("provided", provided),
     ]
 
     public static func lookup(_ name: String) throws -> RuntimeInfo {

@@ -138,12 +138,17 @@ final class LambdaConventionsTests: XCTestCase {
 
     func testRuntimeNames() throws {
         XCTAssertEqual(try RuntimeCatalog.lookup("python3.11").image, "python3")
-        XCTAssertEqual(try RuntimeCatalog.lookup("nodejs20.x").image, "nodejs")
+        XCTAssertEqual(try RuntimeCatalog.lookup("python3.13").executionEnvironment, "AWS_Lambda_python3.13")
+        // Each name runs its own version: nodejs20.x is Debian 13's Node 20, nodejs18.x Debian 12's Node 18.
+        XCTAssertEqual(try RuntimeCatalog.lookup("nodejs20.x").image, "nodejs20")
+        XCTAssertEqual(try RuntimeCatalog.lookup("nodejs18.x").image, "nodejs")
+        XCTAssertEqual(try RuntimeCatalog.lookup("nodejs20.x").executionEnvironment, "AWS_Lambda_nodejs20.x")
+        XCTAssertThrowsError(try RuntimeCatalog.lookup("nodejs22.x"), "no Debian suite has Node 22: refused, not mislabelled")
         XCTAssertEqual(try RuntimeCatalog.lookup("provided.al2023").image, "provided")
         XCTAssertEqual(try RuntimeCatalog.lookup("provided").image, "provided")
         XCTAssertThrowsError(try RuntimeCatalog.lookup("java21")) { error in
             XCTAssertTrue("\(error)".contains("unknown runtime 'java21'"))
-            XCTAssertTrue("\(error)".contains("python3.11, nodejs20.x"), "the error lists the known runtimes")
+            XCTAssertTrue("\(error)".contains("python3.11, python3.13, nodejs18.x, nodejs20.x"), "the error lists the known runtimes")
         }
     }
 

@@ -126,6 +126,7 @@ final class HearthRunTests: SandboxTestCase {
                 setTimeout(() => callback(null, { style: 'callback', name: event.name, id: context.awsRequestId.length }), 20);
             };
             exports.fails = async () => { throw new TypeError('node says no'); };
+            exports.version = async () => ({ node: process.version, env: process.env.AWS_EXECUTION_ENV });
             exports.logs = async (event, context) => { console.log('hello', event.name); console.warn('two\\nlines'); return context.awsRequestId; };
             """)
         try zip("node.zip", from: "node")
@@ -226,6 +227,32 @@ final class HearthRunTests: SandboxTestCase {
         XCTAssertEqual(r.status, 1, r.stderr)
         XCTAssertEqual(r.json["errorType"] as? String, "TypeError")
         XCTAssertEqual(r.json["errorMessage"] as? String, "node says no")
+    }
+
+    /// Each runtime name runs the version it says (Node 20 code uses toSorted, which Node 18 lacks).
+    func testRuntimeNamesRunTheirVersions() throws {
+        for (runtime, major) in [("nodejs18.x", "v18."), ("nodejs20.x", "v20.")] {
+            let r = try hearthRun(["--zip", "FIX/node.zip", "--runtime", runtime, "--handler", "index.version"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue((r.json["node"] as? String ?? "").hasPrefix(major), "\(runtime): \(r.stdout)")
+            XCTAssertEqual(r.json["env"] as? String, "AWS_Lambda_" + runtime)
+        }
+        try write313()
+        let py = try hearthRun(["--zip", "FIX/py313.zip", "--runtime", "python3.13", "--handler", "app.handler"])
+        XCTAssertEqual(py.status, 0, py.stderr)
+        XCTAssertEqual(py.json["version"] as? String, "3.13")
+        XCTAssertEqual(py.json["env"] as? String, "AWS_Lambda_python3.13")
+    }
+
+    /// A function that says which Python runs it.
+    func write313() throws {
+        let dir = try fixtureDirectory()
+        guard !FileManager.default.fileExists(atPath: dir + "/py313.zip") else { return }
+        try FileManager.default.createDirectory(atPath: dir + "/py313", withIntermediateDirectories: true)
+        try "import os, sys\ndef handler(event, context):\n    return {'version': '%d.%d' % sys.version_info[:2], 'env': os.environ.get('AWS_EXECUTION_ENV')}\n"
+            .write(toFile: dir + "/py313/app.py", atomically: true, encoding: .utf8)
+        let (status, out) = try RuntimeImages.run("/usr/bin/zip", ["-q", "-r", dir + "/py313.zip", "."], cwd: dir + "/py313")
+        guard status == 0 else { throw XCTSkip("zip failed: \(out)") }
     }
 
     /// Lambda's Node.js log lines: timestamp, request id and level before each console line, one line each.
