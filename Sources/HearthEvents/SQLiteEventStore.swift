@@ -15,15 +15,20 @@ public final class SQLiteEventStore: EventStore, ScheduleStore, @unchecked Senda
         self.path = path
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // On the writer, after the pool's own WAL setup (which sets NORMAL, syncing only at
+            // checkpoints): each commit syncs the WAL before an event is acknowledged.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
         } catch {
             throw EventStoreError("the event queue \(path) cannot be used: \(error)")
         }
+    }
+
+    /// The writer's PRAGMA synchronous (2 is FULL), for tests.
+    func writerSynchronousLevel() throws -> Int {
+        try pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     static var migrator: DatabaseMigrator {

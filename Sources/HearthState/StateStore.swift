@@ -18,10 +18,11 @@ public final class StateStore: @unchecked Sendable {
         self.path = path
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
-        // synchronous=FULL: a committed change survives power loss, not only a crash.
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // synchronous=FULL on the writer, after the pool's own WAL setup (which sets NORMAL): a
+            // committed change survives power loss, not only a crash.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
             try pool.write { db in try Self.migrate(db, path: path) }
         } catch let error as StateError {
             throw StateError(message: "the state database \(path) cannot be used: \(error.message)")
@@ -29,6 +30,11 @@ public final class StateStore: @unchecked Sendable {
             throw StateError(message: "the state database \(path) cannot be used: \(Self.describe(error))")
         }
     }
+    /// The writer's PRAGMA synchronous (2 is FULL), for tests.
+    func writerSynchronousLevel() throws -> Int {
+        try pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
 
     private static func migrate(_ db: Database, path: String) throws {
         let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0

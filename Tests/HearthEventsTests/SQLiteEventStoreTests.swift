@@ -2,6 +2,15 @@ import XCTest
 @testable import HearthEvents
 
 final class SQLiteEventStoreTests: XCTestCase {
+    /// An acknowledged event survives power loss: the connection that commits syncs the WAL at each
+    /// commit (synchronous=FULL). GRDB's WAL setup sets NORMAL after the configuration's own pragmas, so
+    /// this failed while the queue set FULL only there (strace showed no fdatasync per event).
+    func testTheWriterSyncsEveryCommit() throws {
+        let (store, dir) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        XCTAssertEqual(try store.writerSynchronousLevel(), 2, "PRAGMA synchronous on the writer: 2 is FULL")
+    }
+
     func testAddedEventsSurviveReopeningWithTheirPayloads() async throws {
         let (store, dir) = try temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: dir) }

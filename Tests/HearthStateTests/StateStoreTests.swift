@@ -23,6 +23,13 @@ final class StateStoreTests: XCTestCase {
                        imageConfig: nil, architectures: ["x86_64"], lastModified: "t0", revisionId: UUID().uuidString)
     }
 
+    /// A committed change survives power loss: the writer syncs at each commit (synchronous=FULL), which
+    /// GRDB's WAL setup had turned back to NORMAL after the configuration's pragmas.
+    func testTheWriterSyncsEveryCommit() throws {
+        let store = try StateStore(path: directory + "/sync.db")
+        XCTAssertEqual(try store.writerSynchronousLevel(), 2, "PRAGMA synchronous on the writer: 2 is FULL")
+    }
+
     func testFunctionsSurviveReopeningTheFile() throws {
         let path = directory + "/state.db"
         do {
