@@ -102,6 +102,16 @@ struct APIClient {
         return response
     }
 
+    /// A function's zip from its GetFunction answer's Code.Location (the daemon's own code route; the
+    /// host in the URL is whatever the request named, so only the path is used).
+    func downloadCode(_ function: [String: Any], name: String) throws -> [UInt8] {
+        let code = function["Code"] as? [String: Any] ?? [:]
+        guard let location = code["Location"] as? String, let range = location.range(of: "/hearth/v1/code/") else {
+            throw HearthError.system("the daemon's answer for \(name) has no Code.Location to download its code from")
+        }
+        return try call(.GET, String(location[range.lowerBound...])).body
+    }
+
     static func escape(_ component: String) -> String {
         component.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_.~"))) ?? component
     }

@@ -92,10 +92,7 @@ enum CompareFunction {
         }
         settings.runtime = config["Runtime"] as? String
         settings.handler = config["Handler"] as? String
-        guard let location = code["Location"] as? String, let path = location.range(of: "/hearth/v1/code/").map({ String(location[$0.lowerBound...]) }) else {
-            throw HearthError.system("the daemon's answer for \(name) has no Code.Location to download its code from")
-        }
-        let zip = try api.call(.GET, path).body
+        let zip = try api.downloadCode(function, name: name)
         let file = try UnnamedFile(directory: codeDirectory)
         try file.write(zip)
         return Definition(name: name, code: .zip(file), settings: settings, packageType: "Zip", usesDurations: false)

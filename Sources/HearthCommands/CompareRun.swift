@@ -24,7 +24,7 @@ enum CompareRun {
         let state = NSTemporaryDirectory() + "hearth-compare-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: state) }
-        let images = command.imagesDirectory ?? getenv("HEARTH_IMAGES_DIR").map { String(cString: $0) } ?? "/var/lib/hearth/images"
+        let images = SandboxRunCommand.imagesDirectory(command.imagesDirectory)
         let catalog = try FunctionCatalog(stateDirectory: state, imagesDirectory: images, region: "us-east-1", accountConcurrency: 1000)
         let definition = try CompareFunction.define(settings.source, memoryMB: command.memory ?? settings.trace.memoryMB,
                                                     codeDirectory: catalog.codeDirectory) { try command.client.client() }
@@ -68,39 +68,39 @@ enum CompareRun {
         say("serverless arm: replaying \(settings.trace.arrivals.count) requests over \(String(format: "%.1f", settings.trace.span)) s")
         // The box's own load (kernel threads, other services), taken out of each arm's CPU.
         let idleLoad = await ArmCPU.baseline(seconds: 2)
-        var cpu = ArmCPU.now()
-        var started = Date()
-        let serverless = try supervisor(policy: settings.policy)
-        try await serverless.start()
-        let first = await Replay.run(settings.trace, on: SchedulerTarget(scheduler: serverless.scheduler, function: record.name, payload: payload),
-                                     progress: ProgressBar.update)
-        ProgressBar.finish()
-        await serverless.shutdown()
-        let serverlessCPU = max(0, ArmCPU.now() - cpu - idleLoad * Date().timeIntervalSince(started))
-        let serverlessReport = ArmReport(arm: .serverless, policy: settings.policy.description, memoryMB: record.memorySize, environments: nil,
-                                         perEnvironment: nil, record: first, speedup: settings.speedup,
-                                         traceSeconds: settings.trace.span * settings.speedup, cpuSeconds: serverlessCPU, pricing: settings.pricing)
+        /// One arm: a fresh supervisor (a cold state), what `prepare` starts in it, the replay, the
+        /// shutdown, and the CPU the box spent meanwhile beyond its idle load.
+        func arm(_ kind: ArmReport.Kind, policy: KeepAlivePolicy, environments: Int?,
+                 prepare: (Scheduler) async throws -> Void = { _ in }) async throws -> ArmReport {
+            let cpu = ArmCPU.now(), started = Date()
+            let supervisor = try supervisor(policy: policy)
+            try await supervisor.start()
+            do {
+                try await prepare(supervisor.scheduler)
+            } catch {
+                await supervisor.shutdown()
+                throw error
+            }
+            let record = await Replay.run(settings.trace, on: SchedulerTarget(scheduler: supervisor.scheduler, function: name, payload: payload),
+                                          progress: ProgressBar.update)
+            ProgressBar.finish()
+            await supervisor.shutdown()
+            return ArmReport(arm: kind, policy: kind == .serverless ? policy.description : "always-on", memoryMB: memoryMB,
+                             environments: environments, perEnvironment: environments.map { _ in plan.perEnvironment }, record: record,
+                             speedup: settings.speedup, traceSeconds: settings.trace.span * settings.speedup,
+                             cpuSeconds: max(0, ArmCPU.now() - cpu - idleLoad * Date().timeIntervalSince(started)), pricing: settings.pricing)
+        }
+        let name = record.name, memoryMB = record.memorySize
+        let serverlessReport = try await arm(.serverless, policy: settings.policy, environments: nil)
 
         say("always-on arm: starting \(plan.environments) environment\(plan.environments == 1 ? "" : "s"), then the same replay")
-        cpu = ArmCPU.now()
-        started = Date()
-        let alwaysOn = try supervisor(policy: .fixed)
-        try await alwaysOn.start()
-        do {
-            try await alwaysOn.scheduler.keepAlwaysOn(FunctionReference(name: record.name, qualifier: nil), environments: plan.environments)
-        } catch {
-            await alwaysOn.shutdown()
-            throw HearthError.system("cannot start the always-on environments: \(error)")
+        let alwaysOnReport = try await arm(.alwaysOn, policy: .fixed, environments: plan.environments) { scheduler in
+            do {
+                try await scheduler.keepAlwaysOn(FunctionReference(name: name, qualifier: nil), environments: plan.environments)
+            } catch {
+                throw HearthError.system("cannot start the always-on environments: \(error)")
+            }
         }
-        let second = await Replay.run(settings.trace, on: SchedulerTarget(scheduler: alwaysOn.scheduler, function: record.name, payload: payload),
-                                      progress: ProgressBar.update)
-        ProgressBar.finish()
-        await alwaysOn.shutdown()
-        let alwaysOnReport = ArmReport(arm: .alwaysOn, policy: "always-on", memoryMB: record.memorySize, environments: plan.environments,
-                                       perEnvironment: plan.perEnvironment, record: second, speedup: settings.speedup,
-                                       traceSeconds: settings.trace.span * settings.speedup,
-                                       cpuSeconds: max(0, ArmCPU.now() - cpu - idleLoad * Date().timeIntervalSince(started)),
-                                       pricing: settings.pricing)
 
         let comparison = Comparison(plan: plan, serverless: serverlessReport, alwaysOn: alwaysOnReport)
         let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")

@@ -191,11 +191,7 @@ public struct DeployCommand: ParsableCommand {
     static func restorableCode(_ function: [String: Any], api: APIClient) throws -> [String: Any] {
         let code = function["Code"] as? [String: Any] ?? [:]
         if let uri = code["ImageUri"] as? String { return ["ImageUri": uri] }
-        guard let location = code["Location"] as? String, let range = location.range(of: "/hearth/v1/code/") else {
-            throw HearthError.system("the daemon did not say where the function's current code is")
-        }
-        let zip = try api.call(.GET, String(location[range.lowerBound...])).body
-        return ["ZipFile": Data(zip).base64EncodedString()]
+        return ["ZipFile": Data(try api.downloadCode(function, name: "the function")).base64EncodedString()]
     }
 
     func layerARN(_ value: String, index: Int, api: APIClient) throws -> String {

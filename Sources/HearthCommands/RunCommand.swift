@@ -84,7 +84,7 @@ public struct RunCommand: ParsableCommand {
         let payload = try readEvent()
         let definition = FunctionDefinition(name: name, code: code, layers: layers, memoryMB: memory, timeoutSeconds: timeout, environment: user)
         let store = try PackageStore(root: SandboxRunCommand.stateDirectory(stateDirectory) + "/store")
-        let images = imagesDirectory ?? getenv("HEARTH_IMAGES_DIR").map { String(cString: $0) } ?? "/var/lib/hearth/images"
+        let images = SandboxRunCommand.imagesDirectory(imagesDirectory)
         let function = try FunctionBuilder(store: store, imagesDirectory: images).build(definition)
         return (function, payload)
     }

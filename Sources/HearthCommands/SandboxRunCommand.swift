@@ -131,6 +131,11 @@ public struct SandboxRunCommand: ParsableCommand {
             uid: ids.uid, gid: ids.gid)
     }
 
+    /// The runtime images a one-shot command uses: --images-dir, else HEARTH_IMAGES_DIR, else the daemon's default.
+    static func imagesDirectory(_ option: String?) -> String {
+        option ?? getenv("HEARTH_IMAGES_DIR").map { String(cString: $0) } ?? "/var/lib/hearth/images"
+    }
+
     static func stateDirectory(_ option: String?) throws -> String {
         let path = option ?? getenv("HEARTH_STATE_DIR").map { String(cString: $0) } ?? "/var/lib/hearth"
         guard path.hasPrefix("/") else { throw HearthError.invalidArgument("the state directory must be an absolute path: \(path)") }

@@ -14,7 +14,8 @@ extension Scheduler {
     /// An invocation of `key` ended: true if its environment is to be unloaded at once (the last one
     /// running under a policy that pre-warms before the next).
     func left(_ key: PoolKey) -> Bool {
-        guard idleHistories[key] != nil else { return false }
+        // The fixed policy keeps no history: nothing to look up on the warm path.
+        guard case .hybrid = options.keepAlive, idleHistories[key] != nil else { return false }
         let last = idleHistories[key]?.leave(at: clock.now()) ?? false
         return last && windows(for: key).preWarm > 0
     }

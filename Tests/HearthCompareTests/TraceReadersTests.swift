@@ -73,6 +73,8 @@ final class TraceReadersTests: XCTestCase {
         bad[4 + 9] = "-1"
         let negative = try write("invocations_per_function_md.anon.d04.csv", Self.header2019 + "\n\n" + bad.joined(separator: ",") + "\n")
         assertRefused(negative, "invocations_per_function_md.anon.d04.csv:3: minute 10: '-1' is not a count of invocations")
+        let huge = try write("invocations_per_function_md.anon.d07.csv", Self.header2019 + "\n" + Self.row2019("o", "a", "f", [1: 6_000_000, 2: 5_000_000]) + "\n")
+        assertRefused(huge, "d07.csv:2: more than 10000000 invocations: too many to replay")
         let header = try write("invocations_per_function_md.anon.d05.csv", "HashOwner,HashApp,HashFunction,Trigger,1,2\n")
         assertRefused(header, "d05.csv:1: expected the header")
         let ok = try write("invocations_per_function_md.anon.d06.csv", Self.header2019 + "\n" + Self.row2019("o", "a", "f", [1: 1]) + "\n")
