@@ -37,7 +37,9 @@ public struct CompareCommand: ParsableCommand {
     @Option(name: .customLong("keep-alive-policy"), help: "The serverless arm's keep-alive: fixed or hybrid.") var keepAlivePolicy = "fixed"
     @Option(name: .customLong("idle-timeout"), help: "The fixed keep-alive, in seconds of trace time (default 600, Lambda's).") var idleTimeout = 600.0
     @Option(help: "Always-on environments (default: the fewest that serve the trace's busiest second within --target-p99-wait).") var environments: Int?
-    @Option(name: .customLong("per-environment"), help: "Invocations each always-on environment serves at once.") var perEnvironment = 1
+    @Option(name: .customLong("per-environment"),
+            help: "Invocations each always-on environment serves at once (1-32; its runtime is told by AWS_LAMBDA_MAX_CONCURRENCY).")
+    var perEnvironment = 1
     @Option(name: .customLong("target-p99-wait"), help: "Queueing allowed at the 99th percentile when choosing N, in ms (default 50).") var targetWaitMs = 50.0
     @Option(name: .customLong("request-price"), help: "Lambda's price per million requests (default 0.20).") var requestPrice: Double?
     @Option(name: .customLong("gb-second-price"), help: "Lambda's price per GB-second (default 0.0000166667).") var gbSecondPrice: Double?
@@ -82,8 +84,8 @@ public struct CompareCommand: ParsableCommand {
             throw ValidationError("--memory must be from \(LambdaLimits.memoryMB.lowerBound) to \(LambdaLimits.memoryMB.upperBound) MB, got \(memory)")
         }
         if let environments, !(1...1000).contains(environments) { throw ValidationError("--environments must be from 1 to 1000, got \(environments)") }
-        guard perEnvironment == 1 else {
-            throw ValidationError("--per-environment above 1 needs the runtimes' concurrent mode (AWS_LAMBDA_MAX_CONCURRENCY), which Hearth does not have yet")
+        guard RuntimeConcurrency.range.contains(perEnvironment) else {
+            throw ValidationError("--per-environment must be from \(RuntimeConcurrency.range.lowerBound) to \(RuntimeConcurrency.range.upperBound), got \(perEnvironment)")
         }
         guard let policy = KeepAlivePolicy(name: keepAlivePolicy) else { throw ValidationError("--keep-alive-policy must be fixed or hybrid, got '\(keepAlivePolicy)'") }
         var pricing = Pricing()
@@ -143,7 +145,7 @@ public struct CompareCommand: ParsableCommand {
             sizing = "as given"
         } else if let meanDurationMs {
             n = Sizing.environments(peakPerSecond: Double(summary.peakPerSecond), meanDurationSeconds: meanDurationMs / 1000,
-                                    targetWait: targetWaitMs / 1000)
+                                    targetWait: targetWaitMs / 1000, perEnvironment: perEnvironment)
             sizing = "the fewest for the replay's peak of \(summary.peakPerSecond)/s at \(String(format: "%.1f", meanDurationMs)) ms each "
                 + "(\(dryRun ? "the trace's mean; measured when it runs" : "measured")) within a p99 wait of \(Int(targetWaitMs)) ms"
         } else {

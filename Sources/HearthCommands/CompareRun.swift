@@ -96,7 +96,8 @@ enum CompareRun {
         say("always-on arm: starting \(plan.environments) environment\(plan.environments == 1 ? "" : "s"), then the same replay")
         let alwaysOnReport = try await arm(.alwaysOn, policy: .fixed, environments: plan.environments) { scheduler in
             do {
-                try await scheduler.keepAlwaysOn(FunctionReference(name: name, qualifier: nil), environments: plan.environments)
+                try await scheduler.keepAlwaysOn(FunctionReference(name: name, qualifier: nil), environments: plan.environments,
+                                                 perEnvironment: plan.perEnvironment)
             } catch {
                 throw HearthError.system("cannot start the always-on environments: \(error)")
             }

@@ -6,8 +6,18 @@ import Foundation
 /// the replay then measures what that choice gave.
 public enum Sizing {
     /// - Parameters: peakPerSecond: arrivals in the busiest second; meanDurationSeconds: the function's
-    ///   mean run time; targetWait: the 99th-percentile wait allowed (seconds).
-    public static func environments(peakPerSecond: Double, meanDurationSeconds: Double, targetWait: Double, limit: Int = 10_000) -> Int {
+    ///   mean run time; targetWait: the 99th-percentile wait allowed (seconds); perEnvironment: the
+    ///   invocations each environment serves at once (its places are the queue's servers; the duration is
+    ///   taken as the same when they are shared).
+    public static func environments(peakPerSecond: Double, meanDurationSeconds: Double, targetWait: Double, perEnvironment: Int = 1,
+                                    limit: Int = 10_000) -> Int {
+        let places = max(1, perEnvironment)
+        let servers = servers(peakPerSecond: peakPerSecond, meanDurationSeconds: meanDurationSeconds, targetWait: targetWait, limit: limit * places)
+        return min(limit, (servers + places - 1) / places)
+    }
+
+    /// The fewest servers of the M/M/c queue that keep the 99th-percentile wait within `targetWait`.
+    static func servers(peakPerSecond: Double, meanDurationSeconds: Double, targetWait: Double, limit: Int) -> Int {
         guard peakPerSecond > 0, meanDurationSeconds > 0 else { return 1 }
         let load = peakPerSecond * meanDurationSeconds
         var n = max(1, Int(load.rounded(.up)))

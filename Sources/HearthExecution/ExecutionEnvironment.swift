@@ -12,8 +12,10 @@ import Synchronization
 /// One Lambda execution environment: a sandbox whose network namespace has the
 /// Runtime API at 127.0.0.1:9001, started once, initialised once (at most 10 s,
 /// ending at the runtime's first GET /next), then handed one event at a time
-/// for as long as it stays healthy. A timeout, an exit or an out-of-memory kill
-/// ends it for good.
+/// (up to `function.maxConcurrency` at once, for an always-on environment) for as
+/// long as it stays healthy. A timeout, an exit or an out-of-memory kill ends it
+/// for good; with several events at once, a timeout ends that one and retires the
+/// environment, whose other events finish.
 public final class ExecutionEnvironment: @unchecked Sendable {
     public static let initTimeoutSeconds = 10.0
 
@@ -73,13 +75,13 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         let sandbox: RunningSandbox, server: RuntimeAPIServer, outputFd: Int32
         let attachment: NetworkAttachment?
         if let prepared {
-            (sandbox, server, outputFd) = try await prepared.specialise(as: function.spec, network: network?.allowed, engine: engine)
+            (sandbox, server, outputFd) = try await prepared.specialise(as: function.spec, maxConcurrency: function.maxConcurrency, network: network?.allowed, engine: engine)
             attachment = prepared.attachment
         } else {
             let namespace = try network.map { try NetworkAttachment.make(on: $0.bridge, allowing: $0.allowed) }
             defer { if let namespace { close(namespace.fd) } }
             do {
-                (sandbox, server, outputFd) = try await PreparedSandbox.launch { stdio in
+                (sandbox, server, outputFd) = try await PreparedSandbox.launch(maxConcurrency: function.maxConcurrency) { stdio in
                     try engine.start(function.spec, stdio: stdio, networkNamespace: namespace?.fd, listenerPort: RuntimeAPIServer.port)
                 }
             } catch {
@@ -169,10 +171,13 @@ public final class ExecutionEnvironment: @unchecked Sendable {
     public func invoke(_ request: Request, log: InvocationLog) async -> InvocationResult {
         let requestId = request.requestId
         let initMs = request.reportInit ? initDurationMs : nil
-        defer { output.end() }
+        // A runtime working on several events at once writes for all of them into one pipe: its lines go
+        // to the function's log, each invocation's own log has its START, END and REPORT lines.
+        let shared = function.maxConcurrency > 1
+        defer { if !shared { output.end() } }
         log.start(requestId: requestId, version: function.version)
         // A runtime's output joins the invocation once it has the event (below); after a failed init, what it wrote is the invocation's.
-        if case .ready = initResult {} else { output.begin(log) }
+        if case .ready = initResult {} else if !shared { output.begin(log) }
 
         switch initResult {
         case .ready: break
@@ -185,7 +190,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         case .exited(let exit):
             return await exitResult(exit, requestId: requestId, ms: initDurationMs, initMs: initDurationMs, log: log)
         }
-        guard lifecycle.move(from: .idle, to: .busy) else {
+        guard lifecycle.acquire(limit: function.maxConcurrency) else {
             let failure = PlatformFailure.unknown(isHealthy ? "the execution environment is not idle" : "the execution environment is gone")
             return await finish(requestId, .platform(failure), body: LambdaErrors.document(failure, requestId: requestId), ms: 0, initMs: nil, log: log)
         }
@@ -199,16 +204,25 @@ public final class ExecutionEnvironment: @unchecked Sendable {
             invokedFunctionArn: request.qualifier.map { function.arn + ":" + $0 } ?? function.arn, traceId: Self.traceId(),
             clientContext: request.clientContext)
         let sandbox = self.sandbox
+        let lifecycle = self.lifecycle
         let timedOut = Atomic(false)
         let timer = session.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
             // Marked first: the kill makes the runtime exit, and that must not read as a crash.
             timedOut.store(true, ordering: .sequentiallyConsistent)
-            session.close(.platformError(.timedOut), reason: "the invocation timed out")
-            sandbox.kill()
+            if shared {
+                // Its siblings run on in the same runtime: this one ends now, and the environment takes no
+                // more events; the scheduler destroys it once the others are answered.
+                lifecycle.drain()
+                session.abandon(requestId: requestId, with: .platformError(.timedOut))
+            } else {
+                session.close(.platformError(.timedOut), reason: "the invocation timed out")
+                sandbox.kill()
+            }
         }
         // Output from before the runtime takes the event (the end of its previous one) stays out of this invocation's log.
         let output = self.output
-        var outcome = (try? await session.invoke(invocation, stream: request.stream, onDelivered: { output.begin(log) }).get())
+        let delivered: (@Sendable () -> Void)? = shared ? nil : { @Sendable in output.begin(log) }
+        var outcome = (try? await session.invoke(invocation, stream: request.stream, onDelivered: delivered).get())
             ?? .platformError(.unknown("the Runtime API failed"))
         timer.cancel()
         if timedOut.load(ordering: .sequentiallyConsistent), case .platformError = outcome {
@@ -222,7 +236,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         case .functionError(let body, let type):
             return await finish(requestId, .functionError(type: type), body: body, ms: ms, initMs: initMs, log: log)
         case .platformError(.timedOut):
-            markDead()
+            if !shared { markDead() }
             return await finish(requestId, .platform(.timedOut), body: LambdaErrors.timedOut(requestId: requestId, seconds: timeout),
                                 ms: ms, initMs: initMs, log: log)
         case .platformError(let failure):
@@ -270,7 +284,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
             maxMemoryUsedMB: Int((Double(peak ?? 0) / 1_048_576).rounded(.up)), initDurationMs: initMs, end: end)
         log.end(requestId: requestId)
         log.report(requestId: requestId, report)
-        lifecycle.move(from: .busy, to: .idle)
+        lifecycle.release()
         return InvocationResult(requestId: requestId, end: end, body: end.errorType.map { .error(body, type: $0) } ?? .success(body), report: report)
     }
 
@@ -320,23 +334,54 @@ public enum EnvironmentState: UInt8, Sendable {
     case starting, idle, busy, draining, dead
 }
 
-/// An environment's state, changed by its invocations, the scheduler and the exit watcher's thread.
+/// An environment's state, changed by its invocations, the scheduler and the exit watcher's thread,
+/// with the number of invocations it runs now.
 final class Lifecycle: Sendable {
-    private let raw = Atomic<UInt8>(EnvironmentState.starting.rawValue)
+    private struct Current {
+        var state = EnvironmentState.starting
+        var busy = 0
+    }
+    private let current = Mutex(Current())
 
-    var state: EnvironmentState { EnvironmentState(rawValue: raw.load(ordering: .acquiring)) ?? .dead }
+    var state: EnvironmentState { current.withLock { $0.state } }
+    /// Invocations running in it now.
+    var busyCount: Int { current.withLock { $0.busy } }
 
     /// Moves to `to` only from `from`; false (and no change) from any other state.
     @discardableResult
     func move(from: EnvironmentState, to: EnvironmentState) -> Bool {
-        raw.compareExchange(expected: from.rawValue, desired: to.rawValue, ordering: .acquiringAndReleasing).exchanged
+        current.withLock { current in
+            guard current.state == from else { return false }
+            current.state = to
+            return true
+        }
     }
 
-    func markDead() { raw.store(EnvironmentState.dead.rawValue, ordering: .releasing) }
+    /// Takes one of `limit` places: from idle, or from busy while fewer than `limit` invocations run.
+    func acquire(limit: Int) -> Bool {
+        current.withLock { current in
+            guard current.state == .idle || (current.state == .busy && current.busy < limit) else { return false }
+            current.busy += 1
+            current.state = .busy
+            return true
+        }
+    }
 
-    /// Retired: from idle, or from busy (the invocation finishes); starting and dead stay as they are.
+    /// An invocation ended: busy becomes idle with the last one; draining and dead stay as they are.
+    func release() {
+        current.withLock { current in
+            current.busy = max(0, current.busy - 1)
+            if current.busy == 0 && current.state == .busy { current.state = .idle }
+        }
+    }
+
+    func markDead() { current.withLock { $0.state = .dead } }
+
+    /// Retired: from idle, or from busy (its invocations finish); starting and dead stay as they are.
     func drain() {
-        if !move(from: .idle, to: .draining) { move(from: .busy, to: .draining) }
+        current.withLock { current in
+            if current.state == .idle || current.state == .busy { current.state = .draining }
+        }
     }
 }
 

@@ -43,7 +43,7 @@ public final class PreparedSandbox: @unchecked Sendable {
     }
 
     /// Gives this sandbox the function (and what it may reach); it is used up either way.
-    func specialise(as spec: SandboxSpec, network: FunctionNetwork?, engine: SandboxEngine) async throws
+    func specialise(as spec: SandboxSpec, maxConcurrency: Int, network: FunctionNetwork?, engine: SandboxEngine) async throws
         -> (value: RunningSandbox, server: RuntimeAPIServer, outputFd: Int32) {
         do {
             // Made for the other choice (the launcher keys them so): never a network the function did not ask for.
@@ -51,6 +51,8 @@ public final class PreparedSandbox: @unchecked Sendable {
                 throw HearthError.sandboxSetup("a pre-built sandbox \(attachment == nil ? "without" : "with") a network cannot run a function \(network == nil ? "without" : "with") one")
             }
             if let attachment, let network { try attachment.apply(network) }
+            // Before the runtime starts: its workers' first GET /next requests come at once.
+            try await server.session.allowConcurrency(maxConcurrency).get()
             let sandbox = try engine.specialise(held, as: spec)
             return (sandbox, server, outputFd)
         } catch {
@@ -72,7 +74,7 @@ public final class PreparedSandbox: @unchecked Sendable {
 
     /// A sandbox made by `start` in a new network namespace, where its init has made the Runtime API's
     /// listener (127.0.0.1:9001); the server on that listener; one pipe for stdout and stderr.
-    static func launch<T: ListeningSandbox>(start: (SandboxEngine.Stdio) throws -> T) async throws
+    static func launch<T: ListeningSandbox>(maxConcurrency: Int = 1, start: (SandboxEngine.Stdio) throws -> T) async throws
         -> (value: T, server: RuntimeAPIServer, outputFd: Int32) {
         // stdout and stderr share one pipe: Lambda's log is one stream, and one fd per sandbox is cheaper.
         var pipe: [Int32] = [-1, -1]
@@ -91,7 +93,7 @@ public final class PreparedSandbox: @unchecked Sendable {
         do {
             guard let listener = started.listener else { throw HearthError.sandboxSetup("the sandbox has no Runtime API listener") }
             // A runtime that connects before the server is up waits in the listener's backlog.
-            let server = try await RuntimeAPIServer.serve(listeningSocket: listener).get()
+            let server = try await RuntimeAPIServer.serve(listeningSocket: listener, maxConcurrency: maxConcurrency).get()
             return (started, server, pipe[0])
         } catch {
             if let listener = started.listener { close(listener) }

@@ -28,16 +28,17 @@ public final class RuntimeAPIServer: Sendable {
 
     /// Serves an already listening socket: ownership passes to the server once it is serving; if this
     /// fails, the socket is still the caller's.
-    public static func serve(listeningSocket fd: Int32) -> EventLoopFuture<RuntimeAPIServer> {
+    /// - Parameter maxConcurrency: how many events the runtime may work on at once (`RuntimeSession`).
+    public static func serve(listeningSocket fd: Int32, maxConcurrency: Int = 1) -> EventLoopFuture<RuntimeAPIServer> {
         let loop = group.next()
-        let session = RuntimeSession(eventLoop: loop)
+        let session = RuntimeSession(eventLoop: loop, maxConcurrency: maxConcurrency)
         return started(bootstrap(loop, session).withBoundSocket(fd), session)
     }
 
     /// Binds `host:port` (port 0: any); for tests and tools outside a sandbox.
-    public static func bind(host: String, port: Int) -> EventLoopFuture<RuntimeAPIServer> {
+    public static func bind(host: String, port: Int, maxConcurrency: Int = 1) -> EventLoopFuture<RuntimeAPIServer> {
         let loop = group.next()
-        let session = RuntimeSession(eventLoop: loop)
+        let session = RuntimeSession(eventLoop: loop, maxConcurrency: maxConcurrency)
         return started(bootstrap(loop, session).bind(host: host, port: port), session)
     }
 

@@ -4,44 +4,63 @@ import NIOHTTP1
 
 /// The Runtime API state of one sandbox. Every method runs on `eventLoop`
 /// (all of the sandbox's connections are served there), so the state needs no lock.
+///
+/// A runtime works on at most `maxConcurrency` events at once: 1 as on Lambda, where an environment
+/// runs one invocation at a time; more for an always-on environment whose runtime runs several workers
+/// (AWS_LAMBDA_MAX_CONCURRENCY, as on Lambda Managed Instances), each with its own GET /next.
 public final class RuntimeSession: @unchecked Sendable {
     public let eventLoop: EventLoop
     /// Completed once: on the first GET /next (ready) or on POST /init/error.
     public let initOutcome: EventLoopPromise<InitOutcome>
 
+    /// An event with what goes with it until it is answered.
+    private struct Event {
+        var invocation: RuntimeInvocation
+        var promise: EventLoopPromise<InvocationOutcome>
+        /// Where its streamed response goes, when its caller streams.
+        var sink: ResponseSink?
+        /// Called on the event loop as it is handed to the runtime.
+        var onDelivered: (@Sendable () -> Void)?
+    }
+
+    private var maxConcurrency: Int
     private var initDone = false
     /// Set once the session is over, to what every event still outstanding or sent later ends with.
     private var closed: InvocationOutcome?
-    /// A GET /next waiting for an event, with the connection it came on.
-    private var parkedNext: (id: ObjectIdentifier, respond: (RuntimeAPIResponse) -> Void)?
-    /// An event not yet handed to the runtime.
-    private var pending: (RuntimeInvocation, EventLoopPromise<InvocationOutcome>)?
-    /// Where the pending and the current event's streamed response goes, when its caller streams.
-    private var pendingSink: ResponseSink?
-    private var currentSink: ResponseSink?
-    /// The connection whose streamed response is being passed on, and how many bytes it has sent.
-    private var streamer: (id: ObjectIdentifier, bytes: Int)?
-    /// Called on the event loop as the pending event is handed to the runtime.
-    private var onDelivered: (@Sendable () -> Void)?
-    /// The event the runtime is working on.
-    private var current: (RuntimeInvocation, EventLoopPromise<InvocationOutcome>)?
+    /// GET /next requests waiting for an event, oldest first, with the connection each came on.
+    private var parked: [(id: ObjectIdentifier, respond: (RuntimeAPIResponse) -> Void)] = []
+    /// Events not yet handed to the runtime, oldest first.
+    private var pending: [Event] = []
+    /// The events the runtime is working on, by request id.
+    private var current: [String: Event] = [:]
+    /// The connections whose streamed response is being passed on: for which event, and how many bytes so far.
+    private var streamers: [ObjectIdentifier: (requestId: String, bytes: Int)] = [:]
     /// The last request ids answered (a bounded window), so a repeated POST is told 403, an unknown id 400.
     private var answered = RecentIDs(capacity: 16)
     /// Connections the runtime has open now; more than `maxConnections` are refused.
     private var connections = 0
-    /// The connection whose request body is being kept (one at a time: a sandbox can fill its own memory,
-    /// never the daemon's).
-    private var bodyKeeper: ObjectIdentifier?
+    /// The connections whose request body is being kept, at most one per event in flight: a sandbox
+    /// can fill its own memory, never the daemon's.
+    private var bodyKeepers: Set<ObjectIdentifier> = []
     /// Told when the runtime starts and stops waiting idle (`observeIdle`).
     private var idleObserver: (@Sendable (Bool) -> Void)?
     private var isIdle = false
 
-    /// Runtimes keep one or two connections (AWS's clients one; a concurrent runtime one per request).
+    /// Runtimes keep one or two connections (AWS's clients one; a concurrent runtime one per worker).
     public static let maxConnections = 64
 
-    public init(eventLoop: EventLoop) {
+    public init(eventLoop: EventLoop, maxConcurrency: Int = 1) {
         self.eventLoop = eventLoop
+        self.maxConcurrency = min(max(maxConcurrency, RuntimeConcurrency.range.lowerBound), RuntimeConcurrency.range.upperBound)
         initOutcome = eventLoop.makePromise(of: InitOutcome.self)
+    }
+
+    /// Lets the runtime work on up to `count` events at once (clamped to `RuntimeConcurrency.range`); set before
+    /// the runtime starts (a prepared sandbox's session exists before its function is known).
+    public func allowConcurrency(_ count: Int) -> EventLoopFuture<Void> {
+        eventLoop.submit {
+            self.maxConcurrency = min(max(count, RuntimeConcurrency.range.lowerBound), RuntimeConcurrency.range.upperBound)
+        }
     }
 
     /// Queues an event for the runtime; the future completes when it is answered or the session fails.
@@ -55,17 +74,28 @@ public final class RuntimeSession: @unchecked Sendable {
             if let closed = self.closed {
                 // Why it closed (the runtime exited, say): an event that comes after ends as the ones outstanding did.
                 promise.succeed(closed)
-            } else if self.pending != nil || self.current != nil {
-                promise.succeed(.platformError(.unknown("the sandbox is busy with another invocation")))
+            } else if self.pending.count + self.current.count >= self.maxConcurrency {
+                promise.succeed(.platformError(.unknown(self.maxConcurrency == 1 ? "the sandbox is busy with another invocation"
+                                                        : "the sandbox is busy with \(self.maxConcurrency) invocations")))
             } else {
-                self.pending = (invocation, promise)
-                self.pendingSink = stream
-                self.onDelivered = onDelivered
+                self.pending.append(Event(invocation: invocation, promise: promise, sink: stream, onDelivered: onDelivered))
                 // Thawed before the event is written, so the runtime runs as soon as it arrives.
                 self.updateIdle()
                 self.deliverIfPossible()
             }
             return promise.futureResult
+        }
+    }
+
+    /// Ends one event now with `outcome` (its deadline passed) while the runtime's other events go on;
+    /// an answer the runtime posts for it later is refused as already answered.
+    public func abandon(requestId: String, with outcome: InvocationOutcome) {
+        eventLoop.execute {
+            if let index = self.pending.firstIndex(where: { $0.invocation.requestId == requestId }) {
+                self.pending.remove(at: index).promise.succeed(outcome)
+            } else {
+                self.complete(requestId: requestId, with: outcome)
+            }
         }
     }
 
@@ -80,7 +110,7 @@ public final class RuntimeSession: @unchecked Sendable {
     }
 
     private func updateIdle() {
-        let idle = closed == nil && parkedNext != nil && pending == nil && current == nil
+        let idle = closed == nil && !parked.isEmpty && pending.isEmpty && current.isEmpty
         guard idle != isIdle else { return }
         isIdle = idle
         idleObserver?(idle)
@@ -91,15 +121,12 @@ public final class RuntimeSession: @unchecked Sendable {
         eventLoop.execute {
             guard self.closed == nil else { return }
             self.closed = outcome
-            self.pending?.1.succeed(outcome)
-            self.current?.1.succeed(outcome)
-            self.pending = nil
-            self.onDelivered = nil
-            self.current = nil
-            self.pendingSink = nil
-            self.currentSink = nil
-            self.streamer = nil
-            self.parkedNext = nil
+            let outstanding = self.pending + self.current.values
+            self.pending = []
+            self.current = [:]
+            self.streamers = [:]
+            self.parked = []
+            for event in outstanding { event.promise.succeed(outcome) }
             self.updateIdle()
             self.initOutcome.fail(RuntimeSessionClosed(reason: reason))
         }
@@ -109,19 +136,25 @@ public final class RuntimeSession: @unchecked Sendable {
 
     func next(connection: ObjectIdentifier, respond: @escaping (RuntimeAPIResponse) -> Void) {
         if closed != nil { return respond(.error(500, "InternalServerError", "Internal Server Error")) }
-        if parkedNext != nil { return respond(.invalidState("another /next is already waiting")) }
-        if current != nil { return respond(.invalidState("/next called before the current invocation was answered")) }
+        if parked.count + current.count >= maxConcurrency {
+            if maxConcurrency > 1 {
+                return respond(.invalidState("more GET /next requests than the environment's concurrency (\(maxConcurrency)) allows"))
+            }
+            if !parked.isEmpty { return respond(.invalidState("another /next is already waiting")) }
+            return respond(.invalidState("/next called before the current invocation was answered"))
+        }
         if !initDone {
             initDone = true
             initOutcome.succeed(.ready)
         }
-        parkedNext = (connection, respond)
+        parked.append((connection, respond))
         deliverIfPossible()
         updateIdle()
     }
 
-    /// Whether a /next is waiting (on the event loop; for tests).
-    var isNextParked: Bool { parkedNext != nil }
+    /// How many /next requests are waiting (on the event loop; for tests).
+    var parkedCount: Int { parked.count }
+    var isNextParked: Bool { !parked.isEmpty }
 
     /// A connection opened; false if the runtime has too many and this one must be closed.
     func connectionOpened() -> Bool {
@@ -130,52 +163,54 @@ public final class RuntimeSession: @unchecked Sendable {
         return true
     }
 
-    /// The connection of a parked /next closed: the runtime is not waiting any more.
+    /// The connection closed: a /next parked on it is not waiting any more.
     func connectionClosed(_ connection: ObjectIdentifier) {
         connections -= 1
-        if parkedNext?.id == connection {
-            parkedNext = nil
+        if let index = parked.firstIndex(where: { $0.id == connection }) {
+            parked.remove(at: index)
             // Thawed, so it can notice and ask again.
             updateIdle()
         }
-        if bodyKeeper == connection { bodyKeeper = nil }
-        if streamer?.id == connection { streamer = nil }
+        bodyKeepers.remove(connection)
+        streamers[connection] = nil
     }
 
-    /// Whether a request's body is worth keeping: a POST for the invocation the runtime is working on (its
-    /// response or error), or an init error before init is over, and no other connection's body being
-    /// kept. Any other body is counted but dropped as it arrives; its request is refused anyway.
+    /// Whether a request's body is worth keeping: a POST for an event the runtime is working on (its
+    /// response or error), or an init error before init is over, while fewer connections keep bodies than
+    /// events are in flight. Any other body is counted but dropped as it arrives; its request is refused anyway.
     func keepsBody(of connection: ObjectIdentifier, method: String, path: Substring) -> Bool {
-        guard method == "POST", bodyKeeper == nil || bodyKeeper == connection else { return false }
+        guard method == "POST", bodyKeepers.contains(connection) || bodyKeepers.count < max(1, current.count) else { return false }
         let wanted: Bool
         if path == "init/error" {
             wanted = !initDone
-        } else if let current, path.hasPrefix("invocation/"), path.dropFirst("invocation/".count).hasPrefix(current.0.requestId + "/") {
-            wanted = true
+        } else if path.hasPrefix("invocation/") {
+            let rest = path.dropFirst("invocation/".count)
+            wanted = rest.firstIndex(of: "/").map { current[String(rest[..<$0])] != nil } ?? false
         } else {
             wanted = false
         }
-        if wanted { bodyKeeper = connection }
+        if wanted { bodyKeepers.insert(connection) }
         return wanted
     }
 
-    /// The sink for a POST of the current invocation's response in streaming mode, when its caller streams;
-    /// the connection then passes its body on as it arrives (`streamed`) instead of keeping it.
+    /// The sink for a POST of an event's response in streaming mode, when its caller streams; the
+    /// connection then passes its body on as it arrives (`streamed`) instead of keeping it.
     func streamingSink(of connection: ObjectIdentifier, path: Substring, headers: HTTPHeaders) -> ResponseSink? {
-        guard let current, let sink = currentSink, streamer == nil, bodyKeeper == nil,
-              path == "invocation/" + current.0.requestId + "/response",
-              headers.first(name: "lambda-runtime-function-response-mode")?.lowercased() == "streaming"
-        else { return nil }
-        streamer = (connection, 0)
+        guard path.hasPrefix("invocation/"), path.hasSuffix("/response"), streamers[connection] == nil,
+              !bodyKeepers.contains(connection),
+              headers.first(name: "lambda-runtime-function-response-mode")?.lowercased() == "streaming" else { return nil }
+        let requestId = String(path.dropFirst("invocation/".count).dropLast("/response".count))
+        guard let sink = current[requestId]?.sink, !streamers.values.contains(where: { $0.requestId == requestId }) else { return nil }
+        streamers[connection] = (requestId, 0)
         sink.open(headers.first(name: "content-type"))
         return sink
     }
 
     /// A chunk of the streamed response: passed on while the total stays within Lambda's 200 MB; false once it is over.
     func streamed(_ bytes: [UInt8], from connection: ObjectIdentifier) -> Bool {
-        guard let sink = currentSink, var state = streamer, state.id == connection else { return false }
+        guard var state = streamers[connection], let sink = current[state.requestId]?.sink else { return false }
         state.bytes += bytes.count
-        streamer = state
+        streamers[connection] = state
         guard state.bytes <= ResponseSink.maxBytes else { return false }
         sink.write(bytes)
         return true
@@ -183,29 +218,28 @@ public final class RuntimeSession: @unchecked Sendable {
 
     /// How many bytes the connection streamed; its stream is over.
     func streamDone(_ connection: ObjectIdentifier) -> Int {
-        guard let state = streamer, state.id == connection else { return 0 }
-        streamer = nil
+        guard let state = streamers.removeValue(forKey: connection) else { return 0 }
         return state.bytes
     }
 
     /// The kept body is complete.
     func bodyDone(_ connection: ObjectIdentifier) {
-        if bodyKeeper == connection { bodyKeeper = nil }
+        bodyKeepers.remove(connection)
     }
 
-    /// Checks a request id against the current invocation.
+    /// Checks a request id against the events in flight.
     func check(requestId: String) -> RuntimeAPIResponse? {
-        if let current, current.0.requestId == requestId { return nil }
+        if current[requestId] != nil { return nil }
         if answered.contains(requestId) { return .invalidState("invocation \(requestId) was already answered") }
         return .invalidRequestID()
     }
 
     func complete(requestId: String, with outcome: InvocationOutcome) {
-        guard let current, current.0.requestId == requestId else { return }
-        self.current = nil
-        currentSink = nil
+        guard let event = current.removeValue(forKey: requestId) else { return }
         answered.insert(requestId)
-        current.1.succeed(outcome)
+        event.promise.succeed(outcome)
+        // A worker of a concurrent runtime may be waiting for this slot.
+        deliverIfPossible()
     }
 
     func initError(body: [UInt8], errorType: String) -> RuntimeAPIResponse {
@@ -216,16 +250,15 @@ public final class RuntimeSession: @unchecked Sendable {
     }
 
     private func deliverIfPossible() {
-        guard let parked = parkedNext, let (invocation, promise) = pending else { return }
-        parkedNext = nil
-        pending = nil
-        current = (invocation, promise)
-        currentSink = pendingSink
-        pendingSink = nil
-        let delivered = onDelivered
-        onDelivered = nil
-        delivered?()
-        parked.respond(NextRoute.render(invocation))
+        while !parked.isEmpty, !pending.isEmpty {
+            let waiting = parked.removeFirst()
+            var event = pending.removeFirst()
+            let delivered = event.onDelivered
+            event.onDelivered = nil
+            current[event.invocation.requestId] = event
+            delivered?()
+            waiting.respond(NextRoute.render(event.invocation))
+        }
     }
 }
 

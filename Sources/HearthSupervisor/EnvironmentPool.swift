@@ -16,6 +16,8 @@ final class PooledEnvironment: @unchecked Sendable {
     let provisioned: Bool
     /// One of an always-on pool's environments: never retired or evicted, replaced when it dies.
     var alwaysOn = false
+    /// Invocations it runs now (an always-on environment runs up to its pool's `alwaysOnPerEnvironment`).
+    var inFlight = 0
     var lastUsed: Date
 
     init(environment: any LaunchedEnvironment, key: PoolKey, revision: String, memoryMB: Int, uid: UInt32, provisioned: Bool, lastUsed: Date) {
@@ -53,6 +55,10 @@ final class EnvironmentPool {
     /// Always-on environments to keep (`keepAlwaysOn`) and how many live; invocations that find none idle
     /// wait for one, in order, instead of starting another.
     var alwaysOnTarget = 0
+    /// Invocations each always-on environment runs at once (AWS_LAMBDA_MAX_CONCURRENCY).
+    var alwaysOnPerEnvironment = 1
+    /// The ready always-on environments, free or busy: the balancer picks the least loaded.
+    var alwaysOn: [PooledEnvironment] = []
     var alwaysOnLive = 0
     var alwaysOnStarting = 0
     var alwaysOnFailure: String?
@@ -65,7 +71,10 @@ final class EnvironmentPool {
         self.memoryMB = memoryMB
     }
 
-    var live: Int { idle.count + busy + starting }
+    /// Environments waiting for an event: the idle ones and the always-on ones running none.
+    var idleCount: Int { idle.count + alwaysOn.count { $0.inFlight == 0 } }
+    /// Environments in use: `busy` counts each once, however many invocations it runs.
+    var live: Int { idleCount + busy + starting }
     /// Invocations admitted to this pool and not yet answered (some may still be waiting for a sandbox).
     var admitted = 0
 

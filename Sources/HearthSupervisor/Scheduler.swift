@@ -86,6 +86,7 @@ public actor Scheduler {
         wakeMemoryWaiters()
         for pool in pools.values {
             pool.idle = []
+            pool.alwaysOn = []
             wakeWaiters(of: pool)
         }
         for env in Array(live.values) { await discard(env) }
@@ -122,12 +123,12 @@ public actor Scheduler {
         let env: PooledEnvironment
         let cold: Bool
         // An Invoke runs on its connection's event loop (ControlHTTPHandler).
-        if let warm = takeHealthyIdle(from: pool) {
-            env = warm
-            cold = false
-        } else if pool.alwaysOnTarget > 0 {
-            guard let handed = await waitForAlwaysOn(pool) else { throw .service("the daemon is stopping") }
+        if pool.alwaysOnTarget > 0 {
+            guard let handed = await takeAlwaysOn(pool) else { throw .service("the daemon is stopping") }
             env = handed
+            cold = false
+        } else if let warm = takeHealthyIdle(from: pool) {
+            env = warm
             cold = false
         } else {
             try await reserveMemory(record.memorySize, function: name)
@@ -138,7 +139,7 @@ public actor Scheduler {
             }
             cold = true
         }
-        pool.busy += 1
+        if !env.alwaysOn { pool.busy += 1 }
         metrics.increment(cold ? "hearth_cold_starts_total" : "hearth_warm_starts_total", function: name)
 
         let log = InvocationLog(sink: { [logs] bytes in logs.append(name, requestId: requestId, bytes) })
@@ -147,15 +148,17 @@ public actor Scheduler {
         if let slot { journal?.running(slot) }
         let result = await env.environment.invoke(request, log: log)
         env.lastUsed = clock.now()
-        pool.busy -= 1
+        if !env.alwaysOn { pool.busy -= 1 }
         metrics.increment("hearth_invocations_total", function: name)
         if case .error = result.body { metrics.increment("hearth_errors_total", function: name) }
         metrics.observe("hearth_invocation_duration_seconds", function: name, seconds: result.report.durationMs / 1000)
         if cold { restock(env) }
         departed = true
         let unload = left(key)
-        if env.environment.state == .idle && env.revision == pool.revision && pools[key] === pool && !stopping && !unload {
-            give(env, to: pool)
+        if env.alwaysOn {
+            returnAlwaysOn(env, to: pool)
+        } else if env.environment.state == .idle && env.revision == pool.revision && pools[key] === pool && !stopping && !unload {
+            pool.idle.append(env)
         } else {
             inBackground { await self.discard(env) }
         }
@@ -239,8 +242,9 @@ public actor Scheduler {
         pool.memoryMB = record.memorySize
         pool.instances = [:]
         pool.provisionedFailure = nil
-        let old = pool.idle
+        let old = pool.idle + pool.alwaysOn.filter { $0.inFlight == 0 }
         pool.idle = []
+        pool.alwaysOn.removeAll { $0.inFlight == 0 }
         for env in old { inBackground { await self.discard(env) } }
         // Busy ones finish their invocation and go (`invoke` sees they are no longer idle).
         let key = PoolKey(function: record.name, version: record.version)
@@ -249,18 +253,22 @@ public actor Scheduler {
 
     /// Starts a sandbox of `record` (its memory already reserved by `reserveMemory`) and registers it as
     /// live; if it cannot start, the reservation is given back.
-    func startEnvironment(_ record: FunctionRecord, key: PoolKey, provisioned: Bool) async throws(ServiceError) -> PooledEnvironment {
+    /// - Parameter concurrency: for an always-on environment, the invocations it runs at once; its
+    ///   runtime is told as Lambda Managed Instances' are (AWS_LAMBDA_INITIALIZATION_TYPE, AWS_LAMBDA_MAX_CONCURRENCY).
+    func startEnvironment(_ record: FunctionRecord, key: PoolKey, provisioned: Bool, concurrency: Int? = nil) async throws(ServiceError) -> PooledEnvironment {
         let pool = pool(for: key, record: record)
-        let initializationType = provisioned ? "provisioned-concurrency" : "on-demand"
+        let initializationType = concurrency != nil ? "lambda-managed-instances" : provisioned ? "provisioned-concurrency" : "on-demand"
+        let instanceKey = concurrency.map { "\(initializationType)/\($0)" } ?? initializationType
         // Whichever step fails, the reservation goes back once.
         var started = false
         defer { if !started { unreserveMemory(record.memorySize) } }
         var instance: FunctionInstance
-        if let cached = pool.instances[initializationType] {
+        if let cached = pool.instances[instanceKey] {
             instance = cached
         } else {
             instance = try await launcher.build(record, initializationType: initializationType)
-            if pool.revision == record.revisionId { pool.instances[initializationType] = instance }
+            if let concurrency { instance.runConcurrently(concurrency) }
+            if pool.revision == record.revisionId { pool.instances[instanceKey] = instance }
         }
         guard let uid = uids.take() else {
             throw .throttled("ConcurrentInvocationLimitExceeded", "Rate Exceeded. Every sandbox uid of this daemon's block is in use.")
@@ -443,7 +451,7 @@ public actor Scheduler {
 
     public func status() async -> Status {
         let rows = pools.sorted { $0.key.description < $1.key.description }.map { key, pool in
-            Status.Pool(function: key.function, version: key.version, idle: pool.idle.count, busy: pool.busy, starting: pool.starting,
+            Status.Pool(function: key.function, version: key.version, idle: pool.idleCount, busy: pool.busy, starting: pool.starting,
                         provisioned: pool.provisionedTarget, memoryMB: pool.memoryMB * pool.live)
         }
         return Status(pools: rows, busy: concurrency.total, liveMemoryMB: liveMemoryMB, memoryBudgetMB: options.memoryBudgetMB,
@@ -462,7 +470,7 @@ public actor Scheduler {
         var byFunction: [String: (idle: Int, busy: Int, starting: Int)] = [:]
         for (key, pool) in pools {
             var row = byFunction[key.function] ?? (0, 0, 0)
-            row.idle += pool.idle.count
+            row.idle += pool.idleCount
             row.busy += pool.busy
             row.starting += pool.starting
             byFunction[key.function] = row

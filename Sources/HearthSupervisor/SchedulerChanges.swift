@@ -16,8 +16,9 @@ extension Scheduler {
         idleHistories = idleHistories.filter { !named($0.key) }
         for (key, pool) in pools where named(key) {
             pools[key] = nil
-            let idle = pool.idle
+            let idle = pool.idle + pool.alwaysOn.filter { $0.inFlight == 0 }
             pool.idle = []
+            pool.alwaysOn = []
             pool.revision = "deleted"
             pool.alwaysOnTarget = 0
             wakeWaiters(of: pool)

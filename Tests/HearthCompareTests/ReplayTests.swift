@@ -87,6 +87,15 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(Sizing.waitP99(servers: 2, load: 2, meanDuration: 0.1), .infinity, "a saturated pool never catches up")
     }
 
+    func testSizingCountsEachEnvironmentsPlaces() {
+        // 200 a second of 100 ms: 20 Erlangs; with 8 places an environment, a quarter as many environments and a little less.
+        let servers = Sizing.servers(peakPerSecond: 200, meanDurationSeconds: 0.1, targetWait: 0.05, limit: 10_000)
+        XCTAssertGreaterThan(servers, 20)
+        XCTAssertEqual(Sizing.environments(peakPerSecond: 200, meanDurationSeconds: 0.1, targetWait: 0.05), servers)
+        XCTAssertEqual(Sizing.environments(peakPerSecond: 200, meanDurationSeconds: 0.1, targetWait: 0.05, perEnvironment: 8), (servers + 7) / 8)
+        XCTAssertEqual(Sizing.environments(peakPerSecond: 200, meanDurationSeconds: 0.1, targetWait: 0.05, perEnvironment: 32), 1)
+    }
+
     func testBreakEvenIsWhereTheBillsMeet() {
         let pricing = Pricing()
         let rate = pricing.breakEvenPerSecond(environments: 3, memoryMB: 512, meanBilledMs: 40) ?? 0

@@ -96,3 +96,72 @@ actor OrderLog {
     var items: [Int] = []
     func add(_ item: Int) { items.append(item) }
 }
+
+/// Always-on environments that each run several invocations at once (AWS_LAMBDA_MAX_CONCURRENCY), behind
+/// a least-loaded balancer.
+extension SchedulerTests {
+    func testEachAlwaysOnEnvironmentRunsUpToItsConcurrencyAndTheLeastLoadedTakesTheNext() async throws {
+        let bed = try makeBed { $0.put("f") }
+        let gate = Gate()
+        bed.launcher.behave("f", .hold(gate))
+        try await bed.scheduler.keepAlwaysOn(FunctionReference(name: "f", qualifier: nil), environments: 2, perEnvironment: 3)
+        let envs = bed.launcher.launched("f")
+        XCTAssertEqual(envs.count, 2)
+        for env in envs {
+            XCTAssertEqual(env.function.maxConcurrency, 3)
+            let variables = Dictionary(env.function.spec.environment, uniquingKeysWith: { $1 })
+            XCTAssertEqual(variables["AWS_LAMBDA_MAX_CONCURRENCY"], "3", "the runtime is told how many workers to run")
+            XCTAssertEqual(variables["AWS_LAMBDA_INITIALIZATION_TYPE"], "lambda-managed-instances")
+        }
+        var running: [Task<InvokeOutcome, any Error>] = []
+        for expected in [(1, 0), (1, 1), (2, 1), (2, 2), (3, 2)] {
+            running.append(Task { try await bed.invoke("f") })
+            await eventually("balanced as \(expected)") { (envs[0].running, envs[1].running) == expected }
+        }
+        XCTAssertEqual([envs[0].running, envs[1].running], [3, 2], "the least loaded took each, the first of equals first")
+        running.append(Task { try await bed.invoke("f") })
+        await eventually("both full") { envs[1].running == 3 }
+        // Six places, six invocations: the seventh waits for a place instead of starting an environment.
+        let seventh = Task { try await bed.invoke("f") }
+        try await Task.sleep(for: .milliseconds(20))
+        XCTAssertEqual(envs[0].invocations + envs[1].invocations, 6)
+        XCTAssertEqual(bed.launcher.launched("f").count, 2)
+        let status = await bed.scheduler.status()
+        XCTAssertEqual(status.pools.first?.busy, 2, "environments in use, not invocations")
+        gate.open()
+        for task in running + [seventh] {
+            let outcome = try await task.value
+            XCTAssertFalse(outcome.coldStart)
+        }
+        XCTAssertEqual(envs[0].invocations + envs[1].invocations, 7)
+        let idle = await bed.scheduler.status()
+        XCTAssertEqual(idle.pools.first?.idle, 2)
+        XCTAssertEqual(idle.pools.first?.busy, 0)
+    }
+
+    /// A timeout cannot stop one invocation without its siblings in the same runtime: the environment
+    /// takes no more and is replaced once its other invocations are over.
+    func testATimeoutRetiresASharedEnvironmentWhichIsReplaced() async throws {
+        let bed = try makeBed { $0.put("f") }
+        bed.launcher.behave("f", .timeOut)
+        try await bed.scheduler.keepAlwaysOn(FunctionReference(name: "f", qualifier: nil), environments: 1, perEnvironment: 2)
+        let outcome = try await bed.invoke("f")
+        XCTAssertEqual(outcome.result.end, .platform(.timedOut))
+        await eventually("replaced") { bed.launcher.launched("f").count == 2 }
+        XCTAssertTrue(bed.launcher.launched("f")[0].destroyed)
+        XCTAssertFalse(bed.launcher.launched("f")[1].destroyed)
+    }
+
+    func testAnAlwaysOnConcurrencyOutsideItsRangeIsRefused() async throws {
+        let bed = try makeBed { $0.put("f") }
+        for bad in [0, 33] {
+            do {
+                try await bed.scheduler.keepAlwaysOn(FunctionReference(name: "f", qualifier: nil), environments: 1, perEnvironment: bad)
+                XCTFail("\(bad) accepted")
+            } catch {
+                XCTAssertTrue("\(error)".contains("1 to 32 invocations at once, not \(bad)"), "\(error)")
+            }
+        }
+        XCTAssertTrue(bed.launcher.launched("f").isEmpty)
+    }
+}

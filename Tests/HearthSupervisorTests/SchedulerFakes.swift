@@ -124,6 +124,8 @@ final class FakeEnvironment: LaunchedEnvironment {
     var isHealthy: Bool { state != .dead }
     var destroyed: Bool { destroyedFlag.load(ordering: .acquiring) }
     var invocations: Int { invocationCount.load(ordering: .acquiring) }
+    /// Invocations running in it now.
+    var running: Int { lifecycle.busyCount }
     /// The runtime exits while the environment waits for its next event.
     func die() { lifecycle.markDead() }
     func drain() { lifecycle.drain() }
@@ -131,18 +133,19 @@ final class FakeEnvironment: LaunchedEnvironment {
     func invoke(_ request: ExecutionEnvironment.Request, log: InvocationLog) async -> InvocationResult {
         invocationCount.add(1, ordering: .acquiringAndReleasing)
         qualifiers.withLock { $0.append(request.qualifier) }
-        guard lifecycle.move(from: .idle, to: .busy) else {
+        guard lifecycle.acquire(limit: function.maxConcurrency) else {
             let report = InvocationLog.Report(durationMs: 0, memorySizeMB: 0, maxMemoryUsedMB: 0, initDurationMs: nil,
                                               end: .platform(.unknown("not idle")))
             return InvocationResult(requestId: request.requestId, end: .platform(.unknown("not idle")), body: .success([]), report: report)
         }
-        defer { lifecycle.move(from: .busy, to: .idle) }
+        defer { lifecycle.release() }
         var end = InvocationEnd.success
         switch behaviour {
         case .answer: break
         case .hold(let gate): await gate.wait()
         case .timeOut:
-            lifecycle.markDead()
+            // As the real one: alone in its environment a timeout ends it; beside others, it retires it.
+            if function.maxConcurrency > 1 { lifecycle.drain() } else { lifecycle.markDead() }
             end = .platform(.timedOut)
         case .fail:
             let report = InvocationLog.Report(durationMs: 1, memorySizeMB: function.spec.limits.memoryMB, maxMemoryUsedMB: 1,

@@ -71,6 +71,46 @@ final class CompareTests: XCTestCase {
         try assertOpensInChromium(out + "/report.html")
     }
 
+    /// Always-on environments that each serve several requests at once (AWS_LAMBDA_MAX_CONCURRENCY): eight
+    /// requests of 600 ms arriving together are all served at once by 2 x 4 places, by Python's workers
+    /// (processes) and by Node.js's (async loops in one process). Were each environment one at a time,
+    /// the last would wait three durations.
+    func testAlwaysOnEnvironmentsServeSeveralRequestsAtOnce() throws {
+        try ServeDaemon.checkPrerequisites()
+        let trace = scratch + "/burst.csv"
+        try "seconds,duration_ms\n".appending((0..<8).map { "0.\($0),600\n" }.joined()).write(toFile: trace, atomically: true, encoding: .utf8)
+        let node = scratch + "/node"
+        try FileManager.default.createDirectory(atPath: node, withIntermediateDirectories: true)
+        try """
+            exports.handler = async (event, context) => {
+              console.log('working');
+              await new Promise((resolve) => setTimeout(resolve, 600));
+              return context.awsRequestId;
+            };
+            """.write(toFile: node + "/index.js", atomically: true, encoding: .utf8)
+        let (zipped, zipOut) = try RuntimeImages.run("/usr/bin/zip", ["-q", node + "/fn.zip", "index.js"], cwd: node)
+        guard zipped == 0 else { throw XCTSkip("zip failed: \(zipOut)") }
+        let before = HostResources.take()
+        for (name, function) in [("python", ["--builtin", "sleep"]),
+                                 ("node", ["--zip", node + "/fn.zip", "--runtime", "nodejs18.x", "--handler", "index.handler"])] {
+            let r = try runCLI(Self.hearth, ["compare"] + function + ["--trace", trace, "--environments", "2", "--per-environment", "4",
+                                                                      "--out", scratch + "/" + name, "--json"],
+                               environment: ["HEARTH_IMAGES_DIR": RuntimeImages.directory, "PATH": "/usr/bin:/bin"])
+            XCTAssertEqual(r.status, 0, "\(name): \(r.stderr)")
+            let a = try XCTUnwrap(r.json["alwaysOn"] as? [String: Any], name)
+            XCTAssertEqual(a["perEnvironment"] as? Int, 4)
+            XCTAssertEqual(a["succeeded"] as? Int, 8, "\(name): \(a)")
+            XCTAssertEqual(a["coldStarts"] as? Int, 0, name)
+            XCTAssertEqual(a["peakEnvironments"] as? Int, 2, name)
+            let latency = try XCTUnwrap(a["latency"] as? [String: Double], name)
+            // All eight at once: each about one duration. One at a time per environment, the last would take four.
+            XCTAssertGreaterThan(latency["maxMs"] ?? 0, 590, name)
+            XCTAssertLessThan(latency["maxMs"] ?? .infinity, 1_500, "\(name): served at once, not in turn (\(latency))")
+        }
+        XCTAssertEqual(HostResources.take().cgroups, before.cgroups, "the comparison's sandboxes are all gone")
+        XCTAssertEqual(HostResources.take().mounts, before.mounts)
+    }
+
     /// The report in a real browser: four charts drawn (each with lines), and a screenshot taken.
     func assertOpensInChromium(_ html: String) throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") else {
@@ -98,7 +138,7 @@ final class CompareTests: XCTestCase {
             (["f", "--builtin", "sleep", "--trace", "steady:1"], "give one function"),
             (["--zip", "f.zip", "--trace", "steady:1"], "--zip needs --runtime and --handler"),
             (["--builtin", "sleep", "--trace", "steady:1", "--speedup", "0"], "--speedup must be above 0"),
-            (["--builtin", "sleep", "--trace", "steady:1", "--per-environment", "4"], "concurrent mode (AWS_LAMBDA_MAX_CONCURRENCY)"),
+            (["--builtin", "sleep", "--trace", "steady:1", "--per-environment", "33"], "--per-environment must be from 1 to 32, got 33"),
             (["--builtin", "sleep", "--trace", "bursty:1,2", "--dry-run"], "expected bursty:BASE,PEAK,EVERY,FOR"),
             (["--builtin", "sleep", "--trace", "steady:1", "--keep-alive-policy", "lru"], "--keep-alive-policy must be fixed or hybrid"),
             (["--builtin", "sleep", "--trace", "steady:1", "--duration=-5"], "--duration must be a positive time"),

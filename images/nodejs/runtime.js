@@ -11,13 +11,17 @@ const base = '/2018-06-01/runtime';
 // Lambda's log lines: each console call is one line of timestamp, request id and level, tab-separated,
 // its own newlines turned into carriage returns so it stays one log event.
 const util = require('util');
+const { AsyncLocalStorage } = require('async_hooks');
+// The request id of the invocation a console call belongs to: several run at once in an always-on
+// environment (AWS_LAMBDA_MAX_CONCURRENCY); otherwise the one running.
+const requestIds = new AsyncLocalStorage();
 let currentRequestId;
 for (const [method, level, stream] of [['log', 'INFO', process.stdout], ['info', 'INFO', process.stdout],
   ['debug', 'DEBUG', process.stdout], ['warn', 'WARN', process.stderr], ['error', 'ERROR', process.stderr],
   ['trace', 'TRACE', process.stderr]]) {
   console[method] = (...args) => {
     const text = method === 'trace' ? util.format('Trace:', ...args) + '\n' + new Error().stack.split('\n').slice(2).join('\n') : util.format(...args);
-    stream.write(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${text.replace(/\n/g, '\r')}\n`);
+    stream.write(`${new Date().toISOString()}\t${requestIds.getStore() || currentRequestId}\t${level}\t${text.replace(/\n/g, '\r')}\n`);
   };
 }
 
@@ -155,47 +159,58 @@ async function main() {
     await call('POST', '/init/error', errorBody(e, type), { 'Lambda-Runtime-Function-Error-Type': type });
     process.exit(1);
   }
+  // Lambda Managed Instances' concurrent mode: that many loops, each with its own GET /next, interleaved
+  // in this one process as its async handlers await.
+  const workers = Math.max(1, Math.min(32, parseInt(process.env.AWS_LAMBDA_MAX_CONCURRENCY || '1', 10) || 1));
+  await Promise.all(Array.from({ length: workers }, () => work(fn)));
+}
+
+async function work(fn) {
   for (;;) {
     const next = await call('GET', '/invocation/next');
     const id = next.headers['lambda-runtime-aws-request-id'];
     currentRequestId = id;
-    const deadline = Number(next.headers['lambda-runtime-deadline-ms'] || 0);
-    if (next.headers['lambda-runtime-trace-id']) process.env._X_AMZN_TRACE_ID = next.headers['lambda-runtime-trace-id'];
-    const context = {
-      awsRequestId: id,
-      invokedFunctionArn: next.headers['lambda-runtime-invoked-function-arn'],
-      functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
-      functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
-      memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
-      logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
-      logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-      callbackWaitsForEmptyEventLoop: true,
-      // As Lambda's Node.js runtime: the parsed documents, or undefined without the header.
-      clientContext: parsedHeader(next.headers['lambda-runtime-client-context']),
-      identity: parsedHeader(next.headers['lambda-runtime-cognito-identity']),
-    };
-    if (fn[STREAMING]) {
-      const stream = new ResponseStream(id);
-      try {
-        const event = next.body ? JSON.parse(next.body) : null;
-        await fn(event, stream, context);
-        if (!stream.writableEnded) stream.end();
-      } catch (e) {
-        console.error(e);
-        stream.fail(e);
-      }
-      await stream.answered.catch(() => {});
-      continue;
-    }
+    await requestIds.run(id, () => handle(fn, next, id));
+  }
+}
+
+async function handle(fn, next, id) {
+  const deadline = Number(next.headers['lambda-runtime-deadline-ms'] || 0);
+  if (next.headers['lambda-runtime-trace-id']) process.env._X_AMZN_TRACE_ID = next.headers['lambda-runtime-trace-id'];
+  const context = {
+    awsRequestId: id,
+    invokedFunctionArn: next.headers['lambda-runtime-invoked-function-arn'],
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    callbackWaitsForEmptyEventLoop: true,
+    // As Lambda's Node.js runtime: the parsed documents, or undefined without the header.
+    clientContext: parsedHeader(next.headers['lambda-runtime-client-context']),
+    identity: parsedHeader(next.headers['lambda-runtime-cognito-identity']),
+  };
+  if (fn[STREAMING]) {
+    const stream = new ResponseStream(id);
     try {
       const event = next.body ? JSON.parse(next.body) : null;
-      const result = await invoke(fn, event, context);
-      await call('POST', `/invocation/${id}/response`, JSON.stringify(result === undefined ? null : result));
+      await fn(event, stream, context);
+      if (!stream.writableEnded) stream.end();
     } catch (e) {
       console.error(e);
-      await call('POST', `/invocation/${id}/error`, errorBody(e), { 'Lambda-Runtime-Function-Error-Type': 'Unhandled' });
+      stream.fail(e);
     }
+    await stream.answered.catch(() => {});
+    return;
+  }
+  try {
+    const event = next.body ? JSON.parse(next.body) : null;
+    const result = await invoke(fn, event, context);
+    await call('POST', `/invocation/${id}/response`, JSON.stringify(result === undefined ? null : result));
+  } catch (e) {
+    console.error(e);
+    await call('POST', `/invocation/${id}/error`, errorBody(e), { 'Lambda-Runtime-Function-Error-Type': 'Unhandled' });
   }
 }
 
