@@ -111,6 +111,45 @@ final class CompareTests: XCTestCase {
         XCTAssertEqual(HostResources.take().mounts, before.mounts)
     }
 
+    /// A timeout cannot stop one invocation without stopping its siblings in the same runtime: the one
+    /// that hangs is answered Sandbox.Timedout at its deadline while the one beside it, still running, is
+    /// answered as usual, and the environment is retired and replaced afterwards. (Were the environment
+    /// killed at the timeout, as a one-at-a-time environment is, the second would fail with it.)
+    func testATimeoutInASharedEnvironmentLeavesItsSiblingRunning() throws {
+        try ServeDaemon.checkPrerequisites()
+        let trace = scratch + "/two.csv"
+        try "seconds\n0\n2.5\n".write(toFile: trace, atomically: true, encoding: .utf8)
+        let node = scratch + "/node"
+        try FileManager.default.createDirectory(atPath: node, withIntermediateDirectories: true)
+        // An environment's first invocation hangs past the 3 s timeout; the others take 1 s.
+        try """
+            let calls = 0;
+            exports.handler = async () => {
+              calls += 1;
+              await new Promise((resolve) => setTimeout(resolve, calls === 1 ? 60000 : 1000));
+              return 'done';
+            };
+            """.write(toFile: node + "/index.js", atomically: true, encoding: .utf8)
+        let (zipped, zipOut) = try RuntimeImages.run("/usr/bin/zip", ["-q", node + "/fn.zip", "index.js"], cwd: node)
+        guard zipped == 0 else { throw XCTSkip("zip failed: \(zipOut)") }
+        let before = HostResources.take()
+        let started = Date()
+        let r = try runCLI(Self.hearth, ["compare", "--zip", node + "/fn.zip", "--runtime", "nodejs18.x", "--handler", "index.handler",
+                                         "--trace", trace, "--environments", "1", "--per-environment", "4", "--out", scratch + "/out", "--json"],
+                           environment: ["HEARTH_IMAGES_DIR": RuntimeImages.directory, "PATH": "/usr/bin:/bin"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let a = try XCTUnwrap(r.json["alwaysOn"] as? [String: Any])
+        XCTAssertEqual(a["succeeded"] as? Int, 1, "the sibling was answered: \(a)")
+        XCTAssertEqual((a["functionErrors"] as? Int ?? 0) + (a["failures"] as? Int ?? 0), 1, "the hung one timed out: \(a)")
+        // The latencies are the answered requests': the sibling's, which ran its second to the end.
+        let latency = try XCTUnwrap(a["latency"] as? [String: Double])
+        XCTAssertEqual(latency["maxMs"] ?? 0, 1_000, accuracy: 400, "\(latency)")
+        // The whole run (both arms) took seconds: the hung invocation was answered at its deadline, not after 60 s.
+        XCTAssertLessThan(Date().timeIntervalSince(started), 55)
+        XCTAssertEqual(HostResources.take().cgroups, before.cgroups, "the retired environment and its replacement are gone")
+        XCTAssertEqual(HostResources.take().mounts, before.mounts)
+    }
+
     /// The report in a real browser: four charts drawn (each with lines), and a screenshot taken.
     func assertOpensInChromium(_ html: String) throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") else {
