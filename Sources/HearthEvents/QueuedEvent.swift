@@ -190,6 +190,15 @@ public struct QueueChange: Sendable, Equatable {
         self.removeFailures = removeFailures
     }
 
+    /// Only removals of events that ran and of messages that were sent. Lost with the machine (a power
+    /// cut before the WAL reached the disk), the event runs or the message is sent again, which at-least-once
+    /// delivery allows; so such a commit need not wait for its own sync: the next commit that must be
+    /// synced syncs it too (the WAL is written in order).
+    public var mayWaitForTheNextSync: Bool {
+        add.isEmpty && reschedule.isEmpty && fail.isEmpty && removeFailures.isEmpty && deliver.isEmpty
+            && rescheduleDeliveries.isEmpty && advanceSchedules.isEmpty && deleteSchedules.isEmpty
+    }
+
     public var isEmpty: Bool {
         remove.isEmpty && reschedule.isEmpty && add.isEmpty && fail.isEmpty && removeFailures.isEmpty && deliver.isEmpty
             && removeDeliveries.isEmpty && rescheduleDeliveries.isEmpty && advanceSchedules.isEmpty && deleteSchedules.isEmpty

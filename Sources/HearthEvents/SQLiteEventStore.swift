@@ -3,7 +3,9 @@ import GRDB
 
 /// The queue in one SQLite file (WAL, synchronous=FULL): an acknowledged event is on disk. Writes that
 /// arrive while one is being synced are committed together in the next transaction (group commit),
-/// so a burst of Invokes pays one fsync per batch, not one each; readers never wait for a writer.
+/// so a burst of Invokes pays one fsync per batch, not one each; readers never wait for a writer. A
+/// batch that only removes what ran (`QueueChange.mayWaitForTheNextSync`) is committed without a sync
+/// of its own, so an event's outcome does not hold the next event's acceptance behind a second fsync.
 public final class SQLiteEventStore: EventStore, ScheduleStore, @unchecked Sendable {
     public let path: String
     private let pool: DatabasePool
@@ -78,7 +80,18 @@ public final class SQLiteEventStore: EventStore, ScheduleStore, @unchecked Senda
             let batch = takeWaiting()
             if batch.isEmpty { return }
             do {
-                let added = try await pool.write { db in try batch.map { try Self.apply($0.0, db) } }
+                // The level is set for each batch (a statement of a microsecond), so a batch that must be
+                // synced is, whatever the one before it did.
+                let synced = !batch.allSatisfy { $0.0.mayWaitForTheNextSync }
+                let added: [QueueCommit] = try await pool.writeWithoutTransaction { db in
+                    try db.execute(sql: synced ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+                    var result: [QueueCommit] = []
+                    try db.inTransaction {
+                        result = try batch.map { try Self.apply($0.0, db) }
+                        return .commit
+                    }
+                    return result
+                }
                 for (i, item) in batch.enumerated() { item.1.resume(returning: added[i]) }
             } catch {
                 let failure = EventStoreError("the event queue \(path) could not be written: \(error)")

@@ -11,6 +11,25 @@ final class SQLiteEventStoreTests: XCTestCase {
         XCTAssertEqual(try store.writerSynchronousLevel(), 2, "PRAGMA synchronous on the writer: 2 is FULL")
     }
 
+    /// Removing events that ran waits for the next sync (lost with the machine, they run again, as
+    /// at-least-once allows); anything else is synced at its own commit, after such a removal too.
+    func testOnlyRemovalsOfWhatRanWaitForTheNextSync() async throws {
+        let (store, dir) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let added = try await store.commit(QueueChange(add: [event("a", at: 1), event("a", at: 2)])).events
+        XCTAssertEqual(try store.writerSynchronousLevel(), 2, "an add is synced")
+        _ = try await store.commit(QueueChange(remove: [added[0].id]))
+        XCTAssertEqual(try store.writerSynchronousLevel(), 1, "a removal alone is committed at NORMAL: the WAL is not synced for it")
+        _ = try await store.commit(QueueChange(reschedule: [.init(id: added[1].id, notBefore: 9, attempts: 1, lastResponse: nil)]))
+        XCTAssertEqual(try store.writerSynchronousLevel(), 2, "a retry's attempt count is synced")
+        let queued = try await store.queuedEvents()
+        XCTAssertEqual(queued.map(\.id), [added[1].id], "the removal was committed all the same")
+        XCTAssertTrue(QueueChange(remove: [1]).mayWaitForTheNextSync)
+        XCTAssertFalse(QueueChange(remove: [1], add: [event("b", at: 3)]).mayWaitForTheNextSync)
+        XCTAssertFalse(QueueChange(remove: [1], fail: [FailedEvent(id: 0, requestId: "r", function: "a", qualifier: nil, payload: [],
+                                                                   record: [], reason: "x", failedAt: 1)]).mayWaitForTheNextSync)
+    }
+
     func testAddedEventsSurviveReopeningWithTheirPayloads() async throws {
         let (store, dir) = try temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: dir) }
