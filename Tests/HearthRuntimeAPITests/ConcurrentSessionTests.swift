@@ -33,15 +33,9 @@ final class ConcurrentSessionTests: XCTestCase {
 
     /// A worker's GET /next on its own connection and thread.
     func worker() throws -> (RawHTTP, () -> RawHTTP.Response?) {
-        let client = try RawHTTP(port: port)
-        clients.append(client)
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: RawHTTP.Response?
-        Thread {
-            result = try? client.send("GET", "/2018-06-01/runtime/invocation/next")
-            done.signal()
-        }.start()
-        return (client, { done.wait(timeout: .now() + 5) == .success ? result : nil })
+        let worker = try RawHTTP.nextInBackground(port: port)
+        clients.append(worker.0)
+        return worker
     }
 
     func parked() throws -> Int {

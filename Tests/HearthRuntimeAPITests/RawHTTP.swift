@@ -88,3 +88,18 @@ final class RawHTTP: @unchecked Sendable {
         return Response(status: status, headers: headers, body: body)
     }
 }
+
+extension RawHTTP {
+    /// A runtime's GET /next on a new connection and a thread of its own (it blocks until an event is
+    /// there): the connection, and a wait of up to 5 s for the answer.
+    static func nextInBackground(port: Int) throws -> (RawHTTP, () -> Response?) {
+        let client = try RawHTTP(port: port)
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: Response?
+        Thread {
+            result = try? client.send("GET", "/2018-06-01/runtime/invocation/next")
+            done.signal()
+        }.start()
+        return (client, { done.wait(timeout: .now() + 5) == .success ? result : nil })
+    }
+}

@@ -28,16 +28,7 @@ final class RuntimeAPIConformanceTests: XCTestCase {
     }
 
     /// GET /next on a thread of its own: it blocks until an event is there.
-    func nextInBackground() throws -> (RawHTTP, () -> RawHTTP.Response?) {
-        let client = try RawHTTP(port: port)
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: RawHTTP.Response?
-        Thread {
-            result = try? client.send("GET", "/2018-06-01/runtime/invocation/next")
-            done.signal()
-        }.start()
-        return (client, { done.wait(timeout: .now() + 5) == .success ? result : nil })
-    }
+    func nextInBackground() throws -> (RawHTTP, () -> RawHTTP.Response?) { try RawHTTP.nextInBackground(port: port) }
 
     func testNextLongPollsAndCarriesEveryHeader() throws {
         let (_, next) = try nextInBackground()
