@@ -12,7 +12,7 @@ final class ServeAPITests: XCTestCase {
         do {
             try ServeDaemon.checkPrerequisites()
             _ = try ServeFixtures.make()
-            daemon = try ServeDaemon(arguments: ["--image-dir", try ServeFixtures.make()])
+            daemon = try ServeDaemon(arguments: ["--image-dir", try ServeFixtures.make()], seedRuntimes: false)
         } catch { setupError = error }
     }
 

@@ -30,10 +30,12 @@ final class ServeDaemon: @unchecked Sendable {
         try RuntimeImages.ensureBuilt()
     }
 
-    init(stateDirectory: String? = nil, arguments: [String] = []) throws {
+    /// `seedRuntimes`: the store starts with the runtime images' layers (`RuntimeStoreSeed`).
+    init(stateDirectory: String? = nil, arguments: [String] = [], seedRuntimes: Bool = true) throws {
         base = NSTemporaryDirectory() + "hearth-serve-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         self.stateDirectory = stateDirectory ?? base + "/state"
+        if seedRuntimes { try RuntimeStoreSeed.seed(stateDirectory: self.stateDirectory) }
         runtimeDirectory = base + "/run"
         socket = base + "/hearth.sock"
         extraArguments = arguments
