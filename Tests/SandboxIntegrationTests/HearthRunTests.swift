@@ -238,18 +238,22 @@ final class HearthRunTests: SandboxTestCase {
             XCTAssertEqual(r.json["env"] as? String, "AWS_Lambda_" + runtime)
         }
         try write313()
-        let py = try hearthRun(["--zip", "FIX/py313.zip", "--runtime", "python3.13", "--handler", "app.handler"])
-        XCTAssertEqual(py.status, 0, py.stderr)
-        XCTAssertEqual(py.json["version"] as? String, "3.13")
-        XCTAssertEqual(py.json["env"] as? String, "AWS_Lambda_python3.13")
+        for (runtime, version) in [("python3.11", "3.11"), ("python3.13", "3.13")] {
+            let py = try hearthRun(["--zip", "FIX/py313.zip", "--runtime", runtime, "--handler", "app.handler"])
+            XCTAssertEqual(py.status, 0, py.stderr)
+            XCTAssertEqual(py.json["version"] as? String, version)
+            XCTAssertEqual(py.json["env"] as? String, "AWS_Lambda_" + runtime)
+            // The AWS SDK comes with the runtime, as on Lambda: the package ships none.
+            XCTAssertEqual(py.json["boto3"] as? String, "1.35.99", "\(runtime): \(py.stdout) \(py.stderr)")
+        }
     }
 
-    /// A function that says which Python runs it.
+    /// A function that says which Python and which boto3 run it.
     func write313() throws {
         let dir = try fixtureDirectory()
         guard !FileManager.default.fileExists(atPath: dir + "/py313.zip") else { return }
         try FileManager.default.createDirectory(atPath: dir + "/py313", withIntermediateDirectories: true)
-        try "import os, sys\ndef handler(event, context):\n    return {'version': '%d.%d' % sys.version_info[:2], 'env': os.environ.get('AWS_EXECUTION_ENV')}\n"
+        try "import os, sys, boto3\ndef handler(event, context):\n    return {'version': '%d.%d' % sys.version_info[:2], 'env': os.environ.get('AWS_EXECUTION_ENV'), 'boto3': boto3.__version__}\n"
             .write(toFile: dir + "/py313/app.py", atomically: true, encoding: .utf8)
         let (status, out) = try RuntimeImages.run("/usr/bin/zip", ["-q", "-r", dir + "/py313.zip", "."], cwd: dir + "/py313")
         guard status == 0 else { throw XCTSkip("zip failed: \(out)") }

@@ -92,15 +92,10 @@ final class ServeNetworkTests: XCTestCase {
             try probe.write(toFile: dir + "/probe/app.py", atomically: true, encoding: .utf8)
             var (status, out) = try RuntimeImages.run("/usr/bin/zip", ["-q", dir + "/probe.zip", "app.py"], cwd: dir + "/probe")
             guard status == 0 else { throw XCTSkip("zip failed: \(out)") }
-            // The caller carries the boto3 this machine's tests use (Hearth's Python image has none yet).
-            (status, out) = try RuntimeImages.run("/usr/bin/env", ["python3", "-c", "import boto3, os; print(os.path.dirname(os.path.dirname(boto3.__file__)))"])
-            let sitePackages = out.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard status == 0 else { throw XCTSkip("boto3 is not importable: \(out)") }
+            // The caller is its handler alone: boto3 comes with Hearth's Python runtime, as with Lambda's.
             try FileManager.default.createDirectory(atPath: dir + "/caller", withIntermediateDirectories: true)
             try caller.write(toFile: dir + "/caller/app.py", atomically: true, encoding: .utf8)
-            (status, out) = try RuntimeImages.run("/usr/bin/zip", ["-q", "-r", dir + "/caller.zip", "boto3", "botocore", "jmespath", "dateutil", "s3transfer",
-                                                                  "urllib3", "six.py", "-x", "*.pyc"], cwd: sitePackages)
-            if status == 0 { (status, out) = try RuntimeImages.run("/usr/bin/zip", ["-q", dir + "/caller.zip", "app.py"], cwd: dir + "/caller") }
+            (status, out) = try RuntimeImages.run("/usr/bin/zip", ["-q", dir + "/caller.zip", "app.py"], cwd: dir + "/caller")
             guard status == 0 else { throw XCTSkip("zip failed: \(out)") }
             fixtures = dir
             beforeDaemon = NetworkTestHosts.snapshot()
