@@ -97,6 +97,38 @@ public final class LambdaAPI: Sendable {
         Route("GET", "2018-10-31/layers/:layer/versions/:version") { api, request, params in try api.getLayerVersion(request, params) },
         Route("DELETE", "2018-10-31/layers/:layer/versions/:version") { api, request, params in try await api.deleteLayerVersion(request, params) },
         Route("GET", "2018-10-31/layers") { api, request, params in try api.listLayers(request) },
+        Route("POST", "2018-10-31/layers/:layer/versions/:version/policy") { api, request, params in
+            try await api.addLayerVersionPermission(request, params)
+        },
+        Route("GET", "2018-10-31/layers/:layer/versions/:version/policy") { api, request, params in try api.getLayerVersionPolicy(request, params) },
+        Route("DELETE", "2018-10-31/layers/:layer/versions/:version/policy/:sid") { api, request, params in
+            try await api.removeLayerVersionPermission(request, params)
+        },
+        Route("GET", "2024-08-31/functions/:name/recursion-config") { api, request, params in try api.getRecursionConfig(request, params) },
+        Route("PUT", "2024-08-31/functions/:name/recursion-config") { api, request, params in try await api.putRecursionConfig(request, params) },
+        Route("GET", "2021-07-20/functions/:name/runtime-management-config") { api, request, params in
+            try api.getRuntimeManagementConfig(request, params)
+        },
+        Route("PUT", "2021-07-20/functions/:name/runtime-management-config") { api, request, params in
+            try await api.putRuntimeManagementConfig(request, params)
+        },
+        Route("GET", "2020-06-30/functions/:name/code-signing-config") { api, request, params in
+            try api.getFunctionCodeSigningConfig(request, params)
+        },
+        Route("PUT", "2020-06-30/functions/:name/code-signing-config") { api, request, params in
+            try await api.putFunctionCodeSigningConfig(request, params)
+        },
+        Route("DELETE", "2020-06-30/functions/:name/code-signing-config") { api, request, params in
+            try api.deleteFunctionCodeSigningConfig(request, params)
+        },
+        Route("POST", "2020-04-22/code-signing-configs") { api, request, params in try api.createCodeSigningConfig(request) },
+        Route("GET", "2020-04-22/code-signing-configs") { api, request, params in try api.listCodeSigningConfigs(request) },
+        Route("GET", "2020-04-22/code-signing-configs/:arn") { api, request, params in try api.codeSigningConfigNotFound(request, params) },
+        Route("PUT", "2020-04-22/code-signing-configs/:arn") { api, request, params in try api.codeSigningConfigNotFound(request, params) },
+        Route("DELETE", "2020-04-22/code-signing-configs/:arn") { api, request, params in try api.codeSigningConfigNotFound(request, params) },
+        Route("GET", "2020-04-22/code-signing-configs/:arn/functions") { api, request, params in
+            try api.codeSigningConfigNotFound(request, params)
+        },
         Route("POST", "2017-03-31/tags/:arn") { api, request, params in try await api.tagResource(request, params) },
         Route("GET", "2017-03-31/tags/:arn") { api, request, params in try api.listTags(request, params) },
         Route("DELETE", "2017-03-31/tags/:arn") { api, request, params in try await api.untagResource(request, params) },

@@ -35,10 +35,7 @@ public struct PermissionRequest: Sendable, Equatable {
 extension FunctionCatalog {
     /// The statement added, as JSON text.
     public func addPermission(_ ref: FunctionReference, _ request: PermissionRequest) throws(ServiceError) -> String {
-        guard !request.statementId.isEmpty, request.statementId.count <= 100,
-              request.statementId.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSetASCII.alnum($0) || $0 == "-" || $0 == "_") }) else {
-            throw .validation("statementId", request.statementId, "Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)")
-        }
+        try Self.checkStatementId(request.statementId)
         let actionPattern = #"(lambda:[*]|lambda:[a-zA-Z]+|[*])"#
         if let regex = try? Regex(actionPattern), request.action.wholeMatch(of: regex) == nil {
             throw .validation("action", request.action, "Member must satisfy regular expression pattern: " + actionPattern)
@@ -94,6 +91,13 @@ extension FunctionCatalog {
         guard kept.count < current.statements.count else { throw .notFound("Statement \(statementId) is not found in resource policy.") }
         guard try wrap({ try state.setPolicy(ref.name, qualifier: ref.qualifier, statements: kept, expected: current.revisionId,
                                              revisionId: UUID().uuidString.lowercased()) }) else { throw Self.revisionMoved }
+    }
+
+    /// A statement id as both kinds of policy take it.
+    static func checkStatementId(_ id: String) throws(ServiceError) {
+        guard !id.isEmpty, id.count <= 100, id.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSetASCII.alnum($0) || $0 == "-" || $0 == "_") }) else {
+            throw .validation("statementId", id, "Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)")
+        }
     }
 
     static let revisionMoved = ServiceError(status: 412, type: "PreconditionFailedException",

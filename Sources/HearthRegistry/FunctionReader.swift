@@ -23,6 +23,12 @@ public protocol FunctionReader: FunctionLookup {
     func functionUrl(id: String) -> FunctionUrlTarget?
     /// GetPolicy: the resource policy's document (JSON text) and revision.
     func policy(_ ref: FunctionReference) throws(ServiceError) -> (policy: String, revisionId: String)
+    /// GetLayerVersionPolicy: the document (JSON text) and revision.
+    func layerVersionPolicy(_ layer: String, version: Int) throws(ServiceError) -> (policy: String, revisionId: String)
+    /// GetFunctionRecursionConfig.
+    func recursiveLoop(_ function: String) throws(ServiceError) -> String
+    /// GetRuntimeManagementConfig ($LATEST or a published version).
+    func runtimeManagement(_ ref: FunctionReference) throws(ServiceError) -> RuntimeManagementRecord
     func provisioned(_ function: String, qualifier: String?) throws(ServiceError) -> ProvisionedConcurrencyRecord
     func layerVersion(_ name: String, _ version: Int) throws(ServiceError) -> LayerVersionRecord
     func layerVersions(_ name: String) throws(ServiceError) -> [LayerVersionRecord]

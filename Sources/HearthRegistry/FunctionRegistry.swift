@@ -33,6 +33,12 @@ public protocol FunctionRegistry: FunctionReader {
     /// AddPermission: the statement added, as JSON text.
     func addPermission(_ ref: FunctionReference, _ request: PermissionRequest) throws(ServiceError) -> String
     func removePermission(_ ref: FunctionReference, statementId: String, revisionId: String?) throws(ServiceError)
+    func addLayerVersionPermission(_ layer: String, version: Int, _ request: LayerPermissionRequest) throws(ServiceError)
+        -> (statement: String, revisionId: String)
+    func removeLayerVersionPermission(_ layer: String, version: Int, statementId: String, revisionId: String?) throws(ServiceError)
+    /// PutFunctionRecursionConfig: the value stored.
+    func putRecursiveLoop(_ function: String, _ value: String) throws(ServiceError) -> String
+    func putRuntimeManagement(_ ref: FunctionReference, _ record: RuntimeManagementRecord) throws(ServiceError) -> RuntimeManagementRecord
     func putProvisioned(_ function: String, qualifier: String?, count: Int, memoryBudgetMB: Int) throws(ServiceError) -> ProvisionedConcurrencyRecord
     func deleteProvisioned(_ function: String, qualifier: String?) throws(ServiceError)
     func publishLayerVersion(_ name: String, zip: UnnamedFile, description: String?, runtimes: [String], architectures: [String],

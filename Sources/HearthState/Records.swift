@@ -225,3 +225,15 @@ public struct FunctionUrlRecord: Codable, Sendable, Equatable {
         self.lastModifiedTime = lastModifiedTime
     }
 }
+
+/// PutRuntimeManagementConfig: when the runtime may change (Auto, FunctionUpdate or Manual) and, for
+/// Manual, the runtime version it stays on.
+public struct RuntimeManagementRecord: Codable, Sendable, Equatable {
+    public var updateRuntimeOn: String
+    public var runtimeVersionArn: String?
+
+    public init(updateRuntimeOn: String, runtimeVersionArn: String? = nil) {
+        self.updateRuntimeOn = updateRuntimeOn
+        self.runtimeVersionArn = runtimeVersionArn
+    }
+}

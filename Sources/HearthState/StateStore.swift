@@ -12,7 +12,7 @@ public final class StateStore: @unchecked Sendable {
     private var writes = 0
 
     /// The schema is numbered by `PRAGMA user_version`, as Hearth's first stores wrote it; each step runs in order on open.
-    static let schemaVersion = 5
+    static let schemaVersion = 6
 
     public init(path: String) throws {
         self.path = path
@@ -81,6 +81,17 @@ public final class StateStore: @unchecked Sendable {
             try db.execute(sql: """
                 CREATE TABLE policies (name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE, qualifier TEXT NOT NULL,
                                        statements TEXT NOT NULL, revision_id TEXT NOT NULL, PRIMARY KEY (name, qualifier));
+                """)
+        }
+        if version < 6 {
+            // 6: layer versions' policies (AddLayerVersionPermission), a function's recursion setting, and runtime
+            // management configurations per function ('' qualifier) or version.
+            try db.execute(sql: """
+                CREATE TABLE layer_policies (name TEXT NOT NULL, version INTEGER NOT NULL, statements TEXT NOT NULL,
+                                             revision_id TEXT NOT NULL, PRIMARY KEY (name, version));
+                ALTER TABLE functions ADD COLUMN recursive_loop TEXT;
+                CREATE TABLE runtime_management (name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE, qualifier TEXT NOT NULL,
+                                                 record TEXT NOT NULL, PRIMARY KEY (name, qualifier));
                 """)
         }
         if version < schemaVersion { try db.execute(sql: "PRAGMA user_version = \(schemaVersion)") }
@@ -216,6 +227,7 @@ public final class StateStore: @unchecked Sendable {
             guard db.changesCount > 0 else { return false }
             try db.execute(sql: "DELETE FROM event_invoke_configs WHERE name = ? AND qualifier = ?", arguments: [name, String(number)])
             try db.execute(sql: "DELETE FROM policies WHERE name = ? AND qualifier = ?", arguments: [name, String(number)])
+            try db.execute(sql: "DELETE FROM runtime_management WHERE name = ? AND qualifier = ?", arguments: [name, String(number)])
             return true
         }
     }
@@ -435,6 +447,67 @@ public final class StateStore: @unchecked Sendable {
         }
     }
 
+    /// A layer version's policy: its statements (each a JSON object's text) and revision; nil when it has none.
+    public func layerPolicy(_ layer: String, version: Int) throws -> (statements: [String], revisionId: String)? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT statements, revision_id FROM layer_policies WHERE name = ? AND version = ?",
+                             arguments: [layer, version])
+        }.map { (try decode([String].self, $0["statements"]), ($0["revision_id"] as String?) ?? "") }
+    }
+
+    /// As `setPolicy`, for a layer version (which must still exist).
+    public func setLayerPolicy(_ layer: String, version: Int, statements: [String], expected: String?, revisionId: String) throws -> Bool {
+        let text = try json(statements)
+        return try write { db in
+            guard try exists(db, "SELECT 1 FROM layers WHERE name = ? AND version = ?", [layer, version]) else { return false }
+            let current = try String.fetchOne(db, sql: "SELECT revision_id FROM layer_policies WHERE name = ? AND version = ?",
+                                              arguments: [layer, version])
+            if current != expected { return false }
+            if statements.isEmpty {
+                try db.execute(sql: "DELETE FROM layer_policies WHERE name = ? AND version = ?", arguments: [layer, version])
+            } else {
+                try db.execute(sql: "INSERT OR REPLACE INTO layer_policies (name, version, statements, revision_id) VALUES (?, ?, ?, ?)",
+                               arguments: [layer, version, text, revisionId])
+            }
+            return true
+        }
+    }
+
+    // MARK: recursion and runtime management
+
+    /// A function's RecursiveLoop as set (nil: never set); nil too when the function does not exist.
+    public func recursiveLoop(_ function: String) throws -> String?? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT recursive_loop FROM functions WHERE name = ?", arguments: [function])
+        }.map { $0["recursive_loop"] as String? }
+    }
+
+    /// False when the function does not exist.
+    public func setRecursiveLoop(_ function: String, _ value: String) throws -> Bool {
+        try write { db in
+            try db.execute(sql: "UPDATE functions SET recursive_loop = ? WHERE name = ?", arguments: [value, function])
+            return db.changesCount > 0
+        }
+    }
+
+    public func runtimeManagement(_ function: String, qualifier: String?) throws -> RuntimeManagementRecord? {
+        try read { db in
+            try String.fetchOne(db, sql: "SELECT record FROM runtime_management WHERE name = ? AND qualifier = ?",
+                                arguments: [function, qualifier ?? ""])
+        }.map { try decode(RuntimeManagementRecord.self, $0) }
+    }
+
+    /// False when the function does not exist.
+    public func setRuntimeManagement(_ function: String, qualifier: String?, _ record: RuntimeManagementRecord) throws -> Bool {
+        let text = try json(record)
+        return try write { db in
+            guard try exists(db, "SELECT 1 FROM functions WHERE name = ?", [function]) else { return false }
+            try db.execute(sql: "INSERT OR REPLACE INTO runtime_management (name, qualifier, record) VALUES (?, ?, ?)",
+                           arguments: [function, qualifier ?? "", text])
+            return true
+        }
+    }
+
     // MARK: layers
 
     /// Adds the next version of a layer (numbers are never reused, as in Lambda).
@@ -467,7 +540,10 @@ public final class StateStore: @unchecked Sendable {
     }
 
     public func deleteLayerVersion(_ name: String, _ version: Int) throws {
-        try write { db in try db.execute(sql: "DELETE FROM layers WHERE name = ? AND version = ?", arguments: [name, version]) }
+        try write { db in
+            try db.execute(sql: "DELETE FROM layers WHERE name = ? AND version = ?", arguments: [name, version])
+            try db.execute(sql: "DELETE FROM layer_policies WHERE name = ? AND version = ?", arguments: [name, version])
+        }
     }
 
     /// Every zip digest some function version or layer still uses (for garbage collection of stored zips).

@@ -49,6 +49,11 @@ public protocol FunctionService: Sendable {
     func deleteFunctionUrl(_ ref: FunctionReference) async throws(ServiceError)
     func addPermission(_ ref: FunctionReference, _ request: PermissionRequest) async throws(ServiceError) -> String
     func removePermission(_ ref: FunctionReference, statementId: String, revisionId: String?) async throws(ServiceError)
+    func addLayerVersionPermission(_ layer: String, version: Int, _ request: LayerPermissionRequest) async throws(ServiceError)
+        -> (statement: String, revisionId: String)
+    func removeLayerVersionPermission(_ layer: String, version: Int, statementId: String, revisionId: String?) async throws(ServiceError)
+    func putRecursiveLoop(_ function: String, _ value: String) async throws(ServiceError) -> String
+    func putRuntimeManagement(_ ref: FunctionReference, _ record: RuntimeManagementRecord) async throws(ServiceError) -> RuntimeManagementRecord
     /// Events whose failure could not be delivered anywhere, oldest first.
     func eventFailures(_ function: String?) async throws(ServiceError) -> [FailedEvent]
     /// Kept failures sent back to their function (`redrive`) or deleted; how many.

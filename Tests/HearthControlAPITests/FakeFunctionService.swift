@@ -82,6 +82,15 @@ final class FakeFunctionService: FunctionService {
     func deleteFunctionUrl(_ ref: FunctionReference) async throws(ServiceError) { throw Self.unused }
     func addPermission(_ ref: FunctionReference, _ request: PermissionRequest) async throws(ServiceError) -> String { throw Self.unused }
     func removePermission(_ ref: FunctionReference, statementId: String, revisionId: String?) async throws(ServiceError) { throw Self.unused }
+    func addLayerVersionPermission(_ layer: String, version: Int, _ request: LayerPermissionRequest) async throws(ServiceError)
+        -> (statement: String, revisionId: String) { throw Self.unused }
+    func removeLayerVersionPermission(_ layer: String, version: Int, statementId: String, revisionId: String?) async throws(ServiceError) {
+        throw Self.unused
+    }
+    func putRecursiveLoop(_ function: String, _ value: String) async throws(ServiceError) -> String { throw Self.unused }
+    func putRuntimeManagement(_ ref: FunctionReference, _ record: RuntimeManagementRecord) async throws(ServiceError) -> RuntimeManagementRecord {
+        throw Self.unused
+    }
     func eventFailures(_ function: String?) async throws(ServiceError) -> [FailedEvent] { [] }
     func settleFailures(_ function: String, ids: [Int64]?, redrive: Bool) async throws(ServiceError) -> Int { 0 }
     func queueStats() async -> EventDispatcher.Stats? { nil }
@@ -226,4 +235,9 @@ final class FakeFunctionReader: FunctionReader {
     func policy(_ ref: FunctionReference) throws(ServiceError) -> (policy: String, revisionId: String) {
         throw .notFound("The resource you requested does not exist.")
     }
+    func layerVersionPolicy(_ layer: String, version: Int) throws(ServiceError) -> (policy: String, revisionId: String) {
+        throw .notFound("No policy is associated with the given resource.")
+    }
+    func recursiveLoop(_ function: String) throws(ServiceError) -> String { "Terminate" }
+    func runtimeManagement(_ ref: FunctionReference) throws(ServiceError) -> RuntimeManagementRecord { .init(updateRuntimeOn: "Auto") }
 }

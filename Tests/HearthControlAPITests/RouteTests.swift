@@ -54,6 +54,17 @@ final class RouteTests: XCTestCase {
         XCTAssertEqual(try document(response)["Type"] as? String, "User")
     }
 
+    /// A LayerName is a name or the layer's ARN; anything else ARN-shaped is refused with the pattern.
+    func testALayerIsNamedByNameOrByItsARN() throws {
+        XCTAssertEqual(try LambdaAPI.layerName("deps"), "deps")
+        XCTAssertEqual(try LambdaAPI.layerName("arn:aws:lambda:us-east-1:000000000000:layer:deps"), "deps")
+        for bad in ["arn:aws:lambda:us-east-1:000000000000:function:deps", "arn:aws:lambda:us-east-1:000000000000:layer:", "arn:aws:s3:::x"] {
+            XCTAssertThrowsError(try LambdaAPI.layerName(bad), bad) { error in
+                XCTAssertEqual((error as? ServiceError)?.type, "ValidationException", bad)
+            }
+        }
+    }
+
     func testEveryResponseCarriesARequestIdAndAnInvocationRunsUnderIt() async throws {
         service.reader.put("f")
         let response = await send("POST", invocations, body: "{}")

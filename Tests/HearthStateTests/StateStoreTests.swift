@@ -63,10 +63,17 @@ final class StateStoreTests: XCTestCase {
             XCTAssertTrue(try store.deleteFunction("a"))
             XCTAssertEqual(try store.tags("a"), [:])
         }
-        // What Hearth's schema 1 wrote: no tags, no event invoke configurations, no function URLs, no policies.
+        // What Hearth's schema 1 wrote: no tags, no event invoke configurations, no function URLs, no policies, no
+        // layer policies, recursion or runtime management settings.
         do {
             let old = try DatabaseQueue(path: path)
-            try old.write { try $0.execute(sql: "DROP TABLE tags; DROP TABLE event_invoke_configs; DROP TABLE function_urls; DROP TABLE policies; PRAGMA user_version = 1;") }
+            try old.write {
+                try $0.execute(sql: """
+                    DROP TABLE tags; DROP TABLE event_invoke_configs; DROP TABLE function_urls; DROP TABLE policies;
+                    DROP TABLE layer_policies; DROP TABLE runtime_management; ALTER TABLE functions DROP COLUMN recursive_loop;
+                    PRAGMA user_version = 1;
+                    """)
+            }
         }
         let migrated = try StateStore(path: path)
         XCTAssertTrue(try migrated.createFunction(record("b")))
@@ -75,6 +82,38 @@ final class StateStoreTests: XCTestCase {
         try migrated.putEventInvokeConfig("b", EventInvokeConfigRecord(qualifier: "$LATEST", maximumRetryAttempts: 0, maximumEventAgeInSeconds: nil,
                                                                       onSuccess: nil, onFailure: nil, lastModified: 1))
         XCTAssertEqual(try migrated.eventInvokeConfig("b", "$LATEST")?.maximumRetryAttempts, 0)
+        XCTAssertTrue(try migrated.setRecursiveLoop("b", "Allow"))
+        XCTAssertEqual(try migrated.recursiveLoop("b"), .some("Allow"))
+    }
+
+    /// A layer version's policy goes with the version; a runtime management setting with its function version; the
+    /// recursion setting is the function's, unset until written.
+    func testLayerPoliciesAndRuntimeSettingsGoWithWhatTheyBelongTo() throws {
+        let store = try StateStore(path: directory + "/state.db")
+        XCTAssertTrue(try store.createFunction(record("a")))
+        XCTAssertEqual(try store.recursiveLoop("a"), .some(nil))
+        XCTAssertNil(try store.recursiveLoop("absent"))
+        XCTAssertFalse(try store.setRecursiveLoop("absent", "Allow"))
+
+        let layer = try store.publishLayerVersion {
+            LayerVersionRecord(name: "l", version: $0, description: "", compatibleRuntimes: [], compatibleArchitectures: [], licenseInfo: nil,
+                               codeSha256: "", codeSize: 1, zipDigest: "00", createdDate: "t")
+        }
+        XCTAssertFalse(try store.setLayerPolicy("l", version: 2, statements: ["{}"], expected: nil, revisionId: "r1"), "no such version")
+        XCTAssertTrue(try store.setLayerPolicy("l", version: layer.version, statements: ["{}"], expected: nil, revisionId: "r1"))
+        XCTAssertFalse(try store.setLayerPolicy("l", version: layer.version, statements: ["{}", "{}"], expected: "r0", revisionId: "r2"),
+                       "a change from a revision that moved on is refused")
+        XCTAssertEqual(try store.layerPolicy("l", version: layer.version)?.revisionId, "r1")
+        try store.deleteLayerVersion("l", layer.version)
+        XCTAssertNil(try store.layerPolicy("l", version: layer.version))
+
+        XCTAssertTrue(try store.setRuntimeManagement("a", qualifier: nil, RuntimeManagementRecord(updateRuntimeOn: "FunctionUpdate")))
+        XCTAssertTrue(try store.setRuntimeManagement("a", qualifier: "1", RuntimeManagementRecord(updateRuntimeOn: "Manual", runtimeVersionArn: "x")))
+        XCTAssertFalse(try store.setRuntimeManagement("absent", qualifier: nil, RuntimeManagementRecord(updateRuntimeOn: "Auto")))
+        XCTAssertEqual(try store.runtimeManagement("a", qualifier: "1")?.runtimeVersionArn, "x")
+        XCTAssertEqual(try store.runtimeManagement("a", qualifier: nil)?.updateRuntimeOn, "FunctionUpdate")
+        XCTAssertTrue(try store.deleteFunction("a"))
+        XCTAssertNil(try store.runtimeManagement("a", qualifier: nil))
     }
 
     /// Function URLs: one per function and alias, found by id, updated in place, gone with their function.

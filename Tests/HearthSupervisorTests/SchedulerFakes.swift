@@ -271,6 +271,18 @@ final class FakeFunctionRegistry: FunctionRegistry {
     func addPermission(_ ref: FunctionReference, _ request: PermissionRequest) throws(ServiceError) -> String { throw Self.unused }
     func removePermission(_ ref: FunctionReference, statementId: String, revisionId: String?) throws(ServiceError) { throw Self.unused }
     func policy(_ ref: FunctionReference) throws(ServiceError) -> (policy: String, revisionId: String) { throw Self.unused }
+    func addLayerVersionPermission(_ layer: String, version: Int, _ request: LayerPermissionRequest) throws(ServiceError)
+        -> (statement: String, revisionId: String) { throw Self.unused }
+    func removeLayerVersionPermission(_ layer: String, version: Int, statementId: String, revisionId: String?) throws(ServiceError) {
+        throw Self.unused
+    }
+    func putRecursiveLoop(_ function: String, _ value: String) throws(ServiceError) -> String { throw Self.unused }
+    func putRuntimeManagement(_ ref: FunctionReference, _ record: RuntimeManagementRecord) throws(ServiceError) -> RuntimeManagementRecord {
+        throw Self.unused
+    }
+    func layerVersionPolicy(_ layer: String, version: Int) throws(ServiceError) -> (policy: String, revisionId: String) { throw Self.unused }
+    func recursiveLoop(_ function: String) throws(ServiceError) -> String { throw Self.unused }
+    func runtimeManagement(_ ref: FunctionReference) throws(ServiceError) -> RuntimeManagementRecord { throw Self.unused }
 
     /// The next changes fail with `error` (nil: they succeed again).
     func failChanges(with error: ServiceError?) { failing.withLock { $0 = error } }

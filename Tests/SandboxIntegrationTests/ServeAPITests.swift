@@ -135,6 +135,142 @@ final class ServeAPITests: XCTestCase {
         XCTAssertTrue(cli.1.contains("\"Tags\": {}"), cli.1)
     }
 
+    /// Layer version policies, the recursion and runtime management settings and code signing's reads, with boto3,
+    /// answered as AWS answered the same calls (reference/aws-recorded: TestLambdaLayer::test_layer_policy_lifecycle
+    /// and test_layer_policy_exceptions, TestLambdaRecursion, TestCodeSigningConfig::test_code_signing_not_found_excs).
+    func testLayerPoliciesRecursionRuntimeManagementAndCodeSigningAsAWSAnswersThem() throws {
+        let fixtures = try ServeFixtures.make()
+        let out = try d().boto("""
+            l = c.publish_layer_version(LayerName="shared", Content={"ZipFile": open("\(fixtures)/layer.zip", "rb").read()})
+            arn, version = l["LayerArn"], l["Version"]
+            out["layer_version_arn"] = l["LayerVersionArn"]
+            out["nopolicy"] = err(c.get_layer_version_policy, LayerName="shared", VersionNumber=version)
+            s1 = c.add_layer_version_permission(LayerName="shared", VersionNumber=version, StatementId="s1",
+                                                Action="lambda:GetLayerVersion", Principal="*")
+            out["s1"] = {"statement": json.loads(s1["Statement"]), "status": s1["ResponseMetadata"]["HTTPStatusCode"]}
+            p1 = c.get_layer_version_policy(LayerName="shared", VersionNumber=version)
+            out["policy1"] = {"policy": json.loads(p1["Policy"]), "same_revision": p1["RevisionId"] == s1["RevisionId"]}
+            s2 = c.add_layer_version_permission(LayerName=arn, VersionNumber=version, StatementId="s2",
+                                                Action="lambda:GetLayerVersion", Principal="123456789012", RevisionId=s1["RevisionId"])
+            out["s2_principal"] = json.loads(s2["Statement"])["Principal"]
+            out["sids"] = [s["Sid"] for s in json.loads(c.get_layer_version_policy(LayerName="shared", VersionNumber=version)["Policy"])["Statement"]]
+            out["action_invalid"] = err(c.add_layer_version_permission, LayerName="shared", VersionNumber=version, StatementId="s3",
+                                        Action="*", Principal="*")
+            out["duplicate"] = err(c.add_layer_version_permission, LayerName="shared", VersionNumber=version, StatementId="s1",
+                                   Action="lambda:GetLayerVersion", Principal="*")
+            out["wrong_revision"] = err(c.add_layer_version_permission, LayerName="shared", VersionNumber=version, StatementId="s3",
+                                        Action="lambda:GetLayerVersion", Principal="*", RevisionId="wrong")
+            out["no_layer"] = err(c.get_layer_version_policy, LayerName="shared-doesnotexist", VersionNumber=version)
+            out["no_version"] = err(c.remove_layer_version_permission, LayerName="shared", VersionNumber=version + 1, StatementId="s1")
+            out["no_statement"] = err(c.remove_layer_version_permission, LayerName="shared", VersionNumber=version, StatementId="doesnotexist")
+            out["remove_wrong_revision"] = err(c.remove_layer_version_permission, LayerName="shared", VersionNumber=version,
+                                               StatementId="s2", RevisionId="wrong")
+            r = c.remove_layer_version_permission(LayerName="shared", VersionNumber=version, StatementId="s2")
+            out["removed"] = r["ResponseMetadata"]["HTTPStatusCode"]
+            out["after_remove"] = [s["Sid"] for s in json.loads(c.get_layer_version_policy(LayerName="shared", VersionNumber=version)["Policy"])["Statement"]]
+            c.delete_layer_version(LayerName="shared", VersionNumber=version)
+            out["deleted_layer"] = err(c.get_layer_version_policy, LayerName="shared", VersionNumber=version)
+
+            z = open("\(fixtures)/counter-v1.zip", "rb").read()
+            c.create_function(FunctionName="controls", Runtime="python3.11", Role="arn:aws:iam::123456789012:role/r", Handler="app.handler",
+                              Code={"ZipFile": z})
+            out["recursion_default"] = c.get_function_recursion_config(FunctionName="controls")["RecursiveLoop"]
+            out["recursion_put"] = c.put_function_recursion_config(FunctionName="controls", RecursiveLoop="Allow")["RecursiveLoop"]
+            out["recursion_get"] = c.get_function_recursion_config(FunctionName="controls")["RecursiveLoop"]
+            out["recursion_invalid"] = err(c.put_function_recursion_config, FunctionName="controls", RecursiveLoop="InvalidValue")
+            out["recursion_missing"] = err(c.get_function_recursion_config, FunctionName="controls-doesnotexist")
+
+            def rm(r):
+                r.pop("ResponseMetadata")
+                return r
+            out["runtime_default"] = rm(c.get_runtime_management_config(FunctionName="controls"))
+            pinned = "arn:aws:lambda:us-east-1::runtime:0123456789abcdef"
+            out["runtime_manual"] = rm(c.put_runtime_management_config(FunctionName="controls", UpdateRuntimeOn="Manual", RuntimeVersionArn=pinned))
+            out["runtime_manual_get"] = rm(c.get_runtime_management_config(FunctionName="controls"))
+            v = c.publish_version(FunctionName="controls")["Version"]
+            out["runtime_version"] = rm(c.get_runtime_management_config(FunctionName="controls", Qualifier=v))
+            out["runtime_invalid"] = err(c.put_runtime_management_config, FunctionName="controls", UpdateRuntimeOn="Sometimes")
+            out["runtime_manual_no_arn"] = err(c.put_runtime_management_config, FunctionName="controls", UpdateRuntimeOn="Manual")
+            out["runtime_auto_with_arn"] = err(c.put_runtime_management_config, FunctionName="controls", UpdateRuntimeOn="Auto",
+                                               RuntimeVersionArn=pinned)
+            out["runtime_no_version"] = err(c.get_runtime_management_config, FunctionName="controls", Qualifier="99")
+
+            csc = "arn:aws:lambda:us-east-1:000000000000:code-signing-config:csc-0123456789abcdef0"
+            r = c.get_function_code_signing_config(FunctionName="controls")
+            out["csc_function"] = {k: v for k, v in r.items() if k != "ResponseMetadata"}
+            out["csc_function_missing"] = err(c.get_function_code_signing_config, FunctionName="csc-test-doesnotexist")
+            out["csc_delete"] = c.delete_function_code_signing_config(FunctionName="controls")["ResponseMetadata"]["HTTPStatusCode"]
+            out["csc_delete_missing"] = err(c.delete_function_code_signing_config, FunctionName="csc-test-doesnotexist")
+            out["csc_put"] = err(c.put_function_code_signing_config, FunctionName="controls", CodeSigningConfigArn=csc)
+            out["csc_get"] = err(c.get_code_signing_config, CodeSigningConfigArn=csc)
+            out["csc_list"] = c.list_code_signing_configs()["CodeSigningConfigs"]
+            c.delete_function(FunctionName="controls")
+            """)
+        func error(_ key: String) -> (code: String?, message: String?, status: Int?) {
+            let e = out[key] as? [String: Any]
+            return (e?["code"] as? String, e?["message"] as? String, e?["status"] as? Int)
+        }
+        let layerVersionArn = try XCTUnwrap(out["layer_version_arn"] as? String)
+        let layerArnPrefix = String(layerVersionArn.dropLast(2))  // ...:layer:shared
+
+        XCTAssertEqual(error("nopolicy").message, "No policy is associated with the given resource.")
+        XCTAssertEqual(error("nopolicy").status, 404)
+        let s1 = try XCTUnwrap(out["s1"] as? [String: Any])
+        XCTAssertEqual(s1["status"] as? Int, 201)
+        XCTAssertEqual(s1["statement"] as? NSDictionary, ["Sid": "s1", "Effect": "Allow", "Principal": "*", "Action": "lambda:GetLayerVersion",
+                                                          "Resource": layerVersionArn] as NSDictionary)
+        let policy1 = try XCTUnwrap(out["policy1"] as? [String: Any])
+        XCTAssertEqual(policy1["same_revision"] as? Bool, true)
+        XCTAssertEqual(policy1["policy"] as? NSDictionary, ["Version": "2012-10-17", "Id": "default", "Statement": [s1["statement"]]] as NSDictionary)
+        XCTAssertEqual(out["s2_principal"] as? NSDictionary, ["AWS": "arn:aws:iam::123456789012:root"] as NSDictionary)
+        XCTAssertEqual(out["sids"] as? [String], ["s1", "s2"])
+        XCTAssertEqual(error("action_invalid").message, "1 validation error detected: Value '*' at 'action' failed to satisfy constraint: "
+                       + "Member must satisfy regular expression pattern: lambda:GetLayerVersion")
+        XCTAssertEqual(error("duplicate").code, "ResourceConflictException")
+        XCTAssertEqual(error("duplicate").message,
+                       "The statement id (s1) provided already exists. Please provide a new statement id, or remove the existing statement.")
+        let revisionMessage = "The Revision Id provided does not match the latest Revision Id. Call the GetLayerPolicy API to retrieve the latest Revision Id"
+        XCTAssertEqual(error("wrong_revision").code, "PreconditionFailedException")
+        XCTAssertEqual(error("wrong_revision").message, revisionMessage)
+        XCTAssertEqual(error("remove_wrong_revision").message, revisionMessage)
+        XCTAssertEqual(error("no_layer").message, "Layer version \(layerArnPrefix)-doesnotexist:1 does not exist.")
+        XCTAssertEqual(error("no_version").message, "Layer version \(layerArnPrefix):2 does not exist.")
+        XCTAssertEqual(error("no_statement").message, "Statement doesnotexist is not found in resource policy.")
+        XCTAssertEqual(out["removed"] as? Int, 204)
+        XCTAssertEqual(out["after_remove"] as? [String], ["s1"])
+        XCTAssertEqual(error("deleted_layer").code, "ResourceNotFoundException", "a deleted layer version takes its policy with it")
+
+        XCTAssertEqual(out["recursion_default"] as? String, "Terminate")
+        XCTAssertEqual(out["recursion_put"] as? String, "Allow")
+        XCTAssertEqual(out["recursion_get"] as? String, "Allow")
+        XCTAssertEqual(error("recursion_invalid").message, "1 validation error detected: Value 'InvalidValue' at 'recursiveLoop' failed to satisfy "
+                       + "constraint: Member must satisfy enum value set: [Terminate, Allow]")
+        XCTAssertEqual(error("recursion_missing").status, 404)
+
+        let fn = "arn:aws:lambda:us-east-1:000000000000:function:controls"
+        XCTAssertEqual(out["runtime_default"] as? NSDictionary, ["UpdateRuntimeOn": "Auto", "FunctionArn": fn] as NSDictionary)
+        let manual: NSDictionary = ["UpdateRuntimeOn": "Manual", "FunctionArn": fn, "RuntimeVersionArn": "arn:aws:lambda:us-east-1::runtime:0123456789abcdef"]
+        XCTAssertEqual(out["runtime_manual"] as? NSDictionary, manual)
+        XCTAssertEqual(out["runtime_manual_get"] as? NSDictionary, manual)
+        XCTAssertEqual(out["runtime_version"] as? NSDictionary, ["UpdateRuntimeOn": "Auto", "FunctionArn": fn + ":1"] as NSDictionary,
+                       "a published version has its own setting")
+        XCTAssertEqual(error("runtime_invalid").code, "ValidationException")
+        XCTAssertEqual(error("runtime_manual_no_arn").code, "InvalidParameterValueException")
+        XCTAssertEqual(error("runtime_auto_with_arn").code, "InvalidParameterValueException")
+        XCTAssertEqual(error("runtime_no_version").message, "Function not found: \(fn):99")
+
+        XCTAssertEqual(out["csc_function"] as? NSDictionary, [:] as NSDictionary, "AWS's answer for a function without one is empty")
+        XCTAssertEqual(error("csc_function_missing").message, "Function not found: arn:aws:lambda:us-east-1:000000000000:function:csc-test-doesnotexist")
+        XCTAssertEqual(out["csc_delete"] as? Int, 204)
+        XCTAssertEqual(error("csc_delete_missing").status, 404)
+        let csc = "arn:aws:lambda:us-east-1:000000000000:code-signing-config:csc-0123456789abcdef0"
+        XCTAssertEqual(error("csc_put").code, "CodeSigningConfigNotFoundException")
+        XCTAssertEqual(error("csc_put").message,
+                       "The code signing configuration cannot be found. Check that the provided configuration is not deleted: \(csc).")
+        XCTAssertEqual(error("csc_get").message, "The Lambda code signing configuration \(csc) can not be found.")
+        XCTAssertEqual((out["csc_list"] as? [Any])?.count, 0)
+    }
+
     func testValuesAreCheckedServerSide() throws {
         let fixtures = try ServeFixtures.make()
         let out = try d().boto("""

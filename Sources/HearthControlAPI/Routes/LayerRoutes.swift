@@ -8,7 +8,7 @@ extension LambdaAPI {
         guard let content = try body.object("Content"), let zip = try content.upload("ZipFile", directory: spillDirectory) else {
             throw .invalidParameter("Please provide the layer's content as Content.ZipFile (S3 is not supported by Hearth).")
         }
-        let record = try await service.publishLayerVersion(params["layer"] ?? "", zip: zip, description: try body.string("Description"),
+        let record = try await service.publishLayerVersion(try Self.layerName(params["layer"]), zip: zip, description: try body.string("Description"),
                                                      runtimes: try body.strings("CompatibleRuntimes") ?? [],
                                                      architectures: try body.strings("CompatibleArchitectures") ?? [],
                                                      license: try body.string("LicenseInfo"))
@@ -16,17 +16,17 @@ extension LambdaAPI {
     }
 
     func getLayerVersion(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
-        let record = try functions.layerVersion(params["layer"] ?? "", try Self.layerVersionNumber(params["version"]))
+        let record = try functions.layerVersion(try Self.layerName(params["layer"]), try Self.layerVersionNumber(params["version"]))
         return .json(200, FunctionJSON.layerVersion(record, region: region, codeURL: codeURL(request, digest: record.zipDigest)))
     }
 
     func deleteLayerVersion(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
-        try await service.deleteLayerVersion(params["layer"] ?? "", try Self.layerVersionNumber(params["version"]))
+        try await service.deleteLayerVersion(try Self.layerName(params["layer"]), try Self.layerVersionNumber(params["version"]))
         return APIResponse(status: 204)
     }
 
     func listLayerVersions(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
-        let versions = try functions.layerVersions(params["layer"] ?? "").map { record -> [String: Any] in
+        let versions = try functions.layerVersions(try Self.layerName(params["layer"])).map { record -> [String: Any] in
             var item = FunctionJSON.layerVersion(record, region: region, codeURL: nil)
             item["Content"] = nil
             item["LayerArn"] = nil
@@ -52,6 +52,18 @@ extension LambdaAPI {
             return ["LayerName": record.name, "LayerArn": LambdaARN.layer(record.name, region: region), "LatestMatchingVersion": latest]
         }
         return .json(200, ["Layers": layers])
+    }
+
+    /// A LayerName as Lambda takes it: the name, or the layer's ARN (arn:aws:lambda:REGION:ACCOUNT:layer:NAME).
+    static func layerName(_ text: String?) throws(ServiceError) -> String {
+        let text = text ?? ""
+        guard text.hasPrefix("arn:") else { return text }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 7, parts[2] == "lambda", parts[5] == "layer", !parts[6].isEmpty else {
+            throw .validation("layerName", text, "Member must satisfy regular expression pattern: "
+                              + #"(arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\d{12}:layer:[a-zA-Z0-9-_]+)|[a-zA-Z0-9-_]+"#)
+        }
+        return String(parts[6])
     }
 
     static func layerVersionNumber(_ text: String?) throws(ServiceError) -> Int {

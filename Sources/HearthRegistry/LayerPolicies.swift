@@ -1,0 +1,99 @@
+import Foundation
+import HearthModel
+import HearthState
+
+/// What AddLayerVersionPermission carries.
+public struct LayerPermissionRequest: Sendable, Equatable {
+    public var statementId: String
+    public var action: String
+    public var principal: String
+    public var organizationId: String?
+    /// The policy's revision the caller last saw; the change is refused when it moved on.
+    public var revisionId: String?
+
+    public init(statementId: String, action: String, principal: String, organizationId: String? = nil, revisionId: String? = nil) {
+        self.statementId = statementId
+        self.action = action
+        self.principal = principal
+        self.organizationId = organizationId
+        self.revisionId = revisionId
+    }
+}
+
+/// Layer versions' policies (AddLayerVersionPermission, GetLayerVersionPolicy, RemoveLayerVersionPermission),
+/// stored and answered as Lambda writes them; like functions' policies, kept for the tools that manage
+/// them, not evaluated (Hearth is one account).
+extension FunctionCatalog {
+    static let layerActionPattern = "lambda:GetLayerVersion"
+    static let layerPrincipalPattern = #"\d{12}|\*|arn:(aws[a-zA-Z-]*):iam::\d{12}:root"#
+    static let layerOrganizationPattern = "o-[a-z0-9]{10,32}"
+
+    /// The statement added (JSON text) and the policy's new revision.
+    public func addLayerVersionPermission(_ layer: String, version: Int, _ request: LayerPermissionRequest) throws(ServiceError)
+        -> (statement: String, revisionId: String) {
+        try Self.checkStatementId(request.statementId)
+        guard request.action == Self.layerActionPattern else {
+            throw .validation("action", request.action, "Member must satisfy regular expression pattern: " + Self.layerActionPattern)
+        }
+        if let regex = try? Regex(Self.layerPrincipalPattern), request.principal.wholeMatch(of: regex) == nil {
+            throw .validation("principal", request.principal, "Member must satisfy regular expression pattern: " + Self.layerPrincipalPattern)
+        }
+        if let org = request.organizationId, let regex = try? Regex(Self.layerOrganizationPattern), org.wholeMatch(of: regex) == nil {
+            throw .validation("organizationId", org, "Member must satisfy regular expression pattern: " + Self.layerOrganizationPattern)
+        }
+        if request.organizationId != nil, request.principal != "*" {
+            throw .invalidParameter("OrganizationId can only be specified when the principal is *.")
+        }
+        try requireLayerVersion(layer, version)
+        let principal: String = request.principal.count == 12 ? "arn:aws:iam::\(request.principal):root" : request.principal
+        var statement: [String: Any] = ["Sid": request.statementId, "Effect": "Allow",
+                                        "Principal": principal == "*" ? "*" : ["AWS": principal] as Any,
+                                        "Action": request.action, "Resource": LambdaARN.layer(layer, version: version, region: region)]
+        if let org = request.organizationId { statement["Condition"] = ["StringEquals": ["aws:PrincipalOrgID": org]] }
+        let text = Self.jsonText(statement, order: ["Sid", "Effect", "Principal", "Action", "Resource", "Condition"])
+
+        let current = try wrap { try state.layerPolicy(layer, version: version) }
+        if let expected = request.revisionId, expected != current?.revisionId { throw Self.layerRevisionMoved }
+        var statements = current?.statements ?? []
+        if statements.contains(where: { Self.sid(of: $0) == request.statementId }) {
+            throw .conflict("The statement id (\(request.statementId)) provided already exists. Please provide a new statement id, or remove the existing statement.")
+        }
+        statements.append(text)
+        let stored = statements, revisionId = UUID().uuidString.lowercased()
+        guard try wrap({ try state.setLayerPolicy(layer, version: version, statements: stored, expected: current?.revisionId,
+                                                  revisionId: revisionId) }) else { throw Self.layerRevisionMoved }
+        return (text, revisionId)
+    }
+
+    /// GetLayerVersionPolicy: the document (JSON text) and its revision.
+    public func layerVersionPolicy(_ layer: String, version: Int) throws(ServiceError) -> (policy: String, revisionId: String) {
+        try requireLayerVersion(layer, version)
+        guard let current = try wrap({ try state.layerPolicy(layer, version: version) }) else {
+            throw .notFound("No policy is associated with the given resource.")
+        }
+        let document = #"{"Version":"2012-10-17","Id":"default","Statement":["# + current.statements.joined(separator: ",") + "]}"
+        return (document, current.revisionId)
+    }
+
+    public func removeLayerVersionPermission(_ layer: String, version: Int, statementId: String, revisionId: String?) throws(ServiceError) {
+        try requireLayerVersion(layer, version)
+        guard let current = try wrap({ try state.layerPolicy(layer, version: version) }) else {
+            throw .notFound("No policy is associated with the given resource.")
+        }
+        if let revisionId, revisionId != current.revisionId { throw Self.layerRevisionMoved }
+        let kept = current.statements.filter { Self.sid(of: $0) != statementId }
+        guard kept.count < current.statements.count else { throw .notFound("Statement \(statementId) is not found in resource policy.") }
+        guard try wrap({ try state.setLayerPolicy(layer, version: version, statements: kept, expected: current.revisionId,
+                                                  revisionId: UUID().uuidString.lowercased()) }) else { throw Self.layerRevisionMoved }
+    }
+
+    static let layerRevisionMoved = ServiceError(
+        status: 412, type: "PreconditionFailedException",
+        message: "The Revision Id provided does not match the latest Revision Id. Call the GetLayerPolicy API to retrieve the latest Revision Id")
+
+    private func requireLayerVersion(_ layer: String, _ version: Int) throws(ServiceError) {
+        guard try wrap({ try state.layerVersion(layer, version) }) != nil else {
+            throw .notFound("Layer version \(LambdaARN.layer(layer, version: version, region: region)) does not exist.")
+        }
+    }
+}
