@@ -11,7 +11,8 @@ public struct RuntimeInfo: Sendable, Equatable {
 }
 
 /// Every name runs the version it says: Python 3.11 and Node.js 18 are Debian 12's, Python 3.13 and
-/// Node.js 20 Debian 13's (scripts/build-images); a name Hearth has no honest image for is refused.
+/// Node.js 20 Debian 13's, Python 3.14 and Node.js 24 Debian forky's, Node.js 22 Node's own build
+/// (scripts/build-images); a name Hearth has no honest image for is refused.
 public enum RuntimeCatalog {
     static func python(_ version: String, image: String) -> RuntimeInfo {
         RuntimeInfo(image: image, executionEnvironment: "AWS_Lambda_python\(version)",
@@ -19,15 +20,18 @@ public enum RuntimeCatalog {
     }
     static func node(_ major: Int, image: String) -> RuntimeInfo {
         RuntimeInfo(image: image, executionEnvironment: "AWS_Lambda_nodejs\(major).x",
-                    extraEnvironment: [("NODE_PATH", "/opt/nodejs/node_modules:/opt/nodejs/node\(major)/node_modules:/var/runtime/node_modules:/var/runtime:/var/task")])
+                    extraEnvironment: [("NODE_PATH", "/opt/nodejs/node\(major)/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task")])
     }
     static let python311 = python("3.11", image: "python3"), python313 = python("3.13", image: "python3.13")
+    static let python314 = python("3.14", image: "python3.14")
     static let node18 = node(18, image: "nodejs"), node20 = node(20, image: "nodejs20")
+    static let node22 = node(22, image: "nodejs22"), node24 = node(24, image: "nodejs24")
     static let provided = RuntimeInfo(image: "provided", executionEnvironment: nil, extraEnvironment: [])
 
     /// Lambda identifiers first, then the short names.
     public static let names: [(String, RuntimeInfo)] = [
-        ("python3.11", python311), ("python3.13", python313), ("nodejs18.x", node18), ("nodejs20.x", node20),
+        ("python3.11", python311), ("python3.13", python313), ("python3.14", python314),
+        ("nodejs18.x", node18), ("nodejs20.x", node20), ("nodejs22.x", node22), ("nodejs24.x", node24),
         ("provided.al2023", provided), ("provided.al2", provided),
         ("python3", python311), ("python", python311), ("nodejs", node18), ("node", node18), ("provided", provided),
     ]

@@ -231,14 +231,14 @@ final class HearthRunTests: SandboxTestCase {
 
     /// Each runtime name runs the version it says (Node 20 code uses toSorted, which Node 18 lacks).
     func testRuntimeNamesRunTheirVersions() throws {
-        for (runtime, major) in [("nodejs18.x", "v18."), ("nodejs20.x", "v20.")] {
+        for (runtime, major) in [("nodejs18.x", "v18."), ("nodejs20.x", "v20."), ("nodejs22.x", "v22."), ("nodejs24.x", "v24.")] {
             let r = try hearthRun(["--zip", "FIX/node.zip", "--runtime", runtime, "--handler", "index.version"])
             XCTAssertEqual(r.status, 0, r.stderr)
             XCTAssertTrue((r.json["node"] as? String ?? "").hasPrefix(major), "\(runtime): \(r.stdout)")
             XCTAssertEqual(r.json["env"] as? String, "AWS_Lambda_" + runtime)
         }
         try write313()
-        for (runtime, version) in [("python3.11", "3.11"), ("python3.13", "3.13")] {
+        for (runtime, version) in [("python3.11", "3.11"), ("python3.13", "3.13"), ("python3.14", "3.14")] {
             let py = try hearthRun(["--zip", "FIX/py313.zip", "--runtime", runtime, "--handler", "app.handler"])
             XCTAssertEqual(py.status, 0, py.stderr)
             XCTAssertEqual(py.json["version"] as? String, version)
