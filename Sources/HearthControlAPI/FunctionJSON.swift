@@ -4,7 +4,11 @@ import HearthSupervisor
 
 /// Lambda's response shapes, built from stored records.
 enum FunctionJSON {
-    static func configuration(_ r: FunctionRecord, region: String) -> [String: Any] {
+    /// How Lambda answers a change: CreateFunction (and a version a change publishes) Pending, an update
+    /// of $LATEST InProgress; a read afterwards finds it Active and Successful, with a new RevisionId.
+    enum Change { case creating, updating }
+
+    static func configuration(_ r: FunctionRecord, region: String, change: Change? = nil) -> [String: Any] {
         var out: [String: Any] = [
             "FunctionName": r.name,
             "FunctionArn": LambdaARN.function(r.name, qualifier: r.version == "$LATEST" ? nil : r.version, region: region),
@@ -28,7 +32,19 @@ enum FunctionJSON {
         ]
         if let runtime = r.runtime { out["Runtime"] = runtime }
         if let handler = r.handler { out["Handler"] = handler }
-        if !r.environment.isEmpty { out["Environment"] = ["Variables": r.environment] }
+        out["Environment"] = ["Variables": r.environment]
+        switch change {
+        case .creating:
+            out["State"] = "Pending"
+            out["StateReason"] = "The function is being created."
+            out["StateReasonCode"] = "Creating"
+            out["LastUpdateStatus"] = nil
+        case .updating:
+            out["LastUpdateStatus"] = "InProgress"
+            out["LastUpdateStatusReason"] = "The function is being created."
+            out["LastUpdateStatusReasonCode"] = "Creating"
+        case nil: break
+        }
         if let dlq = r.deadLetterTargetArn { out["DeadLetterConfig"] = ["TargetArn": dlq] }
         if let mode = r.networkMode {
             out["VpcConfig"] = ["SubnetIds": [mode], "SecurityGroupIds": r.networkAllowances ?? [], "VpcId": "hearth",

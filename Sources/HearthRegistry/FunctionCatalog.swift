@@ -82,8 +82,17 @@ public final class FunctionCatalog: Sendable {
         try check(record)
         defer { changed(name) }
         guard try wrap({ try state.createFunction(record) }) else { throw .conflict("Function already exist: \(name)") }
-        if publish { record = try publishVersion(name, description: nil) }
+        try settle(record)
+        if publish { record = try publishVersion(name, description: nil, settling: true) }
         return record
+    }
+
+    /// A created or changed function is ready when the change returns (its code is unpacked and checked), but
+    /// Lambda answers the change in its Pending or InProgress state, then moves on with a new revision. Hearth
+    /// does the same: the answer carries the first revision, the store holds the second.
+    private func settle(_ record: FunctionRecord) throws(ServiceError) {
+        let version = record.version == "$LATEST" ? nil : Int(record.version)
+        _ = try wrap { try state.settle(record.name, version: version, from: record.revisionId, to: UUID().uuidString.lowercased()) }
     }
 
     public func latest(_ name: String) throws(ServiceError) -> FunctionRecord {
@@ -147,7 +156,8 @@ public final class FunctionCatalog: Sendable {
         try check(record)
         defer { changed(name) }
         guard try wrap({ try state.updateLatest(record) }) else { throw .functionNotFound(arn(name)) }
-        return publish ? try publishVersion(name, description: nil) : record
+        try settle(record)
+        return publish ? try publishVersion(name, description: nil, settling: true) : record
     }
 
     public func updateConfiguration(_ name: String, settings: FunctionSettings, revisionId: String?) throws(ServiceError) -> FunctionRecord {
@@ -177,6 +187,7 @@ public final class FunctionCatalog: Sendable {
         try check(record)
         defer { changed(name) }
         guard try wrap({ try state.updateLatest(record) }) else { throw .functionNotFound(arn(name)) }
+        try settle(record)
         return record
     }
 
@@ -199,10 +210,18 @@ public final class FunctionCatalog: Sendable {
     // MARK: versions and aliases
 
     public func publishVersion(_ name: String, description: String?) throws(ServiceError) -> FunctionRecord {
+        try publishVersion(name, description: description, settling: false)
+    }
+
+    /// `settling`: a version made by CreateFunction's or UpdateFunctionCode's Publish, which Lambda answers Pending.
+    private func publishVersion(_ name: String, description: String?, settling: Bool) throws(ServiceError) -> FunctionRecord {
         defer { changed(name) }
-        guard let version = try wrap({ try state.publishVersion(name, description: description, lastModified: Self.now(), revisionId: UUID().uuidString.lowercased()) }) else {
+        let revisionId = UUID().uuidString.lowercased()
+        guard let version = try wrap({ try state.publishVersion(name, description: description, lastModified: Self.now(), revisionId: revisionId) }) else {
             throw .functionNotFound(arn(name))
         }
+        // An unchanged function returns its newest version as it is.
+        if settling, version.revisionId == revisionId { try settle(version) }
         return version
     }
 

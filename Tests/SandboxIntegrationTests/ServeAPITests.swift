@@ -92,6 +92,67 @@ final class ServeAPITests: XCTestCase {
         XCTAssertEqual((out["invoke_deleted"] as? [String: Any])?["code"] as? String, "ResourceNotFoundException")
     }
 
+    /// The state machine clients wait on, as AWS answered TestLambdaFunction::test_function_lifecycle (reference/aws-recorded):
+    /// CreateFunction answers Pending, an update InProgress, each with a revision the next read has moved past (Active,
+    /// Successful); boto3's waiters pass; a change from the create answer's revision is refused, as on AWS.
+    func testChangesAnswerPendingOrInProgressThenSettleWithANewRevision() throws {
+        let fixtures = try ServeFixtures.make()
+        let out = try d().boto("""
+            z = open("\(fixtures)/counter-v1.zip", "rb").read()
+            def strip(r):
+                r.pop("ResponseMetadata", None)
+                return r
+            created = strip(c.create_function(FunctionName="states", Runtime="python3.11", Role="arn:aws:iam::123456789012:role/r",
+                                              Handler="app.handler", Code={"ZipFile": z}, MemorySize=256, Timeout=5))
+            out["create"] = created
+            c.get_waiter("function_active_v2").wait(FunctionName="states", WaiterConfig={"Delay": 1, "MaxAttempts": 5})
+            out["get"] = c.get_function(FunctionName="states")["Configuration"]
+            out["stale"] = err(c.update_function_configuration, FunctionName="states", Timeout=6, RevisionId=created["RevisionId"])
+            out["update_config"] = strip(c.update_function_configuration(FunctionName="states", Description="Changed-Description",
+                                                                        Environment={"Variables": {"ENV_A": "a"}}))
+            c.get_waiter("function_updated_v2").wait(FunctionName="states", WaiterConfig={"Delay": 1, "MaxAttempts": 5})
+            out["get_after_config"] = c.get_function(FunctionName="states")["Configuration"]
+            out["update_code"] = strip(c.update_function_code(FunctionName="states", ZipFile=open("\(fixtures)/counter-v2.zip", "rb").read()))
+            out["get_after_code"] = c.get_function(FunctionName="states")["Configuration"]
+            out["published"] = strip(c.update_function_code(FunctionName="states", ZipFile=z, Publish=True))
+            out["get_version"] = c.get_function(FunctionName="states", Qualifier=out["published"]["Version"])["Configuration"]
+            c.delete_function(FunctionName="states")
+            """)
+        let create = try XCTUnwrap(out["create"] as? [String: Any])
+        let get = try XCTUnwrap(out["get"] as? [String: Any])
+        // The recorded create_response's fields, but RuntimeVersionConfig (Hearth does not name its runtime builds yet).
+        XCTAssertEqual(Set(create.keys), ["Architectures", "CodeSha256", "CodeSize", "Description", "Environment", "EphemeralStorage", "FunctionArn",
+                                          "FunctionName", "Handler", "LastModified", "LoggingConfig", "MemorySize", "PackageType", "RevisionId", "Role",
+                                          "Runtime", "SnapStart", "State", "StateReason", "StateReasonCode", "Timeout", "TracingConfig", "Version"])
+        XCTAssertEqual(create["State"] as? String, "Pending")
+        XCTAssertEqual(create["StateReason"] as? String, "The function is being created.")
+        XCTAssertEqual(create["StateReasonCode"] as? String, "Creating")
+        XCTAssertEqual(create["Environment"] as? NSDictionary, ["Variables": [String: String]()] as NSDictionary)
+        XCTAssertEqual(get["State"] as? String, "Active")
+        XCTAssertEqual(get["LastUpdateStatus"] as? String, "Successful")
+        XCTAssertNil(get["StateReason"])
+        XCTAssertNotEqual(get["RevisionId"] as? String, create["RevisionId"] as? String, "the function moved on to a revision of its own")
+        XCTAssertEqual((out["stale"] as? [String: Any])?["code"] as? String, "PreconditionFailedException")
+
+        for (answer, after) in [("update_config", "get_after_config"), ("update_code", "get_after_code")] {
+            let change = try XCTUnwrap(out[answer] as? [String: Any])
+            let read = try XCTUnwrap(out[after] as? [String: Any])
+            XCTAssertEqual(change["State"] as? String, "Active", answer)
+            XCTAssertEqual(change["LastUpdateStatus"] as? String, "InProgress", answer)
+            XCTAssertEqual(change["LastUpdateStatusReason"] as? String, "The function is being created.", answer)
+            XCTAssertEqual(change["LastUpdateStatusReasonCode"] as? String, "Creating", answer)
+            XCTAssertEqual(read["LastUpdateStatus"] as? String, "Successful", answer)
+            XCTAssertNil(read["LastUpdateStatusReason"], answer)
+            XCTAssertNotEqual(read["RevisionId"] as? String, change["RevisionId"] as? String, answer)
+        }
+        XCTAssertEqual((out["get_after_config"] as? [String: Any])?["Description"] as? String, "Changed-Description")
+        let published = try XCTUnwrap(out["published"] as? [String: Any])
+        XCTAssertEqual(published["Version"] as? String, "1")
+        XCTAssertEqual(published["State"] as? String, "Pending", "a version a change publishes is answered Pending, as AWS does")
+        XCTAssertEqual((out["get_version"] as? [String: Any])?["State"] as? String, "Active")
+        XCTAssertNotEqual((out["get_version"] as? [String: Any])?["RevisionId"] as? String, published["RevisionId"] as? String)
+    }
+
     /// Tags with boto3 and the aws CLI, answered as AWS answered the same calls (reference/aws-recorded:
     /// TestLambdaTags): on create, tag, overwrite, untag, the limit of 50, a version's ARN.
     func testTagsAsAWSAnswersThem() throws {

@@ -17,7 +17,7 @@ extension LambdaAPI {
             name: try FunctionReference.parse(name).name, packageType: try body.string("PackageType"), code: code,
             settings: try Self.settings(body), publish: try body.bool("Publish") ?? false)
         if !tags.isEmpty { try await service.tag(record.name, tags) }
-        return .json(201, FunctionJSON.configuration(record, region: region))
+        return .json(201, FunctionJSON.configuration(record, region: region, change: .creating))
     }
 
     func getFunction(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
@@ -64,14 +64,14 @@ extension LambdaAPI {
         let body = try await request.json()
         let record = try await service.updateFunctionCode(ref.name, code: try Self.code(body, directory: spillDirectory),
                                                              publish: try body.bool("Publish") ?? false)
-        return .json(200, FunctionJSON.configuration(record, region: region))
+        return .json(200, FunctionJSON.configuration(record, region: region, change: record.version == "$LATEST" ? .updating : .creating))
     }
 
     func updateConfiguration(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
         let body = try await request.json()
         let record = try await service.updateFunctionConfiguration(ref.name, settings: try Self.settings(body), revisionId: try body.string("RevisionId"))
-        return .json(200, FunctionJSON.configuration(record, region: region))
+        return .json(200, FunctionJSON.configuration(record, region: region, change: .updating))
     }
 
     func deleteFunction(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
