@@ -70,6 +70,12 @@ public enum LambdaEnvironment {
         set("LD_LIBRARY_PATH", "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib")
         set("LANG", "en_US.UTF-8")
         set("TZ", ":UTC")
+        // X-Ray's variables as Lambda sets them, on the sandbox's loopback: no daemon listens there, so an
+        // SDK's UDP segments go nowhere, and tools that look for the variables find them.
+        set("AWS_XRAY_CONTEXT_MISSING", "LOG_ERROR")
+        set("AWS_XRAY_DAEMON_ADDRESS", "127.0.0.1:2000")
+        set("_AWS_XRAY_DAEMON_ADDRESS", "127.0.0.1")
+        set("_AWS_XRAY_DAEMON_PORT", "2000")
         for (k, v) in user { set(k, v) }
         if let handler = context.handler { set("_HANDLER", handler) }
         set("AWS_REGION", context.region)

@@ -14,13 +14,18 @@ public struct RuntimeInfo: Sendable, Equatable {
 /// Node.js 20 Debian 13's, Python 3.14 and Node.js 24 Debian forky's, Node.js 22 Node's own build
 /// (scripts/build-images); a name Hearth has no honest image for is refused.
 public enum RuntimeCatalog {
+    /// What Lambda's managed runtimes start with besides (their start script's shell leaves PWD and SHLVL).
+    static let managedEnvironment = [("PWD", "/var/task"), ("SHLVL", "0")]
+
     static func python(_ version: String, image: String) -> RuntimeInfo {
         RuntimeInfo(image: image, executionEnvironment: "AWS_Lambda_python\(version)",
-                    extraEnvironment: [("PYTHONPATH", "/var/runtime:/opt/python/lib/python\(version)/site-packages:/opt/python")])
+                    extraEnvironment: [("PYTHONPATH", "/var/runtime:/opt/python/lib/python\(version)/site-packages:/opt/python")]
+                        + managedEnvironment)
     }
     static func node(_ major: Int, image: String) -> RuntimeInfo {
         RuntimeInfo(image: image, executionEnvironment: "AWS_Lambda_nodejs\(major).x",
-                    extraEnvironment: [("NODE_PATH", "/opt/nodejs/node\(major)/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task")])
+                    extraEnvironment: [("NODE_PATH", "/opt/nodejs/node\(major)/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task")]
+                        + managedEnvironment)
     }
     static let python311 = python("3.11", image: "python3"), python313 = python("3.13", image: "python3.13")
     static let python314 = python("3.14", image: "python3.14")
