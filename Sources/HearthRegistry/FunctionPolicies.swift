@@ -62,12 +62,7 @@ extension FunctionCatalog {
 
         let current = try wrap { try state.policy(ref.name, qualifier: ref.qualifier) }
         if let expected = request.revisionId, expected != current?.revisionId { throw Self.revisionMoved }
-        var statements = current?.statements ?? []
-        if statements.contains(where: { Self.sid(of: $0) == request.statementId }) {
-            throw .conflict("The statement id (\(request.statementId)) provided already exists. Please provide a new statement id, or remove the existing statement.")
-        }
-        statements.append(text)
-        let stored = statements
+        let stored = try PolicyStatements.adding(text, id: request.statementId, to: current?.statements ?? [])
         guard try wrap({ try state.setPolicy(ref.name, qualifier: ref.qualifier, statements: stored, expected: current?.revisionId,
                                              revisionId: UUID().uuidString.lowercased()) }) else { throw Self.revisionMoved }
         return text
@@ -77,8 +72,7 @@ extension FunctionCatalog {
     public func policy(_ ref: FunctionReference) throws(ServiceError) -> (policy: String, revisionId: String) {
         let missing = ServiceError.notFound("The resource you requested does not exist.")
         guard (try? resolve(ref)) != nil, let current = try wrap({ try state.policy(ref.name, qualifier: ref.qualifier) }) else { throw missing }
-        let document = #"{"Version":"2012-10-17","Id":"default","Statement":["# + current.statements.joined(separator: ",") + "]}"
-        return (document, current.revisionId)
+        return (PolicyStatements.document(current.statements), current.revisionId)
     }
 
     public func removePermission(_ ref: FunctionReference, statementId: String, revisionId: String?) throws(ServiceError) {
@@ -87,8 +81,7 @@ extension FunctionCatalog {
             throw .notFound("No policy is associated with the given resource.")
         }
         if let revisionId, revisionId != current.revisionId { throw Self.revisionMoved }
-        let kept = current.statements.filter { Self.sid(of: $0) != statementId }
-        guard kept.count < current.statements.count else { throw .notFound("Statement \(statementId) is not found in resource policy.") }
+        let kept = try PolicyStatements.removing(statementId, from: current.statements)
         guard try wrap({ try state.setPolicy(ref.name, qualifier: ref.qualifier, statements: kept, expected: current.revisionId,
                                              revisionId: UUID().uuidString.lowercased()) }) else { throw Self.revisionMoved }
     }
@@ -138,5 +131,25 @@ extension FunctionCatalog {
             return "\"\(key)\":" + String(decoding: data, as: UTF8.self)
         }
         return "{" + parts.joined(separator: ",") + "}"
+    }
+}
+
+/// The statement list both kinds of policy keep (each statement a JSON object's text), and its edits in Lambda's words.
+enum PolicyStatements {
+    static func document(_ statements: [String]) -> String {
+        #"{"Version":"2012-10-17","Id":"default","Statement":["# + statements.joined(separator: ",") + "]}"
+    }
+
+    static func adding(_ statement: String, id: String, to statements: [String]) throws(ServiceError) -> [String] {
+        if statements.contains(where: { FunctionCatalog.sid(of: $0) == id }) {
+            throw .conflict("The statement id (\(id)) provided already exists. Please provide a new statement id, or remove the existing statement.")
+        }
+        return statements + [statement]
+    }
+
+    static func removing(_ id: String, from statements: [String]) throws(ServiceError) -> [String] {
+        let kept = statements.filter { FunctionCatalog.sid(of: $0) != id }
+        guard kept.count < statements.count else { throw .notFound("Statement \(id) is not found in resource policy.") }
+        return kept
     }
 }

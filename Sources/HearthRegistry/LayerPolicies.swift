@@ -54,12 +54,8 @@ extension FunctionCatalog {
 
         let current = try wrap { try state.layerPolicy(layer, version: version) }
         if let expected = request.revisionId, expected != current?.revisionId { throw Self.layerRevisionMoved }
-        var statements = current?.statements ?? []
-        if statements.contains(where: { Self.sid(of: $0) == request.statementId }) {
-            throw .conflict("The statement id (\(request.statementId)) provided already exists. Please provide a new statement id, or remove the existing statement.")
-        }
-        statements.append(text)
-        let stored = statements, revisionId = UUID().uuidString.lowercased()
+        let stored = try PolicyStatements.adding(text, id: request.statementId, to: current?.statements ?? [])
+        let revisionId = UUID().uuidString.lowercased()
         guard try wrap({ try state.setLayerPolicy(layer, version: version, statements: stored, expected: current?.revisionId,
                                                   revisionId: revisionId) }) else { throw Self.layerRevisionMoved }
         return (text, revisionId)
@@ -71,8 +67,7 @@ extension FunctionCatalog {
         guard let current = try wrap({ try state.layerPolicy(layer, version: version) }) else {
             throw .notFound("No policy is associated with the given resource.")
         }
-        let document = #"{"Version":"2012-10-17","Id":"default","Statement":["# + current.statements.joined(separator: ",") + "]}"
-        return (document, current.revisionId)
+        return (PolicyStatements.document(current.statements), current.revisionId)
     }
 
     public func removeLayerVersionPermission(_ layer: String, version: Int, statementId: String, revisionId: String?) throws(ServiceError) {
@@ -81,8 +76,7 @@ extension FunctionCatalog {
             throw .notFound("No policy is associated with the given resource.")
         }
         if let revisionId, revisionId != current.revisionId { throw Self.layerRevisionMoved }
-        let kept = current.statements.filter { Self.sid(of: $0) != statementId }
-        guard kept.count < current.statements.count else { throw .notFound("Statement \(statementId) is not found in resource policy.") }
+        let kept = try PolicyStatements.removing(statementId, from: current.statements)
         guard try wrap({ try state.setLayerPolicy(layer, version: version, statements: kept, expected: current.revisionId,
                                                   revisionId: UUID().uuidString.lowercased()) }) else { throw Self.layerRevisionMoved }
     }
