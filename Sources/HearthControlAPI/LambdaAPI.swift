@@ -224,9 +224,14 @@ public final class LambdaAPI: Sendable {
         return response
     }
 
-    /// The function a path's name and ?Qualifier= name.
+    /// The function a path's name and ?Qualifier= name; an ARN of another region names nothing here, in AWS's words.
     func reference(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> FunctionReference {
-        try FunctionReference.parse(params["name"] ?? "", qualifier: request.query["Qualifier"])
+        let name = params["name"] ?? ""
+        let ref = try FunctionReference.parse(name, qualifier: request.query["Qualifier"])
+        if let other = FunctionReference.region(of: name), other != region {
+            throw .notFound("Functions from '\(other)' are not reachable in this region ('\(region)')")
+        }
+        return ref
     }
 
     /// The URL this server serves a stored zip at (GetFunction's Code.Location).

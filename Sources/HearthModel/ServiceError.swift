@@ -31,6 +31,23 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
                      message: "1 validation error detected: Value '\(value)' at '\(field)' failed to satisfy constraint: \(constraint)")
     }
 
+    /// One failed constraint of a request's member, as AWS words it in a validation error.
+    public struct Failure: Sendable, Equatable {
+        public var field: String, value: String, constraint: String
+        public init(field: String, value: String, constraint: String) {
+            self.field = field
+            self.value = value
+            self.constraint = constraint
+        }
+    }
+
+    /// Every failed constraint at once: "2 validation errors detected: Value 'a' at 'x' failed to satisfy constraint: ...; Value ...".
+    public static func validation(_ failures: [Failure]) -> ServiceError {
+        let count = failures.count == 1 ? "1 validation error" : "\(failures.count) validation errors"
+        let each = failures.map { "Value '\($0.value)' at '\($0.field)' failed to satisfy constraint: \($0.constraint)" }
+        return ServiceError(status: 400, type: "ValidationException", message: "\(count) detected: " + each.joined(separator: "; "))
+    }
+
     /// A required member left out, in AWS's words (the value is null, not the text 'null').
     public static func missing(_ field: String) -> ServiceError {
         ServiceError(status: 400, type: "ValidationException",

@@ -199,7 +199,8 @@ public final class FunctionCatalog: Sendable {
             if let alias = try wrap({ try state.aliases(ref.name) }).first(where: { $0.functionVersion == q || $0.additionalVersionWeights[q] != nil }) {
                 throw .conflict("Unable to delete version because the following aliases reference it: [\(alias.name)]")
             }
-            guard try wrap({ try state.deleteVersion(ref.name, number) }) else { throw .functionNotFound(arn(ref.name, q)) }
+            // AWS names the function, not the version, when the version is missing.
+            guard try wrap({ try state.deleteVersion(ref.name, number) }) else { throw .functionNotFound(arn(ref.name)) }
                 return
         }
         if ref.qualifier == "$LATEST" { throw .invalidParameter("$LATEST version cannot be deleted without deleting the function.") }

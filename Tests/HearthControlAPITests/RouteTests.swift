@@ -54,6 +54,16 @@ final class RouteTests: XCTestCase {
         XCTAssertEqual(try document(response)["Type"] as? String, "User")
     }
 
+    /// An ARN of another region names nothing here (test_get_function_wrong_region); a bad name is refused whole.
+    func testAFunctionARNOfAnotherRegionIsNotFoundInAWSsWords() async throws {
+        let response = await send("GET", "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-west-2%3A000000000000%3Afunction%3Af")
+        assertError(response, 404, "ResourceNotFoundException")
+        XCTAssertEqual(try document(response)["Message"] as? String, "Functions from 'us-west-2' are not reachable in this region ('eu-west-1')")
+        let bad = await send("GET", "/2015-03-31/functions/my-function!")
+        assertError(bad, 400, "ValidationException")
+        XCTAssertTrue((try document(bad)["Message"] as? String ?? "").hasPrefix("1 validation error detected: Value 'my-function!' at 'functionName'"))
+    }
+
     /// A LayerName is a name or the layer's ARN; anything else ARN-shaped is refused with the pattern.
     func testALayerIsNamedByNameOrByItsARN() throws {
         XCTAssertEqual(try LambdaAPI.layerName("deps"), "deps")

@@ -19,11 +19,63 @@ final class ServeUnitTests: XCTestCase {
         XCTAssertThrowsError(try FunctionReference.parse("f:1", qualifier: "2")) { error in
             XCTAssertEqual((error as? ServiceError)?.type, "InvalidParameterValueException")
         }
-        for bad in ["", "a b", "f/../x", String(repeating: "x", count: 65), "f:bad qualifier", "a:b:c"] {
+        for bad in ["", "a b", "f/../x", "f:bad qualifier", "a:b:c"] {
             XCTAssertThrowsError(try FunctionReference.parse(bad), "'\(bad)' must be refused") { error in
                 XCTAssertEqual((error as? ServiceError)?.status, 400)
             }
         }
+    }
+
+    /// Names and qualifiers as AWS checked them in reference/aws-recorded (TestLambdaFunction::
+    /// test_function_name_and_qualifier_validation): every failed constraint in one message, the qualifier's first;
+    /// a name too long to exist is looked up (and not found), except when creating.
+    func testFunctionNamesAreCheckedAsAWSChecksThem() throws {
+        let reference = "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST(\\.PUBLISHED)?|[a-zA-Z0-9-_]+))?"
+        let create = "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
+        let qualifier = "Member must satisfy regular expression pattern: \\$(LATEST(\\.PUBLISHED)?)|[a-zA-Z0-9-_$]+"
+        func refused(_ name: String, _ q: String? = nil, new: Bool = false) -> ServiceError? {
+            do {
+                if new { _ = try FunctionReference.parseNew(name) } else { _ = try FunctionReference.parse(name, qualifier: q) }
+                return nil
+            } catch { return error }
+        }
+        func one(_ value: String, _ field: String, _ constraint: String) -> String {
+            "1 validation error detected: Value '\(value)' at '\(field)' failed to satisfy constraint: \(constraint)"
+        }
+        let a129 = String(repeating: "a", count: 129), a65 = String(repeating: "a", count: 65)
+        for name in ["*", "my-function!", "invalid-account:function:my-function", "arn:aws:lambda:invalid-region:111111111111:function:my-function",
+                     "arn:aws:ec2:us-east-1:111111111111:instance:i-1234567890abcdef0", "arn:aws:lambda:us-east-1:111111111111:function:my-function:1:2",
+                     "function:my-function:$LATEST:extra", "arn:aws:lambda::111111111111:function:my-function",
+                     "arn:aws:lambda:us-east-1::function:my-function", "arn:aws:lambda:us-east-1:111111111111:function:my-function:$LATES"] {
+            XCTAssertEqual(refused(name), .init(status: 400, type: "ValidationException", message: one(name, "functionName", reference)), name)
+        }
+        XCTAssertEqual(refused("my-function", "invalid!")?.message, one("invalid!", "qualifier", qualifier))
+        XCTAssertEqual(refused("my-function", a129)?.message, one(a129, "qualifier", "Member must have length less than or equal to 128"))
+        let longARN = "arn:aws:lambda:invalid-region:111111111111:function:my-function-" + String(repeating: "a", count: 170)
+        XCTAssertEqual(refused(longARN, a129)?.message, "2 validation errors detected: "
+                       + "Value '\(a129)' at 'qualifier' failed to satisfy constraint: Member must have length less than or equal to 128; "
+                       + "Value '\(longARN)' at 'functionName' failed to satisfy constraint: \(reference)")
+        XCTAssertEqual(refused("arn:aws:lambda:us-east-1:111111111111:function:my-function:$LATEST", "1")?.message,
+                       "The derived qualifier from the function name does not match the specified qualifier.")
+        // Looked up, not refused: no function has these.
+        XCTAssertEqual(try FunctionReference.parse(a65), FunctionReference(name: a65))
+        XCTAssertEqual(try FunctionReference.parse("my-function:" + a65), FunctionReference(name: "my-function", qualifier: a65))
+        XCTAssertEqual(try FunctionReference.parse("arn:aws:lambda:us-east-1:111111111111:function"), FunctionReference(name: "function"))
+        XCTAssertEqual(try FunctionReference.parse("my-function", qualifier: "$latest"), FunctionReference(name: "my-function", qualifier: "$latest"))
+        XCTAssertEqual(try FunctionReference.parse("us-east-1:123456789012:function:f:live"), FunctionReference(name: "f", qualifier: "live"))
+
+        XCTAssertEqual(refused("my-function:invalid!", new: true)?.message, one("my-function:invalid!", "functionName", create))
+        XCTAssertEqual(refused("my-function:" + a129, new: true)?.message,
+                       one("my-function:" + a129, "functionName", "Member must have length less than or equal to 140"))
+        XCTAssertEqual(refused(a65, new: true), .init(status: 400, type: "InvalidParameterValueException",
+                                                      message: one(a65, "functionName", "Member must have length less than or equal to 64")))
+        let longCreate = "arn:aws:lambda:invalid-region:111111111111:function:my-function" + String(repeating: "a", count: 170)
+        XCTAssertEqual(refused(longCreate, new: true)?.message, "2 validation errors detected: "
+                       + "Value '\(longCreate)' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 140; "
+                       + "Value '\(longCreate)' at 'functionName' failed to satisfy constraint: \(create)")
+        XCTAssertEqual(try FunctionReference.parseNew("arn:aws:lambda:us-east-1:000000000000:function:made"), "made")
+        XCTAssertEqual(FunctionReference.region(of: "arn:aws:lambda:eu-west-1:000000000000:function:f"), "eu-west-1")
+        XCTAssertNil(FunctionReference.region(of: "000000000000:function:f"))
     }
 
     func testSettingsAreCheckedAgainstLambdasRanges() {

@@ -116,6 +116,7 @@ final class ServeAPITests: XCTestCase {
             out["get_after_code"] = c.get_function(FunctionName="states")["Configuration"]
             out["published"] = strip(c.update_function_code(FunctionName="states", ZipFile=z, Publish=True))
             out["get_version"] = c.get_function(FunctionName="states", Qualifier=out["published"]["Version"])["Configuration"]
+            out["delete_missing_version"] = err(c.delete_function, FunctionName="states", Qualifier="9")
             c.delete_function(FunctionName="states")
             """)
         let create = try XCTUnwrap(out["create"] as? [String: Any])
@@ -151,6 +152,9 @@ final class ServeAPITests: XCTestCase {
         XCTAssertEqual(published["State"] as? String, "Pending", "a version a change publishes is answered Pending, as AWS does")
         XCTAssertEqual((out["get_version"] as? [String: Any])?["State"] as? String, "Active")
         XCTAssertNotEqual((out["get_version"] as? [String: Any])?["RevisionId"] as? String, published["RevisionId"] as? String)
+        // test_delete_on_nonexisting_version: the function's ARN, not the version's.
+        XCTAssertEqual((out["delete_missing_version"] as? [String: Any])?["message"] as? String,
+                       "Function not found: arn:aws:lambda:us-east-1:000000000000:function:states")
     }
 
     /// Tags with boto3 and the aws CLI, answered as AWS answered the same calls (reference/aws-recorded:

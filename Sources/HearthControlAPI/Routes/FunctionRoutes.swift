@@ -14,7 +14,7 @@ extension LambdaAPI {
         let tags = try body.stringMap("Tags") ?? [:]
         try FunctionCatalog.checkTags(tags)
         let record = try await service.createFunction(
-            name: try FunctionReference.parse(name).name, packageType: try body.string("PackageType"), code: code,
+            name: try FunctionReference.parseNew(name), packageType: try body.string("PackageType"), code: code,
             settings: try Self.settings(body), publish: try body.bool("Publish") ?? false)
         if !tags.isEmpty { try await service.tag(record.name, tags) }
         return .json(201, FunctionJSON.configuration(record, region: region, change: .creating))
