@@ -82,7 +82,7 @@ let package = Package(
         .target(name: "HearthAuth", dependencies: ["HearthModel", .product(name: "Crypto", package: "swift-crypto")]),
         // Where async records go outside Hearth: SQS (any SQS-compatible endpoint), signed with SigV4.
         .target(name: "HearthDelivery", dependencies: [
-            "HearthEvents", "HearthAuth", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            "HearthEvents", "HearthAuth", "HearthRegistry", "HearthPackages", "HearthModel", .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ]),

@@ -28,6 +28,12 @@ public enum SigV4Signer {
                 ("Authorization", "AWS4-HMAC-SHA256 Credential=\(accessKey)/\(scope), SignedHeaders=\(signed.joined(separator: ";")), Signature=\(signature)")]
     }
 
+    /// A path as SigV4 encodes it (each byte but unreserved ones and '/'): what S3 is sent and signs.
+    public static func encodedPath(_ path: String) -> String { SigV4Canonical.encode(path.utf8, keepSlash: true) }
+
+    /// A query value as SigV4 encodes it.
+    public static func encodedComponent(_ value: String) -> String { SigV4Canonical.encode(value.utf8) }
+
     /// 20150830T123600Z
     static func timestamp(_ date: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)

@@ -129,6 +129,7 @@ public struct ServeCommand: ParsableCommand {
         let sqs = try settings.sqs.map { endpoint in
             do { return try SQSSender(endpoint: endpoint) } catch { throw HearthError.invalidArgument("\(error)") }
         }
+        let s3 = try settings.s3.map { try S3CodeFetcher(endpoint: $0) }
         let network = try await ServeNetwork.start(settings.network, stateDirectory: settings.stateDirectory, skeleton: engine.runtime.skeleton)
         let bridge = network?.bridge
         let credentials = FunctionCredentials.make()
@@ -174,7 +175,7 @@ public struct ServeCommand: ParsableCommand {
         }
         let server: ControlServer
         do {
-            server = try await ControlServer.start(api: LambdaAPI(service: supervisor, urlAddress: urlAddress), host: settings.listen.host,
+            server = try await ControlServer.start(api: LambdaAPI(service: supervisor, urlAddress: urlAddress, s3: s3), host: settings.listen.host,
                                                    port: settings.listen.port, socketPath: settings.socket, limits: settings.connections,
                                                    verifier: signing?.verifier)
         } catch {
@@ -240,6 +241,7 @@ public struct ServeCommand: ParsableCommand {
         let stopped = await finishes(within: Self.shutdownSeconds) { await supervisor.shutdown() }
         await bridge?.stop()
         await sqs?.shutdown()
+        await s3?.shutdown()
         if let socket = settings.socket { unlink(socket) }
         guard stopped else {
             throw HearthError.system("sandboxes were still being torn down \(Int(Self.shutdownSeconds)) s after SIGTERM; exiting without them")
@@ -277,6 +279,8 @@ public struct ServeCommand: ParsableCommand {
         var signedRequests = false
         /// Where SQS destinations and dead-letter queues are sent; nil: they are kept as failures.
         var sqs: SQSEndpoint?
+        /// Where code given as S3Bucket and S3Key is read from; nil: such code is refused.
+        var s3: S3Endpoint?
         var network = ServeNetworkSettings()
         /// The daemon's clock: the system's, or a test's (`--clock-start`, `--clock-rate`).
         var clock: any SchedulerClock = SystemClock()
@@ -351,6 +355,15 @@ public struct ServeCommand: ParsableCommand {
             }
             sqs = SQSEndpoint(url: url, accessKey: id, secretKey: secret)
         }
+        var s3: S3Endpoint?
+        if let url = fileConfig.s3Endpoint {
+            let env = ProcessInfo.processInfo.environment
+            guard let id = fileConfig.s3AccessKeyId ?? env["AWS_ACCESS_KEY_ID"],
+                  let secret = fileConfig.s3SecretAccessKey ?? env["AWS_SECRET_ACCESS_KEY"] else {
+                throw HearthError.invalidArgument("s3_endpoint needs s3_access_key_id and s3_secret_access_key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment)")
+            }
+            s3 = S3Endpoint(url: url, accessKey: id, secretKey: secret, region: options.region)
+        }
         let network = try ServeNetworkSettings.make(mode: self.network ?? fileConfig.network ?? "internet",
                                                     bridge: networkBridge ?? fileConfig.networkBridge,
                                                     subnet: networkSubnet ?? fileConfig.networkSubnet, dns: networkDNS ?? fileConfig.networkDNS)
@@ -369,7 +382,7 @@ public struct ServeCommand: ParsableCommand {
         }
         return Settings(listen: listen, urlListen: urls, urlDomain: fileConfig.urlDomain, socket: socket, stateDirectory: state, imagesDirectory: images, options: options,
                         connections: connections, imageDirectories: imageDirectories, journal: journal, signedRequests: signed, sqs: sqs,
-                        network: network, clock: clock)
+                        s3: s3, network: network, clock: clock)
     }
 
     /// SIGTERM and SIGINT, watched from the moment it is made (the start of `serve`; `run` has blocked them

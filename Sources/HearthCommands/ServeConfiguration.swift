@@ -25,6 +25,9 @@ import HearthModel
 ///     sqs_endpoint: http://127.0.0.1:4566
 ///     sqs_access_key_id: AKIA...
 ///     sqs_secret_access_key: ...
+///     s3_endpoint: http://127.0.0.1:9000
+///     s3_access_key_id: ...
+///     s3_secret_access_key: ...
 struct ServeConfiguration: Equatable {
     var listen: String?
     var socket: String?
@@ -53,6 +56,10 @@ struct ServeConfiguration: Equatable {
     var sqsEndpoint: String?
     var sqsAccessKeyId: String?
     var sqsSecretAccessKey: String?
+    /// Where code given as S3Bucket and S3Key is read from, and the key that signs for it.
+    var s3Endpoint: String?
+    var s3AccessKeyId: String?
+    var s3SecretAccessKey: String?
     /// Function URLs' listener (HOST:PORT or "off") and the domain their host names end in.
     var urlListen: String?
     var urlDomain: String?
@@ -65,7 +72,8 @@ struct ServeConfiguration: Equatable {
     static let keys = ["listen", "socket", "state_dir", "images_dir", "idle_timeout_seconds", "keep_alive_policy", "memory_budget_mb", "account_concurrency",
                        "prepared_per_image", "region", "max_connections", "header_timeout_seconds", "body_timeout_seconds",
                        "keepalive_timeout_seconds", "image_dirs", "freeze_idle", "journal", "auth",
-                       "async_delay_scale", "sqs_endpoint", "sqs_access_key_id", "sqs_secret_access_key", "url_listen", "url_domain",
+                       "async_delay_scale", "sqs_endpoint", "sqs_access_key_id", "sqs_secret_access_key", "s3_endpoint", "s3_access_key_id", "s3_secret_access_key",
+                       "url_listen", "url_domain",
                        "network", "network_bridge", "network_subnet", "network_dns"]
 
     /// Parses the file; any line it does not understand is an error naming the file, line and reason.
@@ -126,6 +134,13 @@ struct ServeConfiguration: Equatable {
                 config.sqsEndpoint = value
             case "sqs_access_key_id": config.sqsAccessKeyId = value
             case "sqs_secret_access_key": config.sqsSecretAccessKey = value
+            case "s3_endpoint":
+                guard value.hasPrefix("http://") || value.hasPrefix("https://") else {
+                    throw HearthError.invalidArgument("\(where_): 's3_endpoint' must be an http:// or https:// URL, got '\(value)'")
+                }
+                config.s3Endpoint = value
+            case "s3_access_key_id": config.s3AccessKeyId = value
+            case "s3_secret_access_key": config.s3SecretAccessKey = value
             case "async_delay_scale":
                 let scale = try number(Double.self, min: 0.0001)
                 guard scale <= 1 else { throw HearthError.invalidArgument("\(where_): 'async_delay_scale' must be at most 1, got '\(value)'") }

@@ -29,6 +29,7 @@ package enum ControlAPIFuzzing {
         guard let body = try? JSONBody(request.body, required: false) else { return }
         _ = try? LambdaAPI.settings(body)
         _ = try? LambdaAPI.code(body, directory: "/dev/shm")
+        _ = try? LambdaAPI.s3Location(body)
         if let settings = try? LambdaAPI.settings(body) { _ = try? settings.validate() }
     }
 

@@ -14,9 +14,12 @@ public final class LambdaAPI: Sendable {
     let region: String
     /// Where the URL listener serves function URLs (FunctionUrl in the answers).
     let urlAddress: FunctionUrlAddress
+    /// Where code given as S3Bucket and S3Key is read from; none unless the daemon is configured with one.
+    let s3: (any S3CodeSource)?
 
-    public init(service: any FunctionService, urlAddress: FunctionUrlAddress? = nil) {
+    public init(service: any FunctionService, urlAddress: FunctionUrlAddress? = nil, s3: (any S3CodeSource)? = nil) {
         self.service = service
+        self.s3 = s3
         functions = service.functions
         region = service.region
         self.urlAddress = urlAddress ?? FunctionUrlAddress(domain: FunctionUrlAddress.defaultDomain(region: service.region), port: 9080)

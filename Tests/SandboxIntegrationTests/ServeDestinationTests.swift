@@ -2,7 +2,8 @@ import Foundation
 import XCTest
 
 /// SQS destinations and dead-letter queues through a real SQS-compatible server: moto_server from PyPI,
-/// started by the test on loopback, and a daemon told to send there (sqs_endpoint).
+/// started by the test on loopback, and a daemon told to send there (sqs_endpoint) and to read code from its
+/// S3 (s3_endpoint, ServeS3CodeTests.swift).
 final class ServeDestinationTests: XCTestCase {
     var fixtures = ""
     var moto: Process?
@@ -33,6 +34,9 @@ final class ServeDestinationTests: XCTestCase {
             sqs_endpoint: \(sqsEndpoint)
             sqs_access_key_id: testing
             sqs_secret_access_key: testing
+            s3_endpoint: \(sqsEndpoint)
+            s3_access_key_id: testing
+            s3_secret_access_key: testing
             """.write(toFile: fixtures + "/hearth.yaml", atomically: true, encoding: .utf8)
         daemon = try ServeDaemon(arguments: ["--config", fixtures + "/hearth.yaml"])
     }

@@ -1,5 +1,6 @@
 import Foundation
 import HearthModel
+import HearthPackages
 import HearthRegistry
 import HearthState
 import HearthSupervisor
@@ -9,7 +10,7 @@ extension LambdaAPI {
         let body = try await request.json()
         guard let name = try body.string("FunctionName") else { throw .missing("functionName") }
         guard let codeObject = try body.object("Code") else { throw .missing("code") }
-        let code = try Self.code(codeObject, directory: spillDirectory)
+        let code = try await code(codeObject)
         // Tags are checked before anything is made, so a refused set leaves no function behind.
         let tags = try body.stringMap("Tags") ?? [:]
         try FunctionCatalog.checkTags(tags)
@@ -62,7 +63,7 @@ extension LambdaAPI {
     func updateCode(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
         let body = try await request.json()
-        let record = try await service.updateFunctionCode(ref.name, code: try Self.code(body, directory: spillDirectory),
+        let record = try await service.updateFunctionCode(ref.name, code: try await code(body),
                                                              publish: try body.bool("Publish") ?? false)
         return .json(200, FunctionJSON.configuration(record, region: region, change: record.version == "$LATEST" ? .updating : .creating))
     }
@@ -79,15 +80,37 @@ extension LambdaAPI {
         return APIResponse(status: 204)
     }
 
-    /// Code: ZipFile (base64 in JSON, decoded into a file in `directory`) or ImageUri (a local image).
-    /// S3 is not reachable from one box.
-    static func code(_ body: JSONBody, directory: String) throws(ServiceError) -> FunctionCode {
+    /// Code: ZipFile (base64 in JSON, decoded into a file in the spill directory), S3Bucket and S3Key (read from
+    /// the daemon's S3 endpoint), or ImageUri (a local image).
+    func code(_ body: JSONBody) async throws(ServiceError) -> FunctionCode {
+        if let code = try Self.code(body, directory: spillDirectory) { return code }
+        if let zip = try await s3Object(body) { return .zip(zip) }
+        throw .invalidParameter("Please provide a source for function code (ZipFile, S3Bucket and S3Key, or ImageUri).")
+    }
+
+    /// What the body gives itself: ZipFile or ImageUri.
+    static func code(_ body: JSONBody, directory: String) throws(ServiceError) -> FunctionCode? {
         if let zip = try body.upload("ZipFile", directory: directory) { return .zip(zip) }
         if let uri = try body.string("ImageUri") { return .image(uri: uri) }
-        if body.has("S3Bucket") || body.has("S3Key") {
-            throw .invalidParameter("S3Bucket/S3Key are not supported by Hearth: upload the zip as ZipFile (fileb://) instead")
+        return nil
+    }
+
+    /// S3Bucket, S3Key and S3ObjectVersion, checked; nil when the body names no object.
+    static func s3Location(_ body: JSONBody) throws(ServiceError) -> S3Location? {
+        guard body.has("S3Bucket") || body.has("S3Key") || body.has("S3ObjectVersion") else { return nil }
+        guard let bucket = try body.string("S3Bucket"), let key = try body.string("S3Key") else {
+            throw .invalidParameter("Please provide both S3Bucket and S3Key.")
         }
-        throw .invalidParameter("Please provide a source for function code (ZipFile or ImageUri).")
+        return try S3Location(bucket: bucket, key: key, version: try body.string("S3ObjectVersion"))
+    }
+
+    /// The zip the body's S3 location names, as a file; nil when it names none.
+    func s3Object(_ body: JSONBody) async throws(ServiceError) -> UnnamedFile? {
+        guard let location = try Self.s3Location(body) else { return nil }
+        guard let s3 else {
+            throw .invalidParameter("This daemon reads no S3 (set s3_endpoint in its configuration): upload the zip as ZipFile instead.")
+        }
+        return try await s3.fetch(location, into: spillDirectory)
     }
 
     static func settings(_ body: JSONBody) throws(ServiceError) -> FunctionSettings {

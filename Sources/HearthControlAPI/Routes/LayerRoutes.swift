@@ -1,13 +1,14 @@
 import Foundation
 import HearthModel
+import HearthPackages
 import HearthSupervisor
 
 extension LambdaAPI {
     func publishLayerVersion(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
         let body = try await request.json()
-        guard let content = try body.object("Content"), let zip = try content.upload("ZipFile", directory: spillDirectory) else {
-            throw .invalidParameter("Please provide the layer's content as Content.ZipFile (S3 is not supported by Hearth).")
-        }
+        guard let content = try body.object("Content") else { throw .missing("content") }
+        let upload: UnnamedFile? = if let zip = try content.upload("ZipFile", directory: spillDirectory) { zip } else { try await s3Object(content) }
+        guard let zip = upload else { throw .invalidParameter("Please provide the layer's content as Content.ZipFile, or Content.S3Bucket and S3Key.") }
         let record = try await service.publishLayerVersion(try Self.layerName(params["layer"]), zip: zip, description: try body.string("Description"),
                                                      runtimes: try body.strings("CompatibleRuntimes") ?? [],
                                                      architectures: try body.strings("CompatibleArchitectures") ?? [],
