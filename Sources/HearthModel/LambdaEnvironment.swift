@@ -9,12 +9,11 @@ public enum LambdaEnvironment {
         "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_LAMBDA_RUNTIME_API",
         "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
     ]
-    /// Aggregate size of a function's variables (keys and values).
+    /// Aggregate size of a function's variables, measured as Lambda measures it: their JSON object, compact.
     public static let maxBytes = 4096
 
     /// Lambda's rules: names [a-zA-Z][a-zA-Z0-9_]+, no reserved names, 4 KB in all.
     public static func validateUserVariables(_ variables: [(String, String)]) throws {
-        var total = 0
         var reservedUsed: [String] = []
         for (key, value) in variables {
             let bytes = Array(key.utf8)
@@ -24,15 +23,36 @@ public enum LambdaEnvironment {
             }
             if reserved.contains(key) { reservedUsed.append(key) }
             guard !value.utf8.contains(0) else { throw HearthError.invalidArgument("environment variable \(key) has a NUL byte") }
-            total += bytes.count + value.utf8.count
         }
         if !reservedUsed.isEmpty {
             throw HearthError.invalidArgument(
                 "Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: \(reservedUsed.joined(separator: ", "))")
         }
-        guard total <= maxBytes else {
-            throw HearthError.invalidArgument("environment variables take \(total) bytes; Lambda allows \(maxBytes)")
+        let measured = "{" + variables.map { json($0.0) + ":" + json($0.1) }.joined(separator: ",") + "}"
+        // Characters as Java counts them (UTF-16 units), as AWS measures.
+        guard measured.utf16.count <= maxBytes else {
+            throw HearthError.invalidArgument(
+                "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: \(measured)")
         }
+    }
+
+    /// A JSON string literal: quotes, backslashes and control characters escaped, the rest as it is.
+    static func json(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 
     public struct Context: Sendable {

@@ -73,6 +73,8 @@ public struct FunctionSettings: Sendable {
         }
         if let env = environment {
             do { try LambdaEnvironment.validateUserVariables(env.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }) } catch {
+                // Lambda's own words, without HearthError's "invalid argument:" before them.
+                if case .invalidArgument(let message) = error as? HearthError { throw .invalidParameter(message) }
                 throw .invalidParameter("\(error)")
             }
         }

@@ -104,9 +104,16 @@ final class LambdaConventionsTests: XCTestCase {
         for (key, fragment) in [("A", "must match"), ("1AB", "must match"), ("_X", "must match"), ("A-B", "must match"), ("AWS_REGION", "AWS_REGION")] {
             XCTAssertThrowsError(try LambdaEnvironment.validateUserVariables([(key, "v")])) { XCTAssertTrue("\($0)".contains(fragment), "\($0)") }
         }
-        XCTAssertThrowsError(try LambdaEnvironment.validateUserVariables([("BIG", String(repeating: "v", count: 4094))])) {
-            XCTAssertTrue("\($0)".contains("4096"), "\($0)")
+        // Measured as AWS measures (test_large_environment_variables_fails): the compact JSON object, 4,096 at most.
+        let fits = String(repeating: "x", count: 4096 - #"{"LARGE_VAR":""}"#.count)
+        XCTAssertNoThrow(try LambdaEnvironment.validateUserVariables([("LARGE_VAR", fits)]))
+        XCTAssertThrowsError(try LambdaEnvironment.validateUserVariables([("LARGE_VAR", fits + "x")])) {
+            XCTAssertEqual($0 as? HearthError, .invalidArgument("Lambda was unable to configure your environment variables because the environment variables you have provided "
+                           + #"exceeded the 4KB limit. String measured: {"LARGE_VAR":""# + fits + #"x"}"#))
         }
+        // Quotes and backslashes count as JSON writes them.
+        XCTAssertThrowsError(try LambdaEnvironment.validateUserVariables([("QQ", String(repeating: "\"", count: 2044))]))
+        XCTAssertNoThrow(try LambdaEnvironment.validateUserVariables([("QQ", String(repeating: "a", count: 2044))]))
     }
 
     func testReservedVariablesWinAndUserOnesOverrideDefaults() {

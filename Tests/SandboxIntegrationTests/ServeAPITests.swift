@@ -367,6 +367,9 @@ final class ServeAPITests: XCTestCase {
         XCTAssertEqual(code("name"), "ValidationException")
         XCTAssertEqual(code("role"), "ValidationException")
         XCTAssertEqual(code("env"), "InvalidParameterValueException")
+        XCTAssertEqual((out["env"] as? [String: Any])?["message"] as? String, "Lambda was unable to configure your environment variables because "
+                       + "the environment variables you have provided contains reserved keys that are currently not supported for modification. "
+                       + "Reserved keys used in this request: AWS_REGION", "Lambda's words alone")
         XCTAssertNil(out["ok"] as? [String: Any], "a valid function is created: \(out["ok"] ?? "")")
         XCTAssertEqual(code("again"), "ResourceConflictException")
         XCTAssertEqual(code("update"), "ValidationException")
