@@ -286,6 +286,16 @@ public struct ServeCommand: ParsableCommand {
         var clock: any SchedulerClock = SystemClock()
     }
 
+    /// The key an outside endpoint is signed for with: the settings file's, else the environment's (an
+    /// EnvironmentFile= under systemd).
+    static func endpointKey(_ service: String, id: String?, secret: String?) throws -> (id: String, secret: String) {
+        let env = ProcessInfo.processInfo.environment
+        guard let id = id ?? env["AWS_ACCESS_KEY_ID"], let secret = secret ?? env["AWS_SECRET_ACCESS_KEY"] else {
+            throw HearthError.invalidArgument("\(service)_endpoint needs \(service)_access_key_id and \(service)_secret_access_key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment)")
+        }
+        return (id, secret)
+    }
+
     func resolve() throws -> Settings {
         let file = config ?? (FileManager.default.fileExists(atPath: "/etc/hearth/hearth.yaml") ? "/etc/hearth/hearth.yaml" : nil)
         var fileConfig = ServeConfiguration()
@@ -347,22 +357,13 @@ public struct ServeCommand: ParsableCommand {
         let signed = authMode == "required" || (authMode == "auto" && !listen.isLoopback)
         var sqs: SQSEndpoint?
         if let url = fileConfig.sqsEndpoint {
-            // The key: the settings file's, else the environment's (an EnvironmentFile= under systemd).
-            let env = ProcessInfo.processInfo.environment
-            guard let id = fileConfig.sqsAccessKeyId ?? env["AWS_ACCESS_KEY_ID"],
-                  let secret = fileConfig.sqsSecretAccessKey ?? env["AWS_SECRET_ACCESS_KEY"] else {
-                throw HearthError.invalidArgument("sqs_endpoint needs sqs_access_key_id and sqs_secret_access_key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment)")
-            }
-            sqs = SQSEndpoint(url: url, accessKey: id, secretKey: secret)
+            let key = try Self.endpointKey("sqs", id: fileConfig.sqsAccessKeyId, secret: fileConfig.sqsSecretAccessKey)
+            sqs = SQSEndpoint(url: url, accessKey: key.id, secretKey: key.secret)
         }
         var s3: S3Endpoint?
         if let url = fileConfig.s3Endpoint {
-            let env = ProcessInfo.processInfo.environment
-            guard let id = fileConfig.s3AccessKeyId ?? env["AWS_ACCESS_KEY_ID"],
-                  let secret = fileConfig.s3SecretAccessKey ?? env["AWS_SECRET_ACCESS_KEY"] else {
-                throw HearthError.invalidArgument("s3_endpoint needs s3_access_key_id and s3_secret_access_key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment)")
-            }
-            s3 = S3Endpoint(url: url, accessKey: id, secretKey: secret, region: options.region)
+            let key = try Self.endpointKey("s3", id: fileConfig.s3AccessKeyId, secret: fileConfig.s3SecretAccessKey)
+            s3 = S3Endpoint(url: url, accessKey: key.id, secretKey: key.secret, region: options.region)
         }
         let network = try ServeNetworkSettings.make(mode: self.network ?? fileConfig.network ?? "internet",
                                                     bridge: networkBridge ?? fileConfig.networkBridge,

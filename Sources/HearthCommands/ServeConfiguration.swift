@@ -103,6 +103,12 @@ struct ServeConfiguration: Equatable {
                 guard let n = T(value), n >= min else { throw HearthError.invalidArgument("\(where_): '\(key)' must be a number of at least \(min), got '\(value)'") }
                 return n
             }
+            func httpURL() throws -> String {
+                guard value.hasPrefix("http://") || value.hasPrefix("https://") else {
+                    throw HearthError.invalidArgument("\(where_): '\(key)' must be an http:// or https:// URL, got '\(value)'")
+                }
+                return value
+            }
             switch key {
             case "listen": config.listen = try ListenAddress.parse(value).text
             case "url_listen": config.urlListen = value == "off" ? value : try ListenAddress.parse(value).text
@@ -127,18 +133,10 @@ struct ServeConfiguration: Equatable {
                     throw HearthError.invalidArgument("\(where_): 'keep_alive_policy' must be fixed or hybrid, got '\(value)'")
                 }
                 config.keepAlivePolicy = value
-            case "sqs_endpoint":
-                guard value.hasPrefix("http://") || value.hasPrefix("https://") else {
-                    throw HearthError.invalidArgument("\(where_): 'sqs_endpoint' must be an http:// or https:// URL, got '\(value)'")
-                }
-                config.sqsEndpoint = value
+            case "sqs_endpoint": config.sqsEndpoint = try httpURL()
             case "sqs_access_key_id": config.sqsAccessKeyId = value
             case "sqs_secret_access_key": config.sqsSecretAccessKey = value
-            case "s3_endpoint":
-                guard value.hasPrefix("http://") || value.hasPrefix("https://") else {
-                    throw HearthError.invalidArgument("\(where_): 's3_endpoint' must be an http:// or https:// URL, got '\(value)'")
-                }
-                config.s3Endpoint = value
+            case "s3_endpoint": config.s3Endpoint = try httpURL()
             case "s3_access_key_id": config.s3AccessKeyId = value
             case "s3_secret_access_key": config.s3SecretAccessKey = value
             case "async_delay_scale":
