@@ -81,31 +81,89 @@ public struct FunctionReference: Sendable, Equatable {
         }
     }
 
-    /// Compiled once: a Regex made from a string costs more than the rest of an invocation's routing.
-    private nonisolated(unsafe) static let compiled: [String: Regex<AnyRegexOutput>] = {
-        var out: [String: Regex<AnyRegexOutput>] = [:]
-        for pattern in [referencePattern, createPattern, qualifierPattern] { out[pattern] = try? Regex(pattern) }
-        return out
-    }()
-
-    /// A plain name or qualifier (what nearly every request carries) needs no pattern.
-    private static func plain(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.count <= 128 && text.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 65 && $0 <= 90) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 95 }
-    }
-
-    /// The name and qualifier the pattern's groups found (both patterns number them alike: the name is group 11,
-    /// the qualifier 13); nil when `text` does not match.
+    /// The patterns are matched by hand, not with Swift's Regex: a Regex compiled at run time costs more than the rest
+    /// of an invocation's routing, and its compiled program is memory LeakSanitizer reports at the fuzz target's exit.
+    /// The name, qualifier and each optional prefix are whole ':'-separated pieces, so the pattern's optional groups
+    /// are tried in its own order (present first), as a backtracking regex would.
     private static func match(_ text: String, _ pattern: String) -> FunctionReference? {
-        if plain(text) { return FunctionReference(name: text) }
-        guard !text.isEmpty, text.utf8.count <= maxInputBytes, let regex = compiled[pattern],
-              let found = text.wholeMatch(of: regex), found.output.count > 13, let name = found.output[11].substring else { return nil }
-        return FunctionReference(name: String(name), qualifier: found.output[13].substring.map(String.init))
+        guard !text.isEmpty, text.utf8.count <= maxInputBytes else { return nil }
+        // A plain name (what nearly every request carries) is its own match.
+        if text.utf8.allSatisfy(isWord) { return FunctionReference(name: text) }
+        let forCreate = pattern == createPattern
+        let pieces = text.split(separator: ":", omittingEmptySubsequences: false).map { Array($0.utf8) }
+        // The optional prefixes: "arn:PARTITION:lambda:" (three pieces), a region, an account, "function".
+        let prefixes: [(count: Int, matches: ([[UInt8]]) -> Bool)] = [
+            (3, { $0[0] == Array("arn".utf8) && awsPartition($0[1]) && $0[2] == Array("lambda".utf8) }),
+            (1, { region($0[0]) }),
+            (1, { $0[0].count == 12 && $0[0].allSatisfy(isDigit) }),
+            (1, { $0[0] == Array("function".utf8) }),
+        ]
+        func rest(_ at: Int, _ prefix: Int) -> FunctionReference? {
+            if prefix < prefixes.count {
+                let (count, matches) = prefixes[prefix]
+                if at + count <= pieces.count, matches(Array(pieces[at..<at + count])), let found = rest(at + count, prefix + 1) { return found }
+                return rest(at, prefix + 1)
+            }
+            let left = pieces.count - at
+            guard left == 1 || left == 2, nameBytes(pieces[at], dots: !forCreate) else { return nil }
+            if left == 2 { guard qualifierBytes(pieces[at + 1], published: !forCreate) else { return nil } }
+            return FunctionReference(name: String(decoding: pieces[at], as: UTF8.self),
+                                     qualifier: left == 2 ? String(decoding: pieces[at + 1], as: UTF8.self) : nil)
+        }
+        return rest(0, 0)
     }
 
+    /// The qualifier parameter's pattern: $LATEST, $LATEST.PUBLISHED, or [a-zA-Z0-9-_$]+.
     private static func matches(_ text: String, _ pattern: String) -> Bool {
-        if plain(text) || text == "$LATEST" { return true }
-        guard !text.isEmpty, text.utf8.count <= maxInputBytes, let regex = compiled[pattern] else { return false }
-        return text.wholeMatch(of: regex) != nil
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty, bytes.count <= maxInputBytes else { return false }
+        return text == "$LATEST" || text == "$LATEST.PUBLISHED" || bytes.allSatisfy { isWord($0) || $0 == UInt8(ascii: "$") }
+    }
+
+    private static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
+    private static func isLower(_ b: UInt8) -> Bool { b >= 97 && b <= 122 }
+    private static func isLetter(_ b: UInt8) -> Bool { isLower(b) || (b >= 65 && b <= 90) }
+    /// [a-zA-Z0-9-_]
+    private static func isWord(_ b: UInt8) -> Bool { isLetter(b) || isDigit(b) || b == 45 || b == 95 }
+
+    /// (aws[a-zA-Z-]*)?
+    private static func awsPartition(_ p: [UInt8]) -> Bool {
+        p.isEmpty || (p.starts(with: Array("aws".utf8)) && p.dropFirst(3).allSatisfy { isLetter($0) || $0 == 45 })
+    }
+
+    /// (eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}
+    private static func region(_ p: [UInt8]) -> Bool {
+        var r = p[...]
+        if r.starts(with: Array("eusc-".utf8)) {
+            // The prefix is optional: the region may also begin "eu" itself.
+            if region(Array(r.dropFirst(5))) { return true }
+        }
+        guard r.count >= 2, isLower(r[r.startIndex]), isLower(r[r.startIndex + 1]) else { return false }
+        r = r.dropFirst(2)
+        /// -[a-z]+-\d at the end.
+        func tail(_ t: ArraySlice<UInt8>) -> Bool {
+            guard t.count >= 4, t.first == 45, let last = t.last, isDigit(last), t[t.endIndex - 2] == 45 else { return false }
+            let letters = t.dropFirst().dropLast(2)
+            return !letters.isEmpty && letters.allSatisfy(isLower)
+        }
+        var candidates = [r]
+        if r.starts(with: Array("-gov".utf8)) { candidates.insert(r.dropFirst(4), at: 0) }
+        if r.starts(with: Array("-iso".utf8)) {
+            let after = r.dropFirst(4)
+            if let letter = after.first, isLower(letter) { candidates.insert(after.dropFirst(), at: 0) }
+            candidates.insert(after, at: candidates.count - 1)
+        }
+        return candidates.contains(where: tail)
+    }
+
+    /// [a-zA-Z0-9-_\.]+ where a function is named, [a-zA-Z0-9-_]+ where one is created.
+    private static func nameBytes(_ p: [UInt8], dots: Bool) -> Bool {
+        !p.isEmpty && p.allSatisfy { isWord($0) || (dots && $0 == 46) }
+    }
+
+    /// \$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+ (without .PUBLISHED where a function is created).
+    private static func qualifierBytes(_ p: [UInt8], published: Bool) -> Bool {
+        p == Array("$LATEST".utf8) || (published && p == Array("$LATEST.PUBLISHED".utf8)) || (!p.isEmpty && p.allSatisfy(isWord))
     }
 
     /// A value as an error repeats it: whole unless it is too long to be anything.

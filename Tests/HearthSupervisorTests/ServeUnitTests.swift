@@ -63,6 +63,15 @@ final class ServeUnitTests: XCTestCase {
         XCTAssertEqual(try FunctionReference.parse("arn:aws:lambda:us-east-1:111111111111:function"), FunctionReference(name: "function"))
         XCTAssertEqual(try FunctionReference.parse("my-function", qualifier: "$latest"), FunctionReference(name: "my-function", qualifier: "$latest"))
         XCTAssertEqual(try FunctionReference.parse("us-east-1:123456789012:function:f:live"), FunctionReference(name: "f", qualifier: "live"))
+        for region in ["us-gov-west-1", "us-iso-east-1", "us-isob-east-1", "cn-north-1", "eusc-de-east-1", "eu-central-2"] {
+            XCTAssertEqual(try FunctionReference.parse("arn:aws:lambda:\(region):123456789012:function:f"), FunctionReference(name: "f"), region)
+        }
+        for region in ["us-east-12", "useast-1", "US-east-1", "us-east", "us--1"] {
+            XCTAssertNotNil(refused("arn:aws:lambda:\(region):123456789012:function:f"), region)
+        }
+        XCTAssertEqual(try FunctionReference.parse("arn:aws-cn:lambda:cn-north-1:123456789012:function:f.g:$LATEST.PUBLISHED"),
+                       FunctionReference(name: "f.g", qualifier: "$LATEST.PUBLISHED"))
+        XCTAssertEqual(try FunctionReference.parse("arn:1"), FunctionReference(name: "arn", qualifier: "1"), "'arn' is a name when no ARN follows")
 
         XCTAssertEqual(refused("my-function:invalid!", new: true)?.message, one("my-function:invalid!", "functionName", create))
         XCTAssertEqual(refused("my-function:" + a129, new: true)?.message,
