@@ -82,17 +82,16 @@ public final class FunctionCatalog: Sendable {
         try check(record)
         defer { changed(name) }
         guard try wrap({ try state.createFunction(record) }) else { throw .conflict("Function already exist: \(name)") }
-        try settle(record)
-        if publish { record = try publishVersion(name, description: nil, settling: true) }
-        return record
+        return publish ? try publishVersion(name, description: nil, answeredPending: true) : Self.answeredPending(record)
     }
 
     /// A created or changed function is ready when the change returns (its code is unpacked and checked), but
-    /// Lambda answers the change in its Pending or InProgress state, then moves on with a new revision. Hearth
-    /// does the same: the answer carries the first revision, the store holds the second.
-    private func settle(_ record: FunctionRecord) throws(ServiceError) {
-        let version = record.version == "$LATEST" ? nil : Int(record.version)
-        _ = try wrap { try state.settle(record.name, version: version, from: record.revisionId, to: UUID().uuidString.lowercased()) }
+    /// Lambda answers the change in its Pending or InProgress state, under a revision the function has already
+    /// moved past when it is next read. Hearth stores the settled revision and answers with another.
+    private static func answeredPending(_ record: FunctionRecord) -> FunctionRecord {
+        var answered = record
+        answered.revisionId = UUID().uuidString.lowercased()
+        return answered
     }
 
     public func latest(_ name: String) throws(ServiceError) -> FunctionRecord {
@@ -156,8 +155,7 @@ public final class FunctionCatalog: Sendable {
         try check(record)
         defer { changed(name) }
         guard try wrap({ try state.updateLatest(record) }) else { throw .functionNotFound(arn(name)) }
-        try settle(record)
-        return publish ? try publishVersion(name, description: nil, settling: true) : record
+        return publish ? try publishVersion(name, description: nil, answeredPending: true) : Self.answeredPending(record)
     }
 
     public func updateConfiguration(_ name: String, settings: FunctionSettings, revisionId: String?) throws(ServiceError) -> FunctionRecord {
@@ -187,8 +185,7 @@ public final class FunctionCatalog: Sendable {
         try check(record)
         defer { changed(name) }
         guard try wrap({ try state.updateLatest(record) }) else { throw .functionNotFound(arn(name)) }
-        try settle(record)
-        return record
+        return Self.answeredPending(record)
     }
 
     /// DeleteFunction: the whole function, or one version when qualified.
@@ -211,19 +208,18 @@ public final class FunctionCatalog: Sendable {
     // MARK: versions and aliases
 
     public func publishVersion(_ name: String, description: String?) throws(ServiceError) -> FunctionRecord {
-        try publishVersion(name, description: description, settling: false)
+        try publishVersion(name, description: description, answeredPending: false)
     }
 
-    /// `settling`: a version made by CreateFunction's or UpdateFunctionCode's Publish, which Lambda answers Pending.
-    private func publishVersion(_ name: String, description: String?, settling: Bool) throws(ServiceError) -> FunctionRecord {
+    /// `answeredPending`: a version made by CreateFunction's or UpdateFunctionCode's Publish, which Lambda answers Pending.
+    private func publishVersion(_ name: String, description: String?, answeredPending: Bool) throws(ServiceError) -> FunctionRecord {
         defer { changed(name) }
         let revisionId = UUID().uuidString.lowercased()
         guard let version = try wrap({ try state.publishVersion(name, description: description, lastModified: Self.now(), revisionId: revisionId) }) else {
             throw .functionNotFound(arn(name))
         }
         // An unchanged function returns its newest version as it is.
-        if settling, version.revisionId == revisionId { try settle(version) }
-        return version
+        return answeredPending && version.revisionId == revisionId ? Self.answeredPending(version) : version
     }
 
     public func versions(_ name: String) throws(ServiceError) -> [FunctionRecord] {

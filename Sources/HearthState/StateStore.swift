@@ -176,28 +176,6 @@ public final class StateStore: @unchecked Sendable {
         }
     }
 
-    /// Gives $LATEST (no version) or a published version the revision `to` if it is still at `from`: the second
-    /// revision a change goes through, as Lambda's Pending or InProgress becomes Active or Successful.
-    public func settle(_ name: String, version: Int?, from: String, to: String) throws -> Bool {
-        try write { db in
-            let text: String? = if let version {
-                try String.fetchOne(db, sql: "SELECT record FROM versions WHERE name = ? AND version = ?", arguments: [name, version])
-            } else {
-                try String.fetchOne(db, sql: "SELECT latest FROM functions WHERE name = ?", arguments: [name])
-            }
-            guard let text else { return false }
-            var record = try decode(FunctionRecord.self, text)
-            guard record.revisionId == from else { return false }
-            record.revisionId = to
-            if let version {
-                try db.execute(sql: "UPDATE versions SET record = ? WHERE name = ? AND version = ?", arguments: [try json(record), name, version])
-            } else {
-                try db.execute(sql: "UPDATE functions SET latest = ? WHERE name = ?", arguments: [try json(record), name])
-            }
-            return true
-        }
-    }
-
     /// Removes a function with its versions, aliases and settings; false when it did not exist.
     public func deleteFunction(_ name: String) throws -> Bool {
         try write { db in
