@@ -27,8 +27,7 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
 
     /// Lambda's wording for a value outside its model's constraints.
     public static func validation(_ field: String, _ value: String, _ constraint: String) -> ServiceError {
-        ServiceError(status: 400, type: "ValidationException",
-                     message: "1 validation error detected: Value '\(value)' at '\(field)' failed to satisfy constraint: \(constraint)")
+        validation([Failure(field: field, value: value, constraint: constraint)])
     }
 
     /// One failed constraint of a request's member, as AWS words it in a validation error.
@@ -42,10 +41,11 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 
     /// Every failed constraint at once: "2 validation errors detected: Value 'a' at 'x' failed to satisfy constraint: ...; Value ...".
-    public static func validation(_ failures: [Failure]) -> ServiceError {
+    /// `type`: AWS words some of these as an InvalidParameterValueException (a created function's name too long).
+    public static func validation(_ failures: [Failure], type: String = "ValidationException") -> ServiceError {
         let count = failures.count == 1 ? "1 validation error" : "\(failures.count) validation errors"
         let each = failures.map { "Value '\($0.value)' at '\($0.field)' failed to satisfy constraint: \($0.constraint)" }
-        return ServiceError(status: 400, type: "ValidationException", message: "\(count) detected: " + each.joined(separator: "; "))
+        return ServiceError(status: 400, type: type, message: "\(count) detected: " + each.joined(separator: "; "))
     }
 
     /// A required member left out, in AWS's words (the value is null, not the text 'null').

@@ -14,7 +14,7 @@ public struct FunctionReference: Sendable, Equatable {
     }
 
     /// The patterns AWS checks a function name against: where it names a function that exists (GetFunction,
-    /// Invoke, DeleteFunction and the rest), and where it names one to create.
+    /// Invoke, DeleteFunction and the rest), and where it names one to create. Errors quote them; `match` checks them.
     static let referencePattern = #"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?"#
     static let createPattern = #"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?"#
     static let qualifierPattern = #"\$(LATEST(\.PUBLISHED)?)|[a-zA-Z0-9-_$]+"#
@@ -29,11 +29,11 @@ public struct FunctionReference: Sendable, Equatable {
         if let qualifier, !qualifier.isEmpty {
             if qualifier.count > 128 {
                 failures.append(.init(field: "qualifier", value: shown(qualifier), constraint: "Member must have length less than or equal to 128"))
-            } else if !matches(qualifier, qualifierPattern) {
+            } else if !qualifierMatches(qualifier) {
                 failures.append(.init(field: "qualifier", value: shown(qualifier), constraint: "Member must satisfy regular expression pattern: " + qualifierPattern))
             }
         }
-        let found = match(text, referencePattern)
+        let found = match(text, forCreate: false)
         if found == nil {
             failures.append(.init(field: "functionName", value: shown(text), constraint: "Member must satisfy regular expression pattern: " + referencePattern))
         }
@@ -53,7 +53,7 @@ public struct FunctionReference: Sendable, Equatable {
         if text.count > 140 {
             failures.append(.init(field: "functionName", value: shown(text), constraint: "Member must have length less than or equal to 140"))
         }
-        let found = match(text, createPattern)
+        let found = match(text, forCreate: true)
         if found == nil {
             failures.append(.init(field: "functionName", value: shown(text), constraint: "Member must satisfy regular expression pattern: " + createPattern))
         }
@@ -75,9 +75,8 @@ public struct FunctionReference: Sendable, Equatable {
             throw .validation("functionName", name, "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+")
         }
         guard name.count <= maxNameLength else {
-            var error = ServiceError.validation("functionName", name, "Member must have length less than or equal to \(maxNameLength)")
-            error.type = "InvalidParameterValueException"
-            throw error
+            throw .validation([.init(field: "functionName", value: name, constraint: "Member must have length less than or equal to \(maxNameLength)")],
+                              type: "InvalidParameterValueException")
         }
     }
 
@@ -85,11 +84,10 @@ public struct FunctionReference: Sendable, Equatable {
     /// of an invocation's routing, and its compiled program is memory LeakSanitizer reports at the fuzz target's exit.
     /// The name, qualifier and each optional prefix are whole ':'-separated pieces, so the pattern's optional groups
     /// are tried in its own order (present first), as a backtracking regex would.
-    private static func match(_ text: String, _ pattern: String) -> FunctionReference? {
+    private static func match(_ text: String, forCreate: Bool) -> FunctionReference? {
         guard !text.isEmpty, text.utf8.count <= maxInputBytes else { return nil }
         // A plain name (what nearly every request carries) is its own match.
         if text.utf8.allSatisfy(isWord) { return FunctionReference(name: text) }
-        let forCreate = pattern == createPattern
         let pieces = text.split(separator: ":", omittingEmptySubsequences: false).map { Array($0.utf8) }
         // The optional prefixes: "arn:PARTITION:lambda:" (three pieces), a region, an account, "function".
         let prefixes: [(count: Int, matches: ([[UInt8]]) -> Bool)] = [
@@ -114,25 +112,25 @@ public struct FunctionReference: Sendable, Equatable {
     }
 
     /// The qualifier parameter's pattern: $LATEST, $LATEST.PUBLISHED, or [a-zA-Z0-9-_$]+.
-    private static func matches(_ text: String, _ pattern: String) -> Bool {
+    private static func qualifierMatches(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty, bytes.count <= maxInputBytes else { return false }
         return text == "$LATEST" || text == "$LATEST.PUBLISHED" || bytes.allSatisfy { isWord($0) || $0 == UInt8(ascii: "$") }
     }
 
-    private static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
-    private static func isLower(_ b: UInt8) -> Bool { b >= 97 && b <= 122 }
+    static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
+    static func isLower(_ b: UInt8) -> Bool { b >= 97 && b <= 122 }
     private static func isLetter(_ b: UInt8) -> Bool { isLower(b) || (b >= 65 && b <= 90) }
     /// [a-zA-Z0-9-_]
     private static func isWord(_ b: UInt8) -> Bool { isLetter(b) || isDigit(b) || b == 45 || b == 95 }
 
     /// (aws[a-zA-Z-]*)?
-    private static func awsPartition(_ p: [UInt8]) -> Bool {
+    static func awsPartition(_ p: [UInt8]) -> Bool {
         p.isEmpty || (p.starts(with: Array("aws".utf8)) && p.dropFirst(3).allSatisfy { isLetter($0) || $0 == 45 })
     }
 
     /// (eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}
-    private static func region(_ p: [UInt8]) -> Bool {
+    static func region(_ p: [UInt8]) -> Bool {
         var r = p[...]
         if r.starts(with: Array("eusc-".utf8)) {
             // The prefix is optional: the region may also begin "eu" itself.
@@ -164,6 +162,13 @@ public struct FunctionReference: Sendable, Equatable {
     /// \$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+ (without .PUBLISHED where a function is created).
     private static func qualifierBytes(_ p: [UInt8], published: Bool) -> Bool {
         p == Array("$LATEST".utf8) || (published && p == Array("$LATEST.PUBLISHED".utf8)) || (!p.isEmpty && p.allSatisfy(isWord))
+    }
+
+    /// arn:(aws[a-zA-Z-]*):lambda:REGION::runtime:.+ (PutRuntimeManagementConfig's RuntimeVersionArn).
+    static func isRuntimeVersionARN(_ text: String) -> Bool {
+        let p = text.split(separator: ":", maxSplits: 6, omittingEmptySubsequences: false).map { Array($0.utf8) }
+        return p.count == 7 && p[0] == Array("arn".utf8) && !p[1].isEmpty && awsPartition(p[1]) && p[2] == Array("lambda".utf8)
+            && region(p[3]) && p[4].isEmpty && p[5] == Array("runtime".utf8) && !p[6].isEmpty
     }
 
     /// A value as an error repeats it: whole unless it is too long to be anything.

@@ -35,10 +35,10 @@ extension FunctionCatalog {
         guard request.action == Self.layerActionPattern else {
             throw .validation("action", request.action, "Member must satisfy regular expression pattern: " + Self.layerActionPattern)
         }
-        if let regex = try? Regex(Self.layerPrincipalPattern), request.principal.wholeMatch(of: regex) == nil {
+        if !Self.isLayerPrincipal(request.principal) {
             throw .validation("principal", request.principal, "Member must satisfy regular expression pattern: " + Self.layerPrincipalPattern)
         }
-        if let org = request.organizationId, let regex = try? Regex(Self.layerOrganizationPattern), org.wholeMatch(of: regex) == nil {
+        if let org = request.organizationId, !Self.isOrganizationId(org) {
             throw .validation("organizationId", org, "Member must satisfy regular expression pattern: " + Self.layerOrganizationPattern)
         }
         if request.organizationId != nil, request.principal != "*" {
@@ -79,6 +79,22 @@ extension FunctionCatalog {
         let kept = try PolicyStatements.removing(statementId, from: current.statements)
         guard try wrap({ try state.setLayerPolicy(layer, version: version, statements: kept, expected: current.revisionId,
                                                   revisionId: UUID().uuidString.lowercased()) }) else { throw Self.layerRevisionMoved }
+    }
+
+    /// \d{12}|\*|arn:(aws[a-zA-Z-]*):iam::\d{12}:root
+    static func isLayerPrincipal(_ text: String) -> Bool {
+        func account(_ p: [UInt8]) -> Bool { p.count == 12 && p.allSatisfy(FunctionReference.isDigit) }
+        if text == "*" || account(Array(text.utf8)) { return true }
+        let p = text.split(separator: ":", omittingEmptySubsequences: false).map { Array($0.utf8) }
+        return p.count == 6 && p[0] == Array("arn".utf8) && !p[1].isEmpty && FunctionReference.awsPartition(p[1]) && p[2] == Array("iam".utf8)
+            && p[3].isEmpty && account(p[4]) && p[5] == Array("root".utf8)
+    }
+
+    /// o-[a-z0-9]{10,32}
+    static func isOrganizationId(_ text: String) -> Bool {
+        let p = Array(text.utf8)
+        return p.starts(with: Array("o-".utf8)) && (10...32).contains(p.count - 2)
+            && p.dropFirst(2).allSatisfy { FunctionReference.isLower($0) || FunctionReference.isDigit($0) }
     }
 
     static let layerRevisionMoved = ServiceError(

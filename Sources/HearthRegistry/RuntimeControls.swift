@@ -34,7 +34,7 @@ extension FunctionCatalog {
         guard Self.updateRuntimeOnValues.contains(record.updateRuntimeOn) else {
             throw .validation("updateRuntimeOn", record.updateRuntimeOn, "Member must satisfy enum value set: [Auto, Manual, FunctionUpdate]")
         }
-        if let version = record.runtimeVersionArn, let regex = try? Regex(Self.runtimeVersionArnPattern), version.wholeMatch(of: regex) == nil {
+        if let version = record.runtimeVersionArn, !FunctionReference.isRuntimeVersionARN(version) {
             throw .validation("runtimeVersionArn", version, "Member must satisfy regular expression pattern: ^" + Self.runtimeVersionArnPattern + "$")
         }
         switch (record.updateRuntimeOn, record.runtimeVersionArn) {

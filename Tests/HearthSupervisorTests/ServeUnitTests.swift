@@ -87,6 +87,27 @@ final class ServeUnitTests: XCTestCase {
         XCTAssertNil(FunctionReference.region(of: "000000000000:function:f"))
     }
 
+    /// The patterns the layer policy and runtime management checks quote, matched by hand.
+    func testLayerPrincipalsOrganizationsAndRuntimeVersionARNsFollowAWSsPatterns() {
+        for ok in ["*", "123456789012", "arn:aws:iam::123456789012:root", "arn:aws-cn:iam::123456789012:root"] {
+            XCTAssertTrue(FunctionCatalog.isLayerPrincipal(ok), ok)
+        }
+        for bad in ["", "**", "12345678901", "arn::iam::123456789012:root", "arn:aws:iam::123456789012:user/x", "arn:aws:iam:us-east-1:123456789012:root"] {
+            XCTAssertFalse(FunctionCatalog.isLayerPrincipal(bad), bad)
+        }
+        XCTAssertTrue(FunctionCatalog.isOrganizationId("o-abc1234567"))
+        XCTAssertTrue(FunctionCatalog.isOrganizationId("o-" + String(repeating: "a", count: 32)))
+        for bad in ["o-abc123456", "o-" + String(repeating: "a", count: 33), "o-ABC1234567", "x-abc1234567"] {
+            XCTAssertFalse(FunctionCatalog.isOrganizationId(bad), bad)
+        }
+        XCTAssertTrue(FunctionReference.isRuntimeVersionARN("arn:aws:lambda:us-east-1::runtime:0123abcd"))
+        XCTAssertTrue(FunctionReference.isRuntimeVersionARN("arn:aws-us-gov:lambda:us-gov-west-1::runtime:a:b"))
+        for bad in ["arn:aws:lambda:us-east-1:123456789012:runtime:x", "arn:aws:lambda:us-east-1::runtime:", "arn::lambda:us-east-1::runtime:x",
+                    "arn:aws:lambda:nowhere::runtime:x", "arn:aws:lambda:us-east-1::function:x"] {
+            XCTAssertFalse(FunctionReference.isRuntimeVersionARN(bad), bad)
+        }
+    }
+
     func testSettingsAreCheckedAgainstLambdasRanges() {
         func check(_ change: (inout FunctionSettings) -> Void) -> ServiceError? {
             var s = FunctionSettings()
