@@ -64,6 +64,20 @@ final class RouteTests: XCTestCase {
         XCTAssertTrue((try document(bad)["Message"] as? String ?? "").hasPrefix("1 validation error detected: Value 'my-function!' at 'functionName'"))
     }
 
+    /// Code in S3 needs both its bucket and key, and a daemon with an S3 endpoint; both refusals name what is missing.
+    func testCodeInS3IsRefusedInWordsThatSayWhatIsMissing() async throws {
+        func create(_ code: String) async -> APIResponse {
+            await send("POST", "/2015-03-31/functions", body: #"{"FunctionName": "f", "Role": "arn:aws:iam::123456789012:role/r", "Runtime": "python3.11", "Handler": "a.b", "Code": "# + code + "}")
+        }
+        let half = await create(#"{"S3Bucket": "code-bucket"}"#)
+        assertError(half, 400, "InvalidParameterValueException")
+        XCTAssertEqual(try document(half)["Message"] as? String, "Please provide both S3Bucket and S3Key.")
+        let none = await create(#"{"S3Bucket": "code-bucket", "S3Key": "app.zip"}"#)
+        assertError(none, 400, "InvalidParameterValueException")
+        XCTAssertEqual(try document(none)["Message"] as? String,
+                       "This daemon reads no S3 (set s3_endpoint in its configuration): upload the zip as ZipFile instead.")
+    }
+
     /// A LayerName is a name or the layer's ARN; anything else ARN-shaped is refused with the pattern.
     func testALayerIsNamedByNameOrByItsARN() throws {
         XCTAssertEqual(try LambdaAPI.layerName("deps"), "deps")

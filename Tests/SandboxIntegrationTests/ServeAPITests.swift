@@ -225,6 +225,10 @@ final class ServeAPITests: XCTestCase {
                                    Action="lambda:GetLayerVersion", Principal="*")
             out["wrong_revision"] = err(c.add_layer_version_permission, LayerName="shared", VersionNumber=version, StatementId="s3",
                                         Action="lambda:GetLayerVersion", Principal="*", RevisionId="wrong")
+            out["principal_invalid"] = err(c.add_layer_version_permission, LayerName="shared", VersionNumber=version, StatementId="s4",
+                                           Action="lambda:GetLayerVersion", Principal="someone")
+            out["organization_not_everyone"] = err(c.add_layer_version_permission, LayerName="shared", VersionNumber=version, StatementId="s4",
+                                                   Action="lambda:GetLayerVersion", Principal="123456789012", OrganizationId="o-abc1234567")
             out["no_layer"] = err(c.get_layer_version_policy, LayerName="shared-doesnotexist", VersionNumber=version)
             out["no_version"] = err(c.remove_layer_version_permission, LayerName="shared", VersionNumber=version + 1, StatementId="s1")
             out["no_statement"] = err(c.remove_layer_version_permission, LayerName="shared", VersionNumber=version, StatementId="doesnotexist")
@@ -258,6 +262,8 @@ final class ServeAPITests: XCTestCase {
             out["runtime_manual_no_arn"] = err(c.put_runtime_management_config, FunctionName="controls", UpdateRuntimeOn="Manual")
             out["runtime_auto_with_arn"] = err(c.put_runtime_management_config, FunctionName="controls", UpdateRuntimeOn="Auto",
                                                RuntimeVersionArn=pinned)
+            out["runtime_bad_arn"] = err(c.put_runtime_management_config, FunctionName="controls", UpdateRuntimeOn="Manual",
+                                         RuntimeVersionArn="arn:aws:lambda:us-east-1::function:x")
             out["runtime_no_version"] = err(c.get_runtime_management_config, FunctionName="controls", Qualifier="99")
 
             csc = "arn:aws:lambda:us-east-1:000000000000:code-signing-config:csc-0123456789abcdef0"
@@ -298,6 +304,9 @@ final class ServeAPITests: XCTestCase {
         XCTAssertEqual(error("wrong_revision").code, "PreconditionFailedException")
         XCTAssertEqual(error("wrong_revision").message, revisionMessage)
         XCTAssertEqual(error("remove_wrong_revision").message, revisionMessage)
+        XCTAssertEqual(error("principal_invalid").message, "1 validation error detected: Value 'someone' at 'principal' failed to satisfy "
+                       + #"constraint: Member must satisfy regular expression pattern: \d{12}|\*|arn:(aws[a-zA-Z-]*):iam::\d{12}:root"#)
+        XCTAssertEqual(error("organization_not_everyone").code, "InvalidParameterValueException")
         XCTAssertEqual(error("no_layer").message, "Layer version \(layerArnPrefix)-doesnotexist:1 does not exist.")
         XCTAssertEqual(error("no_version").message, "Layer version \(layerArnPrefix):2 does not exist.")
         XCTAssertEqual(error("no_statement").message, "Statement doesnotexist is not found in resource policy.")
@@ -322,6 +331,7 @@ final class ServeAPITests: XCTestCase {
         XCTAssertEqual(error("runtime_invalid").code, "ValidationException")
         XCTAssertEqual(error("runtime_manual_no_arn").code, "InvalidParameterValueException")
         XCTAssertEqual(error("runtime_auto_with_arn").code, "InvalidParameterValueException")
+        XCTAssertEqual(error("runtime_bad_arn").code, "ValidationException")
         XCTAssertEqual(error("runtime_no_version").message, "Function not found: \(fn):99")
 
         XCTAssertEqual(out["csc_function"] as? NSDictionary, [:] as NSDictionary, "AWS's answer for a function without one is empty")
