@@ -32,17 +32,13 @@ public final class S3CodeFetcher: S3CodeSource, @unchecked Sendable {
     private let client: HTTPClient
 
     public init(endpoint: S3Endpoint) throws {
-        guard let url = URL(string: endpoint.url), let scheme = url.scheme, ["http", "https"].contains(scheme), let host = url.host,
-              url.path.isEmpty || url.path == "/" else {
-            throw HearthError.invalidArgument("s3_endpoint must be http(s)://HOST[:PORT], got '\(endpoint.url)'")
+        let outside: OutsideEndpoint
+        do { outside = try OutsideEndpoint(endpoint.url, setting: "s3_endpoint", readTimeout: 60) } catch {
+            throw HearthError.invalidArgument("\(error)")
         }
-        self.endpoint = S3Endpoint(url: endpoint.url.hasSuffix("/") ? String(endpoint.url.dropLast()) : endpoint.url,
-                                   accessKey: endpoint.accessKey, secretKey: endpoint.secretKey, region: endpoint.region)
-        self.host = url.port.map { "\(host):\($0)" } ?? host
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(5), read: .seconds(60))
-        configuration.redirectConfiguration = .disallow
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.endpoint = S3Endpoint(url: outside.base, accessKey: endpoint.accessKey, secretKey: endpoint.secretKey, region: endpoint.region)
+        host = outside.host
+        client = outside.client
     }
 
     public func shutdown() async { try? await client.shutdown() }

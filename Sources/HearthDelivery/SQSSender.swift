@@ -30,17 +30,11 @@ public final class SQSSender: DestinationSender, @unchecked Sendable {
     private var queueURLs: [String: String] = [:]
 
     public init(endpoint: SQSEndpoint) throws {
-        guard let url = URL(string: endpoint.url), let scheme = url.scheme, ["http", "https"].contains(scheme), let host = url.host,
-              url.path.isEmpty || url.path == "/" else {
-            throw SQSError("sqs_endpoint must be http(s)://HOST[:PORT], got '\(endpoint.url)'")
-        }
-        self.endpoint = SQSEndpoint(url: endpoint.url.hasSuffix("/") ? String(endpoint.url.dropLast()) : endpoint.url,
-                                    accessKey: endpoint.accessKey, secretKey: endpoint.secretKey)
-        self.host = url.port.map { "\(host):\($0)" } ?? host
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
-        configuration.redirectConfiguration = .disallow
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let outside: OutsideEndpoint
+        do { outside = try OutsideEndpoint(endpoint.url, setting: "sqs_endpoint", readTimeout: 30) } catch { throw SQSError("\(error)") }
+        self.endpoint = SQSEndpoint(url: outside.base, accessKey: endpoint.accessKey, secretKey: endpoint.secretKey)
+        host = outside.host
+        client = outside.client
     }
 
     public func shutdown() async { try? await client.shutdown() }

@@ -1,4 +1,5 @@
 import Foundation
+import HearthDelivery
 import XCTest
 @testable import HearthCommands
 
@@ -52,6 +53,20 @@ final class ServeConfigurationTests: XCTestCase {
                 XCTAssertTrue("\(error)".contains(fragment), "\(text): \(error)")
             }
         }
+    }
+
+    /// An outside endpoint is a scheme, a host and a port: a path, a query or another scheme is refused, naming the setting.
+    func testOutsideEndpointsAreHostsAndPortsOnly() async throws {
+        for url in ["http://127.0.0.1:9000/bucket", "ftp://127.0.0.1", "127.0.0.1:9000"] {
+            XCTAssertThrowsError(try S3CodeFetcher(endpoint: S3Endpoint(url: url, accessKey: "k", secretKey: "s", region: "us-east-1"))) {
+                XCTAssertTrue("\($0)".contains("s3_endpoint must be http(s)://HOST[:PORT], got '\(url)'"), "\($0)")
+            }
+            XCTAssertThrowsError(try SQSSender(endpoint: SQSEndpoint(url: url, accessKey: "k", secretKey: "s"))) {
+                XCTAssertTrue("\($0)".contains("sqs_endpoint must be http(s)://HOST[:PORT], got '\(url)'"), "\($0)")
+            }
+        }
+        let fetcher = try S3CodeFetcher(endpoint: S3Endpoint(url: "http://127.0.0.1:9000/", accessKey: "k", secretKey: "s", region: "us-east-1"))
+        await fetcher.shutdown()
     }
 
     func testServeRefusesABadSettingsFileOrFlagBeforeStarting() throws {
