@@ -1,4 +1,5 @@
 import Foundation
+import HearthModel
 
 /// An HTTP request to a function URL as the function receives it: Lambda's payload format 2.0
 /// (header names lower-cased and repeats comma-joined, cookies apart, query parameters decoded and

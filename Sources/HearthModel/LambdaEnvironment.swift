@@ -28,31 +28,14 @@ public enum LambdaEnvironment {
             throw HearthError.invalidArgument(
                 "Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: \(reservedUsed.joined(separator: ", "))")
         }
-        let measured = "{" + variables.map { json($0.0) + ":" + json($0.1) }.joined(separator: ",") + "}"
+        var json = JSONText()
+        json.object(variables)
+        let measured = String(decoding: json.bytes, as: UTF8.self)
         // Characters as Java counts them (UTF-16 units), as AWS measures.
         guard measured.utf16.count <= maxBytes else {
             throw HearthError.invalidArgument(
                 "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: \(measured)")
         }
-    }
-
-    /// A JSON string literal: quotes, backslashes and control characters escaped, the rest as it is.
-    static func json(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 
     public struct Context: Sendable {

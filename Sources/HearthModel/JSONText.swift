@@ -1,33 +1,33 @@
 /// A JSON document written straight into bytes: objects and arrays opened and closed in order, commas
 /// placed as values follow each other, strings escaped as RFC 8259 requires (quote, backslash and control
 /// characters; everything else as UTF-8).
-struct JSONText {
-    private(set) var bytes: [UInt8] = []
+public struct JSONText {
+    public private(set) var bytes: [UInt8] = []
     /// Whether the container being written already holds a value (so the next needs a comma).
     private var filled: [Bool] = []
 
-    init() { bytes.reserveCapacity(1024) }
+    public init() { bytes.reserveCapacity(1024) }
 
-    mutating func open(_ bracket: Character) {
+    public mutating func open(_ bracket: Character) {
         bytes.append(UInt8(ascii: bracket == "{" ? "{" : "["))
         filled.append(false)
     }
 
-    mutating func close(_ bracket: Character) {
+    public mutating func close(_ bracket: Character) {
         bytes.append(UInt8(ascii: bracket == "}" ? "}" : "]"))
         _ = filled.popLast()
     }
 
     /// Before an array's next element.
-    mutating func element() { separate() }
+    public mutating func element() { separate() }
 
-    mutating func key(_ name: String) {
+    public mutating func key(_ name: String) {
         separate()
         string(name)
         bytes.append(UInt8(ascii: ":"))
     }
 
-    mutating func object(_ pairs: [(String, String)]) {
+    public mutating func object(_ pairs: [(String, String)]) {
         open("{")
         for (name, value) in pairs {
             key(name)
@@ -36,12 +36,12 @@ struct JSONText {
         close("}")
     }
 
-    mutating func null() { bytes += Array("null".utf8) }
+    public mutating func null() { bytes += Array("null".utf8) }
 
     /// A number or literal as it is.
-    mutating func raw(_ text: String) { bytes += Array(text.utf8) }
+    public mutating func raw(_ text: String) { bytes += Array(text.utf8) }
 
-    mutating func string(_ text: String) {
+    public mutating func string(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
