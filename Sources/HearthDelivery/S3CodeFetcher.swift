@@ -26,12 +26,16 @@ public struct S3Endpoint: Sendable, Equatable {
 /// Reads code from S3 with a SigV4-signed GetObject, path-style (http(s)://HOST/BUCKET/KEY[?versionId=]),
 /// which AWS, MinIO and moto all serve; the body goes to a file as it arrives, up to Lambda's 250 MB.
 public final class S3CodeFetcher: S3CodeSource, @unchecked Sendable {
+    /// Lambda's 250 MB for a function's code.
     public static let maxObjectBytes = 262_144_000
+    /// The largest object read (tests lower it).
+    let maxBytes: Int
     private let endpoint: S3Endpoint
     private let host: String
     private let client: HTTPClient
 
-    public init(endpoint: S3Endpoint) throws {
+    public init(endpoint: S3Endpoint, maxBytes: Int = S3CodeFetcher.maxObjectBytes) throws {
+        self.maxBytes = maxBytes
         let outside: OutsideEndpoint
         do { outside = try OutsideEndpoint(endpoint.url, setting: "s3_endpoint", readTimeout: 60) } catch {
             throw HearthError.invalidArgument("\(error)")
@@ -63,8 +67,8 @@ public final class S3CodeFetcher: S3CodeSource, @unchecked Sendable {
             var total = 0
             for try await chunk in response.body {
                 total += chunk.readableBytes
-                guard total <= Self.maxObjectBytes else {
-                    throw ServiceError.invalidParameter("The S3 object s3://\(location.bucket)/\(location.key) is larger than \(Self.maxObjectBytes) bytes.")
+                guard total <= maxBytes else {
+                    throw ServiceError.invalidParameter("The S3 object s3://\(location.bucket)/\(location.key) is larger than \(maxBytes) bytes.")
                 }
                 try chunk.withUnsafeReadableBytes { try file.write($0) }
             }

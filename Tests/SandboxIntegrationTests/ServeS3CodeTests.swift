@@ -1,4 +1,7 @@
 import Foundation
+import HearthDelivery
+import HearthModel
+import HearthRegistry
 import XCTest
 
 extension ServeDestinationTests {
@@ -52,5 +55,33 @@ extension ServeDestinationTests {
         XCTAssertEqual((out["bad_bucket"] as? [String: Any])?["code"] as? String, "ValidationException")
         XCTAssertEqual((out["after_refusals"] as? [String: Any])?["answer"] as? String, "one", "a refused update changes nothing")
         XCTAssertEqual((out["no_key_exists"] as? [String: Any])?["code"] as? String, "ResourceNotFoundException", "nothing is half-made")
+    }
+
+    /// An object past the fetcher's limit is refused while it streams, in words that name it and the limit; one
+    /// inside it arrives whole.
+    func testAnObjectLargerThanTheLimitIsRefusedAsItArrives() async throws {
+        _ = try daemon.map { try $0.python("""
+            import boto3, json
+            s3 = boto3.client("s3", endpoint_url="\(sqsEndpoint)", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+            s3.create_bucket(Bucket="limits")
+            s3.put_object(Bucket="limits", Key="big.zip", Body=b"x" * 200_000)
+            s3.put_object(Bucket="limits", Key="small.zip", Body=b"y" * 1_000)
+            out = {}
+            """) }
+        let fetcher = try S3CodeFetcher(endpoint: S3Endpoint(url: sqsEndpoint, accessKey: "testing", secretKey: "testing", region: "us-east-1"),
+                                        maxBytes: 100_000)
+        do {
+            let small = try await fetcher.fetch(try S3Location(bucket: "limits", key: "small.zip", version: nil), into: fixtures)
+            XCTAssertEqual(small.size, 1_000)
+            do {
+                _ = try await fetcher.fetch(try S3Location(bucket: "limits", key: "big.zip", version: nil), into: fixtures)
+                XCTFail("a 200,000-byte object passed a 100,000-byte limit")
+            } catch {
+                XCTAssertEqual(error, .invalidParameter("The S3 object s3://limits/big.zip is larger than 100000 bytes."))
+            }
+        } catch {
+            XCTFail("\(error)")
+        }
+        await fetcher.shutdown()
     }
 }
