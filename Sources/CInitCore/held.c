@@ -118,9 +118,10 @@ int hearth_held_apply(const struct hearth_held_config *c, int *step, int *index)
     }
     if (c->tmp_size_mb > 0) {
         char data[96];
-        /* Resizes the one tmpfs behind /tmp and /dev/shm (and /dev, which holds no blocks). */
+        /* Resizes the one tmpfs behind /dev/shm, /dev (which holds no blocks) and /tmp, unless a disk
+         * was just mounted over /tmp: through /dev/shm, which is always that tmpfs, keeping its flags. */
         snprintf(data, sizeof data, "size=%um,nr_inodes=%u", c->tmp_size_mb, c->tmp_inodes);
-        if (mount(NULL, "/tmp", NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV, data) < 0) {
+        if (mount(NULL, "/dev/shm", NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, data) < 0) {
             *step = HEARTH_STEP_HELD_TMP;
             *index = 0;
             return -1;

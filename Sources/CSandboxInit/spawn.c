@@ -110,6 +110,8 @@ static int run_op(const struct hearth_op *op) {
     }
     case HEARTH_OP_UMOUNT:
         return umount2(op->target, 0);
+    case HEARTH_OP_ATTACH:
+        return (int)syscall(SYS_move_mount, op->fd, "", AT_FDCWD, op->target, MOVE_MOUNT_F_EMPTY_PATH);
     default:
         errno = EINVAL;
         return -1;
@@ -419,7 +421,7 @@ const char *hearth_spawn_step_name(int step) {
     case HEARTH_STEP_EXEC: return "exec init";
     case HEARTH_STEP_HELD_RECEIVE: return "receive the function from the supervisor";
     case HEARTH_STEP_HELD_MOUNT: return "attach the function's code";
-    case HEARTH_STEP_HELD_TMP: return "size /tmp";
+    case HEARTH_STEP_HELD_TMP: return "size the sandbox's tmpfs";
     case HEARTH_STEP_COMMAND: return "start the command";
     default: return "unknown step";
     }

@@ -4,11 +4,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/loop.h>
 #include <linux/openat2.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -122,3 +125,67 @@ int hearth_spawn_detached(const char *path, char *const argv[], int stdin_fd) {
     }
     return pid;
 }
+
+int hearth_loop_attach(int backing_fd, int *number) {
+    int control = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+    if (control < 0) return -1;
+    /* Another process may take the free device between the two calls: then ask again. */
+    for (int attempt = 0; attempt < 64; attempt++) {
+        int n = ioctl(control, LOOP_CTL_GET_FREE);
+        if (n < 0) break;
+        char path[32];
+        snprintf(path, sizeof path, "/dev/loop%d", n);
+        int dev = open(path, O_RDWR | O_CLOEXEC);
+        if (dev < 0) {
+            if (errno == ENOENT || errno == ENXIO) continue;
+            break;
+        }
+        struct loop_config config;
+        memset(&config, 0, sizeof config);
+        config.fd = (unsigned int)backing_fd;
+        config.block_size = 4096;
+        config.info.lo_flags = LO_FLAGS_AUTOCLEAR | LO_FLAGS_DIRECT_IO;
+        int rc = ioctl(dev, LOOP_CONFIGURE, &config);
+        if (rc < 0 && errno == EINVAL) {
+            /* The backing filesystem has no direct I/O (tmpfs): the page cache then holds it twice. */
+            config.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+            config.block_size = 0;
+            rc = ioctl(dev, LOOP_CONFIGURE, &config);
+        }
+        if (rc == 0) {
+            close(control);
+            *number = n;
+            return dev;
+        }
+        int saved = errno;
+        close(dev);
+        if (saved != EBUSY) {
+            errno = saved;
+            break;
+        }
+    }
+    int saved = errno;
+    close(control);
+    errno = saved;
+    return -1;
+}
+
+int hearth_copy_range(int from, int to, long long offset, long long length) {
+    loff_t in = offset, out = offset;
+    while (length > 0) {
+        ssize_t n = copy_file_range(from, &in, to, &out, (size_t)length, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (n == 0) {
+            errno = EIO;
+            return -1;
+        }
+        length -= n;
+    }
+    return 0;
+}
+
+int hearth_seek_data(void) { return SEEK_DATA; }
+int hearth_seek_hole(void) { return SEEK_HOLE; }

@@ -94,7 +94,8 @@ public struct ServeCommand: ParsableCommand {
         SandboxIdentity.owner = .daemon(block: lease.block)
         var settings = settings
         settings.options.sandboxUIDs = lease.uids
-        let engine = try HostEngine.make(shareRoots: true, scopePrefix: "hearth-serve") { print($0) }
+        let engine = try HostEngine.make(shareRoots: true, scopePrefix: "hearth-serve",
+                                         ephemeralDisks: try Self.ephemeralDisks(settings)) { print($0) }
         let swept = LeftoverSandboxes.sweep(engine.cgroups, ownBlock: lease.block)
         if !swept.removed.isEmpty {
             print("hearth: removed \(swept.removed.count) sandboxes left by a daemon or command that is gone")
@@ -258,6 +259,18 @@ public struct ServeCommand: ParsableCommand {
         return (SigV4Verifier(region: settings.options.region) { credentials.secret(for: $0) { keys.secret(for: $0) } }, line)
     }
 
+    /// Disks for the sandboxes' /tmp, or nil (memory) when so configured or, with "auto", when this host
+    /// cannot make them, which is said in one line.
+    static func ephemeralDisks(_ settings: Settings) throws -> EphemeralDisks? {
+        guard settings.ephemeralStorage != "memory" else { return nil }
+        do {
+            return try EphemeralDisks(directory: settings.stateDirectory + "/ephemeral")
+        } catch where settings.ephemeralStorage == "auto" {
+            print("hearth: each sandbox's /tmp is memory (tmpfs, charged to the function), not disk: \(error)")
+            return nil
+        }
+    }
+
     /// How long SIGTERM waits for every sandbox's teardown (systemd's default stop timeout is 90 s).
     static let shutdownSeconds = 30.0
 
@@ -281,6 +294,8 @@ public struct ServeCommand: ParsableCommand {
         var sqs: SQSEndpoint?
         /// Where code given as S3Bucket and S3Key is read from; nil: such code is refused.
         var s3: S3Endpoint?
+        /// /tmp: "auto", "disk" or "memory" (`ServeConfiguration.ephemeralStorage`).
+        var ephemeralStorage = "auto"
         var network = ServeNetworkSettings()
         /// The daemon's clock: the system's, or a test's (`--clock-start`, `--clock-rate`).
         var clock: any SchedulerClock = SystemClock()
@@ -383,7 +398,7 @@ public struct ServeCommand: ParsableCommand {
         }
         return Settings(listen: listen, urlListen: urls, urlDomain: fileConfig.urlDomain, socket: socket, stateDirectory: state, imagesDirectory: images, options: options,
                         connections: connections, imageDirectories: imageDirectories, journal: journal, signedRequests: signed, sqs: sqs,
-                        s3: s3, network: network, clock: clock)
+                        s3: s3, ephemeralStorage: fileConfig.ephemeralStorage ?? "auto", network: network, clock: clock)
     }
 
     /// SIGTERM and SIGINT, watched from the moment it is made (the start of `serve`; `run` has blocked them

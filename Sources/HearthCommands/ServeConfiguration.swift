@@ -28,6 +28,7 @@ import HearthModel
 ///     s3_endpoint: http://127.0.0.1:9000
 ///     s3_access_key_id: ...
 ///     s3_secret_access_key: ...
+///     ephemeral_storage: auto
 struct ServeConfiguration: Equatable {
     var listen: String?
     var socket: String?
@@ -60,6 +61,9 @@ struct ServeConfiguration: Equatable {
     var s3Endpoint: String?
     var s3AccessKeyId: String?
     var s3SecretAccessKey: String?
+    /// Each sandbox's /tmp: "disk" (a filesystem of its own), "memory" (its tmpfs, charged to its memory),
+    /// or "auto" (disk when the host allows it: loop devices, ext4 and mkfs.ext4).
+    var ephemeralStorage: String?
     /// Function URLs' listener (HOST:PORT or "off") and the domain their host names end in.
     var urlListen: String?
     var urlDomain: String?
@@ -72,7 +76,7 @@ struct ServeConfiguration: Equatable {
     static let keys = ["listen", "socket", "state_dir", "images_dir", "idle_timeout_seconds", "keep_alive_policy", "memory_budget_mb", "account_concurrency",
                        "prepared_per_image", "region", "max_connections", "header_timeout_seconds", "body_timeout_seconds",
                        "keepalive_timeout_seconds", "image_dirs", "freeze_idle", "journal", "auth",
-                       "async_delay_scale", "sqs_endpoint", "sqs_access_key_id", "sqs_secret_access_key", "s3_endpoint", "s3_access_key_id", "s3_secret_access_key",
+                       "async_delay_scale", "sqs_endpoint", "sqs_access_key_id", "sqs_secret_access_key", "s3_endpoint", "s3_access_key_id", "s3_secret_access_key", "ephemeral_storage",
                        "url_listen", "url_domain",
                        "network", "network_bridge", "network_subnet", "network_dns"]
 
@@ -165,6 +169,11 @@ struct ServeConfiguration: Equatable {
                     throw HearthError.invalidArgument("\(where_): 'journal' must be auto, on or off, got '\(value)'")
                 }
                 config.journal = value
+            case "ephemeral_storage":
+                guard ["auto", "disk", "memory"].contains(value) else {
+                    throw HearthError.invalidArgument("\(where_): 'ephemeral_storage' must be auto, disk or memory, got '\(value)'")
+                }
+                config.ephemeralStorage = value
             case "auth":
                 guard ["auto", "required", "off"].contains(value) else {
                     throw HearthError.invalidArgument("\(where_): 'auth' must be auto, required or off, got '\(value)'")

@@ -99,8 +99,9 @@ extension SandboxEngine {
             }
             if reply.step != 0 {
                 let step = String(cString: hearth_spawn_step_name(reply.step))
-                let target = reply.step == Int32(HEARTH_STEP_HELD_MOUNT.rawValue) && Int(reply.index) < spec.binds.count
-                    ? " at \(spec.binds[Int(reply.index)].target)" : ""
+                let targets = spec.binds.map(\.target) + ["/tmp"]
+                let target = reply.step == Int32(HEARTH_STEP_HELD_MOUNT.rawValue) && Int(reply.index) < targets.count
+                    ? " at \(targets[Int(reply.index)])" : ""
                 throw HearthError.sandboxSetup("\(step)\(target): \(String(cString: strerror(reply.error)))")
             }
             return sandbox
@@ -115,10 +116,11 @@ extension SandboxEngine {
         let arena = CArena()
         var mountFds: [Int32] = []
         defer { for fd in mountFds { close(fd) } }
-        guard spec.binds.count <= Int(HEARTH_HELD_MAX_MOUNTS) else {
+        // The binds, then /tmp's disk if there is one.
+        guard spec.binds.count < Int(HEARTH_HELD_MAX_MOUNTS) else {
             throw HearthError.invalidArgument("too many mounts (\(spec.binds.count))")
         }
-        let mounts = arena.buffer(of: hearth_held_mount.self, count: spec.binds.count)
+        let mounts = arena.buffer(of: hearth_held_mount.self, count: spec.binds.count + 1)
         for (i, bind) in spec.binds.enumerated() {
             _ = try MountPlan.bindTarget(bind)
             // The same mounts MountPlan gives a new sandbox: one directory bound, several stacked.
@@ -130,6 +132,13 @@ extension SandboxEngine {
             mountFds.append(fd)
             mounts[i] = hearth_held_mount(fd: fd, target: arena.optionalString(bind.target))
         }
+        var mountCount = spec.binds.count
+        if let disks = ephemeralDisks {
+            let fd = try disks.make(sizeMB: spec.limits.tmpSizeMB)
+            mountFds.append(fd)
+            mounts[mountCount] = hearth_held_mount(fd: fd, target: arena.optionalString("/tmp"))
+            mountCount += 1
+        }
         let rlimits = Self.rlimits(for: spec.limits)
         let cLimits = arena.copy(rlimits)
         let argv = arena.stringArray(spec.command)
@@ -139,7 +148,7 @@ extension SandboxEngine {
         let rc = seccomp.bytes.withUnsafeBytes { filter -> Int32 in
             var config = hearth_held_config()
             config.mounts = UnsafePointer(mounts)
-            config.n_mounts = spec.binds.count
+            config.n_mounts = mountCount
             config.hostname = arena.optionalString(spec.hostname)
             config.tmp_size_mb = UInt32(tmp.sizeMB)
             config.tmp_inodes = UInt32(tmp.inodes)

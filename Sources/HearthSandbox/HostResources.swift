@@ -6,18 +6,26 @@ import HearthCgroups
 
 /// Counts of what sandboxes could leave behind on the host: mounts, cgroup
 /// directories (below this process's cgroup in every hierarchy), network
-/// namespaces (entered by a process or held open by an fd) and this process's
-/// open fds. Tests and benchmarks compare two of these.
+/// namespaces (entered by a process or held open by an fd), attached loop
+/// devices (/tmp disks) and this process's open fds. Tests and benchmarks
+/// compare two of these.
 public struct HostResources: Equatable, Sendable, CustomStringConvertible {
     public var mounts: Int
     public var cgroups: Int
     public var networkNamespaces: Int
+    public var loopDevices: Int
     public var openFds: Int
 
     public static func take() -> HostResources {
         let mountinfo = procFile("/proc/self/mountinfo")
         return HostResources(mounts: mountinfo.split(separator: "\n").count, cgroups: cgroupCount(),
-                             networkNamespaces: networkNamespaceCount(), openFds: entries("/proc/self/fd").count)
+                             networkNamespaces: networkNamespaceCount(), loopDevices: loopDeviceCount(),
+                             openFds: entries("/proc/self/fd").count)
+    }
+
+    /// Loop devices with a backing file, on the whole box (an /tmp disk's clears itself once unmounted).
+    static func loopDeviceCount() -> Int {
+        entries("/sys/block").filter { $0.hasPrefix("loop") && access("/sys/block/\($0)/loop/backing_file", F_OK) == 0 }.count
     }
 
     /// Cgroup directories below this process's own cgroup in every hierarchy, where Hearth makes
@@ -29,7 +37,7 @@ public struct HostResources: Equatable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        "mounts \(mounts), cgroups \(cgroups), network namespaces \(networkNamespaces), open fds \(openFds)"
+        "mounts \(mounts), cgroups \(cgroups), network namespaces \(networkNamespaces), loop devices \(loopDevices), open fds \(openFds)"
     }
 
     /// Directories below `path`, itself included; never leaves its filesystem (cgroupfs has no links).

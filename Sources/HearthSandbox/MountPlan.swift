@@ -7,7 +7,7 @@ import HearthModel
 
 /// One step the child performs; a Swift mirror of struct hearth_op.
 public struct MountOp: Sendable, Equatable {
-    public enum Kind: Int32, Sendable { case mount = 1, mkdir, mknod, symlink, pivot, mask, umount }
+    public enum Kind: Int32, Sendable { case mount = 1, mkdir, mknod, symlink, pivot, mask, umount, attach }
     public var kind: Kind
     public var source: String?
     public var target: String
@@ -16,6 +16,8 @@ public struct MountOp: Sendable, Equatable {
     public var flags: UInt
     public var mode: UInt32 = 0
     public var device: UInt64 = 0
+    /// `.attach`: a detached mount (made by the parent) the child moves to `target`.
+    public var fd: Int32 = -1
     /// A missing target is skipped (masked /proc paths that this kernel lacks).
     public var optional = false
 
@@ -97,8 +99,10 @@ public enum MountPlan {
         }
     }
 
-    /// - Parameter skeleton: the skeleton layer directory.
-    public static func operations(for spec: SandboxSpec, root: Root, skeleton: String) throws -> [MountOp] {
+    /// - Parameters:
+    ///   - skeleton: the skeleton layer directory.
+    ///   - tmpDisk: a detached mount for /tmp (`EphemeralDisks`); without one, /tmp is part of the sandbox's tmpfs.
+    public static func operations(for spec: SandboxSpec, root: Root, skeleton: String, tmpDisk: Int32? = nil) throws -> [MountOp] {
         let rootMountPoint = root.path
         var ops: [MountOp] = []
         ops.append(.mount(nil, "/", nil, MS_REC | MS_PRIVATE))
@@ -144,9 +148,14 @@ public enum MountPlan {
         ops.append(.mount(nil, "/dev", nil, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC))
         ops.append(.mount(stage + "/shm", "/dev/shm", nil, MS_BIND))
         ops.append(.mount(nil, "/dev/shm", nil, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC))
-        // The only writable place, sized like Lambda's ephemeral storage (/dev/shm shares it); exec allowed as on Lambda.
-        ops.append(.mount(stage + "/tmp", "/tmp", nil, MS_BIND))
-        ops.append(.mount(nil, "/tmp", nil, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV))
+        // The only writable place, sized like Lambda's ephemeral storage; exec allowed as on Lambda. On a disk of
+        // its own when there is one (mounted nosuid and nodev), else in the tmpfs /dev/shm shares, charged as memory.
+        if let tmpDisk {
+            ops.append(MountOp(kind: .attach, target: "/tmp", flags: 0, fd: tmpDisk))
+        } else {
+            ops.append(.mount(stage + "/tmp", "/tmp", nil, MS_BIND))
+            ops.append(.mount(nil, "/tmp", nil, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV))
+        }
         ops.append(.mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"))
 
         for path in maskedPaths {

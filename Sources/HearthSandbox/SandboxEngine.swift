@@ -19,6 +19,8 @@ public final class SandboxEngine: Sendable {
     public let slots: SandboxSlotPool?
     /// Root overlays mounted once and shared; nil for one-shot use, where each child mounts its own.
     public let sharedRoots: SharedRoots?
+    /// Disks for /tmp; nil: /tmp is in the sandbox's tmpfs, charged to its memory.
+    public let ephemeralDisks: EphemeralDisks?
     /// Every sandbox's init holds the read end; this process alone the write end, so that when it dies,
     /// however it dies, every sandbox it started ends (hearth-init watches the lifeline).
     let lifeline: Lifeline
@@ -32,8 +34,10 @@ public final class SandboxEngine: Sendable {
     ///   - prepared: keep this many slots (cgroup and network namespace) ready for sandboxes with these limits.
     ///   - shareRoots: mount each distinct root once and share it (call `shutdown` to unmount them); for
     ///     one-shot use, false: the sandbox's child mounts its own root, and nothing is left in the host's namespace.
+    ///   - ephemeralDisks: where each sandbox's /tmp comes from, if not from its tmpfs.
     public init(cgroups: any CgroupManager, runtime: RuntimeDirectory, initPath: String,
-                prepared: (count: Int, limits: ResourceLimits)? = nil, shareRoots: Bool = true) throws {
+                prepared: (count: Int, limits: ResourceLimits)? = nil, shareRoots: Bool = true,
+                ephemeralDisks: EphemeralDisks? = nil) throws {
         guard geteuid() == 0 else { throw HearthError.system("sandboxes need root (running as uid \(geteuid()))") }
         self.cgroups = cgroups
         self.runtime = runtime
@@ -49,20 +53,23 @@ public final class SandboxEngine: Sendable {
             slots = nil
         }
         sharedRoots = shareRoots ? try SharedRoots(runtime: runtime) : nil
+        self.ephemeralDisks = ephemeralDisks
     }
 
     /// Stops background work and releases what is prepared but unused.
     public func shutdown() {
         slots?.shutdown()
+        ephemeralDisks?.shutdown()
         sharedRoots?.release()
     }
 
     /// The engine for this machine: detected cgroups, the runtime directory (HEARTH_RUNTIME_DIR or
     /// /run/hearth), the installed init.
-    public static func forThisHost(runtimeDirectory: String? = nil, shareRoots: Bool = true) throws -> SandboxEngine {
+    public static func forThisHost(runtimeDirectory: String? = nil, shareRoots: Bool = true,
+                                   ephemeralDisks: EphemeralDisks? = nil) throws -> SandboxEngine {
         let path = runtimeDirectory ?? getenv("HEARTH_RUNTIME_DIR").map { String(cString: $0) } ?? RuntimeDirectory.defaultPath
         return try SandboxEngine(cgroups: CgroupDetector.currentManager(), runtime: RuntimeDirectory(path: path),
-                                 initPath: InitBinary.locate(), shareRoots: shareRoots)
+                                 initPath: InitBinary.locate(), shareRoots: shareRoots, ephemeralDisks: ephemeralDisks)
     }
 
     /// File descriptors the sandbox gets as 0, 1 and 2. The caller keeps ownership.
@@ -95,14 +102,19 @@ public final class SandboxEngine: Sendable {
         var listener: Int32?
     }
 
-    /// Cgroup, status pipe and the spawn; with `control`, a held sandbox (no binds, no lockdown).
+    /// Cgroup, status pipe and the spawn; with `control`, a held sandbox (no binds, no lockdown, /tmp in its tmpfs
+    /// until `specialise` brings its disk).
     func launch(_ spec: SandboxSpec, stdio: Stdio, networkNamespace: Int32?, listenerPort: UInt16?, control: Int32?) throws -> Launched {
+        let beforeDisk = monotonicSeconds()
+        let tmpDisk = control == nil ? try ephemeralDisks?.make(sizeMB: spec.limits.tmpSizeMB) : nil
+        // The child has attached its copy (or failed) once the spawn returns; an unattached disk ends with this fd.
+        defer { if let tmpDisk { close(tmpDisk) } }
         let root: MountPlan.Root = try sharedRoots.map {
             .shared(try $0.acquire(lowerdir: MountPlan.rootLowerdir(for: spec, skeleton: runtime.skeleton)))
         } ?? .mountAt(runtime.rootMountPoint)
         // Once launch returns, the clone has copied the mount (or failed): it may be unmounted from then on.
         defer { if case .shared(let path) = root { sharedRoots?.done(with: path) } }
-        let ops = try MountPlan.operations(for: spec, root: root, skeleton: runtime.skeleton)
+        let ops = try MountPlan.operations(for: spec, root: root, skeleton: runtime.skeleton, tmpDisk: tmpDisk)
         slots?.startBegan()
         defer { slots?.startEnded() }
         let beforeCgroup = monotonicSeconds()
@@ -143,6 +155,7 @@ public final class SandboxEngine: Sendable {
             let t = withUnsafeBytes(of: result.timeline_ns) { Array($0.bindMemory(to: Int64.self)) }
             let ms = { (a: Int, b: Int) in Double(t[b] - t[a]) / 1e6 }
             let timings = StartTimings(
+                tmpDiskMs: tmpDisk == nil ? 0 : (beforeCgroup - beforeDisk) * 1000,
                 cgroupMs: (started - beforeCgroup) * 1000, cloneMs: ms(0, 1), cgroupJoinMs: ms(1, 2),
                 mountsMs: ms(2, 3), lockdownMs: ms(3, 4), execMs: ms(4, 5))
             var launched = Launched(pid: result.pid, pidfd: result.pidfd, statusFd: statusPipe[0], cgroup: cgroup, startedAt: started,
@@ -173,7 +186,7 @@ public final class SandboxEngine: Sendable {
             cOps[i] = hearth_op(kind: op.kind.rawValue, optional: op.optional ? 1 : 0,
                                 source: arena.optionalString(op.source), target: arena.optionalString(op.target),
                                 fstype: arena.optionalString(op.fstype), data: arena.optionalString(op.data),
-                                flags: op.flags, mode: op.mode, dev: op.device)
+                                flags: op.flags, mode: op.mode, dev: op.device, fd: op.fd)
         }
         let rlimits = Self.rlimits(for: spec.limits)
         let cLimits = arena.copy(rlimits)
@@ -255,6 +268,8 @@ public final class SandboxEngine: Sendable {
 
 /// Where a start spent its time, for benchmarks and diagnosis (milliseconds).
 public struct StartTimings: Sendable, Equatable {
+    /// Making the /tmp disk (0 without one).
+    public var tmpDiskMs: Double
     /// Creating the cgroup(s) and writing limits.
     public var cgroupMs: Double
     /// clone with new namespaces, until the child runs.
@@ -268,8 +283,8 @@ public struct StartTimings: Sendable, Equatable {
     /// Starting the command (until it has exec'd), then exec of the init, until the parent resumes.
     public var execMs: Double
 
-    public static let names = ["cgroup create", "clone", "cgroup join", "mounts", "lockdown", "command + init exec"]
-    public var values: [Double] { [cgroupMs, cloneMs, cgroupJoinMs, mountsMs, lockdownMs, execMs] }
+    public static let names = ["tmp disk", "cgroup create", "clone", "cgroup join", "mounts", "lockdown", "command + init exec"]
+    public var values: [Double] { [tmpDiskMs, cgroupMs, cloneMs, cgroupJoinMs, mountsMs, lockdownMs, execMs] }
 }
 
 func monotonicSeconds() -> Double {

@@ -62,6 +62,17 @@ final class MountPlanTests: XCTestCase {
         XCTAssertThrowsError(try plan(spec(binds: [.init(source: "/x", target: stage)])), "the staging directory is no bind target")
     }
 
+    func testADiskForTmpIsAttachedAfterThePivotInsteadOfTheTmpfsBind() throws {
+        let ops = try MountPlan.operations(for: spec(tmp: 64), root: .mountAt("/run/hearth/rootfs"), skeleton: "/run/hearth/skeleton", tmpDisk: 42)
+        let attach = try XCTUnwrap(ops.firstIndex { $0.kind == .attach })
+        XCTAssertEqual(ops[attach].target, "/tmp")
+        XCTAssertEqual(ops[attach].fd, 42)
+        XCTAssertLessThan(try XCTUnwrap(ops.firstIndex { $0.kind == .pivot }), attach)
+        XCTAssertEqual(ops.filter { $0.target == "/tmp" }.count, 1, "nothing of the tmpfs is bound at /tmp")
+        XCTAssertEqual(ops.filter { $0.kind == .mount && $0.fstype == nil && $0.source?.hasSuffix("/tmp") == true }.count, 0)
+        XCTAssertTrue(ops.contains { $0.target == "/dev/shm" }, "/dev/shm stays on the tmpfs")
+    }
+
     func testDevIsMinimalAndReadOnly() throws {
         let ops = try plan(spec())
         let nodes = ops.filter { $0.kind == .mknod }.map(\.target)

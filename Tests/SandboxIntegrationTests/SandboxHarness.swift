@@ -30,17 +30,18 @@ final class SandboxHarness: @unchecked Sendable {
     }
 
     /// Returns nil (and the reason) when this machine cannot run sandboxes.
-    static func make(prepared: Int = 0, cgroups: (any CgroupManager)? = nil) throws -> SandboxHarness {
+    /// - Parameter disks: /tmp on a disk of its own (`EphemeralDisks`), as the daemon gives sandboxes.
+    static func make(prepared: Int = 0, cgroups: (any CgroupManager)? = nil, disks: Bool = false) throws -> SandboxHarness {
         guard geteuid() == 0 else { throw XCTSkip("sandbox integration tests need root (running as uid \(geteuid()))") }
         guard FileManager.default.isExecutableFile(atPath: "/bin/busybox") else {
             throw XCTSkip("/bin/busybox is missing: run scripts/setup (package busybox-static)")
         }
-        return try SandboxHarness(prepared: prepared, cgroups: cgroups)
+        return try SandboxHarness(prepared: prepared, cgroups: cgroups, disks: disks)
     }
 
     static let defaultLimits = ResourceLimits(memoryMB: 256, pids: 256, tmpSizeMB: 16)
 
-    private init(prepared: Int, cgroups: (any CgroupManager)?) throws {
+    private init(prepared: Int, cgroups: (any CgroupManager)?, disks: Bool) throws {
         // The XCTest runner lives in the build directory, next to the executables it tests.
         buildDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         let probe = buildDirectory.appendingPathComponent("hearth-probe").path
@@ -54,14 +55,15 @@ final class SandboxHarness: @unchecked Sendable {
             try fm.createDirectory(atPath: runtimeDirectory, withIntermediateDirectories: true)
             try fm.copyItem(atPath: "/bin/busybox", toPath: rootfs + "/bin/busybox")
             try fm.copyItem(atPath: probe, toPath: rootfs + "/bin/probe")
-            for applet in ["sh", "true", "cat", "echo", "sleep", "ls", "id", "hostname", "dd", "yes"] {
+            for applet in ["sh", "true", "cat", "echo", "sleep", "ls", "id", "hostname", "dd", "yes", "df", "stat", "awk", "grep", "wc", "tail"] {
                 try fm.createSymbolicLink(atPath: rootfs + "/bin/" + applet, withDestinationPath: "busybox")
             }
             // Everything in a package is world-readable, as Lambda makes it.
             chmod(base, 0o755)
             engine = try SandboxEngine(
                 cgroups: cgroups ?? CgroupDetector.currentManager(), runtime: RuntimeDirectory(path: runtimeDirectory), initPath: initPath,
-                prepared: prepared > 0 ? (prepared, Self.defaultLimits) : nil)
+                prepared: prepared > 0 ? (prepared, Self.defaultLimits) : nil,
+                ephemeralDisks: disks ? EphemeralDisks(directory: base + "/disks") : nil)
         } catch {
             try? fm.removeItem(atPath: base)
             throw error

@@ -23,12 +23,13 @@ final class ServeConfigurationTests: XCTestCase {
             s3_endpoint: http://127.0.0.1:9000
             s3_access_key_id: minio
             s3_secret_access_key: minio123
+            ephemeral_storage: memory
             """, file: "h.yaml")
         XCTAssertEqual(config, ServeConfiguration(listen: "0.0.0.0:9100", socket: "/run/h.sock", stateDirectory: "/srv/hearth",
                                                   imagesDirectory: "/srv/images", idleTimeoutSeconds: 30, keepAlivePolicy: "hybrid", memoryBudgetMB: 4096,
                                                   accountConcurrency: 50, preparedPerImage: 0, region: "eu-west-1",
                                                   freezeIdle: false, journal: "on", s3Endpoint: "http://127.0.0.1:9000", s3AccessKeyId: "minio",
-                                                  s3SecretAccessKey: "minio123"))
+                                                  s3SecretAccessKey: "minio123", ephemeralStorage: "memory"))
     }
 
     func testMistakesNameTheLine() {
@@ -46,6 +47,7 @@ final class ServeConfigurationTests: XCTestCase {
             ("freeze_idle: maybe\n", "h.yaml:1: 'freeze_idle' must be true or false, got 'maybe'"),
             ("journal: yes\n", "h.yaml:1: 'journal' must be auto, on or off, got 'yes'"),
             ("keep_alive_policy: histogram\n", "h.yaml:1: 'keep_alive_policy' must be fixed or hybrid, got 'histogram'"),
+            ("ephemeral_storage: ssd\n", "h.yaml:1: 'ephemeral_storage' must be auto, disk or memory, got 'ssd'"),
             ("s3_endpoint: s3.example\n", "h.yaml:1: 's3_endpoint' must be an http:// or https:// URL, got 's3.example'"),
         ]
         for (text, fragment) in cases {

@@ -270,6 +270,61 @@ final class ServeLimitTests: XCTestCase {
         XCTAssertTrue(err.contains("absolute path"), err)
     }
 
+    /// Lambda's ephemeral storage is disk: what a function writes to /tmp is not held in its memory, and
+    /// `EphemeralStorage` is a hard limit. (On a tmpfs /tmp the 128 MB function is killed for its memory.)
+    func testTmpIsEphemeralStorageOnDiskOfTheFunctionsSize() throws {
+        let daemon = try ServeDaemon()
+        defer { daemon.remove() }
+        let out = try daemon.boto(#"""
+            import io, zipfile
+            source = """
+            import os, errno
+            def handler(event, context):
+                written, error = 0, None
+                chunk = b"x" * 1048576
+                try:
+                    with open("/tmp/fill", "wb") as f:
+                        for _ in range(event["mb"]):
+                            f.write(chunk)
+                            f.flush()
+                            written += len(chunk)
+                except OSError as e:
+                    error = errno.errorcode.get(e.errno)
+                written = os.path.getsize("/tmp/fill")
+                s = os.statvfs("/tmp")
+                os.remove("/tmp/fill")
+                return {"written": written, "error": error, "sizeMB": s.f_blocks * s.f_frsize // 1048576}
+            """
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w") as z:
+                z.writestr("fill.py", source)
+            def make(name, memory, **extra):
+                c.create_function(FunctionName=name, Runtime="python3.11", Role="arn:aws:iam::123456789012:role/hearth", MemorySize=memory,
+                                  Timeout=120, Handler="fill.handler", Code={"ZipFile": buffer.getvalue()}, **extra)
+            make("fill-default", 128)
+            # A whole vCPU (1,769 MB) to write its gigabyte: 128 MB buys 7% of one.
+            make("fill-1024", 1769, EphemeralStorage={"Size": 1024})
+            r = c.invoke(FunctionName="fill-default", Payload=json.dumps({"mb": 400}))
+            out["default"] = payload(r)
+            out["default_error"] = r.get("FunctionError")
+            r = c.invoke(FunctionName="fill-1024", Payload=json.dumps({"mb": 1100}))
+            out["big"] = payload(r)
+            out["big_error"] = r.get("FunctionError")
+            out["config"] = c.get_function_configuration(FunctionName="fill-1024")["EphemeralStorage"]
+            """#)
+        XCTAssertTrue(out["default_error"] is NSNull, "\(out)")
+        let small = try XCTUnwrap(out["default"] as? [String: Any], "\(out)")
+        XCTAssertEqual(small["written"] as? Int, 400 * 1_048_576, "a 128 MB function wrote 400 MB to /tmp: \(small)")
+        XCTAssertTrue(small["error"] is NSNull)
+        XCTAssertTrue((512...530).contains(small["sizeMB"] as? Int ?? 0), "\(small)")
+        XCTAssertTrue(out["big_error"] is NSNull, "\(out)")
+        let big = try XCTUnwrap(out["big"] as? [String: Any], "\(out)")
+        XCTAssertEqual(big["error"] as? String, "ENOSPC")
+        let written = big["written"] as? Int ?? 0
+        XCTAssertTrue((1024 * 1_048_576...1027 * 1_048_576).contains(written), "ENOSPC just past 1024 MB, after \(written) bytes")
+        XCTAssertEqual(out["config"] as? [String: Int], ["Size": 1024])
+    }
+
     func testTheDaemonLeavesNothingBehind() throws {
         let before = HostResources.take()
         let daemon = try ServeDaemon()

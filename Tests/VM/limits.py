@@ -1,6 +1,7 @@
 """Limits enforced through cgroup v2 under the service, seen from inside sandboxes and from the host:
 memory.max and memory.swap.max (an allocation over the function's memory dies with Lambda's outcome),
-pids.max (a thread bomb stays inside), the timeout, cpu.max, and memory.peak in REPORT."""
+pids.max (a thread bomb stays inside), the timeout, cpu.max, memory.peak in REPORT, and /tmp on a disk
+of its own (a 128 MB function writes 160 MB there: page cache its cgroup v2 reclaims)."""
 import base64, concurrent.futures, glob, io, json, os, subprocess, tempfile, time, zipfile
 import boto3, botocore.config
 
@@ -30,6 +31,21 @@ def threads(event, context):
         return {"threads": started, "error": str(error)}
     stop.set()
     return {"threads": started}
+def fill(event, context):
+    import errno
+    written, error = 0, None
+    try:
+        with open("/tmp/fill", "wb") as f:
+            for _ in range(event["mb"]):
+                f.write(b"x" * (1 << 20))
+                f.flush()
+    except OSError as e:
+        error = errno.errorcode.get(e.errno)
+    written = os.path.getsize("/tmp/fill")
+    os.remove("/tmp/fill")
+    # The last mount at /tmp is the one seen (a prepared sandbox's tmpfs is under its disk).
+    fstype = [l.split()[2] for l in open("/proc/mounts") if l.split()[1] == "/tmp"]
+    return {"written": written, "error": error, "fstype": fstype}
 def sleep(event, context):
     time.sleep(event["seconds"])
     return "slept"
@@ -58,6 +74,13 @@ r, body, tail = invoke("mem", {"mb": 400})
 assert r.get("FunctionError") == "Unhandled", (r, body)
 assert "Runtime.OutOfMemory" in tail or "Runtime.OutOfMemory" in json.dumps(body), (body, tail)
 print("memory: 40 MB ran (Max Memory Used %d MB), 400 MB in 128 MB ->" % peak[0], body.get("errorType"))
+
+# /tmp is disk: 160 MB written by a 128 MB function (page cache its cgroup reclaims; on a tmpfs it would be
+# killed). The size limit is the filesystem's and is tested on the host; emulation makes big writes slow.
+create("fill", "fill", timeout=600)
+r, body, tail = invoke("fill", {"mb": 160})
+assert "FunctionError" not in r and body["written"] == 160 << 20 and body["error"] is None and body["fstype"][-1] == "ext4", (r, body, tail)
+print("tmp: 160 MB written by a 128 MB function on its own ext4 /tmp")
 
 # pids: a thread bomb is stopped at the sandbox's pids.max (1024 tasks), and the function still answers.
 create("threads", "threads", timeout=300)

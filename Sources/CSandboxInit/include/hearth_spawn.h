@@ -21,6 +21,7 @@ enum hearth_op_kind {
     HEARTH_OP_PIVOT = 5,   /* pivot_root into target and detach the old root */
     HEARTH_OP_MASK = 6,    /* hide target: source (/dev/null) over a file, the empty dir data, read-only, over a dir */
     HEARTH_OP_UMOUNT = 7,  /* umount2(target, 0) */
+    HEARTH_OP_ATTACH = 8,  /* move_mount the detached mount fd to target */
 };
 
 struct hearth_op {
@@ -33,6 +34,7 @@ struct hearth_op {
     unsigned long flags;
     unsigned int mode;
     unsigned long long dev;
+    int fd;
 };
 
 struct hearth_spawn_config {
@@ -89,6 +91,8 @@ struct hearth_spawn_result {
  * ("top:...:bottom") made with fsopen/fsmount. Returns an fd or -1 with errno. */
 int hearth_detached_bind(const char *path);
 int hearth_detached_overlay(const char *lowerdir);
+/* Parent: the ext4 filesystem on `device`, mounted detached, nosuid and nodev; an fd or -1 with errno. */
+int hearth_detached_ext4(const char *device);
 
 /* Returns 0 and fills pid/pidfd, or -1 with failed_step/error set (the child is reaped). */
 int hearth_spawn(const struct hearth_spawn_config *config, struct hearth_spawn_result *result);

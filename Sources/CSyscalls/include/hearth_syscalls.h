@@ -33,6 +33,16 @@ int hearth_rlimit_nproc(void);
 int hearth_rlimit_core(void);
 unsigned long long hearth_makedev(unsigned int major, unsigned int minor);
 
+/* A free loop device over backing_fd, cleared by the kernel once nothing holds it (LO_FLAGS_AUTOCLEAR),
+ * with direct I/O when the backing file's filesystem allows it; the device's number goes to *number.
+ * Returns an fd of the device (O_CLOEXEC), or -1 with errno. */
+int hearth_loop_attach(int backing_fd, int *number);
+/* copy_file_range of [offset, offset+length) at the same offsets; 0, or -1 with errno. */
+int hearth_copy_range(int from, int to, long long offset, long long length);
+/* lseek's SEEK_DATA and SEEK_HOLE. */
+int hearth_seek_data(void);
+int hearth_seek_hole(void);
+
 /* epoll for the supervisor's sandbox watcher. */
 int hearth_epoll_create(void);
 int hearth_epoll_add(int epfd, int fd, int oneshot, unsigned long long token);

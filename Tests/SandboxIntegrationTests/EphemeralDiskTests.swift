@@ -1,0 +1,89 @@
+import Foundation
+import HearthModel
+import HearthSandbox
+import XCTest
+
+/// /tmp on a disk of its own, as the daemon gives every sandbox: Lambda's ephemeral storage is disk,
+/// so what a function writes there is not held in its memory, and the disk's size is a hard limit.
+final class EphemeralDiskTests: SandboxTestCase {
+    override class func setUp() {
+        setupError = nil
+        do { harness = try SandboxHarness.make(disks: true) } catch { setupError = error }
+    }
+
+    /// Prints /tmp's mode, entry count and size in MiB, then writes `writeMB` to it and says how it went.
+    static func fillScript(writeMB: Int) -> String {
+        "echo mode=$(stat -c %a /tmp); echo entries=$(ls -A /tmp | wc -l); "
+            + "echo size=$(df -m /tmp | tail -n 1 | awk '{print $2}'); "
+            + "dd if=/dev/zero of=/tmp/fill bs=1M count=\(writeMB) 2>/tmp/dd.err; echo dd=$?; "
+            + "echo error=$(grep -o 'No space left on device' /tmp/dd.err); echo written=$(stat -c %s /tmp/fill)"
+    }
+
+    func testA128MBSandboxWrites400MBToTmpBecauseTmpIsDiskNotMemory() throws {
+        let result = try h().run(["/bin/sh", "-c", Self.fillScript(writeMB: 400)],
+                                 limits: ResourceLimits(memoryMB: 128, timeoutSeconds: 60, pids: 64, tmpSizeMB: 512))
+        XCTAssertEqual(result.exit.status, .exited(0), result.stderr)
+        XCTAssertNil(result.exit.limit)
+        XCTAssertEqual(result.values["mode"], "1777")
+        XCTAssertEqual(result.values["entries"], "0", "a new /tmp is empty (no lost+found)")
+        XCTAssertEqual(result.values["dd"], "0")
+        XCTAssertEqual(result.values["written"], "\(400 * 1_048_576)")
+        let size = try XCTUnwrap(result.values["size"].flatMap { Int($0) })
+        XCTAssertTrue((512...530).contains(size), "a 512 MB /tmp is \(size) MiB")
+    }
+
+    func testTmpIsFullJustPastItsSize() throws {
+        let result = try h().run(["/bin/sh", "-c", Self.fillScript(writeMB: 560)],
+                                 limits: ResourceLimits(memoryMB: 128, timeoutSeconds: 60, pids: 64, tmpSizeMB: 520))
+        XCTAssertEqual(result.exit.status, .exited(0), result.stderr)
+        XCTAssertEqual(result.values["dd"], "1")
+        XCTAssertEqual(result.values["error"], "No space left on device")
+        let written = try XCTUnwrap(result.values["written"].flatMap { Int($0) })
+        XCTAssertTrue((520 * 1_048_576...523 * 1_048_576).contains(written), "ENOSPC after \(written) bytes in a 520 MB /tmp")
+    }
+
+    func testAPreparedSandboxGetsItsFunctionsDiskWhenSpecialised() throws {
+        let h = try h()
+        let (held, collect) = try h.captured { stdio in
+            try h.engine.prebuild(layers: [h.rootfs], limits: SandboxHarness.defaultLimits, stdio: stdio, networkNamespace: nil)
+        }
+        let script = Self.fillScript(writeMB: 300) + "; echo shm=$(df -m /dev/shm | tail -n 1 | awk '{print $2}')"
+        let sandbox = try h.engine.specialise(held, as: h.spec(["/bin/sh", "-c", script],
+                                                             limits: ResourceLimits(memoryMB: 128, timeoutSeconds: 60, pids: 64, tmpSizeMB: 600)))
+        let exit = sandbox.wait()
+        try sandbox.destroy()
+        let (out, err) = collect()
+        let result = SandboxHarness.Captured(exit: exit, stdout: out, stderr: err)
+        XCTAssertEqual(result.exit.status, .exited(0), result.stderr)
+        XCTAssertEqual(result.values["dd"], "0", "held with a 16 MB tmpfs, the function's 600 MB disk is over it")
+        XCTAssertEqual(result.values["entries"], "0")
+        let size = try XCTUnwrap(result.values["size"].flatMap { Int($0) })
+        XCTAssertTrue((600...620).contains(size), "a 600 MB /tmp is \(size) MiB")
+        XCTAssertEqual(result.values["shm"], "600", "/dev/shm stays the sandbox's tmpfs, sized as before")
+    }
+
+    /// The disk's file has no name and its loop device clears itself: a sandbox that ends, one killed while
+    /// writing, and a disk made and never attached leave no loop device, mount or file behind.
+    func testDisksLeaveNothingBehind() throws {
+        let h = try h()
+        let disks = try XCTUnwrap(h.engine.ephemeralDisks)
+        // The formatted images of these sizes stay open for the engine's life: made before counting.
+        // So are the spare disks of each size kept ready: counted once they are all made.
+        for size in [2048, 700] { close(try disks.make(sizeMB: size)) }
+        _ = try h.settledResources()
+        disks.waitUntilReady()
+        let before = HostResources.take()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: disks.directory), [])
+        let (writer, collect) = try h.start(h.spec(["/bin/sh", "-c", "dd if=/dev/zero of=/tmp/f bs=1M count=100000"],
+                                                   limits: ResourceLimits(memoryMB: 128, timeoutSeconds: 60, pids: 64, tmpSizeMB: 2048)))
+        XCTAssertTrue(eventually(within: 10) { HostResources.take().loopDevices > before.loopDevices }, "the writer's disk and its replacement")
+        usleep(300_000)
+        writer.kill()
+        _ = writer.wait()
+        try writer.destroy()
+        _ = collect()
+        close(try disks.make(sizeMB: 700))
+        XCTAssertTrue(eventually(within: 10) { disks.waitUntilReady(); return HostResources.take() == before }, "\(HostResources.take()) vs \(before)")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: disks.directory), [])
+    }
+}
