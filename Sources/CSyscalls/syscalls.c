@@ -170,6 +170,16 @@ int hearth_loop_attach(int backing_fd, int *number) {
     return -1;
 }
 
+int hearth_loop_remove(int number) {
+    int control = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+    if (control < 0) return -1;
+    int rc = ioctl(control, LOOP_CTL_REMOVE, number);
+    int saved = errno;
+    close(control);
+    errno = saved;
+    return rc < 0 ? -1 : 0;
+}
+
 int hearth_copy_range(int from, int to, long long offset, long long length) {
     loff_t in = offset, out = offset;
     while (length > 0) {

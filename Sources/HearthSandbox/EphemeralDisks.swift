@@ -28,6 +28,10 @@ public final class EphemeralDisks: @unchecked Sendable {
     private var sizes: [Int] = []
     private var stopped = false
     private var refilling = false
+    /// Loop devices this process made (LOOP_CTL_GET_FREE adds one when none is free), removed at
+    /// `shutdown` so that a thousand sandboxes do not leave a thousand idle devices on the box.
+    private let devicesMade = Mutex<Set<Int32>>([])
+    private let devicesBefore: Set<Int32>
     public let spares: Int
     /// How many sizes are kept ready at once (each costs `spares` mounted disks).
     static let sizesKept = 4
@@ -47,6 +51,7 @@ public final class EphemeralDisks: @unchecked Sendable {
     public init(directory: String, spares: Int = 2) throws {
         self.directory = directory
         self.spares = spares
+        devicesBefore = Self.loopDevices()
         guard let mkfs = Self.findMkfs() else {
             throw HearthError.system("ephemeral storage on disk needs mkfs.ext4 (Debian: e2fsprogs), which is not installed")
         }
@@ -89,6 +94,17 @@ public final class EphemeralDisks: @unchecked Sendable {
         ready = [:]
         condition.unlock()
         for fd in unused { close(fd) }
+        // Those still attached (a sandbox not yet gone) stay: the kernel refuses, and they are reused later.
+        for number in devicesMade.withLock({ $0 }) where hearth_loop_remove(number) == 0 {
+            _ = devicesMade.withLock { $0.remove(number) }
+        }
+    }
+
+    /// The loop devices on the box, attached or not.
+    public static func loopDevices() -> Set<Int32> {
+        Set(((try? FileManager.default.contentsOfDirectory(atPath: "/sys/block")) ?? []).compactMap { name in
+            name.hasPrefix("loop") ? Int32(name.dropFirst(4)) : nil
+        })
     }
 
     /// Blocks until every size kept ready has its spares (tests and benchmarks that count what is held).
@@ -164,17 +180,18 @@ public final class EphemeralDisks: @unchecked Sendable {
         for extent in template.extents where hearth_copy_range(template.fd, file, extent.offset, extent.length) != 0 {
             throw Self.failure("copy the formatted image")
         }
-        return try Self.mount(file)
+        return try mount(file)
     }
 
     /// The file on a loop device of its own, mounted detached; the loop device's fd is not kept (the mount holds it).
-    private static func mount(_ file: Int32) throws -> Int32 {
+    private func mount(_ file: Int32) throws -> Int32 {
         var number: Int32 = -1
         let device = hearth_loop_attach(file, &number)
-        guard device >= 0 else { throw failure("attach a loop device") }
+        guard device >= 0 else { throw Self.failure("attach a loop device") }
+        if !devicesBefore.contains(number) { _ = devicesMade.withLock { $0.insert(number) } }
         defer { close(device) }
         let mount = hearth_detached_ext4("/dev/loop\(number)")
-        guard mount >= 0 else { throw failure("mount /dev/loop\(number)") }
+        guard mount >= 0 else { throw Self.failure("mount /dev/loop\(number)") }
         return mount
     }
 
@@ -191,7 +208,7 @@ public final class EphemeralDisks: @unchecked Sendable {
             for _ in 0..<3 {
                 guard ftruncate(file, off_t(bytes)) == 0 else { throw Self.failure("size \(name)") }
                 try format(directory + "/" + name)
-                let mount = try Self.mount(file)
+                let mount = try self.mount(file)
                 defer { close(mount) }
                 var fs = statvfs()
                 guard fstatvfs(mount, &fs) == 0 else { throw Self.failure("measure \(name)") }

@@ -62,6 +62,22 @@ final class EphemeralDiskTests: SandboxTestCase {
         XCTAssertEqual(result.values["shm"], "600", "/dev/shm stays the sandbox's tmpfs, sized as before")
     }
 
+    /// More disks at once than the box has loop devices: the kernel adds devices, and they are removed
+    /// again when the disks' owner shuts down, so the box keeps the devices it had.
+    func testLoopDevicesMadeForDisksAreRemovedAtShutdown() throws {
+        let devicesBefore = EphemeralDisks.loopDevices()
+        let directory = try h().rootfs + "/../more-disks"
+        let disks = try EphemeralDisks(directory: directory, spares: 0)
+        let fds = try (0..<(devicesBefore.count + 2)).map { _ in try disks.make(sizeMB: 512) }
+        XCTAssertGreaterThan(EphemeralDisks.loopDevices().count, devicesBefore.count)
+        for fd in fds { close(fd) }
+        // A device detaches itself a moment after its mount goes; until then the kernel refuses to remove it.
+        XCTAssertTrue(eventually(within: 10) {
+            disks.shutdown()
+            return EphemeralDisks.loopDevices() == devicesBefore
+        }, "\(EphemeralDisks.loopDevices().sorted()) vs \(devicesBefore.sorted())")
+    }
+
     /// The disk's file has no name and its loop device clears itself: a sandbox that ends, one killed while
     /// writing, and a disk made and never attached leave no loop device, mount or file behind.
     func testDisksLeaveNothingBehind() throws {

@@ -37,6 +37,8 @@ unsigned long long hearth_makedev(unsigned int major, unsigned int minor);
  * with direct I/O when the backing file's filesystem allows it; the device's number goes to *number.
  * Returns an fd of the device (O_CLOEXEC), or -1 with errno. */
 int hearth_loop_attach(int backing_fd, int *number);
+/* Removes loop device `number` (LOOP_CTL_REMOVE); fails with EBUSY while it is attached. */
+int hearth_loop_remove(int number);
 /* copy_file_range of [offset, offset+length) at the same offsets; 0, or -1 with errno. */
 int hearth_copy_range(int from, int to, long long offset, long long length);
 /* lseek's SEEK_DATA and SEEK_HOLE. */
