@@ -16,14 +16,17 @@ enum CompareRun {
         let lease = try UIDBlockLease.acquire()
         SandboxIdentity.owner = .daemon(block: lease.block)
         defer { withExtendedLifetime(lease) {} }
-        let engine = try HostEngine.make(shareRoots: true, scopePrefix: "hearth-compare") { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        let state = NSTemporaryDirectory() + "hearth-compare-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let say = { (line: String) in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        // /tmp as `hearth serve` gives it (a disk when the host can make one), so the memory compared is the same.
+        let engine = try HostEngine.make(shareRoots: true, scopePrefix: "hearth-compare",
+                                         ephemeralDisks: try HostEngine.ephemeralDisks(in: state, announce: say), announce: say)
         defer {
             engine.shutdown()
             engine.cgroups.releaseIfUnused()
         }
-        let state = NSTemporaryDirectory() + "hearth-compare-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: state) }
         let images = SandboxRunCommand.imagesDirectory(command.imagesDirectory)
         let catalog = try FunctionCatalog(stateDirectory: state, imagesDirectory: images, region: "us-east-1", accountConcurrency: 1000)
         let definition = try CompareFunction.define(settings.source, memoryMB: command.memory ?? settings.trace.memoryMB,

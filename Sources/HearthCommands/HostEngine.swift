@@ -11,4 +11,16 @@ enum HostEngine {
         }
         return try SandboxEngine.forThisHost(shareRoots: shareRoots, ephemeralDisks: ephemeralDisks)
     }
+
+    /// Disks for the sandboxes' /tmp in `directory`/ephemeral, or nil (memory) when `mode` says "memory"
+    /// or, with "auto", when this host cannot make them, which is announced in one line.
+    static func ephemeralDisks(in directory: String, mode: String = "auto", announce: (String) -> Void) throws -> EphemeralDisks? {
+        guard mode != "memory" else { return nil }
+        do {
+            return try EphemeralDisks(directory: directory + "/ephemeral")
+        } catch where mode == "auto" {
+            announce("hearth: each sandbox's /tmp is memory (tmpfs, charged to the function), not disk: \(error)")
+            return nil
+        }
+    }
 }

@@ -95,7 +95,7 @@ public struct ServeCommand: ParsableCommand {
         var settings = settings
         settings.options.sandboxUIDs = lease.uids
         let engine = try HostEngine.make(shareRoots: true, scopePrefix: "hearth-serve",
-                                         ephemeralDisks: try Self.ephemeralDisks(settings)) { print($0) }
+                                         ephemeralDisks: try HostEngine.ephemeralDisks(in: settings.stateDirectory, mode: settings.ephemeralStorage) { print($0) }) { print($0) }
         let swept = LeftoverSandboxes.sweep(engine.cgroups, ownBlock: lease.block)
         if !swept.removed.isEmpty {
             print("hearth: removed \(swept.removed.count) sandboxes left by a daemon or command that is gone")
@@ -257,18 +257,6 @@ public struct ServeCommand: ParsableCommand {
         let line = "HTTP requests must be signed (SigV4) with one of \(count) access keys"
             + (count == 0 ? "; make one with: hearth keys create" : "")
         return (SigV4Verifier(region: settings.options.region) { credentials.secret(for: $0) { keys.secret(for: $0) } }, line)
-    }
-
-    /// Disks for the sandboxes' /tmp, or nil (memory) when so configured or, with "auto", when this host
-    /// cannot make them, which is said in one line.
-    static func ephemeralDisks(_ settings: Settings) throws -> EphemeralDisks? {
-        guard settings.ephemeralStorage != "memory" else { return nil }
-        do {
-            return try EphemeralDisks(directory: settings.stateDirectory + "/ephemeral")
-        } catch where settings.ephemeralStorage == "auto" {
-            print("hearth: each sandbox's /tmp is memory (tmpfs, charged to the function), not disk: \(error)")
-            return nil
-        }
     }
 
     /// How long SIGTERM waits for every sandbox's teardown (systemd's default stop timeout is 90 s).

@@ -6,8 +6,8 @@ import HearthCgroups
 
 /// Counts of what sandboxes could leave behind on the host: mounts, cgroup
 /// directories (below this process's cgroup in every hierarchy), network
-/// namespaces (entered by a process or held open by an fd), attached loop
-/// devices (/tmp disks) and this process's open fds. Tests and benchmarks
+/// namespaces (entered by a process or held open by an fd), loop devices
+/// (/tmp disks) and this process's open fds. Tests and benchmarks
 /// compare two of these.
 public struct HostResources: Equatable, Sendable, CustomStringConvertible {
     public var mounts: Int
@@ -23,8 +23,14 @@ public struct HostResources: Equatable, Sendable, CustomStringConvertible {
                              openFds: entries("/proc/self/fd").count)
     }
 
-    /// Loop devices with a backing file, on the whole box (an /tmp disk's clears itself once unmounted).
+    /// Loop devices on the whole box, attached or not: a /tmp disk's detaches itself once unmounted, and the
+    /// devices the kernel added for them go when their daemon shuts down.
     static func loopDeviceCount() -> Int {
+        entries("/sys/block").filter { $0.hasPrefix("loop") }.count
+    }
+
+    /// Loop devices with a backing file (a live /tmp disk, or someone else's).
+    public static func attachedLoopDevices() -> Int {
         entries("/sys/block").filter { $0.hasPrefix("loop") && access("/sys/block/\($0)/loop/backing_file", F_OK) == 0 }.count
     }
 

@@ -96,7 +96,9 @@ struct InvokeBench: ParsableCommand {
         let withPrepared = try coldStarts(daemon: daemon, hearth: hearth, zip: work + "/noop.zip", waitForPrepared: true)
         try FileManager.default.createDirectory(atPath: work + "/plain", withIntermediateDirectories: true)
         // The second daemon also leaves idle sandboxes unfrozen, for the freeze's cost on the warm path below.
-        let plain = try Daemon(bin: binDir, work: work + "/plain", images: images, idle: 0, extra: ["--prepared", "0", "--no-freeze-idle"])
+        // A bridge of its own: a daemon that stops takes its bridge with it, and the first daemon goes on.
+        let plain = try Daemon(bin: binDir, work: work + "/plain", images: images, idle: 0,
+                               extra: ["--prepared", "0", "--no-freeze-idle", "--network-bridge", "hbplain0", "--network-subnet", "10.219.0.0/16"])
         defer { plain.stop() }
         let fresh = try coldStarts(daemon: plain, hearth: hearth, zip: work + "/noop.zip", waitForPrepared: false)
         let (frozen, unfrozen) = try freezeCost(frozen: daemon, unfrozen: plain, hearth: hearth, zip: work + "/noop.zip", script: work + "/post.lua")
