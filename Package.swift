@@ -73,7 +73,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .target(name: "HearthState", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "HearthState", dependencies: ["HearthModel", .product(name: "GRDB", package: "GRDB.swift")]),
         // The durable invocation queue: events synced before 202, retries, ageing, failure records.
         .target(name: "HearthEvents", dependencies: [
             "HearthModel", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "HeapModule", package: "swift-collections"),

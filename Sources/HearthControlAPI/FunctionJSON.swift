@@ -27,7 +27,7 @@ enum FunctionJSON {
             "PackageType": r.packageType,
             "Architectures": r.architectures,
             "EphemeralStorage": ["Size": r.ephemeralStorage],
-            "LoggingConfig": ["LogFormat": "Text", "LogGroup": "/aws/lambda/\(r.name)"],
+            "LoggingConfig": Self.loggingConfig(r),
             "SnapStart": ["ApplyOn": "None", "OptimizationStatus": "Off"],
         ]
         if let runtime = r.runtime { out["Runtime"] = runtime }
@@ -58,6 +58,15 @@ enum FunctionJSON {
             if let w = c.workingDirectory { config["WorkingDirectory"] = w }
             out["ImageConfigResponse"] = ["ImageConfig": config]
         }
+        return out
+    }
+
+    /// LoggingConfig as Lambda answers it: the levels only with the JSON format.
+    static func loggingConfig(_ r: FunctionRecord) -> [String: Any] {
+        let c = r.loggingConfig ?? .text
+        var out: [String: Any] = ["LogFormat": c.logFormat, "LogGroup": c.group(of: r.name)]
+        if let level = c.applicationLogLevel { out["ApplicationLogLevel"] = level }
+        if let level = c.systemLogLevel { out["SystemLogLevel"] = level }
         return out
     }
 

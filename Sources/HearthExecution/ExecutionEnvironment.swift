@@ -282,7 +282,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
         let report = InvocationLog.Report(
             durationMs: ms, memorySizeMB: function.spec.limits.memoryMB,
             maxMemoryUsedMB: Int((Double(peak ?? 0) / 1_048_576).rounded(.up)), initDurationMs: initMs, end: end)
-        log.end(requestId: requestId)
+        log.end(requestId: requestId, status: report.status ?? "success")
         log.report(requestId: requestId, report)
         lifecycle.release()
         return InvocationResult(requestId: requestId, end: end, body: end.errorType.map { .error(body, type: $0) } ?? .success(body), report: report)

@@ -1,9 +1,14 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import HearthModel
 
 /// A function's log as Lambda writes it: the runtime's output between START,
 /// END and REPORT lines (tab-separated), streamed to a sink, with the last
-/// 4 KB kept for X-Amz-Log-Result.
+/// 4 KB kept for X-Amz-Log-Result. With LoggingConfig's JSON format those
+/// lines are Telemetry-API-shaped objects instead (platform.start,
+/// platform.runtimeDone, platform.report), left out at SystemLogLevel WARN.
 public final class InvocationLog: @unchecked Sendable {
     public static let tailBytes = 4096
     private let lock = NSLock()
@@ -11,8 +16,12 @@ public final class InvocationLog: @unchecked Sendable {
     /// START and END lines wait here for the next output or the REPORT line: one write to the sink, not one per line.
     private var pending: [UInt8] = []
     private let sink: (@Sendable ([UInt8]) -> Void)?
+    private let logging: LoggingConfig
 
-    public init(sink: (@Sendable ([UInt8]) -> Void)? = nil) { self.sink = sink }
+    public init(sink: (@Sendable ([UInt8]) -> Void)? = nil, logging: LoggingConfig = .text) {
+        self.sink = sink
+        self.logging = logging
+    }
 
     /// The runtime's output: passed on at once, after any lines still pending.
     public func append(_ bytes: [UInt8]) { record(bytes, flush: true) }
@@ -35,10 +44,51 @@ public final class InvocationLog: @unchecked Sendable {
     public var tail: [UInt8] { lock.withLock { Array(tailBuffer.suffix(Self.tailBytes)) } }
 
     public func start(requestId: String, version: String) {
-        line("START RequestId: \(requestId) Version: \(version)")
+        guard logging.writesPlatformInfo else { return }
+        guard logging.isJSON else { return line("START RequestId: \(requestId) Version: \(version)") }
+        platform("platform.start", flush: false) { json in
+            json.key("requestId"); json.string(requestId)
+            json.key("version"); json.string(version)
+        }
     }
 
-    public func end(requestId: String) { line("END RequestId: \(requestId)") }
+    /// - Parameter status: how the invocation ended, as platform.runtimeDone words it (JSON format only).
+    public func end(requestId: String, status: String = "success") {
+        guard logging.writesPlatformInfo else { return }
+        guard logging.isJSON else { return line("END RequestId: \(requestId)") }
+        platform("platform.runtimeDone", flush: false) { json in
+            json.key("requestId"); json.string(requestId)
+            json.key("status"); json.string(status)
+        }
+    }
+
+    /// One system log record as LoggingConfig's JSON format writes it: {"time", "type", "record"}.
+    private func platform(_ type: String, flush: Bool, _ fields: (inout JSONText) -> Void) {
+        var json = JSONText()
+        json.open("{")
+        json.key("time"); json.string(Self.timestamp(Date()))
+        json.key("type"); json.string(type)
+        json.key("record")
+        json.open("{")
+        fields(&json)
+        json.close("}")
+        json.close("}")
+        record(json.bytes + [0x0A], flush: flush)
+    }
+
+    /// "2026-12-03T13:49:15.123Z": UTC with milliseconds, as Lambda's JSON records carry time.
+    static func timestamp(_ date: Date) -> String {
+        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var seconds = time_t(ms / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ n: Int64, _ width: Int) -> String {
+            let digits = String(n)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return "\(parts.tm_year + 1900)-\(pad(Int64(parts.tm_mon) + 1, 2))-\(pad(Int64(parts.tm_mday), 2))T"
+            + "\(pad(Int64(parts.tm_hour), 2)):\(pad(Int64(parts.tm_min), 2)):\(pad(Int64(parts.tm_sec), 2)).\(pad(ms % 1000, 3))Z"
+    }
 
     /// The figures of a REPORT line.
     public struct Report: Sendable, Equatable {
@@ -63,6 +113,22 @@ public final class InvocationLog: @unchecked Sendable {
     }
 
     public func report(requestId: String, _ r: Report) {
+        guard logging.writesPlatformInfo else { return record([], flush: true) }
+        if logging.isJSON {
+            return platform("platform.report", flush: true) { json in
+                json.key("requestId"); json.string(requestId)
+                json.key("metrics")
+                json.open("{")
+                json.key("durationMs"); json.raw(Self.twoDecimals(r.durationMs))
+                json.key("billedDurationMs"); json.raw(String(r.billedDurationMs))
+                json.key("memorySizeMB"); json.raw(String(r.memorySizeMB))
+                json.key("maxMemoryUsedMB"); json.raw(String(r.maxMemoryUsedMB))
+                if let initMs = r.initDurationMs { json.key("initDurationMs"); json.raw(Self.twoDecimals(initMs)) }
+                json.close("}")
+                json.key("status"); json.string(r.status ?? "success")
+                if let type = r.errorType { json.key("errorType"); json.string(type) }
+            }
+        }
         var text = "REPORT RequestId: \(requestId)\tDuration: \(Self.twoDecimals(r.durationMs)) ms\tBilled Duration: \(r.billedDurationMs) ms"
         text += "\tMemory Size: \(r.memorySizeMB) MB\tMax Memory Used: \(r.maxMemoryUsedMB) MB"
         if let initMs = r.initDurationMs { text += "\tInit Duration: \(Self.twoDecimals(initMs)) ms" }

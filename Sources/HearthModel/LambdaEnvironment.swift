@@ -47,6 +47,7 @@ public enum LambdaEnvironment {
         public var version: String
         public var initializationType: String
         public var logStreamName: String
+        public var logging = LoggingConfig.text
 
         public init(functionName: String, memoryMB: Int, handler: String?, executionEnvironment: String?, region: String = "us-east-1",
                     version: String = "$LATEST", initializationType: String = "on-demand", logStreamName: String) {
@@ -79,6 +80,11 @@ public enum LambdaEnvironment {
         set("AWS_XRAY_DAEMON_ADDRESS", "127.0.0.1:2000")
         set("_AWS_XRAY_DAEMON_ADDRESS", "127.0.0.1")
         set("_AWS_XRAY_DAEMON_PORT", "2000")
+        // The JSON format's level filter, for the runtime's own logging to apply; the user may override both.
+        if context.logging.isJSON {
+            set("AWS_LAMBDA_LOG_FORMAT", "JSON")
+            set("AWS_LAMBDA_LOG_LEVEL", context.logging.applicationLogLevel ?? "INFO")
+        }
         for (k, v) in user { set(k, v) }
         if let handler = context.handler { set("_HANDLER", handler) }
         set("AWS_REGION", context.region)
@@ -88,7 +94,7 @@ public enum LambdaEnvironment {
         set("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", String(context.memoryMB))
         set("AWS_LAMBDA_FUNCTION_VERSION", context.version)
         set("AWS_LAMBDA_INITIALIZATION_TYPE", context.initializationType)
-        set("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/" + context.functionName)
+        set("AWS_LAMBDA_LOG_GROUP_NAME", context.logging.group(of: context.functionName))
         set("AWS_LAMBDA_LOG_STREAM_NAME", context.logStreamName)
         set("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")
         set("LAMBDA_TASK_ROOT", "/var/task")

@@ -30,6 +30,8 @@ public struct FunctionDefinition: Sendable {
     public var imageOverride = ImageConfigOverride(entryPoint: nil, command: nil, workingDirectory: nil)
     /// AWS_LAMBDA_INITIALIZATION_TYPE: on-demand, or provisioned-concurrency.
     public var initializationType = "on-demand"
+    /// LoggingConfig: the log group, and the format and level runtimes are told.
+    public var logging = LoggingConfig.text
 
     public init(name: String, code: Code, layers: [String] = [], memoryMB: Int = 128, timeoutSeconds: Int = 3,
                 environment: [(String, String)] = []) {
@@ -114,6 +116,7 @@ public struct FunctionBuilder: Sendable {
         }
         context.version = definition.version
         context.initializationType = definition.initializationType
+        context.logging = definition.logging
         let environment = LambdaEnvironment.build(context, image: try assembled.config.environment() + runtimeEnvironment,
                                                   user: definition.environment)
         let workingDirectory: String = if case .zip = definition.code { "/var/task" } else {

@@ -78,6 +78,7 @@ public final class FunctionCatalog: Sendable {
             imageConfig: settings.imageConfig, architectures: settings.architectures ?? [Self.hostArchitecture], lastModified: Self.now(),
             revisionId: UUID().uuidString.lowercased(), deadLetterTargetArn: settings.deadLetterTargetArn.flatMap { $0.isEmpty ? nil : $0 })
         Self.setNetwork(settings.network, on: &record)
+        record.loggingConfig = try settings.loggingConfig.map { change throws(ServiceError) in try LoggingConfig.text.applying(change) }
         try storeCode(code, into: &record)
         try check(record)
         defer { changed(name) }
@@ -180,6 +181,7 @@ public final class FunctionCatalog: Sendable {
         if let v = settings.imageConfig { record.imageConfig = v }
         if let v = settings.deadLetterTargetArn { record.deadLetterTargetArn = v.isEmpty ? nil : v }
         Self.setNetwork(settings.network, on: &record)
+        if let change = settings.loggingConfig { record.loggingConfig = try (record.loggingConfig ?? .text).applying(change) }
         record.lastModified = Self.now()
         record.revisionId = UUID().uuidString.lowercased()
         try check(record)
@@ -468,6 +470,7 @@ public final class FunctionCatalog: Sendable {
         definition.version = record.version
         definition.ephemeralStorageMB = record.ephemeralStorage
         definition.initializationType = initializationType
+        definition.logging = record.loggingConfig ?? .text
         if let c = record.imageConfig { definition.imageOverride = c }
         var instance = try builder.build(definition)
         instance.region = region

@@ -20,6 +20,8 @@ public struct FunctionSettings: Sendable {
     public var deadLetterTargetArn: String?
     /// VpcConfig: what its sandboxes may reach; `.daemonDefault` removes the function's own choice.
     public var network: NetworkChoice?
+    /// LoggingConfig's members as given.
+    public var loggingConfig: LoggingConfig.Change?
 
     public enum NetworkChoice: Sendable, Equatable {
         case daemonDefault
@@ -37,6 +39,7 @@ public struct FunctionSettings: Sendable {
 
     /// Checks every given value against Lambda's ranges, with Lambda's exception names.
     public func validate() throws(ServiceError) {
+        try loggingConfig?.validate()
         try Self.check("memorySize", memorySize, LambdaLimits.memoryMB)
         try Self.check("timeout", timeout, LambdaLimits.timeoutSeconds)
         let storage = LambdaLimits.ephemeralStorageMB

@@ -1,3 +1,5 @@
+import HearthModel
+
 /// A function's configuration at one version ($LATEST or a published number),
 /// in Lambda's terms. Stored as JSON so new fields need no schema change.
 public struct FunctionRecord: Codable, Sendable, Equatable {
@@ -32,6 +34,8 @@ public struct FunctionRecord: Codable, Sendable, Equatable {
     public var networkMode: String?
     /// What else they may reach (VpcConfig's SecurityGroupIds: NAME=IPV4:PORT or an IPv4 CIDR).
     public var networkAllowances: [String]?
+    /// LoggingConfig; nil: Text, to /aws/lambda/NAME.
+    public var loggingConfig: LoggingConfig?
 
     public init(name: String, version: String, packageType: String, runtime: String?, handler: String?, role: String, description: String,
                 memorySize: Int, timeout: Int, ephemeralStorage: Int, environment: [String: String], layers: [LayerReference],

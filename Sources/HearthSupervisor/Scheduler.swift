@@ -142,7 +142,7 @@ public actor Scheduler {
         if !env.alwaysOn { pool.busy += 1 }
         metrics.increment(cold ? "hearth_cold_starts_total" : "hearth_warm_starts_total", function: name)
 
-        let log = InvocationLog(sink: { [logs] bytes in logs.append(name, requestId: requestId, bytes) })
+        let log = InvocationLog(sink: { [logs] bytes in logs.append(name, requestId: requestId, bytes) }, logging: record.loggingConfig ?? .text)
         let request = ExecutionEnvironment.Request(requestId: requestId, payload: payload, clientContext: clientContext,
                                                    reportInit: cold && !env.provisioned, stream: stream, qualifier: ref.qualifier)
         if let slot { journal?.running(slot) }

@@ -200,6 +200,133 @@ final class ServeAPITests: XCTestCase {
         XCTAssertTrue(cli.1.contains("\"Tags\": {}"), cli.1)
     }
 
+    /// LoggingConfig answered as AWS answered reference/aws-recorded's TestLoggingConfig (JSON's levels default to
+    /// INFO, a partial update keeps the rest, Text drops the levels), Lambda's refusals, and applied: the runtime is
+    /// told the format and level, the system lines become JSON records, and SystemLogLevel WARN leaves them out.
+    func testLoggingConfigAsAWSAnswersItAndAppliesIt() throws {
+        let daemon = try XCTUnwrap(Self.daemon)
+        let out = try daemon.boto(#"""
+            import base64, io, zipfile
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w") as z:
+                z.writestr("env.py", "import logging, os\nlog = logging.getLogger()\ndef handler(event, context):\n    print('hello')\n"
+                           "    log.debug('dbg')\n    log.info('inf')\n    log.warning('wrn')\n"
+                           "    return {k: os.environ.get(k) for k in ['AWS_LAMBDA_LOG_FORMAT', 'AWS_LAMBDA_LOG_LEVEL', 'AWS_LAMBDA_LOG_GROUP_NAME']}\n")
+            node = io.BytesIO()
+            with zipfile.ZipFile(node, "w") as z:
+                z.writestr("index.js", "exports.handler = async () => { console.debug('dbg'); console.log('inf', {a: 1}); console.warn('wrn'); return 'ok'; };\n")
+            c.create_function(FunctionName="log-node", Runtime="nodejs18.x", Role="arn:aws:iam::123456789012:role/hearth", Handler="index.handler",
+                              Code={"ZipFile": node.getvalue()}, LoggingConfig={"LogFormat": "JSON"})
+            def make(name, **extra):
+                return c.create_function(FunctionName=name, Runtime="python3.11", Role="arn:aws:iam::123456789012:role/hearth",
+                                         Handler="env.handler", Code={"ZipFile": buffer.getvalue()}, **extra)["LoggingConfig"]
+            def update(name, config):
+                c.update_function_configuration(FunctionName=name, LoggingConfig=config)
+                return c.get_function_configuration(FunctionName=name)["LoggingConfig"]
+            # test_function_advanced_logging_configuration
+            out["advanced_create"] = make("log-advanced", LoggingConfig={"LogFormat": "JSON"})
+            out["advanced_update"] = update("log-advanced", {"LogGroup": "cool_lambda"})
+            # test_advanced_logging_configuration_format_switch
+            out["switch_create"] = make("log-switch")
+            out["switch_json"] = update("log-switch", {"LogFormat": "JSON"})
+            out["switch_text"] = update("log-switch", {"LogFormat": "Text"})
+            # test_function_partial_advanced_logging_configuration_update, partial_config0..3
+            out["partial"] = []
+            for i, config in enumerate([{"LogFormat": "JSON"}, {"LogFormat": "JSON", "ApplicationLogLevel": "DEBUG"},
+                                        {"LogFormat": "JSON", "SystemLogLevel": "DEBUG"}, {"LogGroup": "cool_lambda"}]):
+                make(f"log-partial-{i}")
+                out["partial"].append(update(f"log-partial-{i}", config))
+            out["text_with_level"] = err(c.update_function_configuration, FunctionName="log-switch", LoggingConfig={"ApplicationLogLevel": "DEBUG"})
+            out["bad_values"] = err(c.update_function_configuration, FunctionName="log-switch",
+                                    LoggingConfig={"LogFormat": "XML", "SystemLogLevel": "TRACE", "LogGroup": "a b"})
+            def invoke(name):
+                r = c.invoke(FunctionName=name, Payload=b"{}", LogType="Tail")
+                return {"env": payload(r), "tail": base64.b64decode(r["LogResult"]).decode()}
+            out["json"] = invoke("log-partial-1")
+            update("log-partial-2", {"SystemLogLevel": "WARN"})
+            out["warn"] = invoke("log-partial-2")
+            out["text"] = invoke("log-partial-3")
+            out["node"] = invoke("log-node")
+            """#)
+        let text = ["LogFormat": "Text", "LogGroup": "/aws/lambda/log-switch"]
+        let json = ["ApplicationLogLevel": "INFO", "LogFormat": "JSON", "LogGroup": "/aws/lambda/log-switch", "SystemLogLevel": "INFO"]
+        XCTAssertEqual(out["advanced_create"] as? [String: String],
+                       ["ApplicationLogLevel": "INFO", "LogFormat": "JSON", "LogGroup": "/aws/lambda/log-advanced", "SystemLogLevel": "INFO"])
+        XCTAssertEqual(out["advanced_update"] as? [String: String],
+                       ["ApplicationLogLevel": "INFO", "LogFormat": "JSON", "LogGroup": "cool_lambda", "SystemLogLevel": "INFO"])
+        XCTAssertEqual(out["switch_create"] as? [String: String], text)
+        XCTAssertEqual(out["switch_json"] as? [String: String], json)
+        XCTAssertEqual(out["switch_text"] as? [String: String], text)
+        let partial = try XCTUnwrap(out["partial"] as? [[String: String]])
+        let group = { (i: Int) in "/aws/lambda/log-partial-\(i)" }
+        XCTAssertEqual(partial, [
+            ["ApplicationLogLevel": "INFO", "LogFormat": "JSON", "LogGroup": group(0), "SystemLogLevel": "INFO"],
+            ["ApplicationLogLevel": "DEBUG", "LogFormat": "JSON", "LogGroup": group(1), "SystemLogLevel": "INFO"],
+            ["ApplicationLogLevel": "INFO", "LogFormat": "JSON", "LogGroup": group(2), "SystemLogLevel": "DEBUG"],
+            ["LogFormat": "Text", "LogGroup": "cool_lambda"],
+        ])
+        let refused = try XCTUnwrap(out["text_with_level"] as? [String: Any])
+        XCTAssertEqual(refused["code"] as? String, "InvalidParameterValueException")
+        XCTAssertEqual(refused["message"] as? String,
+                       "LogLevel is not supported when LogFormat is set to \"Text\". Remove LogLevel from your request or change the LogFormat to \"Json\" and try again.")
+        let bad = try XCTUnwrap(out["bad_values"] as? [String: Any])
+        XCTAssertEqual(bad["code"] as? String, "ValidationException")
+        XCTAssertEqual(bad["message"] as? String, "3 validation errors detected: "
+            + "Value 'XML' at 'loggingConfig.logFormat' failed to satisfy constraint: Member must satisfy enum value set: [JSON, Text]; "
+            + "Value 'TRACE' at 'loggingConfig.systemLogLevel' failed to satisfy constraint: Member must satisfy enum value set: [DEBUG, INFO, WARN]; "
+            + "Value 'a b' at 'loggingConfig.logGroup' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+")
+
+        let jsonRun = try XCTUnwrap(out["json"] as? [String: Any])
+        XCTAssertEqual(jsonRun["env"] as? [String: String],
+                       ["AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "DEBUG", "AWS_LAMBDA_LOG_GROUP_NAME": group(1)])
+        let records = (jsonRun["tail"] as? String ?? "").split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let platform = records.filter { $0["type"] != nil }
+        XCTAssertEqual(platform.map { $0["type"] as? String }, ["platform.start", "platform.runtimeDone", "platform.report"], "\(jsonRun)")
+        let start = try XCTUnwrap(platform.first)
+        XCTAssertEqual((start["record"] as? [String: Any])?["version"] as? String, "$LATEST")
+        XCTAssertTrue((start["time"] as? String ?? "").wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/) != nil, "\(start)")
+        XCTAssertEqual((platform[1]["record"] as? [String: Any])?["status"] as? String, "success")
+        let report = try XCTUnwrap(platform.last?["record"] as? [String: Any])
+        let metrics = try XCTUnwrap(report["metrics"] as? [String: Any])
+        XCTAssertEqual(metrics["memorySizeMB"] as? Int, 128)
+        XCTAssertNotNil(metrics["durationMs"] as? Double)
+        XCTAssertNotNil(metrics["initDurationMs"] as? Double, "a cold start reports its init")
+        XCTAssertEqual(report["status"] as? String, "success")
+        XCTAssertTrue((jsonRun["tail"] as? String ?? "").contains("hello\n"))
+        // The function's own logging: JSON records at AWS_LAMBDA_LOG_LEVEL (DEBUG here) and above, with the request id.
+        let appRecords = records.filter { $0["type"] == nil }
+        XCTAssertEqual(appRecords.map { $0["level"] as? String }, ["DEBUG", "INFO", "WARNING"], "\(jsonRun)")
+        XCTAssertEqual(appRecords.map { $0["message"] as? String }, ["dbg", "inf", "wrn"])
+        let requestId = (start["record"] as? [String: Any])?["requestId"] as? String
+        XCTAssertEqual(appRecords.first?["requestId"] as? String, requestId)
+        XCTAssertEqual(appRecords.first?["logger"] as? String, "root")
+
+        let warn = try XCTUnwrap(out["warn"] as? [String: Any])
+        let warnLines = (warn["tail"] as? String ?? "").split(separator: "\n")
+        XCTAssertEqual(warnLines.first, "hello", "SystemLogLevel WARN leaves START, END and REPORT out: \(warn)")
+        XCTAssertEqual(warnLines.count, 3, "hello, then the function's INFO and WARNING records: \(warn)")
+        let textRun = try XCTUnwrap(out["text"] as? [String: Any])
+        let textEnv = try XCTUnwrap(textRun["env"] as? [String: Any])
+        XCTAssertTrue(textEnv["AWS_LAMBDA_LOG_FORMAT"] is NSNull && textEnv["AWS_LAMBDA_LOG_LEVEL"] is NSNull, "\(textEnv)")
+        XCTAssertEqual(textEnv["AWS_LAMBDA_LOG_GROUP_NAME"] as? String, "cool_lambda")
+        let textTail = textRun["tail"] as? String ?? ""
+        XCTAssertTrue(textTail.hasPrefix("START RequestId: "), "\(textRun)")
+        // Text: Lambda's "[LEVEL]\ttime\trequest id\tmessage" lines, the root logger at Python's default WARNING.
+        let warning = try XCTUnwrap(textTail.split(separator: "\n").first { $0.hasPrefix("[WARNING]") }, textTail)
+        XCTAssertNotNil(String(warning).wholeMatch(of: /\[WARNING\]\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\t[0-9a-f-]{36}\twrn/), String(warning))
+        XCTAssertFalse(textTail.contains("inf"), textTail)
+
+        let nodeRun = try XCTUnwrap(out["node"] as? [String: Any])
+        let nodeRecords = (nodeRun["tail"] as? String ?? "").split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }.filter { $0["type"] == nil }
+        XCTAssertEqual(nodeRecords.map { $0["level"] as? String }, ["INFO", "WARN"], "console.debug is below INFO: \(nodeRun)")
+        XCTAssertEqual(nodeRecords.first?["message"] as? String, "inf { a: 1 }")
+        XCTAssertNotNil(nodeRecords.first?["requestId"] as? String)
+    }
+
     /// Layer version policies, the recursion and runtime management settings and code signing's reads, with boto3,
     /// answered as AWS answered the same calls (reference/aws-recorded: TestLambdaLayer::test_layer_policy_lifecycle
     /// and test_layer_policy_exceptions, TestLambdaRecursion, TestCodeSigningConfig::test_code_signing_not_found_excs).

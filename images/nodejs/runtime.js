@@ -16,12 +16,26 @@ const { AsyncLocalStorage } = require('async_hooks');
 // environment (AWS_LAMBDA_MAX_CONCURRENCY); otherwise the one running.
 const requestIds = new AsyncLocalStorage();
 let currentRequestId;
+// LoggingConfig's JSON format (AWS_LAMBDA_LOG_FORMAT=JSON): one object per call, and calls below
+// AWS_LAMBDA_LOG_LEVEL left out, as Lambda's Node.js runtimes do.
+const levels = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+const jsonFormat = process.env.AWS_LAMBDA_LOG_FORMAT === 'JSON';
+const lowest = jsonFormat ? Math.max(0, levels.indexOf(process.env.AWS_LAMBDA_LOG_LEVEL || 'INFO')) : 0;
 for (const [method, level, stream] of [['log', 'INFO', process.stdout], ['info', 'INFO', process.stdout],
   ['debug', 'DEBUG', process.stdout], ['warn', 'WARN', process.stderr], ['error', 'ERROR', process.stderr],
   ['trace', 'TRACE', process.stderr]]) {
+  if (levels.indexOf(level) < lowest) {
+    console[method] = () => {};
+    continue;
+  }
   console[method] = (...args) => {
     const text = method === 'trace' ? util.format('Trace:', ...args) + '\n' + new Error().stack.split('\n').slice(2).join('\n') : util.format(...args);
-    stream.write(`${new Date().toISOString()}\t${requestIds.getStore() || currentRequestId}\t${level}\t${text.replace(/\n/g, '\r')}\n`);
+    const requestId = requestIds.getStore() || currentRequestId;
+    if (jsonFormat) {
+      stream.write(JSON.stringify({ timestamp: new Date().toISOString(), level, requestId, message: text }) + '\n');
+    } else {
+      stream.write(`${new Date().toISOString()}\t${requestId}\t${level}\t${text.replace(/\n/g, '\r')}\n`);
+    }
   };
 }
 

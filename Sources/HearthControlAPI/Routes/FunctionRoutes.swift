@@ -127,6 +127,10 @@ extension LambdaAPI {
         s.architectures = try body.strings("Architectures")
         if let dlq = try body.object("DeadLetterConfig") { s.deadLetterTargetArn = try dlq.string("TargetArn") ?? "" }
         if let vpc = try body.object("VpcConfig") { s.network = try networkChoice(vpc) }
+        if let logging = try body.object("LoggingConfig") {
+            s.loggingConfig = LoggingConfig.Change(logFormat: try logging.string("LogFormat"), applicationLogLevel: try logging.string("ApplicationLogLevel"),
+                                                   systemLogLevel: try logging.string("SystemLogLevel"), logGroup: try logging.string("LogGroup"))
+        }
         if let config = try body.object("ImageConfig") {
             s.imageConfig = ImageConfigOverride(entryPoint: try config.strings("EntryPoint"), command: try config.strings("Command"),
                                                 workingDirectory: try config.string("WorkingDirectory"))
