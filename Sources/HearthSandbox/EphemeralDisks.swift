@@ -64,6 +64,11 @@ public final class EphemeralDisks: @unchecked Sendable {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix("template-") {
             unlinkat(directoryFD, name, 0)
         }
+        // The devices a daemon killed before its shutdown added: removed now, as its sandboxes were.
+        let left = (try? String(contentsOfFile: directory + "/" + Self.ledger, encoding: .utf8)) ?? ""
+        devicesMade.withLock { $0 = Set(left.split(separator: "\n").compactMap { Int32($0) }.filter { $0 >= 0 }) }
+        removeOnce()
+        writeLedger()
         do {
             close(try makeDisk(sizeMB: LambdaLimits.ephemeralStorageMB.lowerBound))
         } catch {
@@ -105,9 +110,28 @@ public final class EphemeralDisks: @unchecked Sendable {
         let deadline = monotonicSeconds() + Self.removalSeconds
         while !devicesMade.withLock({ $0.isEmpty }) {
             removeOnce()
-            if devicesMade.withLock({ $0.isEmpty }) || monotonicSeconds() > deadline { return }
+            if devicesMade.withLock({ $0.isEmpty }) || monotonicSeconds() > deadline { break }
             usleep(50_000)
         }
+        writeLedger()
+    }
+
+    /// The loop devices this daemon added, one number per line, for the next daemon to remove if this one
+    /// is killed before it can.
+    public static let ledger = "loop-devices"
+
+    private func recordInLedger(_ number: Int32) {
+        let fd = openat(directoryFD, Self.ledger, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        let line = Array("\(number)\n".utf8)
+        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+
+    private func writeLedger() {
+        let left = devicesMade.withLock { $0 }.sorted()
+        guard !left.isEmpty else { unlinkat(directoryFD, Self.ledger, 0); return }
+        try? left.map { "\($0)\n" }.joined().write(toFile: directory + "/" + Self.ledger, atomically: true, encoding: .utf8)
     }
 
     private func removeOnce() {
@@ -228,7 +252,7 @@ public final class EphemeralDisks: @unchecked Sendable {
         var number: Int32 = -1
         let device = hearth_loop_attach(file, &number)
         guard device >= 0 else { throw Self.failure("attach a loop device") }
-        if !devicesBefore.contains(number) { _ = devicesMade.withLock { $0.insert(number) } }
+        if !devicesBefore.contains(number), devicesMade.withLock({ $0.insert(number).inserted }) { recordInLedger(number) }
         defer { close(device) }
         let mount = hearth_detached_ext4("/dev/loop\(number)")
         guard mount >= 0 else { throw Self.failure("mount /dev/loop\(number)") }

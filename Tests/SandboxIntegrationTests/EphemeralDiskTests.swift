@@ -78,6 +78,21 @@ final class EphemeralDiskTests: SandboxTestCase {
         }, "\(EphemeralDisks.loopDevices().sorted()) vs \(devicesBefore.sorted())")
     }
 
+    /// A daemon killed before its shutdown cannot remove the devices it added: the next one on the same state
+    /// directory finds them in the ledger and removes them, as it sweeps a dead daemon's sandboxes.
+    func testTheNextDaemonRemovesTheLoopDevicesOfOneKilledBeforeItsShutdown() throws {
+        let devicesBefore = EphemeralDisks.loopDevices()
+        let directory = try h().rootfs + "/../killed-disks"
+        let killed = try EphemeralDisks(directory: directory, spares: 0)
+        for fd in try (0..<(devicesBefore.count + 2)).map({ _ in try killed.make(sizeMB: 512) }) { close(fd) }
+        XCTAssertGreaterThan(EphemeralDisks.loopDevices().count, devicesBefore.count)
+        XCTAssertTrue(eventually(within: 10) {
+            _ = try? EphemeralDisks(directory: directory, spares: 0)
+            return EphemeralDisks.loopDevices() == devicesBefore
+        }, "\(EphemeralDisks.loopDevices().sorted()) vs \(devicesBefore.sorted())")
+        withExtendedLifetime(killed) {}
+    }
+
     /// The disk's file has no name and its loop device clears itself: a sandbox that ends, one killed while
     /// writing, and a disk made and never attached leave no loop device, mount or file behind.
     func testDisksLeaveNothingBehind() throws {
@@ -90,7 +105,7 @@ final class EphemeralDiskTests: SandboxTestCase {
         disks.waitUntilReady()
         let before = HostResources.take()
         let attachedBefore = HostResources.attachedLoopDevices()
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: disks.directory), [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: disks.directory).filter { $0 != EphemeralDisks.ledger }, [], "no file of a disk")
         let (writer, collect) = try h.start(h.spec(["/bin/sh", "-c", "dd if=/dev/zero of=/tmp/f bs=1M count=100000"],
                                                    limits: ResourceLimits(memoryMB: 128, timeoutSeconds: 60, pids: 64, tmpSizeMB: 2048)))
         XCTAssertTrue(eventually(within: 10) { HostResources.attachedLoopDevices() > attachedBefore }, "the writer's disk and its replacement")
@@ -108,6 +123,6 @@ final class EphemeralDiskTests: SandboxTestCase {
             now.loopDevices = before.loopDevices
             return now == before && HostResources.attachedLoopDevices() == attachedBefore
         }, "\(HostResources.take()) vs \(before)")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: disks.directory), [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: disks.directory).filter { $0 != EphemeralDisks.ledger }, [], "no file of a disk")
     }
 }
