@@ -71,6 +71,25 @@ final class ServeConfigurationTests: XCTestCase {
         await fetcher.shutdown()
     }
 
+    /// ephemeral_storage: memory gives no disks; where disks cannot be made (here a state directory under a
+    /// file), auto falls back to memory and says why in one line, and disk refuses to start with that reason.
+    func testEphemeralStorageSettingChoosesDisksOrSaysWhyNot() throws {
+        guard geteuid() == 0 else { throw XCTSkip("/tmp disks need root (loop devices)") }
+        var said: [String] = []
+        XCTAssertNil(try HostEngine.ephemeralDisks(in: "/nonexistent", mode: "memory") { said.append($0) })
+        let file = NSTemporaryDirectory() + "hearth-not-a-dir-\(UUID().uuidString.prefix(6))"
+        try "x".write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        XCTAssertNil(try HostEngine.ephemeralDisks(in: file, mode: "auto") { said.append($0) })
+        XCTAssertEqual(said.count, 1)
+        XCTAssertTrue(said.first?.contains("each sandbox's /tmp is memory (tmpfs, charged to the function), not disk: ") ?? false, "\(said)")
+        XCTAssertTrue(said.first?.contains("cannot make \(file)/ephemeral") ?? false, "\(said)")
+        XCTAssertThrowsError(try HostEngine.ephemeralDisks(in: file, mode: "disk") { said.append($0) }) {
+            XCTAssertTrue("\($0)".contains("cannot make \(file)/ephemeral"), "\($0)")
+        }
+        XCTAssertEqual(said.count, 1, "disk says nothing: it refuses")
+    }
+
     func testServeRefusesABadSettingsFileOrFlagBeforeStarting() throws {
         let file = NSTemporaryDirectory() + "hearth-bad-\(UUID().uuidString.prefix(6)).yaml"
         try "listen: 127.0.0.1:9000\nidle_timeout: 5\n".write(toFile: file, atomically: true, encoding: .utf8)
