@@ -69,12 +69,8 @@ public final class EphemeralDisks: @unchecked Sendable {
         devicesMade.withLock { $0 = Set(left.split(separator: "\n").compactMap { Int32($0) }.filter { $0 >= 0 }) }
         removeOnce()
         writeLedger()
-        do {
-            close(try makeDisk(sizeMB: LambdaLimits.ephemeralStorageMB.lowerBound))
-        } catch {
-            close(directoryFD)
-            throw error
-        }
+        // Every property is set by now: if this throws, deinit runs and closes what is open (once).
+        close(try makeDisk(sizeMB: LambdaLimits.ephemeralStorageMB.lowerBound))
         if spares > 0 {
             sizes = [LambdaLimits.ephemeralStorageMB.lowerBound]
             let thread = Thread { [weak self] in self?.refillLoop() }
