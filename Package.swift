@@ -47,6 +47,8 @@ let package = Package(
         ),
 
         .target(name: "HearthModel"),
+        // Function logs: the stored lines, their streams, CloudWatch filter patterns and Logs Insights queries.
+        .target(name: "HearthLogs"),
         .target(name: "HearthCgroups", dependencies: ["HearthModel"]),
         // Living under systemd: a delegated cgroup asked for over D-Bus.
         .target(name: "HearthSystemd", dependencies: ["HearthCgroups", "HearthModel", "CSystemd", "CSystemdBus", "CSyscalls"]),
@@ -93,22 +95,22 @@ let package = Package(
         ]),
         .target(
             name: "HearthExecution",
-            dependencies: ["HearthModel", "HearthSandbox", "HearthCgroups", "HearthNetwork", "HearthRuntimeAPI", "CSyscalls",
+            dependencies: ["HearthModel", "HearthLogs", "HearthSandbox", "HearthCgroups", "HearthNetwork", "HearthRuntimeAPI", "CSyscalls",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .target(
             name: "HearthRegistry",
-            dependencies: ["HearthModel", "HearthSandbox", "HearthPackages", "HearthState"]
+            dependencies: ["HearthModel", "HearthLogs", "HearthSandbox", "HearthPackages", "HearthState"]
         ),
         .target(
             name: "HearthSupervisor",
-            dependencies: ["HearthModel", "HearthExecution", "HearthRegistry", "HearthEvents", "HearthSandbox", "HearthNetwork", "HearthCgroups", "HearthPackages", "HearthState", "CSyscalls",
+            dependencies: ["HearthModel", "HearthLogs", "HearthExecution", "HearthRegistry", "HearthEvents", "HearthSandbox", "HearthNetwork", "HearthCgroups", "HearthPackages", "HearthState", "CSyscalls",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .target(
             name: "HearthControlAPI",
             dependencies: [
-                "HearthModel", "HearthExecution", "HearthRegistry", "HearthSupervisor", "HearthPackages", "HearthState", "HearthHTTP",
+                "HearthModel", "HearthLogs", "HearthExecution", "HearthRegistry", "HearthSupervisor", "HearthPackages", "HearthState", "HearthHTTP",
                 "HearthAuth", "HearthEvents", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -118,7 +120,7 @@ let package = Package(
         ),
         // Function URLs: their own listener, payload format 2.0 events, Lambda's response mapping, CORS.
         // hearth compare: trace readers, the replay, the two arms and the report.
-        .target(name: "HearthCompare", dependencies: ["HearthModel", "HearthSupervisor", "HearthRegistry", "HearthExecution"]),
+        .target(name: "HearthCompare", dependencies: ["HearthModel", "HearthLogs", "HearthSupervisor", "HearthRegistry", "HearthExecution"]),
         .target(
             name: "HearthFunctionURLs",
             dependencies: [
@@ -134,7 +136,7 @@ let package = Package(
             dependencies: [
                 "HearthModel", "HearthSandbox", "HearthCgroups", "HearthPackages", "HearthRuntimeAPI", "HearthExecution", "HearthRegistry",
                 "HearthSupervisor", "HearthControlAPI", "HearthHTTP", "HearthState", "HearthSystemd", "HearthAuth", "HearthEvents", "HearthDelivery",
-                "HearthFunctionURLs", "HearthNetwork", "HearthCompare",
+                "HearthFunctionURLs", "HearthNetwork", "HearthCompare", "HearthLogs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -152,7 +154,7 @@ let package = Package(
             name: "hearth-bench",
             dependencies: [
                 "HearthSandbox", "HearthCgroups", "HearthModel", "HearthPackages", "HearthExecution", "HearthRegistry", "HearthSupervisor",
-                "HearthRuntimeAPI", "HearthNetwork", "HearthCompare", "CBenchSupport",
+                "HearthRuntimeAPI", "HearthNetwork", "HearthCompare", "HearthLogs", "CBenchSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -179,8 +181,9 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .testTarget(name: "HearthExecutionTests", dependencies: ["HearthExecution", "HearthRuntimeAPI", "HearthSandbox"]),
+        .testTarget(name: "HearthLogsTests", dependencies: ["HearthLogs"]),
         .testTarget(name: "HearthSupervisorTests", dependencies: [
-            "HearthSupervisor", "HearthEvents", "HearthExecution", "HearthRegistry", .product(name: "NIOCore", package: "swift-nio"),
+            "HearthSupervisor", "HearthLogs", "HearthEvents", "HearthExecution", "HearthRegistry", .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "HearthStateTests", dependencies: ["HearthState", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -189,6 +192,7 @@ let package = Package(
         .testTarget(name: "HearthSystemdTests", dependencies: ["HearthSystemd"]),
         .testTarget(name: "HearthControlAPITests", dependencies: [
             "HearthControlAPI", "HearthEvents", "HearthSupervisor", "HearthExecution", "HearthRegistry", "HearthState", "HearthPackages", "HearthModel",
+            "HearthLogs",
         ]),
         .testTarget(name: "HearthNetworkTests", dependencies: [
             "HearthNetwork", "HearthModel", "HearthSandbox", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),

@@ -99,7 +99,7 @@ public struct SigV4Verifier: Sendable {
         let split = request.rawTarget.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         let rawPath = split[0], rawQuery = split.count == 2 ? split[1] : ""
         let query = Self.parameters(rawQuery)
-        let service = servicesByPath ? Self.service(forPath: rawPath, otherwise: self.service) : self.service
+        let service = servicesByPath ? Self.service(forPath: rawPath, target: request.header("x-amz-target"), otherwise: self.service) : self.service
         let presigned = request.header("authorization") == nil && query["X-Amz-Algorithm"] != nil
 
         let credential: String, signedHeaders: String, signature: String, date: String
@@ -172,9 +172,11 @@ public struct SigV4Verifier: Sendable {
                                 signature: given)
     }
 
-    /// EventBridge Scheduler's paths are signed for "scheduler"; everything else for the API's own service.
-    static func service(forPath rawPath: Substring, otherwise: String) -> String {
-        rawPath == "/schedules" || rawPath.hasPrefix("/schedules/") || rawPath == "/schedule-groups" || rawPath.hasPrefix("/schedule-groups/")
+    /// EventBridge Scheduler's paths are signed for "scheduler", CloudWatch Logs' calls (POST / with
+    /// X-Amz-Target: Logs_20140328.Op) for "logs"; everything else for the API's own service.
+    static func service(forPath rawPath: Substring, target: String? = nil, otherwise: String) -> String {
+        if rawPath == "/", target?.hasPrefix("Logs_20140328.") == true { return "logs" }
+        return rawPath == "/schedules" || rawPath.hasPrefix("/schedules/") || rawPath == "/schedule-groups" || rawPath.hasPrefix("/schedule-groups/")
             ? "scheduler" : otherwise
     }
 

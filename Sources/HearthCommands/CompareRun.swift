@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import HearthCompare
+import HearthLogs
 import HearthModel
 import HearthRegistry
 import HearthSandbox

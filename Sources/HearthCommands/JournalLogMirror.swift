@@ -1,3 +1,4 @@
+import HearthLogs
 import HearthSupervisor
 import HearthSystemd
 

@@ -10,6 +10,7 @@ import HearthDelivery
 import HearthEvents
 import HearthFunctionURLs
 import HearthHTTP
+import HearthLogs
 import HearthModel
 import HearthRegistry
 import HearthSandbox

@@ -2,13 +2,20 @@ import HearthModel
 import HearthState
 import HearthSupervisor
 
+extension LambdaAPI {
+    /// A version's configuration as Lambda answers it, with the build of its runtime.
+    func configuration(_ r: FunctionRecord, change: FunctionJSON.Change? = nil) -> [String: Any] {
+        FunctionJSON.configuration(r, region: region, change: change, runtimeVersionArn: r.runtime.flatMap { functions.runtimeVersionArn($0) })
+    }
+}
+
 /// Lambda's response shapes, built from stored records.
 enum FunctionJSON {
     /// How Lambda answers a change: CreateFunction (and a version a change publishes) Pending, an update
     /// of $LATEST InProgress; a read afterwards finds it Active and Successful, with a new RevisionId.
     enum Change { case creating, updating }
 
-    static func configuration(_ r: FunctionRecord, region: String, change: Change? = nil) -> [String: Any] {
+    static func configuration(_ r: FunctionRecord, region: String, change: Change? = nil, runtimeVersionArn: String? = nil) -> [String: Any] {
         var out: [String: Any] = [
             "FunctionName": r.name,
             "FunctionArn": LambdaARN.function(r.name, qualifier: r.version == "$LATEST" ? nil : r.version, region: region),
@@ -31,6 +38,7 @@ enum FunctionJSON {
             "SnapStart": ["ApplyOn": "None", "OptimizationStatus": "Off"],
         ]
         if let runtime = r.runtime { out["Runtime"] = runtime }
+        if let runtimeVersionArn { out["RuntimeVersionConfig"] = ["RuntimeVersionArn": runtimeVersionArn] }
         if let handler = r.handler { out["Handler"] = handler }
         out["Environment"] = ["Variables": r.environment]
         switch change {

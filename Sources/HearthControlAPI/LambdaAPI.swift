@@ -16,6 +16,8 @@ public final class LambdaAPI: Sendable {
     let urlAddress: FunctionUrlAddress
     /// Where code given as S3Bucket and S3Key is read from; none unless the daemon is configured with one.
     let s3: (any S3CodeSource)?
+    /// Finished Logs Insights queries, until GetQueryResults asks for them.
+    let insightsResults = InsightsResults()
 
     public init(service: any FunctionService, urlAddress: FunctionUrlAddress? = nil, s3: (any S3CodeSource)? = nil) {
         self.service = service
@@ -196,6 +198,9 @@ public final class LambdaAPI: Sendable {
     }
 
     private func route(_ request: APIRequest) async throws -> APIResponse {
+        if request.method == "POST", request.segments.isEmpty, let target = request.headers["x-amz-target"], target.hasPrefix(Self.logsTargetPrefix) {
+            return await logsOperation(String(target.dropFirst(Self.logsTargetPrefix.count)), request)
+        }
         var pathMatched = false
         for route in Self.routes {
             guard let params = Self.match(route.pattern, request.segments) else { continue }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import HearthLogs
 import HearthModel
 
 /// A function's log as Lambda writes it: the runtime's output between START,
@@ -66,7 +67,7 @@ public final class InvocationLog: @unchecked Sendable {
     private func platform(_ type: String, flush: Bool, _ fields: (inout JSONText) -> Void) {
         var json = JSONText()
         json.open("{")
-        json.key("time"); json.string(Self.timestamp(Date()))
+        json.key("time"); json.string(LogTime.iso8601(milliseconds: LogTime.nowMilliseconds()))
         json.key("type"); json.string(type)
         json.key("record")
         json.open("{")
@@ -74,20 +75,6 @@ public final class InvocationLog: @unchecked Sendable {
         json.close("}")
         json.close("}")
         record(json.bytes + [0x0A], flush: flush)
-    }
-
-    /// "2026-12-03T13:49:15.123Z": UTC with milliseconds, as Lambda's JSON records carry time.
-    static func timestamp(_ date: Date) -> String {
-        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        var seconds = time_t(ms / 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ n: Int64, _ width: Int) -> String {
-            let digits = String(n)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return "\(parts.tm_year + 1900)-\(pad(Int64(parts.tm_mon) + 1, 2))-\(pad(Int64(parts.tm_mday), 2))T"
-            + "\(pad(Int64(parts.tm_hour), 2)):\(pad(Int64(parts.tm_min), 2)):\(pad(Int64(parts.tm_sec), 2)).\(pad(ms % 1000, 3))Z"
     }
 
     /// The figures of a REPORT line.

@@ -8,6 +8,8 @@ public struct FunctionInstance: Sendable {
     public var region: String
     /// What its sandboxes may reach; nil: the daemon's default.
     public var network: FunctionNetwork?
+    /// The log stream its sandbox's lines go to (one per execution environment, set at each launch).
+    public var logStream = ""
     /// Invocations one environment of it runs at once: 1, as on Lambda; more for an always-on
     /// environment, whose runtime is told so (`runConcurrently`).
     public private(set) var maxConcurrency = 1
@@ -20,6 +22,15 @@ public struct FunctionInstance: Sendable {
         self.spec = spec
         self.timeoutSeconds = timeoutSeconds
         self.region = region
+    }
+
+    /// Names the log stream of the environment about to start from this instance, and tells its runtime
+    /// (AWS_LAMBDA_LOG_STREAM_NAME, context.log_stream_name).
+    public mutating func useLogStream(_ name: String) {
+        logStream = name
+        if let at = spec.environment.firstIndex(where: { $0.0 == "AWS_LAMBDA_LOG_STREAM_NAME" }) {
+            spec.environment[at].1 = name
+        }
     }
 
     /// Lets each environment run `count` invocations at once, as Lambda Managed Instances do: the runtime

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import HearthLogs
 import HearthModel
 import HearthPackages
 import HearthSandbox
@@ -80,7 +81,7 @@ public struct FunctionBuilder: Sendable {
         let command: [String]
         var context: LambdaEnvironment.Context
         var runtimeEnvironment: [(String, String)] = []
-        let stream = Self.logStreamName(version: definition.version)
+        let stream = LogStreamName.random(version: definition.version, startedAt: Int64(time(nil)))
         switch definition.code {
         case .zip(let zip, let runtime, let handler):
             let info = try RuntimeCatalog.lookup(runtime)
@@ -130,21 +131,8 @@ public struct FunctionBuilder: Sendable {
             uid: ids.uid, gid: ids.gid)
         spec.burstCPUAtStart = true
         try spec.validate()
-        return FunctionInstance(name: definition.name, version: definition.version, spec: spec, timeoutSeconds: Double(timeout))
-    }
-
-    /// Lambda's stream name: 2026/11/23/[$LATEST]<32 hex>. Built by hand: a DateFormatter costs
-    /// more than the rest of a cold start's bookkeeping together.
-    static func logStreamName(version: String = "$LATEST") -> String {
-        var now = time(nil)
-        var parts = tm()
-        gmtime_r(&now, &parts)
-        func padded(_ value: UInt64, _ digits: Int, radix: Int = 10) -> String {
-            let text = String(value, radix: radix)
-            return String(repeating: "0", count: max(0, digits - text.count)) + text
-        }
-        var rng = SystemRandomNumberGenerator()
-        let date = padded(UInt64(parts.tm_year + 1900), 4) + "/" + padded(UInt64(parts.tm_mon + 1), 2) + "/" + padded(UInt64(parts.tm_mday), 2)
-        return date + "/[\(version)]" + padded(rng.next(), 16, radix: 16) + padded(rng.next(), 16, radix: 16)
+        var instance = FunctionInstance(name: definition.name, version: definition.version, spec: spec, timeoutSeconds: Double(timeout))
+        instance.logStream = stream
+        return instance
     }
 }

@@ -15,6 +15,8 @@ public final class FunctionCatalog: Sendable {
     public let state: StateStore
     public let packages: PackageStore
     public let builder: FunctionBuilder
+    /// The builds of the runtime images (RuntimeVersionConfig).
+    public let runtimeVersions: RuntimeVersions
     public let codeDirectory: String
     public let region: String
     /// Account concurrency; reserved concurrency may take all but `unreservedMinimum` of it.
@@ -45,6 +47,7 @@ public final class FunctionCatalog: Sendable {
         state = try StateStore(path: stateDirectory + "/hearth.db")
         packages = try PackageStore(root: stateDirectory + "/store")
         builder = FunctionBuilder(store: packages, imagesDirectory: imagesDirectory)
+        runtimeVersions = RuntimeVersions(imagesDirectory: imagesDirectory)
         codeDirectory = stateDirectory + "/code"
         self.region = region
         self.accountConcurrency = accountConcurrency

@@ -37,6 +37,10 @@ public protocol FunctionReader: FunctionLookup {
     func storedCodeBytes() -> Int64
     /// A stored zip by its SHA-256 hex, opened for sending; nil if there is none.
     func openStoredZip(digest: String) -> (fd: Int32, length: Int)?
+    /// The build of a runtime a function runs (RuntimeVersionConfig.RuntimeVersionArn); nil for none.
+    func runtimeVersionArn(_ runtime: String) -> String?
 }
 
-extension FunctionCatalog: FunctionReader {}
+extension FunctionCatalog: FunctionReader {
+    public func runtimeVersionArn(_ runtime: String) -> String? { runtimeVersions.arn(runtime: runtime, region: region) }
+}

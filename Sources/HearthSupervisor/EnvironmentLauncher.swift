@@ -1,5 +1,6 @@
 import Foundation
 import HearthExecution
+import HearthLogs
 import HearthModel
 import HearthRegistry
 import HearthSandbox
@@ -65,7 +66,8 @@ final class SandboxLauncher: EnvironmentLauncher {
     /// next one does not compete with this one on the CPU.
     func launch(_ instance: FunctionInstance) async throws -> any LaunchedEnvironment {
         let name = instance.name
-        let idleOutput: @Sendable ([UInt8]) -> Void = { [logs] bytes in logs.append(name, bytes) }
+        let stream = instance.logStream
+        let idleOutput: @Sendable ([UInt8]) -> Void = { [logs] bytes in logs.append(name, stream: stream, bytes) }
         var instance = instance
         let network = try networking.plan(for: instance)
         if let network { instance.spec.environment += network.environment }

@@ -1,5 +1,6 @@
 import HearthEvents
 import HearthExecution
+import HearthLogs
 import HearthModel
 import HearthPackages
 import HearthRegistry
@@ -73,8 +74,8 @@ public protocol FunctionService: Sendable {
     func provisionedState(function: String, version: String) async -> (available: Int, failure: String?)
     func status() async -> Scheduler.Status
     func metricsText() async -> String
-    /// A function's log from byte `offset`, and where to continue.
-    func readLog(_ function: String, from offset: Int) -> (bytes: [UInt8], next: Int)
+    /// The functions' logs: `hearth logs` and the CloudWatch Logs API read them.
+    var logStore: any FunctionLogStore { get }
 }
 
 extension FunctionService {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import HearthExecution
+import HearthLogs
 import HearthModel
 import Synchronization
 
@@ -122,7 +123,9 @@ public final class InFlightJournal: @unchecked Sendable {
     public func recordLeftovers(in logs: FunctionLogs) {
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         for entry in leftovers where !entry.function.isEmpty {
-            let log = InvocationLog(sink: { bytes in logs.append(entry.function, requestId: entry.requestId, bytes) })
+            // Its environment's stream is not known after the stop: one named for the invocation.
+            let stream = LogStreamName.make(version: entry.version, startedAt: Int64(entry.startedMs / 1000), id: entry.requestId)
+            let log = InvocationLog(sink: { bytes in logs.append(entry.function, stream: stream, requestId: entry.requestId, bytes) })
             let start = "START RequestId: \(entry.requestId) "
             let tail = String(decoding: logs.tail(entry.function, bytes: 1 << 16), as: UTF8.self)
             if !tail.contains(start) { log.start(requestId: entry.requestId, version: entry.version) }

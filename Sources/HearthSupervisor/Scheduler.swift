@@ -1,5 +1,6 @@
 import Foundation
 import HearthExecution
+import HearthLogs
 import HearthModel
 import HearthRegistry
 import HearthSandbox
@@ -142,7 +143,9 @@ public actor Scheduler {
         if !env.alwaysOn { pool.busy += 1 }
         metrics.increment(cold ? "hearth_cold_starts_total" : "hearth_warm_starts_total", function: name)
 
-        let log = InvocationLog(sink: { [logs] bytes in logs.append(name, requestId: requestId, bytes) }, logging: record.loggingConfig ?? .text)
+        let logStream = env.environment.function.logStream
+        let log = InvocationLog(sink: { [logs] bytes in logs.append(name, stream: logStream, requestId: requestId, bytes) },
+                                logging: record.loggingConfig ?? .text)
         let request = ExecutionEnvironment.Request(requestId: requestId, payload: payload, clientContext: clientContext,
                                                    reportInit: cold && !env.provisioned, stream: stream, qualifier: ref.qualifier)
         if let slot { journal?.running(slot) }
@@ -274,6 +277,7 @@ public actor Scheduler {
             throw .throttled("ConcurrentInvocationLimitExceeded", "Rate Exceeded. Every sandbox uid of this daemon's block is in use.")
         }
         instance.spec.id = SandboxIdentity.newID()
+        instance.useLogStream(LogStreamName.random(version: record.version, startedAt: Int64(clock.now().timeIntervalSince1970)))
         instance.spec.uid = uid
         instance.spec.gid = uid
         let name = record.name

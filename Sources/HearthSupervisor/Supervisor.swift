@@ -1,6 +1,7 @@
 import Foundation
 import HearthEvents
 import HearthExecution
+import HearthLogs
 import HearthModel
 import HearthRegistry
 import HearthSandbox
@@ -163,5 +164,5 @@ public final class Supervisor: FunctionService {
 
     public var functions: any FunctionReader { registry }
 
-    public func readLog(_ function: String, from offset: Int) -> (bytes: [UInt8], next: Int) { logs.read(function, from: offset) }
+    public nonisolated var logStore: any FunctionLogStore { logs }
 }

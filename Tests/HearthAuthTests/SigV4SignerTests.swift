@@ -32,13 +32,13 @@ final class SigV4SignerTests: XCTestCase {
         XCTAssertThrowsError(try verifier.verify(SignedRequest(method: "POST", rawTarget: "/", headers: all, payloadSHA256: other), now: signedAt))
     }
 
-    /// EventBridge Scheduler's paths are scoped to "scheduler", the rest to "lambda": a signature for the
-    /// wrong service is refused on each.
-    func testSchedulerPathsAreSignedForTheSchedulerService() throws {
+    /// EventBridge Scheduler's paths are scoped to "scheduler", CloudWatch Logs' calls (POST / with a
+    /// Logs_20140328 target) to "logs", the rest to "lambda": a signature for the wrong service is refused on each.
+    func testSchedulerPathsAndLogsCallsAreSignedForTheirServices() throws {
         let verifier = SigV4Verifier(region: "us-east-1") { $0 == "HRTHEXAMPLEKEY000000" ? "secretsecretsecretsecretsecretsecret0000" : nil }
         let hash = SigV4Verifier.hex(SHA256.hash(data: [UInt8]()))
-        func request(_ path: String, service: String) -> SignedRequest {
-            let headers: [(name: String, value: String)] = [("Host", "127.0.0.1:9000")]
+        func request(_ path: String, service: String, target: String? = nil) -> SignedRequest {
+            let headers: [(name: String, value: String)] = [("Host", "127.0.0.1:9000")] + (target.map { [("X-Amz-Target", $0)] } ?? [])
             let added = SigV4Signer.sign(method: "GET", rawPath: path, headers: headers, body: [], service: service, region: "us-east-1",
                                          accessKey: "HRTHEXAMPLEKEY000000", secretKey: "secretsecretsecretsecretsecretsecret0000", date: signedAt)
             return SignedRequest(method: "GET", rawTarget: path, headers: headers + added.map { (name: $0.0, value: $0.1) }, payloadSHA256: hash)
@@ -48,5 +48,8 @@ final class SigV4SignerTests: XCTestCase {
         XCTAssertThrowsError(try verifier.verify(request("/schedules/nightly", service: "lambda"), now: signedAt))
         XCTAssertThrowsError(try verifier.verify(request("/2015-03-31/functions", service: "scheduler"), now: signedAt))
         XCTAssertEqual(try verifier.verify(request("/2015-03-31/functions", service: "lambda"), now: signedAt), "HRTHEXAMPLEKEY000000")
+        XCTAssertEqual(try verifier.verify(request("/", service: "logs", target: "Logs_20140328.FilterLogEvents"), now: signedAt), "HRTHEXAMPLEKEY000000")
+        XCTAssertThrowsError(try verifier.verify(request("/", service: "lambda", target: "Logs_20140328.FilterLogEvents"), now: signedAt))
+        XCTAssertThrowsError(try verifier.verify(request("/", service: "logs"), now: signedAt))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HearthEvents
 @testable import HearthExecution
+import HearthLogs
 import HearthModel
 import HearthPackages
 import HearthState
@@ -34,7 +35,18 @@ final class FakeFunctionService: FunctionService {
     let statusValue = Mutex(Scheduler.Status(pools: [], busy: 0, liveMemoryMB: 0, memoryBudgetMB: 1024, accountConcurrency: 1000,
                                              functions: 0, prepared: 0))
 
-    init(spillDirectory: String) { self.spillDirectory = spillDirectory }
+    init(spillDirectory: String) {
+        self.spillDirectory = spillDirectory
+        // The real store on files: the Logs routes are tested against what the daemon writes.
+        logStore = (try? FunctionLogs(directory: spillDirectory + "/logs")) ?? NoLogs()
+    }
+
+    private struct NoLogs: FunctionLogStore {
+        func read(_ function: String, from offset: Int, limit: Int, timestamps: Bool) -> (bytes: [UInt8], next: Int) { ([], offset) }
+        func scan(_ function: String, _ body: (LogEvent) -> Bool) {}
+        func storedBytes(_ function: String) -> Int { 0 }
+        func remove(_ function: String) {}
+    }
 
     static func outcome(_ body: InvocationResult.Body, version: String = "$LATEST", tail: String = "") -> InvokeOutcome {
         let end: InvocationEnd = if case .error(_, let type) = body { .functionError(type: type) } else { .success }
@@ -136,7 +148,7 @@ final class FakeFunctionService: FunctionService {
     func provisionedState(function: String, version: String) async -> (available: Int, failure: String?) { (0, nil) }
     func status() async -> Scheduler.Status { statusValue.withLock { $0 } }
     func metricsText() async -> String { "hearth_up 1\n" }
-    func readLog(_ function: String, from offset: Int) -> (bytes: [UInt8], next: Int) { ([], offset) }
+    let logStore: any FunctionLogStore
 
     private static let unused = ServiceError.service("not used by the route tests")
     func updateFunctionCode(_ name: String, code: FunctionCode, publish: Bool) async throws(ServiceError) -> FunctionRecord { throw Self.unused }
@@ -159,6 +171,8 @@ final class FakeFunctionService: FunctionService {
 
 /// Records by function and version, in memory.
 final class FakeFunctionReader: FunctionReader {
+    /// A fixed build, as a runtime image's index would give.
+    func runtimeVersionArn(_ runtime: String) -> String? { "arn:aws:lambda:us-east-1::runtime:" + String(repeating: "ab", count: 32) }
     private struct State {
         var records: [String: [String: FunctionRecord]] = [:]
         var reserved: [String: Int] = [:]

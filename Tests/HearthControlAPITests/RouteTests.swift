@@ -59,6 +59,10 @@ final class RouteTests: XCTestCase {
         let response = await send("GET", "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-west-2%3A000000000000%3Afunction%3Af")
         assertError(response, 404, "ResourceNotFoundException")
         XCTAssertEqual(try document(response)["Message"] as? String, "Functions from 'us-west-2' are not reachable in this region ('eu-west-1')")
+        // Nor can one be made there: CreateFunction with such an ARN creates nothing.
+        let create = await send("POST", "/2015-03-31/functions", body: #"{"FunctionName": "arn:aws:lambda:us-west-2:000000000000:function:f", "Role": "arn:aws:iam::123456789012:role/r", "Runtime": "python3.11", "Handler": "a.b", "Code": {"ZipFile": "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="}}"#)
+        assertError(create, 404, "ResourceNotFoundException")
+        XCTAssertEqual(try document(create)["Message"] as? String, "Functions from 'us-west-2' are not reachable in this region ('eu-west-1')")
         let bad = await send("GET", "/2015-03-31/functions/my-function!")
         assertError(bad, 400, "ValidationException")
         XCTAssertTrue((try document(bad)["Message"] as? String ?? "").hasPrefix("1 validation error detected: Value 'my-function!' at 'functionName'"))

@@ -131,18 +131,6 @@ final class LambdaConventionsTests: XCTestCase {
         XCTAssertNil(dict["AWS_EXECUTION_ENV"], "custom runtimes get none, as on Lambda")
     }
 
-    func testLogStreamNamesAreLambdas() throws {
-        let name = FunctionBuilder.logStreamName(version: "3")
-        let pattern = try NSRegularExpression(pattern: #"^\d{4}/\d{2}/\d{2}/\[3\][0-9a-f]{32}$"#)
-        XCTAssertEqual(pattern.numberOfMatches(in: name, range: NSRange(name.startIndex..., in: name)), 1, name)
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyy/MM/dd"
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        let today = formatter.string(from: Date())
-        XCTAssertTrue(FunctionBuilder.logStreamName().hasPrefix(today + "/[$LATEST]"), "UTC date first")
-        XCTAssertNotEqual(FunctionBuilder.logStreamName(), FunctionBuilder.logStreamName())
-    }
-
     func testRuntimeNames() throws {
         XCTAssertEqual(try RuntimeCatalog.lookup("python3.11").image, "python3")
         XCTAssertEqual(try RuntimeCatalog.lookup("python3.13").executionEnvironment, "AWS_Lambda_python3.13")

@@ -353,4 +353,5 @@ final class FakeFunctionRegistry: FunctionRegistry {
     func layers() throws(ServiceError) -> [LayerVersionRecord] { throw Self.unused }
     func storedCodeBytes() -> Int64 { 0 }
     func openStoredZip(digest: String) -> (fd: Int32, length: Int)? { nil }
+    func runtimeVersionArn(_ runtime: String) -> String? { nil }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HearthLogs
 import HearthModel
 import HearthState
 import NIOCore

@@ -1,4 +1,5 @@
 import Foundation
+import HearthLogs
 import HearthModel
 import NIOCore
 import NIOEmbedded
@@ -143,26 +144,6 @@ final class ServeUnitTests: XCTestCase {
         XCTAssertTrue(text.contains("hearth_memory_live_megabytes 256\n"), text)
         m.forget(function: "f")
         XCTAssertFalse(m.render(gauges: []).contains("function=\"f\""))
-    }
-
-    func testLogsRotateAndReadFromAnOffset() throws {
-        let dir = NSTemporaryDirectory() + "hearth-logs-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let logs = try FunctionLogs(directory: dir, maxBytes: 100, keep: 2)
-        logs.append("f", Array(String(repeating: "a", count: 60).utf8))
-        let (first, next) = logs.read("f", from: 0)
-        XCTAssertEqual(first.count, 60)
-        logs.append("f", Array(String(repeating: "b", count: 30).utf8))
-        XCTAssertEqual(logs.read("f", from: next).bytes, Array(String(repeating: "b", count: 30).utf8), "reading from an offset gives only what is new")
-        logs.append("f", Array(String(repeating: "c", count: 30).utf8))  // over 100: rotates first
-        XCTAssertEqual(logs.read("f", from: 0).bytes, Array(String(repeating: "c", count: 30).utf8))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/f.log.1"))
-        for _ in 0..<5 { logs.append("f", Array(String(repeating: "d", count: 90).utf8)) }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/f.log.3"), "only `keep` old files are kept")
-        XCTAssertEqual(logs.read("f", from: 10_000).next, 90, "an offset past the end (after a rotation) reads from the start")
-        logs.remove("f")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/f.log"))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/f.log.1"))
     }
 
     /// A warm environment served on the caller's event loop is preferred, however deep in the idle list,

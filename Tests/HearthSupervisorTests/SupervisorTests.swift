@@ -1,5 +1,6 @@
 import Foundation
 import HearthEvents
+import HearthLogs
 import HearthModel
 @testable import HearthRegistry
 @testable import HearthSupervisor

@@ -121,10 +121,14 @@ final class ServeAPITests: XCTestCase {
             """)
         let create = try XCTUnwrap(out["create"] as? [String: Any])
         let get = try XCTUnwrap(out["get"] as? [String: Any])
-        // The recorded create_response's fields, but RuntimeVersionConfig (Hearth does not name its runtime builds yet).
+        // The recorded create_response's fields; the runtime's build is named by its image's digest.
         XCTAssertEqual(Set(create.keys), ["Architectures", "CodeSha256", "CodeSize", "Description", "Environment", "EphemeralStorage", "FunctionArn",
                                           "FunctionName", "Handler", "LastModified", "LoggingConfig", "MemorySize", "PackageType", "RevisionId", "Role",
-                                          "Runtime", "SnapStart", "State", "StateReason", "StateReasonCode", "Timeout", "TracingConfig", "Version"])
+                                          "Runtime", "RuntimeVersionConfig", "SnapStart", "State", "StateReason", "StateReasonCode", "Timeout",
+                                          "TracingConfig", "Version"])
+        let runtimeVersion = try XCTUnwrap((create["RuntimeVersionConfig"] as? [String: Any])?["RuntimeVersionArn"] as? String)
+        XCTAssertNotNil(runtimeVersion.range(of: #"^arn:aws:lambda:us-east-1::runtime:[0-9a-f]{64}$"#, options: .regularExpression), runtimeVersion)
+        XCTAssertEqual((get["RuntimeVersionConfig"] as? [String: Any])?["RuntimeVersionArn"] as? String, runtimeVersion)
         XCTAssertEqual(create["State"] as? String, "Pending")
         XCTAssertEqual(create["StateReason"] as? String, "The function is being created.")
         XCTAssertEqual(create["StateReasonCode"] as? String, "Creating")

@@ -9,22 +9,27 @@ extension LambdaAPI {
     func createFunction(_ request: APIRequest) async throws(ServiceError) -> APIResponse {
         let body = try await request.json()
         guard let name = try body.string("FunctionName") else { throw .missing("functionName") }
+        let newName = try FunctionReference.parseNew(name)
+        // A function cannot be made in another region, as it cannot be read from one.
+        if let other = FunctionReference.region(of: name), other != region {
+            throw .notFound("Functions from '\(other)' are not reachable in this region ('\(region)')")
+        }
         guard let codeObject = try body.object("Code") else { throw .missing("code") }
         let code = try await code(codeObject)
         // Tags are checked before anything is made, so a refused set leaves no function behind.
         let tags = try body.stringMap("Tags") ?? [:]
         try FunctionCatalog.checkTags(tags)
         let record = try await service.createFunction(
-            name: try FunctionReference.parseNew(name), packageType: try body.string("PackageType"), code: code,
+            name: newName, packageType: try body.string("PackageType"), code: code,
             settings: try Self.settings(body), publish: try body.bool("Publish") ?? false)
         if !tags.isEmpty { try await service.tag(record.name, tags) }
-        return .json(201, FunctionJSON.configuration(record, region: region, change: .creating))
+        return .json(201, configuration(record, change: .creating))
     }
 
     func getFunction(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
         let record = try functions.resolve(ref)
-        var out: [String: Any] = ["Configuration": FunctionJSON.configuration(record, region: region)]
+        var out: [String: Any] = ["Configuration": configuration(record)]
         if record.packageType == "Image" {
             out["Code"] = ["RepositoryType": "ECR", "ImageUri": record.imageUri ?? "", "ResolvedImageUri": record.imageDigest ?? ""]
         } else {
@@ -39,7 +44,7 @@ extension LambdaAPI {
     }
 
     func getConfiguration(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
-        .json(200, FunctionJSON.configuration(try functions.resolve(try reference(request, params)), region: region))
+        .json(200, configuration(try functions.resolve(try reference(request, params))))
     }
 
     func listFunctions(_ request: APIRequest) throws(ServiceError) -> APIResponse {
@@ -50,9 +55,9 @@ extension LambdaAPI {
         let page = try functions.list(marker: request.query["Marker"], maxItems: maxItems)
         var listed: [[String: Any]] = []
         for record in page.functions {
-            listed.append(FunctionJSON.configuration(record, region: region))
+            listed.append(configuration(record))
             if request.query["FunctionVersion"] == "ALL" {
-                for version in try functions.versions(record.name).dropFirst() { listed.append(FunctionJSON.configuration(version, region: region)) }
+                for version in try functions.versions(record.name).dropFirst() { listed.append(configuration(version)) }
             }
         }
         var out: [String: Any] = ["Functions": listed]
@@ -65,14 +70,14 @@ extension LambdaAPI {
         let body = try await request.json()
         let record = try await service.updateFunctionCode(ref.name, code: try await code(body),
                                                              publish: try body.bool("Publish") ?? false)
-        return .json(200, FunctionJSON.configuration(record, region: region, change: record.version == "$LATEST" ? .updating : .creating))
+        return .json(200, configuration(record, change: record.version == "$LATEST" ? .updating : .creating))
     }
 
     func updateConfiguration(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
         let body = try await request.json()
         let record = try await service.updateFunctionConfiguration(ref.name, settings: try Self.settings(body), revisionId: try body.string("RevisionId"))
-        return .json(200, FunctionJSON.configuration(record, region: region, change: .updating))
+        return .json(200, configuration(record, change: .updating))
     }
 
     func deleteFunction(_ request: APIRequest, _ params: [String: String]) async throws(ServiceError) -> APIResponse {

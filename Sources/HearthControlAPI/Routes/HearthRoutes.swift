@@ -1,5 +1,6 @@
 import Foundation
 import HearthEvents
+import HearthLogs
 import HearthModel
 import HearthRegistry
 import HearthSupervisor
@@ -35,12 +36,13 @@ extension LambdaAPI {
         return APIResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(data))
     }
 
-    /// A function's log from byte `offset` (?offset=N); X-Hearth-Next-Offset says where to continue.
+    /// A function's log from byte `offset` (?offset=N), each line after its time with ?timestamps=1;
+    /// X-Hearth-Next-Offset says where to continue.
     func logs(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
         _ = try functions.latest(ref.name)
         let offset = request.query["offset"].flatMap(Int.init) ?? 0
-        let (bytes, next) = service.readLog(ref.name, from: offset)
+        let (bytes, next) = service.logStore.read(ref.name, from: offset, limit: 1 << 20, timestamps: request.query["timestamps"] == "1")
         return APIResponse(status: 200, headers: [("Content-Type", "text/plain; charset=utf-8"), ("X-Hearth-Next-Offset", String(next))], body: bytes)
     }
 

@@ -15,14 +15,14 @@ extension LambdaAPI {
             throw ServiceError(status: 412, type: "PreconditionFailedException", message: "The Revision Id provided does not match the latest Revision Id.")
         }
         let version = try await service.publishVersion(ref.name, description: try body.string("Description"))
-        return .json(201, FunctionJSON.configuration(version, region: region))
+        return .json(201, configuration(version))
     }
 
     func listVersions(_ request: APIRequest, _ params: [String: String]) throws(ServiceError) -> APIResponse {
         let ref = try reference(request, params)
         let all = try functions.versions(ref.name)
         let (page, next) = try Self.page(all, marker: request.query["Marker"], maxItems: request.query["MaxItems"], key: \.version)
-        var out: [String: Any] = ["Versions": page.map { FunctionJSON.configuration($0, region: region) }]
+        var out: [String: Any] = ["Versions": page.map { configuration($0) }]
         if let next { out["NextMarker"] = next }
         return .json(200, out)
     }
