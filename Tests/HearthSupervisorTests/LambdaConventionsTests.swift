@@ -141,12 +141,15 @@ final class LambdaConventionsTests: XCTestCase {
         XCTAssertEqual(try RuntimeCatalog.lookup("nodejs22.x").image, "nodejs22")
         XCTAssertEqual(try RuntimeCatalog.lookup("nodejs24.x").executionEnvironment, "AWS_Lambda_nodejs24.x")
         XCTAssertEqual(try RuntimeCatalog.lookup("python3.14").image, "python3.14")
+        XCTAssertEqual(try RuntimeCatalog.lookup("ruby3.3").image, "ruby3.3")
+        XCTAssertEqual(try RuntimeCatalog.lookup("ruby3.3").executionEnvironment, "AWS_Lambda_ruby3.3")
+        XCTAssertThrowsError(try RuntimeCatalog.lookup("ruby3.4"), "trixie's Ruby is 3.3: 3.4 is refused, not mislabelled")
         XCTAssertThrowsError(try RuntimeCatalog.lookup("python3.12"), "no Debian suite or PyPI build has Python 3.12: refused, not mislabelled")
         XCTAssertEqual(try RuntimeCatalog.lookup("provided.al2023").image, "provided")
         XCTAssertEqual(try RuntimeCatalog.lookup("provided").image, "provided")
         XCTAssertThrowsError(try RuntimeCatalog.lookup("java21")) { error in
             XCTAssertTrue("\(error)".contains("unknown runtime 'java21'"))
-            XCTAssertTrue("\(error)".contains("python3.11, python3.13, python3.14, nodejs18.x, nodejs20.x, nodejs22.x, nodejs24.x"), "the error lists the known runtimes")
+            XCTAssertTrue("\(error)".contains("python3.11, python3.13, python3.14, nodejs18.x, nodejs20.x, nodejs22.x, nodejs24.x, ruby3.3"), "the error lists the known runtimes")
         }
     }
 

@@ -246,11 +246,23 @@ final class HearthRunTests: SandboxTestCase {
             // The AWS SDK comes with the runtime, as on Lambda: the package ships none.
             XCTAssertEqual(py.json["boto3"] as? String, "1.35.99", "\(runtime): \(py.stdout) \(py.stderr)")
         }
+        let rb = try hearthRun(["--zip", "FIX/ruby.zip", "--runtime", "ruby3.3", "--handler", "app.Versions::Report.call"])
+        XCTAssertEqual(rb.status, 0, rb.stderr)
+        XCTAssertTrue((rb.json["version"] as? String ?? "").hasPrefix("3.3."), rb.stdout)
+        XCTAssertEqual(rb.json["env"] as? String, "AWS_Lambda_ruby3.3")
     }
 
     /// A function that says which Python and which boto3 run it.
     func write313() throws {
         let dir = try fixtureDirectory()
+        if !FileManager.default.fileExists(atPath: dir + "/ruby.zip") {
+            // A handler in a class, as Lambda's "file.Module::Class.method" names one.
+            try FileManager.default.createDirectory(atPath: dir + "/ruby", withIntermediateDirectories: true)
+            try "module Versions\n  class Report\n    def self.call(event:, context:)\n      { version: RUBY_VERSION, env: ENV['AWS_EXECUTION_ENV'] }\n    end\n  end\nend\n"
+                .write(toFile: dir + "/ruby/app.rb", atomically: true, encoding: .utf8)
+            let (status, out) = try RuntimeImages.run("/usr/bin/zip", ["-q", "-r", dir + "/ruby.zip", "."], cwd: dir + "/ruby")
+            guard status == 0 else { throw XCTSkip("zip failed: \(out)") }
+        }
         guard !FileManager.default.fileExists(atPath: dir + "/py313.zip") else { return }
         try FileManager.default.createDirectory(atPath: dir + "/py313", withIntermediateDirectories: true)
         try "import os, sys, boto3\ndef handler(event, context):\n    return {'version': '%d.%d' % sys.version_info[:2], 'env': os.environ.get('AWS_EXECUTION_ENV'), 'boto3': boto3.__version__}\n"

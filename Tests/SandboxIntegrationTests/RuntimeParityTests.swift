@@ -9,7 +9,7 @@ final class RuntimeParityTests: XCTestCase {
     nonisolated(unsafe) static var setupError: Error?
     nonisolated(unsafe) static var fixtures = ""
 
-    static let runtimes = ["python3.11", "python3.13", "python3.14", "nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x"]
+    static let runtimes = ["python3.11", "python3.13", "python3.14", "nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x", "ruby3.3"]
 
     static let python = """
         import os
@@ -40,6 +40,30 @@ final class RuntimeParityTests: XCTestCase {
         exports.wrapped = async () => ({ wrapper: process.env.WRAPPER_SAYS });
         """
 
+    /// `fail` is Kernel's (an alias of raise): the failing handler has another name.
+    static let ruby = """
+        def echo(event:, context:)
+          event
+        end
+
+        def introspect(event:, context:)
+          { "ctx" => { "aws_request_id" => context.aws_request_id, "function_name" => context.function_name,
+                       "function_version" => context.function_version, "invoked_function_arn" => context.invoked_function_arn,
+                       "log_group_name" => context.log_group_name, "log_stream_name" => context.log_stream_name,
+                       "memory_limit_in_mb" => context.memory_limit_in_mb,
+                       "remaining_time_in_millis" => context.get_remaining_time_in_millis },
+            "environment" => ENV.to_h }
+        end
+
+        def failing(event:, context:)
+          raise "Error: some_error_msg"
+        end
+
+        def wrapped(event:, context:)
+          { "wrapper" => ENV["WRAPPER_SAYS"] }
+        end
+        """
+
     /// A wrapper as Lambda's documentation writes them: change the environment, then start the runtime.
     static let wrapper = "#!/bin/bash\nexport WRAPPER_SAYS=hello-from-the-wrapper\nexec \"$@\"\n"
 
@@ -47,7 +71,7 @@ final class RuntimeParityTests: XCTestCase {
         do {
             try ServeDaemon.checkPrerequisites()
             let dir = NSTemporaryDirectory() + "hearth-parity-" + UUID().uuidString.prefix(8)
-            for (name, file, code) in [("py", "handler.py", python), ("node", "index.js", node)] {
+            for (name, file, code) in [("py", "handler.py", python), ("node", "index.js", node), ("rb", "function.rb", ruby)] {
                 try FileManager.default.createDirectory(atPath: dir + "/" + name, withIntermediateDirectories: true)
                 try code.write(toFile: dir + "/\(name)/\(file)", atomically: true, encoding: .utf8)
                 try wrapper.write(toFile: dir + "/\(name)/wrapper", atomically: true, encoding: .utf8)
@@ -71,11 +95,14 @@ final class RuntimeParityTests: XCTestCase {
         let daemon = try XCTUnwrap(Self.daemon)
         let out = try daemon.boto("""
             FIXTURES = "\(Self.fixtures)"
-            zips = {"py": open(FIXTURES + "/py.zip", "rb").read(), "node": open(FIXTURES + "/node.zip", "rb").read()}
+            zips = {family: open(FIXTURES + "/%s.zip" % family, "rb").read() for family in ["py", "node", "rb"]}
+            files = {"py": "handler.", "node": "index.", "rb": "function."}
             def make(name, runtime, handler, env):
-                family = "py" if runtime.startswith("python") else "node"
+                family = "py" if runtime.startswith("python") else "rb" if runtime.startswith("ruby") else "node"
+                if family == "rb" and handler == "fail":
+                    handler = "failing"
                 c.create_function(FunctionName=name, Runtime=runtime, Role="arn:aws:iam::123456789012:role/r",
-                                  Handler=("handler." if family == "py" else "index.") + handler, Code={"ZipFile": zips[family]},
+                                  Handler=files[family] + handler, Code={"ZipFile": zips[family]},
                                   MemorySize=1024, Environment={"Variables": env})
             for runtime in \(Self.runtimes):
                 tag = runtime.replace(".", "-")
@@ -116,13 +143,13 @@ final class RuntimeParityTests: XCTestCase {
             let echo = try XCTUnwrap(r["echo"] as? [String: Any], runtime)
             XCTAssertEqual(echo["payload"] as? NSDictionary, echo["event"] as? NSDictionary, "\(runtime): the echo")
 
-            let python = runtime.hasPrefix("python")
+            let python = runtime.hasPrefix("python"), ruby = runtime.hasPrefix("ruby")
             let tag = runtime.replacingOccurrences(of: ".", with: "-")
             let intro = try XCTUnwrap(r["introspection"] as? [String: Any], runtime)
             let env = try XCTUnwrap(intro["environment"] as? [String: String], runtime)
             // Beyond the common ones: PYTHONPATH or NODE_PATH (AWS's), and LC_CTYPE, which Python sets itself when
             // the locale LANG names is not installed (AWS's python3.13 and 3.14 show it; so do Hearth's images).
-            var expected = common.union([python ? "PYTHONPATH" : "NODE_PATH"])
+            var expected = common.union(python ? ["PYTHONPATH"] : ruby ? ["GEM_HOME", "GEM_PATH", "RUBYLIB"] : ["NODE_PATH"])
             if python { expected.insert("LC_CTYPE") }
             // Hearth hands a function its credentials with a network to use them on; this daemon's network is off.
             expected.subtract(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"])
@@ -132,8 +159,11 @@ final class RuntimeParityTests: XCTestCase {
             XCTAssertEqual(env["AWS_EXECUTION_ENV"], "AWS_Lambda_" + runtime)
             XCTAssertEqual(env["AWS_LAMBDA_FUNCTION_NAME"], "intro-" + tag)
             XCTAssertEqual(env["AWS_LAMBDA_LOG_GROUP_NAME"], "/aws/lambda/intro-" + tag)
-            XCTAssertEqual(env["_HANDLER"], (python ? "handler." : "index.") + "introspect")
-            if !python {
+            XCTAssertEqual(env["_HANDLER"], (python ? "handler." : ruby ? "function." : "index.") + "introspect")
+            if ruby {
+                XCTAssertEqual(env["GEM_PATH"], "/var/task/vendor/bundle/ruby/3.3.0:/opt/ruby/gems/3.3.0:/var/runtime:/var/runtime/ruby/3.3.0")
+                XCTAssertEqual(env["GEM_HOME"], "/var/runtime")
+            } else if !python {
                 let major = runtime.dropFirst("nodejs".count).prefix { $0.isNumber }
                 XCTAssertEqual(env["NODE_PATH"], "/opt/nodejs/node\(major)/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task")
             }
@@ -142,14 +172,14 @@ final class RuntimeParityTests: XCTestCase {
             let ctx = try XCTUnwrap(intro["ctx"] as? [String: Any], runtime)
             var ctxKeys: Set<String> = ["aws_request_id", "function_name", "function_version", "invoked_function_arn", "log_group_name",
                                         "log_stream_name", "remaining_time_in_millis"]
-            if python { ctxKeys.insert("memory_limit_in_mb") }
+            if python || ruby { ctxKeys.insert("memory_limit_in_mb") }
             XCTAssertEqual(Set(ctx.keys), ctxKeys, runtime)
             XCTAssertEqual(ctx["log_stream_name"] as? String, env["AWS_LAMBDA_LOG_STREAM_NAME"])
             let arn = "arn:aws:lambda:us-east-1:000000000000:function:intro-" + tag
             XCTAssertEqual(ctx["invoked_function_arn"] as? String, arn, runtime)
             let qualified = try XCTUnwrap((r["introspection_qualified"] as? [String: Any])?["ctx"] as? [String: Any], runtime)
             XCTAssertEqual(qualified["invoked_function_arn"] as? String, arn + ":$LATEST", "\(runtime): the ARN as it was invoked")
-            if python { XCTAssertEqual(ctx["memory_limit_in_mb"] as? String, "1024", "\(runtime): a string, as AWS's") }
+            if python || ruby { XCTAssertEqual(ctx["memory_limit_in_mb"] as? String, "1024", "\(runtime): a string, as AWS's") }
 
             let error = try XCTUnwrap(r["error"] as? [String: Any], runtime)
             XCTAssertEqual(error["StatusCode"] as? Int, 200)
@@ -161,6 +191,10 @@ final class RuntimeParityTests: XCTestCase {
                 XCTAssertEqual(document["errorType"] as? String, "Exception")
                 XCTAssertEqual(document["errorMessage"] as? String, "Failed: some_error_msg")
                 XCTAssertEqual(document["requestId"] as? String, error["RequestId"] as? String, "\(runtime): the invocation's id")
+            } else if ruby {
+                XCTAssertEqual(Set(document.keys), ["errorMessage", "errorType", "stackTrace"], runtime)
+                XCTAssertEqual(document["errorType"] as? String, "Function<RuntimeError>")
+                XCTAssertEqual(document["errorMessage"] as? String, "Error: some_error_msg")
             } else {
                 XCTAssertEqual(Set(document.keys), ["errorType", "errorMessage", "trace"], runtime)
                 XCTAssertEqual(document["errorType"] as? String, "Error")
