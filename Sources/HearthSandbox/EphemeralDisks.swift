@@ -51,6 +51,12 @@ public final class EphemeralDisks: @unchecked Sendable {
     public init(directory: String, spares: Int = 2) throws {
         self.directory = directory
         self.spares = spares
+        // The devices a daemon killed before its shutdown added: removed now, as its sandboxes were. Only
+        // then are the box's devices counted: one the kernel adds again under a swept number is this daemon's.
+        let left = Set(((try? String(contentsOfFile: directory + "/" + Self.ledger, encoding: .utf8)) ?? "")
+            .split(separator: "\n").compactMap { Int32($0) }.filter { $0 >= 0 })
+        let swept = Self.remove(left.sorted())
+        devicesMade.withLock { $0 = left.subtracting(swept) }
         devicesBefore = Self.loopDevices()
         guard let mkfs = Self.findMkfs() else {
             throw HearthError.system("ephemeral storage on disk needs mkfs.ext4 (Debian: e2fsprogs), which is not installed")
@@ -64,10 +70,6 @@ public final class EphemeralDisks: @unchecked Sendable {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix("template-") {
             unlinkat(directoryFD, name, 0)
         }
-        // The devices a daemon killed before its shutdown added: removed now, as its sandboxes were.
-        let left = (try? String(contentsOfFile: directory + "/" + Self.ledger, encoding: .utf8)) ?? ""
-        devicesMade.withLock { $0 = Set(left.split(separator: "\n").compactMap { Int32($0) }.filter { $0 >= 0 }) }
-        removeOnce()
         writeLedger()
         // Every property is set by now: if this throws, deinit runs and closes what is open (once).
         close(try makeDisk(sizeMB: LambdaLimits.ephemeralStorageMB.lowerBound))
@@ -131,8 +133,13 @@ public final class EphemeralDisks: @unchecked Sendable {
     }
 
     private func removeOnce() {
-        let numbers = devicesMade.withLock { $0 }.sorted()
-        guard !numbers.isEmpty else { return }
+        let gone = Self.remove(devicesMade.withLock { $0 }.sorted())
+        devicesMade.withLock { $0.subtract(gone) }
+    }
+
+    /// Removes free loop devices from `removalThreads` threads at once; the numbers removed.
+    private static func remove(_ numbers: [Int32]) -> Set<Int32> {
+        guard !numbers.isEmpty else { return [] }
         let workers = min(Self.removalThreads, numbers.count)
         let removed = RemovedDevices()
         let done = DispatchGroup()
@@ -146,8 +153,7 @@ public final class EphemeralDisks: @unchecked Sendable {
             }.start()
         }
         done.wait()
-        let gone = removed.all
-        devicesMade.withLock { $0.subtract(gone) }
+        return Set(removed.all)
     }
 
     private final class RemovedDevices: @unchecked Sendable {

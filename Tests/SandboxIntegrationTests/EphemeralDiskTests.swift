@@ -93,6 +93,27 @@ final class EphemeralDiskTests: SandboxTestCase {
         withExtendedLifetime(killed) {}
     }
 
+    /// After that sweep the kernel hands out the same numbers again when the next daemon needs devices: those
+    /// are the next daemon's own and go at its shutdown (ServeAsyncCrashTests left two on the box).
+    func testDevicesAddedAgainUnderASweptNumberAreRemovedAtShutdown() throws {
+        let devicesBefore = EphemeralDisks.loopDevices(), attachedBefore = HostResources.attachedLoopDevices()
+        let directory = try h().rootfs + "/../killed-disks-again"
+        let killed = try EphemeralDisks(directory: directory, spares: 0)
+        for fd in try (0..<(devicesBefore.count + 2)).map({ _ in try killed.make(sizeMB: 512) }) { close(fd) }
+        XCTAssertGreaterThan(EphemeralDisks.loopDevices().count, devicesBefore.count)
+        // Closed disks detach their devices a moment later: the sweep then finds them free.
+        XCTAssertTrue(eventually(within: 10) { HostResources.attachedLoopDevices() == attachedBefore })
+        let next = try EphemeralDisks(directory: directory, spares: 0)
+        let held = try (0..<(devicesBefore.count + 2)).map { _ in try next.make(sizeMB: 512) }
+        XCTAssertGreaterThan(EphemeralDisks.loopDevices().count, devicesBefore.count, "the next daemon needed devices of its own")
+        for fd in held { close(fd) }
+        XCTAssertTrue(eventually(within: 10) {
+            next.shutdown()
+            return EphemeralDisks.loopDevices() == devicesBefore
+        }, "\(EphemeralDisks.loopDevices().sorted()) vs \(devicesBefore.sorted())")
+        withExtendedLifetime(killed) {}
+    }
+
     /// The disk's file has no name and its loop device clears itself: a sandbox that ends, one killed while
     /// writing, and a disk made and never attached leave no loop device, mount or file behind.
     func testDisksLeaveNothingBehind() throws {
