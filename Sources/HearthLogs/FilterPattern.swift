@@ -11,7 +11,7 @@ public struct FilterPattern: Sendable {
         case any([Node])
         case not(Node)
         case contains(String)
-        case regex(String)
+        case regex(CompiledRegex)
         case json(JSONCondition)
         case always
     }
@@ -34,21 +34,13 @@ public struct FilterPattern: Sendable {
             throw Invalid(description: "Invalid filter pattern: space-delimited patterns ([...]) are not supported by Hearth")
         } else if trimmed.count >= 2, trimmed.hasPrefix("%"), trimmed.hasSuffix("%") {
             let expression = String(trimmed.dropFirst().dropLast())
-            guard (try? NSRegularExpression(pattern: expression)) != nil else {
+            guard let regex = CompiledRegex(expression) else {
                 throw Invalid(description: "Invalid filter pattern: '\(expression)' is not a regular expression")
             }
-            root = .regex(expression)
+            root = .regex(regex)
         } else {
             root = try Self.terms(trimmed)
         }
-        regex = Self.compiled(root)
-    }
-
-    private let regex: NSRegularExpression?
-
-    private static func compiled(_ node: Node) -> NSRegularExpression? {
-        if case .regex(let pattern) = node { return try? NSRegularExpression(pattern: pattern) }
-        return nil
     }
 
     /// Terms split at spaces outside quotes.
@@ -90,9 +82,7 @@ public struct FilterPattern: Sendable {
         case .any(let nodes): return nodes.contains { evaluate($0, message, json: json) }
         case .not(let inner): return !evaluate(inner, message, json: json)
         case .contains(let term): return message.contains(term)
-        case .regex:
-            guard let regex else { return false }
-            return regex.firstMatch(in: message, range: NSRange(message.startIndex..., in: message)) != nil
+        case .regex(let regex): return regex.matches(message)
         case .json(let condition):
             guard let data = message.data(using: .utf8),
                   let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),

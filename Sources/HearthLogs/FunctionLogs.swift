@@ -76,7 +76,7 @@ public final class FunctionLogs: @unchecked Sendable {
 
     private func handle(_ function: String, next known: UInt64? = nil) -> (fd: Int32, size: Int, next: UInt64)? {
         if let file = open[function] { return file }
-        let fd = Glibc.open(path(function), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        let fd = Glibc.open(path(function), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard fd >= 0 else { return nil }
         var st = stat()
         fstat(fd, &st)

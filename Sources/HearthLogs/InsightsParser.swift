@@ -47,11 +47,11 @@ struct InsightsParser {
         case "parse":
             let field = try primary()
             skipSpaces()
-            let regex: NSRegularExpression
+            let regex: CompiledRegex
             var names: [String] = []
             if take("/") {
                 regex = try regexLiteral()
-                names = Self.groupNames(regex.pattern)
+                names = Self.groupNames(regex.expression.pattern)
             } else {
                 guard case .literal(.string(let glob)) = try primary() else { throw fail("parse takes a \"glob\" or a /regex/") }
                 guard peekWord().lowercased() == "as" else { throw fail("parse \"glob\" is followed by as") }
@@ -59,12 +59,12 @@ struct InsightsParser {
                 repeat { names.append(try fieldName()) } while take(",")
                 let escaped = glob.split(separator: "*", omittingEmptySubsequences: false)
                     .map { NSRegularExpression.escapedPattern(for: String($0)) }.joined(separator: "(.*?)")
-                guard let made = try? NSRegularExpression(pattern: escaped + (glob.hasSuffix("*") ? "$" : ""), options: [.dotMatchesLineSeparators]) else {
+                guard let made = CompiledRegex(escaped + (glob.hasSuffix("*") ? "$" : ""), options: [.dotMatchesLineSeparators]) else {
                     throw fail("cannot make a pattern of \"\(glob)\"")
                 }
                 regex = made
             }
-            return .parse(field: field, pattern: NSRegularExpressionBox(regex: regex), names: names)
+            return .parse(field: field, pattern: regex, names: names)
         case "stats":
             var aggregates: [InsightsQuery.Aggregate] = []
             repeat {
@@ -251,7 +251,7 @@ struct InsightsParser {
     }
 
     /// The rest of `/.../` after its opening slash.
-    private mutating func regexLiteral() throws(InsightsQuery.Invalid) -> NSRegularExpression {
+    private mutating func regexLiteral() throws(InsightsQuery.Invalid) -> CompiledRegex {
         var pattern = ""
         while at < chars.count, chars[at] != "/" {
             if chars[at] == "\\", at + 1 < chars.count, chars[at + 1] == "/" { at += 1 }
@@ -262,7 +262,7 @@ struct InsightsParser {
         at += 1
         var options: NSRegularExpression.Options = []
         if at < chars.count, chars[at] == "i" { options.insert(.caseInsensitive); at += 1 }
-        guard let regex = try? NSRegularExpression(pattern: pattern, options: options) else { throw fail("/\(pattern)/ is not a regular expression") }
+        guard let regex = CompiledRegex(pattern, options: options) else { throw fail("/\(pattern)/ is not a regular expression") }
         return regex
     }
 

@@ -16,8 +16,8 @@ public struct InsightsQuery: Sendable {
         case call(String, [Expr])
     }
 
-    enum Pattern: @unchecked Sendable {
-        case regex(NSRegularExpression)
+    enum Pattern: Sendable {
+        case regex(CompiledRegex)
         case substring(String)
     }
 
@@ -30,7 +30,7 @@ public struct InsightsQuery: Sendable {
     enum Command: Sendable {
         case fields([(Expr, String)], display: Bool)
         case filter(Expr)
-        case parse(field: Expr, pattern: NSRegularExpressionBox, names: [String])
+        case parse(field: Expr, pattern: CompiledRegex, names: [String])
         case stats([Aggregate], by: [(Expr, String)])
         case sort([(Expr, Bool)])
         case limit(Int)
@@ -62,10 +62,9 @@ public struct InsightsQuery: Sendable {
                 output = display ? names : (output ?? []) + names.filter { !(output ?? []).contains($0) }
             case .filter(let expr):
                 rows = rows.filter { Self.truthy(Self.evaluate(expr, $0)) }
-            case .parse(let field, let box, let names):
+            case .parse(let field, let regex, let names):
                 for i in rows.indices {
-                    guard let text = Self.evaluate(field, rows[i]).text,
-                          let match = box.regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) else { continue }
+                    guard let text = Self.evaluate(field, rows[i]).text, let match = regex.firstMatch(text) else { continue }
                     for (n, name) in names.enumerated() where n + 1 < match.numberOfRanges {
                         if let range = Range(match.range(at: n + 1), in: text) { rows[i][name] = .string(String(text[range])) }
                     }
@@ -161,7 +160,7 @@ public struct InsightsQuery: Sendable {
             let found: Bool
             switch pattern {
             case .substring(let s): found = text.contains(s)
-            case .regex(let regex): found = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+            case .regex(let regex): found = regex.matches(text)
             }
             return .number(found != negated ? 1 : 0)
         case .member(let inner, let list, let negated):
@@ -230,9 +229,4 @@ public struct InsightsQuery: Sendable {
         default: return .none
         }
     }
-}
-
-/// An NSRegularExpression, immutable once made, as a Sendable value.
-struct NSRegularExpressionBox: @unchecked Sendable {
-    let regex: NSRegularExpression
 }

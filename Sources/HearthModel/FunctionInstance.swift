@@ -9,7 +9,7 @@ public struct FunctionInstance: Sendable {
     /// What its sandboxes may reach; nil: the daemon's default.
     public var network: FunctionNetwork?
     /// The log stream its sandbox's lines go to (one per execution environment, set at each launch).
-    public var logStream = ""
+    public private(set) var logStream = ""
     /// Invocations one environment of it runs at once: 1, as on Lambda; more for an always-on
     /// environment, whose runtime is told so (`runConcurrently`).
     public private(set) var maxConcurrency = 1

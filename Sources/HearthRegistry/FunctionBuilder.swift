@@ -132,7 +132,7 @@ public struct FunctionBuilder: Sendable {
         spec.burstCPUAtStart = true
         try spec.validate()
         var instance = FunctionInstance(name: definition.name, version: definition.version, spec: spec, timeoutSeconds: Double(timeout))
-        instance.logStream = stream
+        instance.useLogStream(stream)
         return instance
     }
 }

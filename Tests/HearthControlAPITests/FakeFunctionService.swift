@@ -38,15 +38,11 @@ final class FakeFunctionService: FunctionService {
     init(spillDirectory: String) {
         self.spillDirectory = spillDirectory
         // The real store on files: the Logs routes are tested against what the daemon writes.
-        logStore = (try? FunctionLogs(directory: spillDirectory + "/logs")) ?? NoLogs()
+        logs = try! FunctionLogs(directory: spillDirectory + "/logs")
     }
 
-    private struct NoLogs: FunctionLogStore {
-        func read(_ function: String, from offset: Int, limit: Int, timestamps: Bool) -> (bytes: [UInt8], next: Int) { ([], offset) }
-        func scan(_ function: String, _ body: (LogEvent) -> Bool) {}
-        func storedBytes(_ function: String) -> Int { 0 }
-        func remove(_ function: String) {}
-    }
+    let logs: FunctionLogs
+    var logStore: any FunctionLogStore { logs }
 
     static func outcome(_ body: InvocationResult.Body, version: String = "$LATEST", tail: String = "") -> InvokeOutcome {
         let end: InvocationEnd = if case .error(_, let type) = body { .functionError(type: type) } else { .success }
@@ -148,7 +144,6 @@ final class FakeFunctionService: FunctionService {
     func provisionedState(function: String, version: String) async -> (available: Int, failure: String?) { (0, nil) }
     func status() async -> Scheduler.Status { statusValue.withLock { $0 } }
     func metricsText() async -> String { "hearth_up 1\n" }
-    let logStore: any FunctionLogStore
 
     private static let unused = ServiceError.service("not used by the route tests")
     func updateFunctionCode(_ name: String, code: FunctionCode, publish: Bool) async throws(ServiceError) -> FunctionRecord { throw Self.unused }
@@ -182,12 +177,13 @@ final class FakeFunctionReader: FunctionReader {
     private let state = Mutex(State())
 
     @discardableResult
-    func put(_ name: String, version: String = "$LATEST", memoryMB: Int = 128, zipDigest: String? = nil) -> FunctionRecord {
-        let record = FunctionRecord(
+    func put(_ name: String, version: String = "$LATEST", memoryMB: Int = 128, zipDigest: String? = nil, logGroup: String? = nil) -> FunctionRecord {
+        var record = FunctionRecord(
             name: name, version: version, packageType: "Zip", runtime: "python3.11", handler: "app.handler", role: "arn:aws:iam::123456789012:role/r",
             description: "", memorySize: memoryMB, timeout: 3, ephemeralStorage: 512, environment: [:], layers: [],
             codeSha256: "", codeSize: 10, zipDigest: zipDigest, imageUri: nil, imageDigest: nil, imageConfig: nil,
             architectures: ["x86_64"], lastModified: "2026-12-02T00:00:00.000+0000", revisionId: "r1")
+        if let logGroup { record.loggingConfig = LoggingConfig(logFormat: "Text", logGroup: logGroup) }
         state.withLock { $0.records[name, default: [:]][version] = record }
         return record
     }

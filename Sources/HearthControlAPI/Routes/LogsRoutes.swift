@@ -56,19 +56,20 @@ extension LambdaAPI {
         // An identifier may be the group's ARN.
         let group = named.hasPrefix("arn:") ? String(named.split(separator: ":", maxSplits: 6).last ?? "").replacingOccurrences(of: "log-group:", with: "") : named
         guard let functions = try logGroups()[group] else {
-            throw ServiceError(status: 400, type: "ResourceNotFoundException", message: "The specified log group does not exist.")
+            throw Self.logsNotFound("The specified log group does not exist.")
         }
         return (group, functions)
     }
 
     static func logsInvalid(_ message: String) -> ServiceError { ServiceError(status: 400, type: "InvalidParameterException", message: message) }
+    static func logsNotFound(_ message: String) -> ServiceError { ServiceError(status: 400, type: "ResourceNotFoundException", message: message) }
+    static let invalidToken = logsInvalid("The specified nextToken is invalid.")
 
     private static func limit(_ body: JSONBody, max: Int, default value: Int) throws(ServiceError) -> Int {
         guard let limit = try body.int("limit") else { return value }
         guard (1...max).contains(limit) else {
-            throw ServiceError(status: 400, type: "InvalidParameterException",
-                               message: "1 validation error detected: Value '\(limit)' at 'limit' failed to satisfy constraint: Member must have value "
-                                   + (limit < 1 ? "greater than or equal to 1" : "less than or equal to \(max)"))
+            throw logsInvalid("1 validation error detected: Value '\(limit)' at 'limit' failed to satisfy constraint: Member must have value "
+                              + (limit < 1 ? "greater than or equal to 1" : "less than or equal to \(max)"))
         }
         return limit
     }
@@ -78,7 +79,7 @@ extension LambdaAPI {
     /// An offset-based page token for the Describe calls.
     private static func offset(_ token: String?) throws(ServiceError) -> Int {
         guard let token else { return 0 }
-        guard token.hasPrefix("o/"), let n = Int(token.dropFirst(2)), n >= 0 else { throw logsInvalid("The specified nextToken is invalid.") }
+        guard token.hasPrefix("o/"), let n = Int(token.dropFirst(2)), n >= 0 else { throw invalidToken }
         return n
     }
 
@@ -182,13 +183,14 @@ extension LambdaAPI {
             }
             return (events, exists)
         }
-        guard exists else { throw ServiceError(status: 400, type: "ResourceNotFoundException", message: "The specified log stream does not exist.") }
+        guard exists else { throw Self.logsNotFound("The specified log stream does not exist.") }
         let taken = (forward ?? fromHead) ? Array(found.prefix(limit)) : Array(found.suffix(limit))
         let first = taken.first?.sequence, last = taken.last?.sequence
         return .json(200, [
             "events": taken.map { ["timestamp": $0.timestamp, "message": Self.cloudWatchMessage($0), "ingestionTime": $0.timestamp] as [String: Any] },
-            "nextForwardToken": "f/\(last ?? (forward == true ? boundary : (first ?? boundary)))",
-            "nextBackwardToken": "b/\(first ?? (forward == false ? boundary : (last ?? boundary)))",
+            // Nothing taken: the tokens stay where the caller was, so a paging loop ends.
+            "nextForwardToken": "f/\(last ?? boundary)",
+            "nextBackwardToken": "b/\(first ?? boundary)",
         ])
     }
 
@@ -196,8 +198,22 @@ extension LambdaAPI {
     private static func eventsToken(_ token: String?) throws(ServiceError) -> (forward: Bool?, boundary: UInt64) {
         guard let token else { return (nil, 0) }
         let parts = token.split(separator: "/")
-        guard parts.count == 2, parts[0] == "f" || parts[0] == "b", let n = UInt64(parts[1]) else { throw logsInvalid("The specified nextToken is invalid.") }
+        guard parts.count == 2, parts[0] == "f" || parts[0] == "b", let n = UInt64(parts[1]) else { throw invalidToken }
         return (parts[0] == "f", n)
+    }
+
+    /// FilterLogEvents' token: per function of the group, the last sequence number already returned
+    /// ("NAME=SEQ,...", base64).
+    private static func filterToken(_ token: String?) throws(ServiceError) -> [String: UInt64] {
+        guard let token else { return [:] }
+        guard let decoded = Data(base64Encoded: token).map({ String(decoding: $0, as: UTF8.self) }) else { throw invalidToken }
+        var after: [String: UInt64] = [:]
+        for pair in decoded.split(separator: ",") {
+            let kv = pair.split(separator: "=")
+            guard kv.count == 2, let seq = UInt64(kv[1]) else { throw invalidToken }
+            after[String(kv[0])] = seq
+        }
+        return after
     }
 
     func filterLogEvents(_ body: JSONBody) async throws(ServiceError) -> APIResponse {
@@ -210,15 +226,7 @@ extension LambdaAPI {
         let pattern: FilterPattern
         let patternText = try body.string("filterPattern") ?? ""
         do { pattern = try FilterPattern(patternText) } catch { throw Self.logsInvalid(error.description) }
-        var after: [String: UInt64] = [:]
-        if let token = try body.string("nextToken") {
-            guard let decoded = Data(base64Encoded: token).map({ String(decoding: $0, as: UTF8.self) }) else { throw Self.logsInvalid("The specified nextToken is invalid.") }
-            for pair in decoded.split(separator: ",") {
-                let kv = pair.split(separator: "=")
-                guard kv.count == 2, let seq = UInt64(kv[1]) else { throw Self.logsInvalid("The specified nextToken is invalid.") }
-                after[String(kv[0])] = seq
-            }
-        }
+        let after = try Self.filterToken(try body.string("nextToken"))
         let store = service.logStore
         let found = try await BlockingWork.run { [after] () throws(ServiceError) -> [(function: String, event: LogEvent)] in
             var found: [(function: String, event: LogEvent)] = []
@@ -277,7 +285,7 @@ extension LambdaAPI {
         let groups = try logGroups()
         var targets: [(group: String, functions: [String])] = []
         for name in names {
-            guard let functions = groups[name] else { throw ServiceError(status: 400, type: "ResourceNotFoundException", message: "Log group '\(name)' does not exist for account ID '\(LambdaARN.accountId)'") }
+            guard let functions = groups[name] else { throw Self.logsNotFound("Log group '\(name)' does not exist for account ID '\(LambdaARN.accountId)'") }
             targets.append((name, functions))
         }
         let store = service.logStore
@@ -307,7 +315,7 @@ extension LambdaAPI {
 
     func getQueryResults(_ body: JSONBody) throws(ServiceError) -> APIResponse {
         guard let id = try body.string("queryId"), let result = insightsResults.result(id) else {
-            throw ServiceError(status: 400, type: "ResourceNotFoundException", message: "Query does not exist.")
+            throw Self.logsNotFound("Query does not exist.")
         }
         return .json(200, [
             "status": "Complete",
