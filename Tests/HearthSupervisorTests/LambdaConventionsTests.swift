@@ -131,6 +131,33 @@ final class LambdaConventionsTests: XCTestCase {
         XCTAssertNil(dict["AWS_EXECUTION_ENV"], "custom runtimes get none, as on Lambda")
     }
 
+    /// RuntimeVersionConfig names the runtime image's build: the digest of its index, read again once the
+    /// image is rebuilt; a name without an image built has none.
+    func testRuntimeVersionsNameTheImageBuildAndFollowARebuild() throws {
+        let images = NSTemporaryDirectory() + "hearth-runtime-versions-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: images + "/python3", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: images) }
+        let versions = RuntimeVersions(imagesDirectory: images)
+        XCTAssertNil(versions.arn(runtime: "python3.11", region: "eu-west-1"), "not built")
+        XCTAssertNil(versions.arn(runtime: "cobol85", region: "eu-west-1"), "not a runtime")
+        try Data("{\"manifests\": [1]}".utf8).write(to: URL(fileURLWithPath: images + "/python3/index.json"))
+        let first = try XCTUnwrap(versions.arn(runtime: "python3.11", region: "eu-west-1"))
+        // sha256 of the index's bytes, as sha256sum prints it.
+        let sum = Process()
+        sum.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        sum.arguments = [images + "/python3/index.json"]
+        let out = Pipe()
+        sum.standardOutput = out
+        try sum.run()
+        sum.waitUntilExit()
+        let digest = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).prefix(64)
+        XCTAssertEqual(first, "arn:aws:lambda:eu-west-1::runtime:" + digest)
+        XCTAssertEqual(versions.arn(runtime: "python3", region: "eu-west-1"), first, "the short name runs the same image")
+        usleep(10_000)
+        try Data("{\"manifests\": [2]}".utf8).write(to: URL(fileURLWithPath: images + "/python3/index.json"))
+        XCTAssertNotEqual(versions.arn(runtime: "python3.11", region: "eu-west-1"), first, "a rebuilt image is another build")
+    }
+
     func testRuntimeNames() throws {
         XCTAssertEqual(try RuntimeCatalog.lookup("python3.11").image, "python3")
         XCTAssertEqual(try RuntimeCatalog.lookup("python3.13").executionEnvironment, "AWS_Lambda_python3.13")

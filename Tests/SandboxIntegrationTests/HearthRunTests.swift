@@ -252,6 +252,18 @@ final class HearthRunTests: SandboxTestCase {
         XCTAssertEqual(rb.json["env"] as? String, "AWS_Lambda_ruby3.3")
     }
 
+    /// A Ruby file that does not load is an init error, as Lambda's Ruby runtime reports it: Init<Class>.
+    func testARubyHandlerThatDoesNotLoadIsAnInitError() throws {
+        try write313()
+        let r = try hearthRun(["--zip", "FIX/ruby.zip", "--runtime", "ruby3.3", "--handler", "broken.handler"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertEqual(r.json["errorType"] as? String, "Init<SyntaxError>", r.stdout)
+        XCTAssertTrue((r.json["errorMessage"] as? String ?? "").contains("/var/task/broken.rb"), r.stdout)
+        XCTAssertFalse((r.json["stackTrace"] as? [String] ?? []).isEmpty)
+        let missing = try hearthRun(["--zip", "FIX/ruby.zip", "--runtime", "ruby3.3", "--handler", "app.nowhere"])
+        XCTAssertEqual(missing.json["errorType"] as? String, "Init<NoMethodError>", missing.stdout)
+    }
+
     /// A function that says which Python and which boto3 run it.
     func write313() throws {
         let dir = try fixtureDirectory()
@@ -260,6 +272,7 @@ final class HearthRunTests: SandboxTestCase {
             try FileManager.default.createDirectory(atPath: dir + "/ruby", withIntermediateDirectories: true)
             try "module Versions\n  class Report\n    def self.call(event:, context:)\n      { version: RUBY_VERSION, env: ENV['AWS_EXECUTION_ENV'] }\n    end\n  end\nend\n"
                 .write(toFile: dir + "/ruby/app.rb", atomically: true, encoding: .utf8)
+            try "def handler(event:, context:\n  1\nend\n".write(toFile: dir + "/ruby/broken.rb", atomically: true, encoding: .utf8)
             let (status, out) = try RuntimeImages.run("/usr/bin/zip", ["-q", "-r", dir + "/ruby.zip", "."], cwd: dir + "/ruby")
             guard status == 0 else { throw XCTSkip("zip failed: \(out)") }
         }
