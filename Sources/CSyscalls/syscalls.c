@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/loop.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <signal.h>
 #include <spawn.h>
@@ -178,6 +179,19 @@ int hearth_loop_remove(int number) {
     close(control);
     errno = saved;
     return rc < 0 ? -1 : 0;
+}
+
+int hearth_superblock_readonly(int mount_fd) {
+    int fs = (int)syscall(SYS_fspick, mount_fd, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC);
+    if (fs < 0) return -1;
+    int rc = -1;
+    if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, "ro", NULL, 0) == 0 &&
+        syscall(SYS_fsconfig, fs, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0) == 0)
+        rc = 0;
+    int saved = errno;
+    close(fs);
+    errno = saved;
+    return rc;
 }
 
 int hearth_copy_range(int from, int to, long long offset, long long length) {

@@ -280,6 +280,7 @@ public final class EphemeralDisks: @unchecked Sendable {
                 guard fstatvfs(mount, &fs) == 0 else { throw Self.failure("measure \(name)") }
                 let free = Int64(fs.f_bavail) * Int64(fs.f_frsize)
                 if free < wanted {
+                    try Self.writeOut(mount, name)
                     // ext4's tables grow with its size: ask for what was missing, and a little more, again.
                     bytes += (wanted - free + 1_048_576 + 4095) / 4096 * 4096
                     continue
@@ -290,6 +291,7 @@ public final class EphemeralDisks: @unchecked Sendable {
                 guard root >= 0, unlinkat(root, "lost+found", AT_REMOVEDIR) == 0, fchmod(root, 0o1777) == 0 else {
                     throw Self.failure("empty the new filesystem's root")
                 }
+                try Self.writeOut(mount, name)
                 return Template(fd: file, bytes: bytes, extents: try Self.extents(of: file, size: bytes))
             }
             throw HearthError.system("ephemeral storage: mkfs.ext4 did not give \(sizeMB) MB free in three tries")
@@ -297,6 +299,13 @@ public final class EphemeralDisks: @unchecked Sendable {
             close(file)
             throw error
         }
+    }
+
+    /// Makes the image's filesystem read-only, which writes it out to the file now. Closing the mount is not
+    /// enough: a process forked meanwhile (a sandbox until it execs, mkfs) holds the mount, and the kernel would
+    /// write the filesystem out only when that copy goes, after the image was copied, or over the next mkfs.
+    private static func writeOut(_ mount: Int32, _ name: String) throws {
+        guard hearth_superblock_readonly(mount) == 0 else { throw failure("write out \(name)") }
     }
 
     private func format(_ path: String) throws {

@@ -62,6 +62,30 @@ final class EphemeralDiskTests: SandboxTestCase {
         XCTAssertEqual(result.values["shm"], "600", "/dev/shm stays the sandbox's tmpfs, sized as before")
     }
 
+    /// A process forked while a size's formatted image is mounted (a sandbox being spawned, until it execs) holds
+    /// that mount, so closing it does not unmount it then. Each disk is still a whole copy of the finished image:
+    /// root 1777 and no lost+found. (Before, a disk could be copied from an image not yet written out, and a
+    /// function could not create files in its /tmp.)
+    func testDisksAreWholeWhileOtherProcessesHoldTheImagesMount() throws {
+        let directory = try h().rootfs + "/../held-images"
+        let disks = try EphemeralDisks(directory: directory, spares: 0)
+        defer { disks.shutdown() }
+        let holders = ForkedHolders()
+        defer { holders.stop() }
+        for size in 530..<536 {
+            let disk = try disks.make(sizeMB: size)
+            defer { close(disk) }
+            let root = openat(disk, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            XCTAssertGreaterThanOrEqual(root, 0)
+            defer { close(root) }
+            var info = stat()
+            XCTAssertEqual(fstat(root, &info), 0)
+            XCTAssertEqual(String(info.st_mode & 0o7777, radix: 8), "1777", "the root of a \(size) MB disk")
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd/\(root)"), [], "a \(size) MB disk")
+        }
+        XCTAssertGreaterThan(holders.stop(), 10, "processes forked while the disks were made")
+    }
+
     /// More disks at once than the box has loop devices: the kernel adds devices, and they are removed
     /// again when the disks' owner shuts down, so the box keeps the devices it had.
     func testLoopDevicesMadeForDisksAreRemovedAtShutdown() throws {
@@ -145,5 +169,52 @@ final class EphemeralDiskTests: SandboxTestCase {
             return now == before && HostResources.attachedLoopDevices() == attachedBefore
         }, "\(HostResources.take()) vs \(before)")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: disks.directory).filter { $0 != EphemeralDisks.ledger }, [], "no file of a disk")
+    }
+}
+
+/// Forks, again and again, children that only sleep for 50 ms and exit: each holds a copy of the process's
+/// files, as a child between clone and exec does.
+private final class ForkedHolders: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stopped = false
+    private var forked = 0
+    private let done = DispatchSemaphore(value: 0)
+
+    init() {
+        Thread { [self] in
+            var children: [pid_t] = []
+            while !lock.withLock({ stopped }) {
+                let pid = fork()
+                if pid == 0 {
+                    var pause = timespec(tv_sec: 0, tv_nsec: 50_000_000)
+                    nanosleep(&pause, nil)
+                    _exit(0)
+                }
+                if pid > 0 {
+                    children.append(pid)
+                    lock.withLock { forked += 1 }
+                }
+                if children.count >= 32 || pid < 0 {
+                    var status: Int32 = 0
+                    waitpid(children.removeFirst(), &status, 0)
+                }
+            }
+            for child in children {
+                var status: Int32 = 0
+                waitpid(child, &status, 0)
+            }
+            done.signal()
+        }.start()
+    }
+
+    /// Stops forking, reaps every child, and says how many there were (once; later calls just answer).
+    @discardableResult
+    func stop() -> Int {
+        let first = lock.withLock { () -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        if first { done.wait() }
+        return lock.withLock { forked }
     }
 }

@@ -39,6 +39,10 @@ unsigned long long hearth_makedev(unsigned int major, unsigned int minor);
 int hearth_loop_attach(int backing_fd, int *number);
 /* Removes loop device `number` (LOOP_CTL_REMOVE); fails with EBUSY while it is attached. */
 int hearth_loop_remove(int number);
+/* Remounts the filesystem behind a mount fd (fsmount's, or the root of any mount) read-only: the kernel
+ * writes it out first, and writes nothing to its device afterwards, however late the last reference goes.
+ * 0, or -1 with errno. */
+int hearth_superblock_readonly(int mount_fd);
 /* copy_file_range of [offset, offset+length) at the same offsets; 0, or -1 with errno. */
 int hearth_copy_range(int from, int to, long long offset, long long length);
 /* lseek's SEEK_DATA and SEEK_HOLE. */
