@@ -42,6 +42,9 @@ public actor Scheduler {
     /// Memory given to live sandboxes (starting, idle, busy): what `hearth status` shows.
     var liveMemoryMB: Int { committedMemoryMB - freeingMemoryMB }
     private var memoryWaiters: [CheckedContinuation<Void, Never>] = []
+    private var reconciling = false
+    private var reconcileAgain = false
+    private var reconcileWaiters: [CheckedContinuation<Void, Never>] = []
     var uids: UIDAllocator
     var retireTask: Task<Void, Never>?
     /// Idle times of each function version, kept under the hybrid keep-alive policy (`SchedulerKeepAlive`).
@@ -375,13 +378,37 @@ public actor Scheduler {
         }
         pools = pools.filter { $0.value.live > 0 || $0.value.admitted > 0 || $0.value.provisionedTarget > 0 || $0.value.alwaysOnTarget > 0 }
         preWarm(at: now)
+        if provisionedWaiting { inBackground { await self.reconcileProvisioned() } }
         await launcher.retire(unwantedSince: cutoff)
     }
 
     // MARK: provisioned concurrency
 
-    /// Starts sandboxes until every provisioned-concurrency setting has its count ready.
+    /// Starts sandboxes until every provisioned-concurrency setting has its count ready. One pass runs at a
+    /// time (two would both see a slot missing and fill it twice); a call during a pass waits for another.
     func reconcileProvisioned() async {
+        if reconciling {
+            reconcileAgain = true
+            await withCheckedContinuation { reconcileWaiters.append($0) }
+            return
+        }
+        reconciling = true
+        repeat {
+            reconcileAgain = false
+            await reconcileProvisionedOnce()
+        } while reconcileAgain && !stopping
+        reconciling = false
+        let waiters = reconcileWaiters
+        reconcileWaiters = []
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Whether a setting still misses sandboxes it is not FAILED for (busy sandboxes held the memory).
+    var provisionedWaiting: Bool {
+        pools.values.contains { $0.provisionedLive < $0.provisionedTarget && $0.provisionedFailure == nil }
+    }
+
+    private func reconcileProvisionedOnce() async {
         guard !stopping, let settings = try? lookup.provisionedConcurrencies() else { return }
         var wanted: [PoolKey: (Int, FunctionRecord)] = [:]
         for (function, setting) in settings {
@@ -394,8 +421,16 @@ public actor Scheduler {
             let pool = pool(for: key, record: record)
             pool.provisionedTarget = count
             while pool.provisionedLive < pool.provisionedTarget && pool.provisionedFailure == nil && !stopping {
+                // Busy sandboxes hold the memory budget, or every uid: IN_PROGRESS until the idle pass tries again.
                 guard (try? await reserveMemory(record.memorySize, function: key.function)) != nil else { break }
-                guard let env = try? await startEnvironment(record, key: key, provisioned: true) else { break }
+                let env: PooledEnvironment
+                do {
+                    env = try await startEnvironment(record, key: key, provisioned: true)
+                } catch {
+                    // A sandbox that cannot be made at all is FAILED with why, until the setting is put again.
+                    if error.status != 429 { pool.provisionedFailure = error.message }
+                    break
+                }
                 guard env.environment.isHealthy else {
                     // Its init failed: the configuration is FAILED (as on Lambda) until it is put again or
                     // the version changes, rather than the same failure started again and again.

@@ -174,6 +174,7 @@ final class FakeLauncher: EnvironmentLauncher {
         var restocks = 0
         /// Functions whose init fails.
         var failingInit: Set<String> = []
+        var failingLaunch: String?
         var behaviour: [String: FakeBehaviour] = [:]
         /// Loops handed to new environments in turn.
         var loops: [any EventLoop] = []
@@ -191,6 +192,8 @@ final class FakeLauncher: EnvironmentLauncher {
     var builds: Int { state.withLock { $0.builds } }
     var restocks: Int { state.withLock { $0.restocks } }
     func failInit(_ function: String) { state.withLock { _ = $0.failingInit.insert(function) } }
+    /// Launches of `function` throw, as a sandbox that cannot be made does (nil: none do).
+    func failLaunches(_ function: String?) { state.withLock { $0.failingLaunch = function } }
     func behave(_ function: String, _ behaviour: FakeBehaviour) { state.withLock { $0.behaviour[function] = behaviour } }
     func assignLoops(_ loops: [any EventLoop]) { state.withLock { $0.loops = loops } }
     func holdLaunches(_ gate: Gate) { state.withLock { $0.launchGate = gate } }
@@ -217,6 +220,7 @@ final class FakeLauncher: EnvironmentLauncher {
             return state.launchGate
         }
         await gate?.wait()
+        if state.withLock({ $0.failingLaunch == instance.name }) { throw HearthError.sandboxSetup("no sandbox for \(instance.name)") }
         return state.withLock { state in
             let loop = state.loops.isEmpty ? nil : state.loops[state.launched.count % state.loops.count]
             let env = FakeEnvironment(function: instance, healthy: !state.failingInit.contains(instance.name), loop: loop,

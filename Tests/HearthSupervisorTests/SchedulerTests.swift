@@ -429,6 +429,79 @@ final class SchedulerTests: XCTestCase {
         await eventually("the failed environment torn down") { bed.launcher.launched[0].destroyed }
     }
 
+    /// A sandbox that cannot start at all (Hearth's failure, not the function's) fails the configuration
+    /// with the reason, rather than leaving it IN_PROGRESS with nothing trying again; putting it again retries.
+    func testAProvisionedSandboxThatCannotStartFailsTheConfigurationWithTheReason() async throws {
+        let bed = try makeBed {
+            $0.put("f", version: "1")
+            $0.provision("f", qualifier: "1", count: 2)
+        }
+        bed.launcher.failLaunches("f")
+        await bed.scheduler.reconcileProvisioned()
+        var state = await bed.scheduler.provisionedState(function: "f", version: "1")
+        XCTAssertEqual(state.available, 0)
+        let failure = try XCTUnwrap(state.failure, "FAILED, not IN_PROGRESS")
+        XCTAssertTrue(failure.contains("cannot start a sandbox for f") && failure.contains("no sandbox for f"), failure)
+        XCTAssertEqual(bed.launcher.launchesBegun, 1, "the same failure is not started again and again")
+        await bed.scheduler.reconcileProvisioned()
+        XCTAssertEqual(bed.launcher.launchesBegun, 1)
+        let status = await bed.scheduler.status()
+        XCTAssertEqual(status.liveMemoryMB, 0, "the failed starts' memory is given back")
+        bed.launcher.failLaunches(nil)
+        await bed.scheduler.retryProvisioned(function: "f", version: "1")
+        await eventually("READY once put again") { await bed.scheduler.provisionedState(function: "f", version: "1").available == 2 }
+        state = await bed.scheduler.provisionedState(function: "f", version: "1")
+        XCTAssertNil(state.failure)
+    }
+
+    /// Busy sandboxes holding the memory budget are a wait, not a failure: the configuration stays IN_PROGRESS
+    /// and is completed by the idle pass once they are done (the idle one is evicted for it).
+    func testProvisionedConcurrencyBeyondTheBusyMemoryBudgetIsMadeOnceTheMemoryIsFree() async throws {
+        let bed = try makeBed(budgetMB: 256) {
+            $0.put("f", version: "1")
+            $0.put("g")
+        }
+        let gate = Gate()
+        let busy = try await bed.hold("g", gate)
+        bed.registry.provision("f", qualifier: "1", count: 2)
+        await bed.scheduler.reconcileProvisioned()
+        var state = await bed.scheduler.provisionedState(function: "f", version: "1")
+        XCTAssertEqual(state.available, 1, "one fits beside the busy sandbox")
+        XCTAssertNil(state.failure, "IN_PROGRESS")
+        await bed.scheduler.retireIdle()
+        state = await bed.scheduler.provisionedState(function: "f", version: "1")
+        XCTAssertEqual(state.available, 1, "g is still busy")
+        gate.open()
+        _ = try await busy.value
+        await bed.scheduler.retireIdle()
+        await eventually("the second made in g's place") {
+            await bed.scheduler.provisionedState(function: "f", version: "1").available == 2
+        }
+        await eventually("g's idle sandbox evicted for it") { bed.launcher.launched("g")[0].destroyed }
+        state = await bed.scheduler.provisionedState(function: "f", version: "1")
+        XCTAssertNil(state.failure)
+    }
+
+    /// Passes that overlap (a put, an idle pass, a provisioned sandbox replaced) start a missing sandbox once.
+    func testOverlappingProvisionedPassesStartEachSandboxOnce() async throws {
+        let bed = try makeBed {
+            $0.put("f", version: "1")
+            $0.provision("f", qualifier: "1", count: 1)
+        }
+        let gate = Gate()
+        bed.launcher.holdBuilds(gate)
+        let first = Task { await bed.scheduler.reconcileProvisioned() }
+        await eventually("the first pass building its sandbox") { bed.launcher.buildsBegun == 1 }
+        let second = Task { await bed.scheduler.reconcileProvisioned() }
+        try await Task.sleep(nanoseconds: 50_000_000)
+        gate.open()
+        await first.value
+        await second.value
+        XCTAssertEqual(bed.launcher.launchesBegun, 1)
+        let state = await bed.scheduler.provisionedState(function: "f", version: "1")
+        XCTAssertEqual(state.available, 1)
+    }
+
     func testAProvisionedEnvironmentThatDiesIsReplaced() async throws {
         let bed = try makeBed {
             $0.put("f", version: "1")
