@@ -44,6 +44,11 @@ public final class BridgeNetwork: Sendable {
     }
 
     public let configuration: Configuration
+    /// Host-wide: one lock per bridge a running daemon holds.
+    public static let leaseDirectory = "/run/hearth-bridges"
+    /// This daemon's hold on the bridge: a second daemon on it would replace its nftables tables, lend its
+    /// addresses again, and delete the bridge when it stopped (or failed to start).
+    private let lease: HostLock
     let pool: AddressPool
     let nftables: Nftables
     public let firewall: Firewall
@@ -59,6 +64,13 @@ public final class BridgeNetwork: Sendable {
 
     public init(_ configuration: Configuration) throws(NetworkError) {
         try Configuration.checkBridgeName(configuration.bridge)
+        let held: HostLock?
+        do { held = try HostLock.acquire(configuration.bridge, in: Self.leaseDirectory) } catch { throw NetworkError("\(error)") }
+        guard let held else {
+            throw NetworkError("the network bridge \(configuration.bridge) is in use by another running Hearth daemon: give this one a bridge "
+                               + "and a subnet of its own (--network-bridge and --network-subnet, or network_bridge and network_subnet)")
+        }
+        lease = held
         self.configuration = configuration
         pool = try AddressPool(subnet: configuration.subnet)
         nftables = try Nftables()

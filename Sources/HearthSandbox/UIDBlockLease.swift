@@ -15,14 +15,12 @@ public final class UIDBlockLease: Sendable {
     public static let blockSize: UInt32 = 65_536
 
     public let block: Int
-    private let fd: Int32
+    private let lock: HostLock
 
-    private init(block: Int, fd: Int32) {
+    private init(block: Int, lock: HostLock) {
         self.block = block
-        self.fd = fd
+        self.lock = lock
     }
-
-    deinit { close(fd) }
 
     /// The uids of this block.
     public var uids: Range<UInt32> {
@@ -32,39 +30,15 @@ public final class UIDBlockLease: Sendable {
 
     /// The first free block.
     public static func acquire(directory: String = directory) throws -> UIDBlockLease {
-        try makeOwnDirectory(directory)
         for block in 0..<blocks {
-            if let fd = try lock(block, directory: directory) { return UIDBlockLease(block: block, fd: fd) }
+            if let lock = try HostLock.acquire("\(block)", in: directory) { return UIDBlockLease(block: block, lock: lock) }
         }
         throw HearthError.system("all \(blocks) sandbox uid blocks under \(directory) are held by running Hearth daemons")
-    }
-
-    /// The lease directory: ours alone (root's, for a daemon), so no one else can hold or fake a lease.
-    private static func makeOwnDirectory(_ path: String) throws {
-        if mkdir(path, 0o700) != 0 && errno != EEXIST {
-            throw HearthError.system("cannot create \(path): \(String(cString: strerror(errno)))")
-        }
-        var st = stat()
-        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR, st.st_uid == geteuid(), st.st_mode & 0o022 == 0 else {
-            throw HearthError.system("\(path) must be a directory of uid \(geteuid()) that no one else can write to")
-        }
     }
 
     /// Whether a live process holds `block` (this one included).
     public static func isHeld(_ block: Int, directory: String = directory) -> Bool {
         guard (0..<blocks).contains(block) else { return false }
-        guard let fd = try? lock(block, directory: directory) else { return true }
-        close(fd)
-        return false
-    }
-
-    /// An fd holding the block's lock, or nil if someone holds it.
-    private static func lock(_ block: Int, directory: String) throws -> Int32? {
-        let path = directory + "/\(block)"
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw HearthError.system("cannot open \(path): \(String(cString: strerror(errno)))") }
-        if flock(fd, LOCK_EX | LOCK_NB) == 0 { return fd }
-        close(fd)
-        return nil
+        return HostLock.isHeld("\(block)", in: directory)
     }
 }

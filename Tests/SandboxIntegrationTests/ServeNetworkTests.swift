@@ -233,6 +233,39 @@ final class ServeNetworkTests: XCTestCase {
 
     /// kill -9: the sandboxes' veths go with their namespaces; the bridge and tables stay until the next daemon
     /// takes them over and removes them at its stop (tearDown compares the whole machine).
+    /// A second daemon given the bridge a running one holds is refused before it touches the network: the
+    /// first one's bridge, tables and sandboxes go on as they were. (Before, the second replaced the first's
+    /// nftables tables and deleted its bridge when its own start failed.)
+    func testASecondDaemonOnTheSameBridgeIsRefusedAndLeavesTheFirstsNetworkAlone() throws {
+        try create("bystander")
+        _ = try invoke("bystander", ["urls": ["internet": "http://web.example.test:8080/"]])
+        // Sandboxes' veths come and go as prepared sandboxes are restocked: the bridge, tables and forwarding are what count.
+        let shared = { NetworkTestHosts.snapshot().filter { !$0.hasPrefix("link hv") } }
+        let running = shared()
+        let hosts = try XCTUnwrap(Self.hosts)
+        let state = hosts.scratch + "/second-daemon"
+        let second = Process()
+        second.executableURL = ServeDaemon.buildDirectory.appendingPathComponent("hearth")
+        second.arguments = ["serve", "--listen", "127.0.0.1:0", "--url-listen", "127.0.0.1:0", "--socket", state + "/hearth.sock",
+                            "--state-dir", state, "--images-dir", RuntimeImages.directory,
+                            "--network", "internet", "--network-bridge", "hnt" + hosts.tag, "--network-subnet", "10.215.77.0/24"]
+        second.environment = ["HEARTH_RUNTIME_DIR": state + "/run", "PATH": "/usr/bin:/bin"]
+        let errors = Pipe()
+        second.standardError = errors
+        second.standardOutput = FileHandle.nullDevice
+        try second.run()
+        let exited = eventually(within: 60) { !second.isRunning }
+        if !exited { second.terminate() }
+        second.waitUntilExit()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(exited, "the second daemon was still running: \(text)")
+        XCTAssertNotEqual(second.terminationStatus, 0)
+        XCTAssertTrue(text.contains("the network bridge hnt\(hosts.tag) is in use by another running Hearth daemon"), text)
+        XCTAssertEqual(shared(), running, "the first daemon's bridge, tables and forwarding")
+        let out = try invoke("bystander", ["urls": ["internet": "http://web.example.test:8080/"]])
+        XCTAssertEqual((out["fetched"] as? [String: String])?["internet"], "hello from the internet")
+    }
+
     func testADaemonKilledWithSIGKILLLeavesNothingOnceRestarted() throws {
         let daemon = try d()
         try create("survivor")

@@ -1,0 +1,46 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An exclusive flock on a file in a host-wide directory, held for a daemon's life: the kernel releases it
+/// when the daemon dies, however it dies, so what it guards is never held by a dead one.
+public final class HostLock: Sendable {
+    public let path: String
+    private let fd: Int32
+
+    private init(path: String, fd: Int32) {
+        self.path = path
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    /// The lock on `name` in `directory` (made if missing), or nil if a live process holds it.
+    public static func acquire(_ name: String, in directory: String) throws -> HostLock? {
+        try makeOwnDirectory(directory)
+        let path = directory + "/" + name
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw HearthError.system("cannot open \(path): \(String(cString: strerror(errno)))") }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 { return HostLock(path: path, fd: fd) }
+        close(fd)
+        return nil
+    }
+
+    /// Whether a live process (this one included) holds the lock on `name`; checking does not keep it.
+    public static func isHeld(_ name: String, in directory: String) -> Bool {
+        guard let lock = try? acquire(name, in: directory) else { return true }
+        withExtendedLifetime(lock) {}
+        return false
+    }
+
+    /// The directory: ours alone (root's, for a daemon), so no one else can hold or fake a lock in it.
+    private static func makeOwnDirectory(_ path: String) throws {
+        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+            throw HearthError.system("cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        var st = stat()
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR, st.st_uid == geteuid(), st.st_mode & 0o022 == 0 else {
+            throw HearthError.system("\(path) must be a directory of uid \(geteuid()) that no one else can write to")
+        }
+    }
+}
