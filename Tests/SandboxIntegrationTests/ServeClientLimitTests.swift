@@ -220,7 +220,9 @@ final class ServeClientLimitTests: XCTestCase {
         print("8 uploads of 40 MB: daemon RSS \(peak.firstRSSKiB / 1024) MB -> peak \(peak.maxRSSKiB / 1024) MB (+\(Int(growthMB)) MB); "
               + "\(latencies.count) warm invocations meanwhile, median \(Int(latencies[latencies.count / 2] * 1000)) ms, max \(Int((latencies.last ?? 0) * 1000)) ms")
         XCTAssertLessThan(growthMB, 150, "the bodies are on disk, not in the daemon's memory")
-        XCTAssertLessThan(latencies.last ?? 0, 0.5, "imports do not hold invocations up")
+        // A stall, not a speed: an import on the scheduler held every invocation for the whole import (seconds for
+        // these); a loaded box has answered one in 0.63 s while eight imports ran.
+        XCTAssertLessThan(latencies.last ?? 0, 2, "imports do not hold invocations up")
 
         // Eight concurrent downloads of a 40 MB package (GetFunction's Code.Location) are sent from the file,
         // not read into the daemon's memory (they took it from 50 to 362 MB).
