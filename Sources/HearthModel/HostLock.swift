@@ -13,17 +13,31 @@ public final class HostLock: Sendable {
         self.fd = fd
     }
 
-    deinit { close(fd) }
+    /// The file goes with the lock, so names used once (a test's bridge) do not pile up; one a killed daemon
+    /// left is taken over by the next holder and goes with it.
+    deinit {
+        unlink(path)
+        close(fd)
+    }
 
     /// The lock on `name` in `directory` (made if missing), or nil if a live process holds it.
     public static func acquire(_ name: String, in directory: String) throws -> HostLock? {
         try makeOwnDirectory(directory)
         let path = directory + "/" + name
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw HearthError.system("cannot open \(path): \(String(cString: strerror(errno)))") }
-        if flock(fd, LOCK_EX | LOCK_NB) == 0 { return HostLock(path: path, fd: fd) }
-        close(fd)
-        return nil
+        while true {
+            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            guard fd >= 0 else { throw HearthError.system("cannot open \(path): \(String(cString: strerror(errno)))") }
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+                close(fd)
+                return nil
+            }
+            // Its holder may have unlinked the file between our open and flock: a lock on that one holds nothing.
+            var held = stat(), named = stat()
+            if fstat(fd, &held) == 0, stat(path, &named) == 0, held.st_ino == named.st_ino, held.st_dev == named.st_dev {
+                return HostLock(path: path, fd: fd)
+            }
+            close(fd)
+        }
     }
 
     /// Whether a live process (this one included) holds the lock on `name`; checking does not keep it.

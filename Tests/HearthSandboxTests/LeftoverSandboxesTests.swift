@@ -20,6 +20,7 @@ final class LeftoverSandboxesTests: XCTestCase {
         var gone: UIDBlockLease? = try UIDBlockLease.acquire(directory: leases)
         XCTAssertEqual([own.block, other.block, gone?.block], [0, 1, 2], "each lease takes the first free block")
         gone = nil
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: leases).sorted(), ["0", "1"], "a released block's file goes with it")
         let dead = try deadPid()
         let cgroups = RecordingCgroups(names: [
             "sb-d0-00000000000000a0",  // this daemon's block: a previous owner's
