@@ -40,11 +40,9 @@ public final class HostLock: Sendable {
         }
     }
 
-    /// Whether a live process (this one included) holds the lock on `name`; checking does not keep it.
+    /// Whether a live process (this one included) holds the lock on `name`; a lock taken to check goes at once.
     public static func isHeld(_ name: String, in directory: String) -> Bool {
-        guard let lock = try? acquire(name, in: directory) else { return true }
-        withExtendedLifetime(lock) {}
-        return false
+        (try? acquire(name, in: directory)) == nil
     }
 
     /// The directory: ours alone (root's, for a daemon), so no one else can hold or fake a lock in it.

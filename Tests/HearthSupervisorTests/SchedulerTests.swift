@@ -482,6 +482,18 @@ final class SchedulerTests: XCTestCase {
         XCTAssertNil(state.failure)
     }
 
+    /// Every uid of the daemon's block in use is a throttle, like busy memory: IN_PROGRESS, not FAILED.
+    func testProvisionedConcurrencyBeyondTheUIDBlockStaysInProgress() async throws {
+        let bed = try makeBed(uids: 1) {
+            $0.put("f", version: "1")
+            $0.provision("f", qualifier: "1", count: 2)
+        }
+        await bed.scheduler.reconcileProvisioned()
+        let state = await bed.scheduler.provisionedState(function: "f", version: "1")
+        XCTAssertEqual(state.available, 1)
+        XCTAssertNil(state.failure, "IN_PROGRESS")
+    }
+
     /// Passes that overlap (a put, an idle pass, a provisioned sandbox replaced) start a missing sandbox once.
     func testOverlappingProvisionedPassesStartEachSandboxOnce() async throws {
         let bed = try makeBed {

@@ -210,11 +210,12 @@ private final class ForkedHolders: @unchecked Sendable {
     /// Stops forking, reaps every child, and says how many there were (once; later calls just answer).
     @discardableResult
     func stop() -> Int {
-        let first = lock.withLock { () -> Bool in
-            defer { stopped = true }
-            return !stopped
+        let wasStopped = lock.withLock { () -> Bool in
+            let was = stopped
+            stopped = true
+            return was
         }
-        if first { done.wait() }
+        if !wasStopped { done.wait() }
         return lock.withLock { forked }
     }
 }
