@@ -76,11 +76,11 @@ extension ServeAsyncTests {
 
     /// cron(30 1,2,3 * * ? *) in Europe/Berlin on 2027-03-28, when 02:00 CET becomes 03:00 CEST: it fires
     /// at 01:30 CET (00:30Z) and 03:30 CEST (01:30Z), and not at 02:30, which that day does not have. The
-    /// daemon's clock starts at 23:50Z the evening before and runs 120 times faster (--clock-start,
-    /// --clock-rate): the two hours pass in a minute. The scheduled times come back through the target's
+    /// daemon's clock starts at 00:00Z and runs 240 times faster (--clock-start, --clock-rate): the two
+    /// hours pass in 30 s. The scheduled times come back through the target's
     /// input as EventBridge Scheduler's <aws.scheduler.scheduled-time>.
     func testACronAcrossTheSpringTransitionSkipsTheMissingLocalTime() throws {
-        let daemon = try ServeDaemon(arguments: ["--clock-start", "2027-03-27T23:50:00Z", "--clock-rate", "120"])
+        let daemon = try ServeDaemon(arguments: ["--clock-start", "2027-03-28T00:00:00Z", "--clock-rate", "240"])
         defer { daemon.remove() }
         _ = try daemon.boto(schedulerPrelude("berlin") + """
             s.create_schedule(Name="night", ScheduleExpression="cron(30 1,2,3 * * ? *)", ScheduleExpressionTimezone="Europe/Berlin",
@@ -91,8 +91,8 @@ extension ServeAsyncTests {
         let fired = try records(daemon, "berlin", count: 2, within: 90)
         XCTAssertEqual(fired.compactMap { $0["at"] as? String }, ["2027-03-28T00:30:00Z", "2027-03-28T01:30:00Z"])
         XCTAssertEqual(fired.first?["arn"] as? String, "arn:aws:scheduler:us-east-1:000000000000:schedule/default/night")
-        // Half an hour of clock time (15 s) after the second: still two; the next is 00:30Z on the 29th.
-        Thread.sleep(forTimeInterval: 15)
+        // Half an hour of clock time (7.5 s) after the second: still two; the next is 23:30Z on the 28th.
+        Thread.sleep(forTimeInterval: 7.5)
         XCTAssertEqual(try records(daemon, "berlin", count: 2, within: 1).count, 2, "no fire for the 02:30 that did not exist")
     }
 
