@@ -59,10 +59,13 @@ public actor EventDispatcher {
     /// Per function, how many of its events may run since its last throttle.
     private var learnedLimit: [String: Int] = [:]
     private var stopping = false
+    /// Due events of a function held back by its learned limit, until one of its events finishes.
+    private var parked: [String: [Due]] = [:]
     private var loop: Task<Void, Never>?
     private var sleeper: CheckedContinuation<Void, Never>?
+    /// When the sleeping timer loop wakes by itself (on the dispatcher's clock).
+    private var sleepingUntil = Double.infinity
     private var timer: Task<Void, Never>?
-    private var woken = false
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
 
     public init(store: any EventStore, invoker: any EventInvoker, sender: (any DestinationSender)? = nil, options: Options = Options(),
@@ -107,16 +110,30 @@ public actor EventDispatcher {
         var change = extra
         change.add = new
         let added = try await store.commit(change).events
-        for (event, source) in zip(added, new) {
-            if payloadBytes + source.payload.count <= options.payloadCacheBytes {
-                payloads[event.id] = source.payload
-                payloadBytes += source.payload.count
-            }
-            track(event)
-            count("hearth_async_events_accepted_total", [("function", event.function)])
-        }
-        pump()
+        for (event, source) in zip(added, new) { adopt(event, payload: source.payload) }
         return added
+    }
+
+    /// One event from an Invoke (InvocationType Event): on disk when this returns, so its 202 may go.
+    /// The dispatcher takes it up after, off the caller's path: the 202 waits for the commit's thread
+    /// and no actor (the queue runs events by acceptance time, whichever is taken up first).
+    public nonisolated func accept(_ event: NewEvent) async throws -> QueuedEvent {
+        guard let queued = try await store.commit(QueueChange(add: [event])).events.first else {
+            throw EventStoreError("the event queue gave no id to an event it stored")
+        }
+        Task { await self.adopt(queued, payload: event.payload) }
+        return queued
+    }
+
+    /// An event just stored: tracked, its payload kept while the cache has room, started if it may.
+    private func adopt(_ event: QueuedEvent, payload: [UInt8]) {
+        if payloadBytes + payload.count <= options.payloadCacheBytes {
+            payloads[event.id] = payload
+            payloadBytes += payload.count
+        }
+        track(event)
+        count("hearth_async_events_accepted_total", [("function", event.function)])
+        pumpAndRearm()
     }
 
     public func failures(function: String?) async throws -> [FailedEvent] {
@@ -136,7 +153,7 @@ public actor EventDispatcher {
                                                payload: $0.payload, enqueuedAt: now) }
         }
         for event in try await store.commit(change).events { track(event) }
-        pump()
+        pumpAndRearm()
         return chosen.count
     }
 
@@ -158,18 +175,21 @@ public actor EventDispatcher {
         await withCheckedContinuation { idleWaiters.append($0) }
     }
 
-    /// Starts every due event that concurrency allows; when the next one is due.
+    /// Starts every due event that concurrency allows; when the next one is due, or nil when the rest
+    /// wait for a running event to finish (its `finish` pumps again). A function's events held back by
+    /// its learned limit are parked until one of its events finishes, so they never make the timer
+    /// loop go round while they wait.
     @discardableResult
     func pump() -> Double? {
         guard !stopping else { return nil }
         let now = clock()
-        var heldBack: [Due] = []
-        while inFlight < options.maxInFlight, let next = due.min, next.at <= now {
+        while let next = due.min, next.at <= now {
+            guard inFlight < options.maxInFlight else { return nil }
             _ = due.removeMin()
             guard var tracked = events[next.id], !tracked.running, tracked.event.notBefore == next.at else { continue }
             let function = tracked.event.function
             if let limit = learnedLimit[function], runningByFunction[function, default: 0] >= max(limit, 1) {
-                heldBack.append(next)
+                parked[function, default: []].append(next)
                 continue
             }
             tracked.running = true
@@ -179,14 +199,18 @@ public actor EventDispatcher {
             let event = tracked.event
             Task { await self.run(event) }
         }
-        for entry in heldBack { due.insert(entry) }
         return due.min?.at
+    }
+
+    /// Pumps, and wakes the timer loop only when what is due next comes before the loop would wake.
+    private func pumpAndRearm() {
+        guard let next = pump(), sleeper != nil, next < sleepingUntil else { return }
+        wake()
     }
 
     private func track(_ event: QueuedEvent) {
         events[event.id] = Tracked(event: event)
         due.insert(Due(at: event.notBefore, id: event.id))
-        wake()
     }
 
     /// One attempt of `event` (unless it may no longer run) and the recording of its outcome.
@@ -314,10 +338,12 @@ public actor EventDispatcher {
             events[event.id] = nil
             if let bytes = payloads.removeValue(forKey: event.id) { payloadBytes -= bytes.count }
         }
+        if let waiting = parked.removeValue(forKey: function) {
+            for entry in waiting { due.insert(entry) }
+        }
         for event in added.events { track(event) }
         if !added.deliveries.isEmpty { await deliveries?.add(added.deliveries) }
-        pump()
-        wake()
+        pumpAndRearm()
         if events.isEmpty {
             for waiter in idleWaiters { waiter.resume() }
             idleWaiters = []
@@ -388,37 +414,37 @@ public actor EventDispatcher {
 
     // MARK: the timer loop
 
+    /// Rounds of the timer loop so far (tests: a loop that spins shows here).
+    private(set) var loopRounds = 0
+
     private func runLoop() async {
         while !Task.isCancelled && !stopping {
+            loopRounds += 1
             let next = pump()
-            let delay = next.map { max(0, $0 - clock()) } ?? 3600
-            await sleep(min(delay, 3600))
+            let delay = min(next.map { max(0, $0 - clock()) } ?? 3600, 3600)
+            sleepingUntil = clock() + delay
+            await sleep(delay)
         }
     }
 
-    /// Sleeps `seconds`, or until `wake`.
+    /// Sleeps `seconds` of the dispatcher's clock, or until `wake`.
     private func sleep(_ seconds: Double) async {
-        if woken {
-            woken = false
-            return
-        }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             sleeper = continuation
             timer = Task {
                 try? await Task.sleep(nanoseconds: UInt64(seconds / max(self.options.pace, 1e-6) * 1e9))
+                // Cancelled: the loop was woken already, and may be asleep again on a new timer.
+                guard !Task.isCancelled else { return }
                 self.wake()
             }
         }
     }
 
     private func wake() {
-        if let sleeper {
-            self.sleeper = nil
-            timer?.cancel()
-            sleeper.resume()
-        } else {
-            woken = true
-        }
+        guard let sleeper else { return }
+        self.sleeper = nil
+        timer?.cancel()
+        sleeper.resume()
     }
 }
 

@@ -2,31 +2,35 @@ import Foundation
 import GRDB
 
 /// The queue in one SQLite file (WAL, synchronous=FULL): an acknowledged event is on disk. Writes that
-/// arrive while one is being synced are committed together in the next transaction (group commit),
-/// so a burst of Invokes pays one fsync per batch, not one each; readers never wait for a writer. A
-/// batch that only removes what ran (`QueueChange.mayWaitForTheNextSync`) is committed without a sync
-/// of its own, so an event's outcome does not hold the next event's acceptance behind a second fsync.
-public final class SQLiteEventStore: EventStore, ScheduleStore, @unchecked Sendable {
+/// arrive while one is being synced are committed together in the next transaction (group commit, on
+/// the committer's own thread), so a burst of Invokes pays one fsync per batch, not one each; readers
+/// never wait for a writer. A batch that only removes what ran (`QueueChange.mayWaitForTheNextSync`)
+/// is committed without a sync of its own, so an event's outcome does not hold the next event's
+/// acceptance behind a second fsync.
+public final class SQLiteEventStore: EventStore, ScheduleStore, Sendable {
     public let path: String
     private let pool: DatabasePool
-    private let lock = NSLock()
-    private var waiting: [(QueueChange, CheckedContinuation<QueueCommit, any Error>)] = []
-    private var flushing = false
+    private let committer: GroupCommitter<QueueChange, QueueCommit>
 
     public init(path: String) throws {
         self.path = path
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
+        let database: DatabasePool
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
+            database = try DatabasePool(path: path, configuration: configuration)
             // On the writer, after the pool's own WAL setup (which sets NORMAL, syncing only at
             // checkpoints): each commit syncs the WAL before an event is acknowledged.
-            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
-            try Self.migrator.migrate(pool)
+            try database.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+            try Self.migrator.migrate(database)
         } catch {
             throw EventStoreError("the event queue \(path) cannot be used: \(error)")
         }
+        pool = database
+        committer = GroupCommitter(name: "hearth-events") { batch in Self.commitRound(batch, pool: database, path: path) }
     }
+
+    deinit { committer.stop() }
 
     /// The writer's PRAGMA synchronous (2 is FULL), for tests.
     func writerSynchronousLevel() throws -> Int {
@@ -64,49 +68,26 @@ public final class SQLiteEventStore: EventStore, ScheduleStore, @unchecked Senda
     }
 
     public func commit(_ change: QueueChange) async throws -> QueueCommit {
-        try await withCheckedThrowingContinuation { continuation in
-            let start = lock.withLock {
-                waiting.append((change, continuation))
-                defer { flushing = true }
-                return !flushing
-            }
-            if start { Task.detached { await self.flush() } }
-        }
+        try await committer.submit(change)
     }
 
-    /// Commits whatever is waiting, one transaction per round, until nothing is.
-    private func flush() async {
-        while true {
-            let batch = takeWaiting()
-            if batch.isEmpty { return }
-            do {
-                // The level is set for each batch (a statement of a microsecond), so a batch that must be
-                // synced is, whatever the one before it did.
-                let synced = !batch.allSatisfy { $0.0.mayWaitForTheNextSync }
-                let added: [QueueCommit] = try await pool.writeWithoutTransaction { db in
-                    try db.execute(sql: synced ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
-                    var result: [QueueCommit] = []
-                    try db.inTransaction {
-                        result = try batch.map { try Self.apply($0.0, db) }
-                        return .commit
-                    }
-                    return result
+    /// One round of the committer: whatever was waiting, in one transaction.
+    private static func commitRound(_ batch: [QueueChange], pool: DatabasePool, path: String) -> Result<[QueueCommit], any Error> {
+        do {
+            // The level is set for each round (a statement of a microsecond), so a round that must be
+            // synced is, whatever the one before it did.
+            let synced = !batch.allSatisfy(\.mayWaitForTheNextSync)
+            return .success(try pool.writeWithoutTransaction { db in
+                try db.execute(sql: synced ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+                var result: [QueueCommit] = []
+                try db.inTransaction {
+                    result = try batch.map { try apply($0, db) }
+                    return .commit
                 }
-                for (i, item) in batch.enumerated() { item.1.resume(returning: added[i]) }
-            } catch {
-                let failure = EventStoreError("the event queue \(path) could not be written: \(error)")
-                for item in batch { item.1.resume(throwing: failure) }
-            }
-        }
-    }
-
-    /// What is waiting to be committed; when nothing is, the flush ends (the next commit starts one).
-    private func takeWaiting() -> [(QueueChange, CheckedContinuation<QueueCommit, any Error>)] {
-        lock.withLock {
-            let batch = waiting
-            waiting = []
-            if batch.isEmpty { flushing = false }
-            return batch
+                return result
+            })
+        } catch {
+            return .failure(EventStoreError("the event queue \(path) could not be written: \(error)"))
         }
     }
 

@@ -47,6 +47,7 @@ extension FunctionCatalog {
         record.lastModified = (Date().timeIntervalSince1970 * 1000).rounded() / 1000
         let stored = record
         try wrap { try state.putEventInvokeConfig(ref.name, stored) }
+        changed(ref.name)
         return stored
     }
 
@@ -68,6 +69,7 @@ extension FunctionCatalog {
     public func deleteEventInvokeConfig(_ ref: FunctionReference) throws(ServiceError) {
         let qualifier = ref.qualifier ?? "$LATEST"
         guard try wrap({ try state.deleteEventInvokeConfig(ref.name, qualifier) }) else { throw noConfig(ref.name, qualifier) }
+        changed(ref.name)
     }
 
     /// The qualifier a Put names, when the function and it exist ("The function doesn't exist." otherwise, as Lambda says).

@@ -27,6 +27,8 @@ public final class FunctionCatalog: Sendable {
     /// lock (a commit waiting on a busy disk must not hold up other functions' invocations). A change to
     /// a function drops its entries and counts in `changes`; a lookup that raced a change is not stored.
     private let resolved = Mutex<(changes: [String: Int], records: [String: [String: FunctionRecord]])>(([:], [:]))
+    /// What the queue reads to run each event (`eventRunSettings`), cached as `resolved` is.
+    private let eventRuns = Mutex<[String: [String: EventRunSettings]]>([:])
 
     /// Where an API client's ImageUri may point: the images directory and the ones the operator lists.
     public let imageRoots: ImageRoots
@@ -117,12 +119,30 @@ public final class FunctionCatalog: Sendable {
         return record
     }
 
-    /// A function's records changed (or it is gone): what is cached of it is dropped.
-    private func changed(_ name: String) {
+    /// A function's records or settings changed (or it is gone): what is cached of it is dropped.
+    func changed(_ name: String) {
         resolved.withLock { cache in
             cache.changes[name, default: 0] += 1
             cache.records[name] = nil
         }
+        eventRuns.withLock { $0[name] = nil }
+    }
+
+    /// What running an event of `ref` needs: its record, its event invoke configuration and the
+    /// function's reserved concurrency, read once and kept until the function changes (the queue asks
+    /// for every event it runs; reading them from SQLite each time cost more CPU than the run itself).
+    public func eventRunSettings(_ ref: FunctionReference) throws(ServiceError) -> EventRunSettings {
+        let qualifier = ref.qualifier ?? "$LATEST"
+        if let cached = eventRuns.withLock({ $0[ref.name]?[qualifier] }) { return cached }
+        let generation = resolved.withLock { $0.changes[ref.name, default: 0] }
+        let record = try resolve(ref)
+        var config: EventInvokeConfigRecord?
+        do { config = try eventInvokeConfig(ref) } catch where error.status == 404 { config = nil }
+        let settings = EventRunSettings(record: record, eventInvokeConfig: config, reservedConcurrency: try reservedConcurrency(ref.name))
+        // An alias with weights picks its version per invocation: not kept (as `resolve` does not keep it).
+        let cacheable = resolved.withLock { $0.records[ref.name]?[qualifier] != nil && $0.changes[ref.name, default: 0] == generation }
+        if cacheable { eventRuns.withLock { $0[ref.name, default: [:]][qualifier] = settings } }
+        return settings
     }
 
     /// The record, and whether it may be cached (an alias with weights picks a version each time).
@@ -349,6 +369,7 @@ public final class FunctionCatalog: Sendable {
             throw .invalidParameter("Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [\(Self.unreservedMinimum)].")
         }
         try wrap { try state.setReservedConcurrency(function, value) }
+        changed(function)
     }
 
     public func reservedConcurrency(_ function: String) throws(ServiceError) -> Int? {
@@ -359,6 +380,7 @@ public final class FunctionCatalog: Sendable {
     public func deleteReservedConcurrency(_ function: String) throws(ServiceError) {
         _ = try latest(function)
         try wrap { try state.setReservedConcurrency(function, nil) }
+        changed(function)
     }
 
     /// Lambda's checks (published versions only; within the function's reserved concurrency, else within

@@ -27,6 +27,8 @@ public protocol FunctionRegistry: FunctionReader {
     /// PutFunctionEventInvokeConfig (`replace`) or UpdateFunctionEventInvokeConfig.
     func putEventInvokeConfig(_ ref: FunctionReference, _ change: EventInvokeConfigChange, replace: Bool) throws(ServiceError) -> EventInvokeConfigRecord
     func deleteEventInvokeConfig(_ ref: FunctionReference) throws(ServiceError)
+    /// What the queue reads to run an event of `ref`, cached until the function changes.
+    func eventRunSettings(_ ref: FunctionReference) throws(ServiceError) -> EventRunSettings
     func createFunctionUrl(_ ref: FunctionReference, _ change: FunctionUrlChange) throws(ServiceError) -> FunctionUrlRecord
     func updateFunctionUrl(_ ref: FunctionReference, _ change: FunctionUrlChange) throws(ServiceError) -> FunctionUrlRecord
     func deleteFunctionUrl(_ ref: FunctionReference) throws(ServiceError)

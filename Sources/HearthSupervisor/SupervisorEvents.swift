@@ -4,8 +4,8 @@ import HearthRegistry
 import HearthState
 
 /// The durable queue's view of Hearth: a function's async settings from the registry, attempts through
-/// the scheduler (so they count against concurrency like any Invoke). Registry reads here are cached
-/// resolutions and WAL reads that never wait for a sync, as on the Invoke path.
+/// the scheduler (so they count against concurrency like any Invoke). The settings an event runs with
+/// come from the registry's cache, as an Invoke's resolution does.
 struct SchedulerEventInvoker: EventInvoker {
     let registry: any FunctionRegistry
     let scheduler: Scheduler
@@ -15,14 +15,12 @@ struct SchedulerEventInvoker: EventInvoker {
     func asyncSettings(function: String, qualifier: String?) async -> SettingsLookup {
         let ref = FunctionReference(name: function, qualifier: qualifier)
         do {
-            let record = try registry.resolve(ref)
-            var config: EventInvokeConfigRecord?
-            do { config = try registry.eventInvokeConfig(ref) } catch where error.status == 404 { config = nil }
-            let reserved = try registry.reservedConcurrency(function)
+            let run = try registry.eventRunSettings(ref)
+            let config = run.eventInvokeConfig
             return .found(AsyncSettings(maximumRetryAttempts: config?.maximumRetryAttempts ?? AsyncSettings.defaultRetryAttempts,
                                         maximumEventAgeSeconds: config?.maximumEventAgeInSeconds ?? AsyncSettings.defaultEventAgeSeconds,
-                                        onSuccess: config?.onSuccess, onFailure: config?.onFailure, deadLetter: record.deadLetterTargetArn,
-                                        reservedZero: reserved == 0))
+                                        onSuccess: config?.onSuccess, onFailure: config?.onFailure, deadLetter: run.record.deadLetterTargetArn,
+                                        reservedZero: run.reservedConcurrency == 0))
         } catch {
             return error.status == 404 ? .gone : .unavailable(error.message)
         }
@@ -54,8 +52,8 @@ extension Supervisor {
     public func enqueueEvent(_ ref: FunctionReference, requestId: String, payload: [UInt8]) async throws(ServiceError) {
         guard let events else { throw .service("this daemon has no event queue") }
         do {
-            try await events.enqueue([NewEvent(requestId: requestId, function: ref.name, qualifier: ref.qualifier, payload: payload,
-                                               enqueuedAt: clock.now().timeIntervalSince1970)])
+            _ = try await events.accept(NewEvent(requestId: requestId, function: ref.name, qualifier: ref.qualifier, payload: payload,
+                                                 enqueuedAt: clock.now().timeIntervalSince1970))
         } catch {
             throw .service("the event could not be queued: \(error)")
         }

@@ -263,4 +263,27 @@ final class ServeAsyncTests: XCTestCase {
         let empty = try runCLI(hearth, ["events", "lonely", "--endpoint", daemon.endpoint], environment: env)
         XCTAssertTrue(empty.stdout.contains("0 undelivered failures"), empty.stdout)
     }
+
+    /// What an event runs with is read again once it changes: after one event ran (its settings then
+    /// kept by the registry), reserved concurrency 0 sends the next one straight to failure handling.
+    func testAnEventRunsWithTheSettingsOfItsTimeNotThoseOfTheLastEvent() throws {
+        let daemon = try d()
+        _ = try daemon.boto(create("settled", "audit") + """
+            c.invoke(FunctionName="settled", InvocationType="Event", Payload=json.dumps({"n": 1}))
+            """)
+        XCTAssertEqual(try records(daemon, "settled", count: 1, within: 30).count, 1, "the first event ran")
+        let out = try daemon.boto("""
+            c.put_function_concurrency(FunctionName="settled", ReservedConcurrentExecutions=0)
+            out["id"] = c.invoke(FunctionName="settled", InvocationType="Event", Payload=json.dumps({"n": 2}))["ResponseMetadata"]["RequestId"]
+            """)
+        let requestId = try XCTUnwrap(out["id"] as? String)
+        let hearth = ServeDaemon.buildDirectory.appendingPathComponent("hearth")
+        var listed = ""
+        XCTAssertTrue(eventually(within: 30) {
+            listed = (try? runCLI(hearth, ["events", "settled", "--endpoint", daemon.endpoint], environment: ["PATH": "/usr/bin:/bin"]).stdout) ?? ""
+            return listed.contains(requestId)
+        }, listed)
+        XCTAssertTrue(listed.contains("ZeroReservedConcurrency"), listed)
+        XCTAssertEqual(try records(daemon, "settled", count: 2, within: 1).count, 1, "the second event did not run")
+    }
 }

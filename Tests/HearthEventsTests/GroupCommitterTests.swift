@@ -1,0 +1,56 @@
+import XCTest
+@testable import HearthEvents
+
+final class GroupCommitterTests: XCTestCase {
+    /// Changes submitted while a round runs go together in the next one, each caller gets its own
+    /// outcome, and a failed round fails only its own callers.
+    func testChangesWaitingDuringARoundGoTogetherInTheNext() async throws {
+        let rounds = RoundLog()
+        let committer = GroupCommitter<Int, Int>(name: "test-committer") { batch in
+            rounds.record(batch)
+            Thread.sleep(forTimeInterval: 0.05)
+            return batch.contains(-1) ? .failure(EventStoreError("refused")) : .success(batch.map { $0 * 10 })
+        }
+        defer { committer.stop() }
+        let first = Task { try await committer.submit(1) }
+        try await Task.sleep(nanoseconds: 10_000_000)
+        let outcomes = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+            for n in 2...20 { group.addTask { (n, try await committer.submit(n)) } }
+            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+        let firstOutcome = try await first.value
+        XCTAssertEqual(firstOutcome, 10)
+        XCTAssertEqual(outcomes, Dictionary(uniqueKeysWithValues: (2...20).map { ($0, $0 * 10) }))
+        let batches = rounds.batches
+        XCTAssertLessThan(batches.count, 19, "the 19 changes sent during the first round were grouped: \(batches)")
+        XCTAssertEqual(batches.flatMap { $0 }.sorted(), Array(1...20))
+
+        do {
+            _ = try await committer.submit(-1)
+            XCTFail("a failed round fails its callers")
+        } catch let error as EventStoreError {
+            XCTAssertEqual(error.description, "refused")
+        }
+        let after = try await committer.submit(3)
+        XCTAssertEqual(after, 30, "the next round is not held by the failed one")
+    }
+
+    func testAStoppedCommitterRefusesNewChanges() async throws {
+        let committer = GroupCommitter<Int, Int>(name: "test-committer") { .success($0) }
+        let seven = try await committer.submit(7)
+        XCTAssertEqual(seven, 7)
+        committer.stop()
+        do {
+            _ = try await committer.submit(8)
+            XCTFail("a stopped committer takes nothing")
+        } catch is GroupCommitterStopped {}
+    }
+}
+
+/// The batches a committer's rounds were given, in order.
+private final class RoundLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var log: [[Int]] = []
+    func record(_ batch: [Int]) { lock.withLock { log.append(batch) } }
+    var batches: [[Int]] { lock.withLock { log } }
+}
