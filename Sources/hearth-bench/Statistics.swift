@@ -26,6 +26,7 @@ func reportingLeaks(_ body: () throws -> Void) throws {
     try body()
     let after = HostResources.take()
     let leaked = after.mounts != before.mounts || after.cgroups != before.cgroups || after.networkNamespaces != before.networkNamespaces
+        || after.loopDevices > before.loopDevices
     print("")
-    print(leaked ? "# LEAK: before \(before); after \(after)" : "# leak check: \(after) (mounts, cgroups, network namespaces as before)")
+    print(leaked ? "# LEAK: before \(before); after \(after)" : "# leak check: \(after) (mounts, cgroups, network namespaces, loop devices as before)")
 }
