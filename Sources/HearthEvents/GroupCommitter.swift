@@ -1,4 +1,5 @@
 import Foundation
+import HearthModel
 
 /// Commits what callers submit on a thread of its own, everything waiting in one round (group commit).
 /// A round blocks for the disk's sync; a thread rather than a task, so no executor is held meanwhile,
@@ -15,12 +16,7 @@ final class GroupCommitter<Change: Sendable, Outcome: Sendable>: @unchecked Send
 
     init(name: String, round: @escaping Round) {
         self.round = round
-        let thread = Thread { [self] in
-            // Named from inside: a name given before start does not reach the thread on Linux.
-            Thread.current.name = name
-            loop()
-        }
-        thread.start()
+        Thread.startNamed(name) { [self] in loop() }
     }
 
     /// Commits `change` with whatever else is waiting; its outcome once the round is done.

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CSyscalls
 import Foundation
+import HearthModel
 
 /// One thread that watches every sandbox's pidfd and output pipe with epoll,
 /// so a thousand idle sandboxes cost no thread each.
@@ -19,9 +20,7 @@ final class SandboxWatcher: @unchecked Sendable {
     private init() {
         epollFd = hearth_epoll_create()
         precondition(epollFd >= 0, "epoll_create1: \(String(cString: strerror(errno)))")
-        let thread = Thread { [unowned self] in self.loop() }
-        thread.name = "hearth-sandbox-watcher"
-        thread.start()
+        Thread.startNamed("hearth-watcher") { [unowned self] in self.loop() }
     }
 
     /// Calls `handler` whenever `fd` is readable (or hung up). With `once`, only the first time.

@@ -75,9 +75,7 @@ public final class EphemeralDisks: @unchecked Sendable {
         close(try makeDisk(sizeMB: LambdaLimits.ephemeralStorageMB.lowerBound))
         if spares > 0 {
             sizes = [LambdaLimits.ephemeralStorageMB.lowerBound]
-            let thread = Thread { [weak self] in self?.refillLoop() }
-            thread.name = "hearth-tmp-disks"
-            thread.start()
+            Thread.startNamed("hearth-tmpdisks") { [weak self] in self?.refillLoop() }
         }
     }
 
