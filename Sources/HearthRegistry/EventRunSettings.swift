@@ -1,3 +1,4 @@
+import HearthModel
 import HearthState
 
 /// What the durable queue reads to run an event: the version it names (its dead-letter target), its
@@ -11,5 +12,14 @@ public struct EventRunSettings: Sendable {
         self.record = record
         self.eventInvokeConfig = eventInvokeConfig
         self.reservedConcurrency = reservedConcurrency
+    }
+}
+
+extension FunctionRegistry {
+    /// `ref`'s settings as stored now (`record`: the version it resolved to), without a cache.
+    public func readEventRunSettings(_ ref: FunctionReference, record: FunctionRecord) throws(ServiceError) -> EventRunSettings {
+        var config: EventInvokeConfigRecord?
+        do { config = try eventInvokeConfig(ref) } catch where error.status == 404 { config = nil }
+        return EventRunSettings(record: record, eventInvokeConfig: config, reservedConcurrency: try reservedConcurrency(ref.name))
     }
 }

@@ -26,9 +26,13 @@ public final class FunctionCatalog: Sendable {
     /// Resolved references by function, then qualifier, so an invocation reads neither SQLite nor its
     /// lock (a commit waiting on a busy disk must not hold up other functions' invocations). A change to
     /// a function drops its entries and counts in `changes`; a lookup that raced a change is not stored.
-    private let resolved = Mutex<(changes: [String: Int], records: [String: [String: FunctionRecord]])>(([:], [:]))
-    /// What the queue reads to run each event (`eventRunSettings`), cached as `resolved` is.
-    private let eventRuns = Mutex<[String: [String: EventRunSettings]]>([:])
+    /// `events` holds, the same way, what the queue reads besides the record to run each event.
+    private let resolved = Mutex<(changes: [String: Int], records: [String: [String: FunctionRecord]],
+                                  events: [String: [String: EventSettings]])>(([:], [:], [:]))
+    private struct EventSettings: Sendable {
+        var config: EventInvokeConfigRecord?
+        var reserved: Int?
+    }
 
     /// Where an API client's ImageUri may point: the images directory and the ones the operator lists.
     public let imageRoots: ImageRoots
@@ -124,8 +128,8 @@ public final class FunctionCatalog: Sendable {
         resolved.withLock { cache in
             cache.changes[name, default: 0] += 1
             cache.records[name] = nil
+            cache.events[name] = nil
         }
-        eventRuns.withLock { $0[name] = nil }
     }
 
     /// What running an event of `ref` needs: its record, its event invoke configuration and the
@@ -133,16 +137,16 @@ public final class FunctionCatalog: Sendable {
     /// for every event it runs; reading them from SQLite each time cost more CPU than the run itself).
     public func eventRunSettings(_ ref: FunctionReference) throws(ServiceError) -> EventRunSettings {
         let qualifier = ref.qualifier ?? "$LATEST"
-        if let cached = eventRuns.withLock({ $0[ref.name]?[qualifier] }) { return cached }
-        let generation = resolved.withLock { $0.changes[ref.name, default: 0] }
         let record = try resolve(ref)
-        var config: EventInvokeConfigRecord?
-        do { config = try eventInvokeConfig(ref) } catch where error.status == 404 { config = nil }
-        let settings = EventRunSettings(record: record, eventInvokeConfig: config, reservedConcurrency: try reservedConcurrency(ref.name))
-        // An alias with weights picks its version per invocation: not kept (as `resolve` does not keep it).
-        let cacheable = resolved.withLock { $0.records[ref.name]?[qualifier] != nil && $0.changes[ref.name, default: 0] == generation }
-        if cacheable { eventRuns.withLock { $0[ref.name, default: [:]][qualifier] = settings } }
-        return settings
+        let (cached, changes) = resolved.withLock { ($0.events[ref.name]?[qualifier], $0.changes[ref.name, default: 0]) }
+        if let cached { return EventRunSettings(record: record, eventInvokeConfig: cached.config, reservedConcurrency: cached.reserved) }
+        let read = try readEventRunSettings(ref, record: record)
+        resolved.withLock { cache in
+            if cache.changes[ref.name, default: 0] == changes {
+                cache.events[ref.name, default: [:]][qualifier] = EventSettings(config: read.eventInvokeConfig, reserved: read.reservedConcurrency)
+            }
+        }
+        return read
     }
 
     /// The record, and whether it may be cached (an alias with weights picks a version each time).

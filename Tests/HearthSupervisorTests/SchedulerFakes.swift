@@ -267,9 +267,7 @@ final class FakeFunctionRegistry: FunctionRegistry {
         eventConfigs.withLock { $0[ref.name + ":" + (ref.qualifier ?? "$LATEST")] = nil }
     }
     func eventRunSettings(_ ref: FunctionReference) throws(ServiceError) -> EventRunSettings {
-        var config: EventInvokeConfigRecord?
-        do { config = try eventInvokeConfig(ref) } catch where error.status == 404 { config = nil }
-        return EventRunSettings(record: try resolve(ref), eventInvokeConfig: config, reservedConcurrency: try reservedConcurrency(ref.name))
+        try readEventRunSettings(ref, record: try resolve(ref))
     }
     func createFunctionUrl(_ ref: FunctionReference, _ change: FunctionUrlChange) throws(ServiceError) -> FunctionUrlRecord { throw Self.unused }
     func updateFunctionUrl(_ ref: FunctionReference, _ change: FunctionUrlChange) throws(ServiceError) -> FunctionUrlRecord { throw Self.unused }

@@ -265,7 +265,8 @@ final class ServeAsyncTests: XCTestCase {
     }
 
     /// What an event runs with is read again once it changes: after one event ran (its settings then
-    /// kept by the registry), reserved concurrency 0 sends the next one straight to failure handling.
+    /// kept by the registry), reserved concurrency 0 sends the next one straight to failure handling;
+    /// without it again, and with an on-success destination, the next one runs and its record arrives.
     func testAnEventRunsWithTheSettingsOfItsTimeNotThoseOfTheLastEvent() throws {
         let daemon = try d()
         _ = try daemon.boto(create("settled", "audit") + """
@@ -285,5 +286,18 @@ final class ServeAsyncTests: XCTestCase {
         }, listed)
         XCTAssertTrue(listed.contains("ZeroReservedConcurrency"), listed)
         XCTAssertEqual(try records(daemon, "settled", count: 2, within: 1).count, 1, "the second event did not run")
+
+        _ = try daemon.boto("""
+            c.delete_function_concurrency(FunctionName="settled")
+            c.invoke(FunctionName="settled", InvocationType="Event", Payload=json.dumps({"n": 3}))
+            """)
+        XCTAssertEqual(try records(daemon, "settled", count: 2, within: 30).last?["n"] as? Int, 3, "the third event ran")
+        _ = try daemon.boto(create("settled-to", "audit") + """
+            to = c.get_function(FunctionName="settled-to")["Configuration"]["FunctionArn"]
+            c.put_function_event_invoke_config(FunctionName="settled", DestinationConfig={"OnSuccess": {"Destination": to}})
+            c.invoke(FunctionName="settled", InvocationType="Event", Payload=json.dumps({"n": 4}))
+            """)
+        let success = try records(daemon, "settled-to", count: 1, within: 30).first
+        XCTAssertEqual((success?["requestPayload"] as? [String: Any])?["n"] as? Int, 4, "its success record reached the new destination")
     }
 }
