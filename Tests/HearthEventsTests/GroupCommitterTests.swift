@@ -35,15 +35,35 @@ final class GroupCommitterTests: XCTestCase {
         XCTAssertEqual(after, 30, "the next round is not held by the failed one")
     }
 
-    func testAStoppedCommitterRefusesNewChanges() async throws {
-        let committer = GroupCommitter<Int, Int>(name: "test-committer") { .success($0) }
-        let seven = try await committer.submit(7)
-        XCTAssertEqual(seven, 7)
+    /// Stopping commits what is already waiting, then refuses what comes after.
+    func testStopCommitsWhatIsWaitingAndRefusesWhatComesAfter() async throws {
+        let committer = GroupCommitter<Int, Int>(name: "test-committer") { batch in
+            Thread.sleep(forTimeInterval: 0.1)
+            return .success(batch)
+        }
+        let running = Task { try await committer.submit(1) }
+        try await Task.sleep(nanoseconds: 20_000_000)
+        let waiting = Task { try await committer.submit(2) }
+        try await Task.sleep(nanoseconds: 20_000_000)
         committer.stop()
+        let outcomes = (try await running.value, try await waiting.value)
+        XCTAssertEqual([outcomes.0, outcomes.1], [1, 2])
         do {
             _ = try await committer.submit(8)
             XCTFail("a stopped committer takes nothing")
         } catch is GroupCommitterStopped {}
+    }
+
+    /// A round that answers for fewer changes than it was given fails each of its callers; none waits forever.
+    func testARoundThatAnswersForTooFewChangesFailsItsCallers() async throws {
+        let committer = GroupCommitter<Int, Int>(name: "test-committer") { .success(Array($0.dropLast())) }
+        defer { committer.stop() }
+        do {
+            _ = try await committer.submit(1)
+            XCTFail("no outcome for the change")
+        } catch let error as GroupCommitterMismatch {
+            XCTAssertEqual(error.description, "a commit of 1 changes gave 0 outcomes")
+        }
     }
 }
 
