@@ -42,23 +42,56 @@ public struct HostResources: Equatable, Sendable, CustomStringConvertible {
         return own.reduce(0) { $0 + countDirectories($1) }
     }
 
+    /// The cgroup directories and mounts counted, by name, each as often as it occurs. A run may sweep
+    /// what a dead process left before it (a daemon's start, `hearth compare`'s engine), so counts alone
+    /// can drop across a clean run; what the run itself left is what `added(since:)` names.
+    public struct Inventory: Sendable {
+        public var cgroups: [String: Int]
+        public var mounts: [String: Int]
+
+        public static func take() -> Inventory {
+            var cgroups: [String: Int] = [:], mounts: [String: Int] = [:]
+            if let layout = try? CgroupLayout.current() {
+                for own in layout.v1.map(\.ownDirectory) + (layout.unifiedOwnDirectory.map { [$0] } ?? []) {
+                    for dir in directories(own) { cgroups[dir, default: 0] += 1 }
+                }
+            }
+            // A mountinfo line without its mount ids (fields 1 and 2), which a remount changes.
+            for line in procFile("/proc/self/mountinfo").split(separator: "\n") {
+                mounts[line.split(separator: " ").dropFirst(2).joined(separator: " "), default: 0] += 1
+            }
+            return Inventory(cgroups: cgroups, mounts: mounts)
+        }
+
+        /// What is here now and was not (or not as often) in `earlier`, cgroups first.
+        public func added(since earlier: Inventory) -> [String] {
+            func more(_ now: [String: Int], _ then: [String: Int]) -> [String] {
+                now.filter { $0.value > then[$0.key, default: 0] }.keys.sorted()
+            }
+            return more(cgroups, earlier.cgroups) + more(mounts, earlier.mounts)
+        }
+    }
+
+    /// Directories below `path`, itself included, by path.
+    static func directories(_ path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var found = [path]
+        while let entry = readdir(dir) {
+            guard entry.pointee.d_type == UInt8(DT_DIR) else { continue }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name == "." || name == ".." { continue }
+            found += directories(path + "/" + name)
+        }
+        return found
+    }
+
     public var description: String {
         "mounts \(mounts), cgroups \(cgroups), network namespaces \(networkNamespaces), loop devices \(loopDevices), open fds \(openFds)"
     }
 
     /// Directories below `path`, itself included; never leaves its filesystem (cgroupfs has no links).
-    static func countDirectories(_ path: String) -> Int {
-        guard let dir = opendir(path) else { return 0 }
-        defer { closedir(dir) }
-        var count = 1
-        while let entry = readdir(dir) {
-            guard entry.pointee.d_type == UInt8(DT_DIR) else { continue }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name == "." || name == ".." { continue }
-            count += countDirectories(path + "/" + name)
-        }
-        return count
-    }
+    static func countDirectories(_ path: String) -> Int { directories(path).count }
 
     static func networkNamespaceCount() -> Int {
         var seen = Set<String>()

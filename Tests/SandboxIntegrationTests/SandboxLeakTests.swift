@@ -55,11 +55,34 @@ final class SandboxLeakTests: XCTestCase {
         let harness = try SandboxHarness.make()
         defer { harness.tearDown() }
         let before = try harness.settledResources()
-        let cgroup = try harness.engine.cgroups.createSandboxCgroup(id: SandboxIdentity.newID(), limits: SandboxHarness.defaultLimits)
+        let inventory = HostResources.Inventory.take()
+        let id = SandboxIdentity.newID()
+        let cgroup = try harness.engine.cgroups.createSandboxCgroup(id: id, limits: SandboxHarness.defaultLimits)
         let during = HostResources.take()
         XCTAssertEqual(during.cgroups - before.cgroups, cgroup.procsFiles.count, "one more directory in each hierarchy: \(cgroup.procsFiles)")
+        let added = HostResources.Inventory.take().added(since: inventory)
+        XCTAssertEqual(added.count, cgroup.procsFiles.count, "\(added)")
+        XCTAssertTrue(added.allSatisfy { $0.hasSuffix("/" + id) }, "by name: \(added)")
         try cgroup.remove()
         XCTAssertEqual(HostResources.take(), before)
+        XCTAssertEqual(HostResources.Inventory.take().added(since: inventory), [])
+    }
+
+    func testTheInventoryNamesAMountLeftBehindAndNotOneGone() throws {
+        guard geteuid() == 0 else { throw XCTSkip("mounting a tmpfs needs root") }
+        let point = NSTemporaryDirectory() + "hearth-inventory-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: point) }
+        let before = HostResources.Inventory.take()
+        XCTAssertEqual(mount("tmpfs", point, "tmpfs", 0, "size=1m"), 0, String(cString: strerror(errno)))
+        let mounted = HostResources.Inventory.take()
+        XCTAssertEqual(umount2(point, 0), 0)
+        let added = mounted.added(since: before)
+        XCTAssertEqual(added.count, 1, "\(added)")
+        XCTAssertTrue(added.first?.contains(" \(point) ") ?? false, "\(added)")
+        // A mount gone since (what a sweep of a dead process's leftovers does) is no leak.
+        XCTAssertEqual(before.added(since: mounted), [])
+        XCTAssertEqual(HostResources.Inventory.take().added(since: before), [])
     }
 
     func testPreparedSlotsGiveEachLiveSandboxItsOwnNamespaceAndLeaveNothing() throws {
