@@ -140,6 +140,8 @@ final class SupervisorEventTests: XCTestCase {
             try await supervisor.enqueueEvent(FunctionReference(name: "f"), requestId: "req-\(i)", payload: Array("{}".utf8))
         }
         await eventually("one runs") { invocations(launcher, "f") == 1 }
+        // Each accepted event is taken up by the dispatcher just after its commit: the last may still be on its way.
+        await eventually("the other four wait") { await supervisor.queueStats()?.queued["f"] == 4 }
         let stats = await supervisor.queueStats()
         XCTAssertEqual(stats?.running, 1)
         XCTAssertEqual(stats?.queued["f"], 4)
