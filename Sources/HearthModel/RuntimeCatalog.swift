@@ -10,8 +10,8 @@ public struct RuntimeInfo: Sendable, Equatable {
     public static func == (a: RuntimeInfo, b: RuntimeInfo) -> Bool { a.image == b.image && a.executionEnvironment == b.executionEnvironment }
 }
 
-/// Every name runs the version it says: Python 3.11 and Node.js 18 are Debian 12's, Python 3.13, Ruby 3.3
-/// and Node.js 20 Debian 13's, Python 3.14 and Node.js 24 Debian forky's, Node.js 22 Node's own build
+/// Every name runs the version it says: Python 3.11 and Node.js 18 are Debian 12's, Python 3.13, Ruby 3.3,
+/// Java 21 and Node.js 20 Debian 13's, Python 3.14 and Node.js 24 Debian forky's, Node.js 22 Node's own build
 /// (scripts/build-images); a name Hearth has no honest image for is refused.
 public enum RuntimeCatalog {
     /// What Lambda's managed runtimes start with besides (their start script's shell leaves PWD and SHLVL).
@@ -36,13 +36,15 @@ public enum RuntimeCatalog {
         ("GEM_HOME", "/var/runtime"), ("GEM_PATH", "/var/task/vendor/bundle/ruby/3.3.0:/opt/ruby/gems/3.3.0:/var/runtime:/var/runtime/ruby/3.3.0"),
         ("RUBYLIB", "/var/task:/var/runtime/lib:/opt/ruby/lib"),
     ] + managedEnvironment)
+    /// Lambda's Java runtime starts the JVM itself: no shell's PWD or SHLVL, no search path variables.
+    static let java21 = RuntimeInfo(image: "java21", executionEnvironment: "AWS_Lambda_java21", extraEnvironment: [])
     static let provided = RuntimeInfo(image: "provided", executionEnvironment: nil, extraEnvironment: [])
 
     /// Lambda identifiers first, then the short names.
     public static let names: [(String, RuntimeInfo)] = [
         ("python3.11", python311), ("python3.13", python313), ("python3.14", python314),
         ("nodejs18.x", node18), ("nodejs20.x", node20), ("nodejs22.x", node22), ("nodejs24.x", node24), ("ruby3.3", ruby33),
-        ("provided.al2023", provided), ("provided.al2", provided),
+        ("java21", java21), ("provided.al2023", provided), ("provided.al2", provided),
         ("python3", python311), ("python", python311), ("nodejs", node18), ("node", node18), ("provided", provided),
     ]
 

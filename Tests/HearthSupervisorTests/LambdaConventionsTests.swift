@@ -174,9 +174,12 @@ final class LambdaConventionsTests: XCTestCase {
         XCTAssertThrowsError(try RuntimeCatalog.lookup("python3.12"), "no Debian suite or PyPI build has Python 3.12: refused, not mislabelled")
         XCTAssertEqual(try RuntimeCatalog.lookup("provided.al2023").image, "provided")
         XCTAssertEqual(try RuntimeCatalog.lookup("provided").image, "provided")
-        XCTAssertThrowsError(try RuntimeCatalog.lookup("java21")) { error in
-            XCTAssertTrue("\(error)".contains("unknown runtime 'java21'"))
-            XCTAssertTrue("\(error)".contains("python3.11, python3.13, python3.14, nodejs18.x, nodejs20.x, nodejs22.x, nodejs24.x, ruby3.3"), "the error lists the known runtimes")
+        XCTAssertEqual(try RuntimeCatalog.lookup("java21").image, "java21")
+        XCTAssertEqual(try RuntimeCatalog.lookup("java21").executionEnvironment, "AWS_Lambda_java21")
+        XCTAssertThrowsError(try RuntimeCatalog.lookup("java17"), "Debian 13's OpenJDK is 21: java17 is refused, not mislabelled")
+        XCTAssertThrowsError(try RuntimeCatalog.lookup("java8.al2")) { error in
+            XCTAssertTrue("\(error)".contains("unknown runtime 'java8.al2'"))
+            XCTAssertTrue("\(error)".contains("python3.11, python3.13, python3.14, nodejs18.x, nodejs20.x, nodejs22.x, nodejs24.x, ruby3.3, java21"), "the error lists the known runtimes")
         }
     }
 

@@ -264,6 +264,111 @@ final class HearthRunTests: SandboxTestCase {
         XCTAssertEqual(missing.json["errorType"] as? String, "Init<NoMethodError>", missing.stdout)
     }
 
+    /// java21: a RequestHandler class named without a method, its POJO event and result converted by Jackson, a
+    /// helper class from a jar in lib/, the logger's lines in the log; a RequestStreamHandler; an exception
+    /// with its cause, as Lambda's Java documents report them; a class that is not there is an init error.
+    func testJavaHandlersAsLambdasJavaRuntimeCallsThem() throws {
+        try writeJava()
+        let greet = try hearthRun(["--zip", "FIX/java.zip", "--runtime", "java21", "--handler", "example.Greeter",
+                                   "--event", "FIX/person.json", "--memory", "256"])
+        XCTAssertEqual(greet.status, 0, greet.stderr)
+        XCTAssertEqual(greet.json["message"] as? String, "Hello, Ada (36)", greet.stdout)
+        XCTAssertTrue((greet.json["version"] as? String ?? "").hasPrefix("21."), greet.stdout)
+        XCTAssertEqual(greet.json["env"] as? String, "AWS_Lambda_java21")
+        XCTAssertEqual(greet.json["memory"] as? Int, 256)
+        XCTAssertTrue(greet.stderr.contains("greeting Ada"), "the logger's line is in the log: \(greet.stderr)")
+
+        let upper = try hearthRun(["--zip", "FIX/java.zip", "--runtime", "java21", "--handler", "example.Upper", "--event", "FIX/event.json"])
+        XCTAssertEqual(upper.status, 0, upper.stderr)
+        XCTAssertEqual(upper.json["NAME"] as? String, "ADA", "the stream handler's bytes are the result: \(upper.stdout)")
+
+        let failing = try hearthRun(["--zip", "FIX/java.zip", "--runtime", "java21", "--handler", "example.Failing::handle", "--event", "FIX/person.json"])
+        XCTAssertEqual(failing.status, 1)
+        XCTAssertEqual(failing.json["errorType"] as? String, "java.lang.IllegalStateException", failing.stdout)
+        XCTAssertEqual(failing.json["errorMessage"] as? String, "no greeting for Ada")
+        XCTAssertEqual((failing.json["stackTrace"] as? [String])?.first, "example.Failing.handle(Failing.java:5)", failing.stdout)
+        let cause = failing.json["cause"] as? [String: Any]
+        XCTAssertEqual(cause?["errorType"] as? String, "java.io.IOException", failing.stdout)
+        XCTAssertEqual(cause?["errorMessage"] as? String, "the greeting store is down")
+
+        let missing = try hearthRun(["--zip", "FIX/java.zip", "--runtime", "java21", "--handler", "example.Nowhere"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertEqual(missing.json["errorType"] as? String, "java.lang.ClassNotFoundException", missing.stdout)
+        XCTAssertEqual(missing.json["errorMessage"] as? String, "Class not found: example.Nowhere")
+    }
+
+    /// The Java package: classes at its root, a helper's class in lib/helper.jar only.
+    func writeJava() throws {
+        let dir = try fixtureDirectory()
+        guard !FileManager.default.fileExists(atPath: dir + "/java.zip") else { return }
+        let src = dir + "/java-src/example", classes = dir + "/java"
+        try FileManager.default.createDirectory(atPath: src + "/lib", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: classes + "/lib", withIntermediateDirectories: true)
+        try """
+            package example.lib;
+
+            public final class Helper {
+                public static String greet(String name, int age) { return "Hello, " + name + " (" + age + ")"; }
+            }
+            """.write(toFile: src + "/lib/Helper.java", atomically: true, encoding: .utf8)
+        try """
+            package example;
+
+            import com.amazonaws.services.lambda.runtime.Context;
+            import com.amazonaws.services.lambda.runtime.RequestHandler;
+
+            public class Greeter implements RequestHandler<Greeter.Person, Greeter.Greeting> {
+                public static class Person { public String name; public int age; }
+                public static class Greeting { public String message; public String version; public String env; public int memory; }
+
+                @Override
+                public Greeting handleRequest(Person person, Context context) {
+                    context.getLogger().log("greeting " + person.name + "\\n");
+                    Greeting g = new Greeting();
+                    g.message = example.lib.Helper.greet(person.name, person.age);
+                    g.version = System.getProperty("java.version");
+                    g.env = System.getenv("AWS_EXECUTION_ENV");
+                    g.memory = context.getMemoryLimitInMB();
+                    return g;
+                }
+            }
+            """.write(toFile: src + "/Greeter.java", atomically: true, encoding: .utf8)
+        try """
+            package example;
+
+            import com.amazonaws.services.lambda.runtime.Context;
+            import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
+            import java.io.IOException;
+            import java.io.InputStream;
+            import java.io.OutputStream;
+            import java.nio.charset.StandardCharsets;
+
+            public class Upper implements RequestStreamHandler {
+                @Override
+                public void handleRequest(InputStream in, OutputStream out, Context context) throws IOException {
+                    out.write(new String(in.readAllBytes(), StandardCharsets.UTF_8).toUpperCase().getBytes(StandardCharsets.UTF_8));
+                }
+            }
+            """.write(toFile: src + "/Upper.java", atomically: true, encoding: .utf8)
+        try """
+            package example;
+
+            public class Failing {
+                public String handle(java.util.Map<String, Object> person) {
+                    throw new IllegalStateException("no greeting for " + person.get("name"), new java.io.IOException("the greeting store is down"));
+                }
+            }
+            """.write(toFile: src + "/Failing.java", atomically: true, encoding: .utf8)
+        try RuntimeImages.compileJava([src + "/Greeter.java", src + "/Upper.java", src + "/Failing.java", src + "/lib/Helper.java"], into: classes)
+        for step in [["/usr/bin/jar", "--create", "--file", classes + "/lib/helper.jar", "-C", classes, "example/lib/Helper.class"],
+                     ["/bin/rm", "-r", classes + "/example/lib"],
+                     ["/usr/bin/zip", "-q", "-r", dir + "/java.zip", "."]] {
+            let (status, out) = try RuntimeImages.run(step[0], Array(step.dropFirst()), cwd: classes)
+            guard status == 0 else { throw XCTSkip("\(step[0]) failed: \(out)") }
+        }
+        try #"{"name": "Ada", "age": 36, "unknown": true}"#.write(toFile: dir + "/person.json", atomically: true, encoding: .utf8)
+    }
+
     /// A function that says which Python and which boto3 run it.
     func write313() throws {
         let dir = try fixtureDirectory()

@@ -25,6 +25,20 @@ enum RuntimeImages {
     }
 
     /// Runs `tool` to its end; its status and its stdout and stderr together, in order.
+    /// Compiles a function's Java sources with the host's javac (scripts/setup installs it) into `directory`,
+    /// for Java 17 bytecode as the java21 image's own loop is; the aws-lambda-java-core interfaces they use come
+    /// from the runtime's sources (images/java21/src) and go into `directory` too, as a package bundles them.
+    static func compileJava(_ sources: [String], into directory: String) throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/javac") else {
+            throw XCTSkip("javac is missing (scripts/setup installs openjdk-17-jdk-headless)")
+        }
+        let runtimeSources = repository.appendingPathComponent("images/java21/src").path
+        let (status, out) = try run("/usr/bin/javac", ["--release", "17", "-nowarn", "-sourcepath", runtimeSources, "-d", directory] + sources)
+        guard status == 0 else {
+            throw NSError(domain: "RuntimeImages", code: Int(status), userInfo: [NSLocalizedDescriptionKey: "javac failed: \(out)"])
+        }
+    }
+
     static func run(_ tool: String, _ args: [String], cwd: String? = nil, environment: [String: String]? = nil) throws -> (Int32, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: tool)

@@ -9,7 +9,7 @@ final class RuntimeParityTests: XCTestCase {
     nonisolated(unsafe) static var setupError: Error?
     nonisolated(unsafe) static var fixtures = ""
 
-    static let runtimes = ["python3.11", "python3.13", "python3.14", "nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x", "ruby3.3"]
+    static let runtimes = ["python3.11", "python3.13", "python3.14", "nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x", "ruby3.3", "java21"]
 
     static let python = """
         import os
@@ -64,6 +64,35 @@ final class RuntimeParityTests: XCTestCase {
         end
         """
 
+    /// Compiled against the runtime's own sources (images/java21/src), whose interfaces go into the package as
+    /// they do when a package bundles aws-lambda-java-core.
+    static let java = """
+        import com.amazonaws.services.lambda.runtime.Context;
+        import java.util.LinkedHashMap;
+        import java.util.Map;
+
+        public class Handlers {
+            public Object echo(Object event, Context context) { return event; }
+
+            public Map<String, Object> introspect(Map<String, Object> event, Context context) {
+                Map<String, Object> ctx = new LinkedHashMap<>();
+                ctx.put("aws_request_id", context.getAwsRequestId());
+                ctx.put("function_name", context.getFunctionName());
+                ctx.put("function_version", context.getFunctionVersion());
+                ctx.put("invoked_function_arn", context.getInvokedFunctionArn());
+                ctx.put("log_group_name", context.getLogGroupName());
+                ctx.put("log_stream_name", context.getLogStreamName());
+                ctx.put("memory_limit_in_mb", String.valueOf(context.getMemoryLimitInMB()));
+                ctx.put("remaining_time_in_millis", context.getRemainingTimeInMillis());
+                return Map.of("ctx", ctx, "environment", System.getenv());
+            }
+
+            public Object fail(Object event, Context context) { throw new RuntimeException("Error: some_error_msg"); }
+
+            public Map<String, String> wrapped(Object event, Context context) { return Map.of("wrapper", System.getenv("WRAPPER_SAYS")); }
+        }
+        """
+
     /// A wrapper as Lambda's documentation writes them: change the environment, then start the runtime.
     static let wrapper = "#!/bin/bash\nexport WRAPPER_SAYS=hello-from-the-wrapper\nexec \"$@\"\n"
 
@@ -79,6 +108,13 @@ final class RuntimeParityTests: XCTestCase {
                 let (status, out) = try RuntimeImages.run("/usr/bin/zip", ["-q", "-r", dir + "/\(name).zip", "."], cwd: dir + "/" + name)
                 guard status == 0 else { throw XCTSkip("zip failed: \(out)") }
             }
+            try FileManager.default.createDirectory(atPath: dir + "/java", withIntermediateDirectories: true)
+            try java.write(toFile: dir + "/Handlers.java", atomically: true, encoding: .utf8)
+            try wrapper.write(toFile: dir + "/java/wrapper", atomically: true, encoding: .utf8)
+            chmod(dir + "/java/wrapper", 0o755)
+            try RuntimeImages.compileJava([dir + "/Handlers.java"], into: dir + "/java")
+            let (zipped, zipOut) = try RuntimeImages.run("/usr/bin/zip", ["-q", "-r", dir + "/java.zip", "."], cwd: dir + "/java")
+            guard zipped == 0 else { throw XCTSkip("zip failed: \(zipOut)") }
             fixtures = dir
             daemon = try ServeDaemon()
         } catch { setupError = error }
@@ -95,10 +131,11 @@ final class RuntimeParityTests: XCTestCase {
         let daemon = try XCTUnwrap(Self.daemon)
         let out = try daemon.boto("""
             FIXTURES = "\(Self.fixtures)"
-            zips = {family: open(FIXTURES + "/%s.zip" % family, "rb").read() for family in ["py", "node", "rb"]}
-            files = {"py": "handler.", "node": "index.", "rb": "function."}
+            zips = {family: open(FIXTURES + "/%s.zip" % family, "rb").read() for family in ["py", "node", "rb", "java"]}
+            files = {"py": "handler.", "node": "index.", "rb": "function.", "java": "Handlers::"}
             def make(name, runtime, handler, env):
-                family = "py" if runtime.startswith("python") else "rb" if runtime.startswith("ruby") else "node"
+                family = ("py" if runtime.startswith("python") else "rb" if runtime.startswith("ruby")
+                          else "java" if runtime.startswith("java") else "node")
                 if family == "rb" and handler == "fail":
                     handler = "failing"
                 c.create_function(FunctionName=name, Runtime=runtime, Role="arn:aws:iam::123456789012:role/r",
@@ -143,43 +180,46 @@ final class RuntimeParityTests: XCTestCase {
             let echo = try XCTUnwrap(r["echo"] as? [String: Any], runtime)
             XCTAssertEqual(echo["payload"] as? NSDictionary, echo["event"] as? NSDictionary, "\(runtime): the echo")
 
-            let python = runtime.hasPrefix("python"), ruby = runtime.hasPrefix("ruby")
+            let python = runtime.hasPrefix("python"), ruby = runtime.hasPrefix("ruby"), java = runtime.hasPrefix("java")
             let tag = runtime.replacingOccurrences(of: ".", with: "-")
             let intro = try XCTUnwrap(r["introspection"] as? [String: Any], runtime)
             let env = try XCTUnwrap(intro["environment"] as? [String: String], runtime)
             // Beyond the common ones: PYTHONPATH or NODE_PATH (AWS's), and LC_CTYPE, which Python sets itself when
             // the locale LANG names is not installed (AWS's python3.13 and 3.14 show it; so do Hearth's images).
-            var expected = common.union(python ? ["PYTHONPATH"] : ruby ? ["GEM_HOME", "GEM_PATH", "RUBYLIB"] : ["NODE_PATH"])
+            var expected = common.union(python ? ["PYTHONPATH"] : ruby ? ["GEM_HOME", "GEM_PATH", "RUBYLIB"] : java ? [] : ["NODE_PATH"])
             if python { expected.insert("LC_CTYPE") }
+            // AWS's Java runtime starts the JVM without a shell (no PWD or SHLVL), and a JVM's environment cannot
+            // change: the trace id is the system property com.amazonaws.xray.traceHeader instead.
+            if java { expected.subtract(["PWD", "SHLVL", "_X_AMZN_TRACE_ID"]) }
             // Hearth hands a function its credentials with a network to use them on; this daemon's network is off.
             expected.subtract(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"])
             XCTAssertEqual(Set(env.keys).subtracting(expected), [], "\(runtime): variables AWS does not set")
             XCTAssertEqual(expected.subtracting(env.keys), [], "\(runtime): variables AWS sets that Hearth does not")
-            for (key, value) in fixed { XCTAssertEqual(env[key], value, "\(runtime): \(key)") }
+            for (key, value) in fixed where !(java && ["PWD", "SHLVL"].contains(key)) { XCTAssertEqual(env[key], value, "\(runtime): \(key)") }
             XCTAssertEqual(env["AWS_EXECUTION_ENV"], "AWS_Lambda_" + runtime)
             XCTAssertEqual(env["AWS_LAMBDA_FUNCTION_NAME"], "intro-" + tag)
             XCTAssertEqual(env["AWS_LAMBDA_LOG_GROUP_NAME"], "/aws/lambda/intro-" + tag)
-            XCTAssertEqual(env["_HANDLER"], (python ? "handler." : ruby ? "function." : "index.") + "introspect")
+            XCTAssertEqual(env["_HANDLER"], (python ? "handler." : ruby ? "function." : java ? "Handlers::" : "index.") + "introspect")
             if ruby {
                 XCTAssertEqual(env["GEM_PATH"], "/var/task/vendor/bundle/ruby/3.3.0:/opt/ruby/gems/3.3.0:/var/runtime:/var/runtime/ruby/3.3.0")
                 XCTAssertEqual(env["GEM_HOME"], "/var/runtime")
-            } else if !python {
+            } else if !python && !java {
                 let major = runtime.dropFirst("nodejs".count).prefix { $0.isNumber }
                 XCTAssertEqual(env["NODE_PATH"], "/opt/nodejs/node\(major)/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task")
             }
-            XCTAssertTrue((env["_X_AMZN_TRACE_ID"] ?? "").hasPrefix("Root=1-"), "\(runtime): \(env["_X_AMZN_TRACE_ID"] ?? "none")")
+            if !java { XCTAssertTrue((env["_X_AMZN_TRACE_ID"] ?? "").hasPrefix("Root=1-"), "\(runtime): \(env["_X_AMZN_TRACE_ID"] ?? "none")") }
 
             let ctx = try XCTUnwrap(intro["ctx"] as? [String: Any], runtime)
             var ctxKeys: Set<String> = ["aws_request_id", "function_name", "function_version", "invoked_function_arn", "log_group_name",
                                         "log_stream_name", "remaining_time_in_millis"]
-            if python || ruby { ctxKeys.insert("memory_limit_in_mb") }
+            if python || ruby || java { ctxKeys.insert("memory_limit_in_mb") }
             XCTAssertEqual(Set(ctx.keys), ctxKeys, runtime)
             XCTAssertEqual(ctx["log_stream_name"] as? String, env["AWS_LAMBDA_LOG_STREAM_NAME"])
             let arn = "arn:aws:lambda:us-east-1:000000000000:function:intro-" + tag
             XCTAssertEqual(ctx["invoked_function_arn"] as? String, arn, runtime)
             let qualified = try XCTUnwrap((r["introspection_qualified"] as? [String: Any])?["ctx"] as? [String: Any], runtime)
             XCTAssertEqual(qualified["invoked_function_arn"] as? String, arn + ":$LATEST", "\(runtime): the ARN as it was invoked")
-            if python || ruby { XCTAssertEqual(ctx["memory_limit_in_mb"] as? String, "1024", "\(runtime): a string, as AWS's") }
+            if python || ruby || java { XCTAssertEqual(ctx["memory_limit_in_mb"] as? String, "1024", "\(runtime): a string, as AWS's") }
 
             let error = try XCTUnwrap(r["error"] as? [String: Any], runtime)
             XCTAssertEqual(error["StatusCode"] as? Int, 200)
@@ -191,6 +231,11 @@ final class RuntimeParityTests: XCTestCase {
                 XCTAssertEqual(document["errorType"] as? String, "Exception")
                 XCTAssertEqual(document["errorMessage"] as? String, "Failed: some_error_msg")
                 XCTAssertEqual(document["requestId"] as? String, error["RequestId"] as? String, "\(runtime): the invocation's id")
+            } else if java {
+                XCTAssertEqual(Set(document.keys), ["errorMessage", "errorType", "stackTrace"], runtime)
+                XCTAssertEqual(document["errorType"] as? String, "java.lang.RuntimeException")
+                XCTAssertEqual(document["errorMessage"] as? String, "Error: some_error_msg")
+                XCTAssertEqual((document["stackTrace"] as? [String])?.first, "Handlers.fail(Handlers.java:21)", runtime)
             } else if ruby {
                 XCTAssertEqual(Set(document.keys), ["errorMessage", "errorType", "stackTrace"], runtime)
                 XCTAssertEqual(document["errorType"] as? String, "Function<RuntimeError>")
