@@ -487,7 +487,7 @@ final class HearthRunTests: SandboxTestCase {
 
     func testBadUsageIsExitStatus2() throws {
         let cases: [([String], String)] = [
-            (["--zip", "FIX/py.zip", "--runtime", "java21", "--handler", "a.b"], "unknown runtime 'java21'"),
+            (["--zip", "FIX/py.zip", "--runtime", "java17", "--handler", "a.b"], "unknown runtime 'java17'"),
             (["--zip", "FIX/py.zip", "--handler", "a.b"], "--runtime NAME"),
             (["--zip", "FIX/py.zip", "--runtime", "python3", "--handler", "a.b", "--env", "AWS_REGION=x"], "reserved keys"),
             (["--zip", "FIX/py.zip", "--runtime", "python3", "--handler", "a.b", "--memory", "64"], "memory must be between 128"),
