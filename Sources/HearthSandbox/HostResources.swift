@@ -36,10 +36,12 @@ public struct HostResources: Equatable, Sendable, CustomStringConvertible {
 
     /// Cgroup directories below this process's own cgroup in every hierarchy, where Hearth makes
     /// all of its own (other software's cgroups elsewhere on the box come and go on their own).
-    static func cgroupCount() -> Int {
-        guard let layout = try? CgroupLayout.current() else { return 0 }
-        let own = layout.v1.map(\.ownDirectory) + (layout.unifiedOwnDirectory.map { [$0] } ?? [])
-        return own.reduce(0) { $0 + countDirectories($1) }
+    static func cgroupCount() -> Int { ownCgroupDirectories().reduce(0) { $0 + countDirectories($1) } }
+
+    /// This process's own cgroup directory in every hierarchy (none when the layout cannot be read).
+    static func ownCgroupDirectories() -> [String] {
+        guard let layout = try? CgroupLayout.current() else { return [] }
+        return layout.v1.map(\.ownDirectory) + (layout.unifiedOwnDirectory.map { [$0] } ?? [])
     }
 
     /// The cgroup directories and mounts counted, by name, each as often as it occurs. A run may sweep
@@ -51,10 +53,8 @@ public struct HostResources: Equatable, Sendable, CustomStringConvertible {
 
         public static func take() -> Inventory {
             var cgroups: [String: Int] = [:], mounts: [String: Int] = [:]
-            if let layout = try? CgroupLayout.current() {
-                for own in layout.v1.map(\.ownDirectory) + (layout.unifiedOwnDirectory.map { [$0] } ?? []) {
-                    for dir in directories(own) { cgroups[dir, default: 0] += 1 }
-                }
+            for own in ownCgroupDirectories() {
+                for dir in directories(own) { cgroups[dir, default: 0] += 1 }
             }
             // A mountinfo line without its mount ids (fields 1 and 2), which a remount changes.
             for line in procFile("/proc/self/mountinfo").split(separator: "\n") {
