@@ -41,13 +41,8 @@ public struct CgroupV1Manager: CgroupManager {
         var created: [String] = []
         do {
             for own in ownDirectories {
-                let parent = own + "/" + sandboxParentName
-                let dir = parent + "/" + id
-                // The parent is made only when missing (first use, or after releaseIfUnused), not tried on every start.
-                if (try? fs.makeDirectory(dir, mayExist: false)) == nil {
-                    try fs.makeDirectory(parent, mayExist: true)
-                    try fs.makeDirectory(dir, mayExist: false)
-                }
+                let dir = own + "/" + sandboxParentName + "/" + id
+                try makeSandboxDirectory(dir, parent: own + "/" + sandboxParentName)
                 created.append(dir)
             }
             let createdByOwn = Dictionary(uniqueKeysWithValues: zip(ownDirectories, created))
@@ -58,6 +53,23 @@ public struct CgroupV1Manager: CgroupManager {
         } catch {
             for dir in created.reversed() { try? fs.removeDirectory(dir, attempts: 1) }
             throw error
+        }
+    }
+
+    /// The parent is made only when missing (first use, or after a release), not tried on every start.
+    /// Hearth processes in one cgroup share it, so another one's `releaseIfUnused` may remove it between
+    /// the two mkdirs: it is made again, a few times.
+    private func makeSandboxDirectory(_ dir: String, parent: String) throws {
+        var attempts = 0
+        while true {
+            do {
+                try fs.makeDirectory(dir, mayExist: false)
+                return
+            } catch {
+                attempts += 1
+                guard attempts <= 3 else { throw error }
+            }
+            try fs.makeDirectory(parent, mayExist: true)
         }
     }
 

@@ -83,7 +83,14 @@ public final class CgroupV2Manager: CgroupManager, Sendable {
     public func createSandboxCgroup(id: String, limits: ResourceLimits) throws -> any SandboxCgroup {
         try validateCgroupName(id)
         let dir = parent + "/" + id
-        try fs.makeDirectory(dir, mayExist: false)
+        do {
+            try fs.makeDirectory(dir, mayExist: false)
+        } catch where !fs.exists(parent) {
+            // Another Hearth process sharing our cgroup (the root cgroup, without systemd) released the
+            // parent while we had no sandbox: set it up again.
+            try enableForChildren()
+            try fs.makeDirectory(dir, mayExist: false)
+        }
         let cgroup = SandboxCgroupV2(id: id, directory: dir, fs: fs)
         do {
             try cgroup.apply(limits)

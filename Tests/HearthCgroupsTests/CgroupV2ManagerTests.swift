@@ -142,6 +142,21 @@ final class CgroupV2ManagerTests: XCTestCase {
         XCTAssertEqual(fs.pids(own + "/supervisor/cgroup.procs"), [7])
     }
 
+    /// Two Hearth processes in the root cgroup (pure v2 without systemd) share `hearth`: one that
+    /// ends releases it while the other has no sandbox, and the other's next start makes it again.
+    func testASandboxStartsAfterAnotherProcessReleasedTheSharedParent() throws {
+        try fs.set(fs.root + "/cgroup.procs", "1\n98\n99")
+        let staying = try CgroupV2Manager(ownDirectory: fs.root, isRoot: true, selfPid: 98, fs: fs)
+        let ending = try CgroupV2Manager(ownDirectory: fs.root, isRoot: true, selfPid: 99, fs: fs)
+        ending.releaseIfUnused()
+        XCTAssertFalse(fs.exists(fs.root + "/hearth"), "the precondition: the shared parent is gone")
+
+        let cgroup = try staying.createSandboxCgroup(id: "sb-after", limits: ResourceLimits(memoryMB: 256, pids: 64))
+        XCTAssertEqual(fs.read(fs.root + "/hearth/sb-after/memory.max"), String(256 * 1024 * 1024))
+        XCTAssertEqual(fs.read(fs.root + "/hearth/sb-after/pids.max"), "64")
+        try cgroup.remove()
+    }
+
     func testDuplicateAndHostileNamesAreRejected() throws {
         let own = try fs.makeSystemCgroup("system.slice/hearth.service", pids: [7])
         let manager = try CgroupV2Manager(ownDirectory: own, isRoot: false, selfPid: 7, fs: fs)
