@@ -79,6 +79,7 @@ let package = Package(
         // The durable invocation queue: events synced before 202, retries, ageing, failure records.
         .target(name: "HearthEvents", dependencies: [
             "HearthModel", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "HeapModule", package: "swift-collections"),
+            .product(name: "DequeModule", package: "swift-collections"),
         ]),
         // Who may call the API: SigV4 verification and the access keys it checks against.
         .target(name: "HearthAuth", dependencies: ["HearthModel", .product(name: "Crypto", package: "swift-crypto")]),

@@ -1,3 +1,4 @@
+import DequeModule
 import Foundation
 import HeapModule
 import HearthModel
@@ -60,7 +61,7 @@ public actor EventDispatcher {
     private var learnedLimit: [String: Int] = [:]
     private var stopping = false
     /// Due events of a function held back by its learned limit, until one of its events finishes.
-    private var parked: [String: [Due]] = [:]
+    private var parked: [String: Deque<Due>] = [:]
     private var loop: Task<Void, Never>?
     private var sleeper: CheckedContinuation<Void, Never>?
     /// When the sleeping timer loop wakes by itself (on the dispatcher's clock).
@@ -189,6 +190,7 @@ public actor EventDispatcher {
             guard var tracked = events[next.id], !tracked.running, tracked.event.notBefore == next.at else { continue }
             let function = tracked.event.function
             if let limit = learnedLimit[function], runningByFunction[function, default: 0] >= max(limit, 1) {
+                heldBackChecks += 1
                 parked[function, default: []].append(next)
                 continue
             }
@@ -206,6 +208,19 @@ public actor EventDispatcher {
     private func pumpAndRearm() {
         guard let next = pump(), sleeper != nil, next < sleepingUntil else { return }
         wake()
+    }
+
+    /// Puts back as many of `function`'s parked events as it has free slots now (all of them once it has
+    /// no learned limit), oldest first; the rest stay parked without being looked at.
+    private func unpark(_ function: String) {
+        guard var waiting = parked.removeValue(forKey: function) else { return }
+        var free = learnedLimit[function].map { max($0, 1) - runningByFunction[function, default: 0] } ?? waiting.count
+        while free > 0, let entry = waiting.popFirst() {
+            guard let tracked = events[entry.id], !tracked.running, tracked.event.notBefore == entry.at else { continue }
+            due.insert(entry)
+            free -= 1
+        }
+        if !waiting.isEmpty { parked[function] = waiting }
     }
 
     private func track(_ event: QueuedEvent) {
@@ -338,9 +353,7 @@ public actor EventDispatcher {
             events[event.id] = nil
             if let bytes = payloads.removeValue(forKey: event.id) { payloadBytes -= bytes.count }
         }
-        if let waiting = parked.removeValue(forKey: function) {
-            for entry in waiting { due.insert(entry) }
-        }
+        unpark(function)
         for event in added.events { track(event) }
         if !added.deliveries.isEmpty { await deliveries?.add(added.deliveries) }
         pumpAndRearm()
@@ -416,6 +429,9 @@ public actor EventDispatcher {
 
     /// Rounds of the timer loop so far (tests: a loop that spins shows here).
     private(set) var loopRounds = 0
+    /// Due events found held back by their function's learned limit (tests: re-examining them all on
+    /// every finish shows here).
+    private(set) var heldBackChecks = 0
 
     private func runLoop() async {
         while !Task.isCancelled && !stopping {
