@@ -78,7 +78,7 @@ public final class SQLiteEventStore: EventStore, ScheduleStore, Sendable {
             // synced is, whatever the one before it did.
             let synced = !batch.allSatisfy(\.mayWaitForTheNextSync)
             return .success(try pool.writeWithoutTransaction { db in
-                try db.execute(sql: synced ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+                try db.cachedStatement(sql: synced ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL").execute()
                 var result: [QueueCommit] = []
                 try db.inTransaction {
                     result = try batch.map { try apply($0, db) }
@@ -93,7 +93,8 @@ public final class SQLiteEventStore: EventStore, ScheduleStore, Sendable {
 
     private static func apply(_ change: QueueChange, _ db: Database) throws -> QueueCommit {
         var result = QueueCommit()
-        for id in change.remove { try db.execute(sql: "DELETE FROM events WHERE id = ?", arguments: [id]) }
+        // The statements of every event (its insert, its removal) are prepared once per connection.
+        for id in change.remove { try db.cachedStatement(sql: "DELETE FROM events WHERE id = ?").execute(arguments: [id]) }
         for id in change.removeDeliveries { try db.execute(sql: "DELETE FROM deliveries WHERE id = ?", arguments: [id]) }
         for d in change.rescheduleDeliveries {
             try db.execute(sql: "UPDATE deliveries SET attempts = ?, not_before = ?, last_error = ? WHERE id = ?",
@@ -125,9 +126,9 @@ public final class SQLiteEventStore: EventStore, ScheduleStore, Sendable {
                 """, arguments: [f.requestId, f.function, f.qualifier, Data(f.payload), Data(f.record), f.reason, f.failedAt])
         }
         result.events = try change.add.map { e in
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO events (request_id, function, qualifier, payload, enqueued_at, not_before) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [e.requestId, e.function, e.qualifier, Data(e.payload), e.enqueuedAt, e.enqueuedAt])
+                """).execute(arguments: [e.requestId, e.function, e.qualifier, Data(e.payload), e.enqueuedAt, e.enqueuedAt])
             return QueuedEvent(id: db.lastInsertedRowID, requestId: e.requestId, function: e.function, qualifier: e.qualifier,
                                enqueuedAt: e.enqueuedAt, notBefore: e.enqueuedAt)
         }
