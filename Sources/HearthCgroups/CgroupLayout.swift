@@ -44,13 +44,13 @@ public struct CgroupLayout: Sendable, Equatable {
         var layout = CgroupLayout(v1: [], unifiedOwnDirectory: nil, unifiedMountPoint: nil)
         var seenMounts = Set<String>()
         for line in mountinfo.split(separator: "\n") {
-            let halves = line.components(separatedBy: " - ")
-            guard halves.count == 2 else { continue }
-            let left = halves[0].split(separator: " ")
-            let right = halves[1].split(separator: " ")
-            guard left.count >= 5, right.count >= 3 else { continue }
-            let root = unescape(String(left[3]))
-            let mountPoint = unescape(String(left[4]))
+            // Six fields, optional ones, "-", then the filesystem's type, source and options. Paths
+            // escape their spaces, so the first "-" field after the sixth is the separator.
+            let fields = line.split(separator: " ")
+            guard fields.count >= 10, let dash = fields[6...].firstIndex(of: "-"), fields.count - dash > 3 else { continue }
+            let root = unescape(String(fields[3]))
+            let mountPoint = unescape(String(fields[4]))
+            let right = fields[(dash + 1)...].map { $0 }
             let fstype = right[0]
             if fstype == "cgroup2" || fstype == "cgroup", right[2].split(separator: ",").contains("favordynmods") {
                 layout.favorsDynamicModifications = true

@@ -17,24 +17,15 @@ public final class InitBinary: Sendable {
         defer { close(source) }
         let memfd = hearth_memfd_create("hearth-init")
         guard memfd >= 0 else { throw HearthError.system("memfd_create: \(String(cString: strerror(errno)))") }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        // The kernel copies it (no buffer of ours to zero and fault in on every start of the CLI).
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) }
+            let n = sendfile(memfd, source, nil, 1 << 30)
             if n < 0 && errno == EINTR { continue }
             if n < 0 {
                 close(memfd)
-                throw HearthError.system("cannot read \(path): \(String(cString: strerror(errno)))")
+                throw HearthError.system("cannot copy hearth-init from \(path): \(String(cString: strerror(errno)))")
             }
             if n == 0 { break }
-            var offset = 0
-            while offset < n {
-                let w = buffer[offset..<n].withUnsafeBytes { write(memfd, $0.baseAddress, $0.count) }
-                guard w > 0 else {
-                    close(memfd)
-                    throw HearthError.system("cannot copy hearth-init: \(String(cString: strerror(errno)))")
-                }
-                offset += w
-            }
         }
         fchmod(memfd, 0o555)
         guard hearth_seal_memfd(memfd) == 0 else {
@@ -49,11 +40,16 @@ public final class InitBinary: Sendable {
     /// hearth-init next to the running executable (the build directory, and the test runner in it),
     /// in ../libexec/hearth (installed), or HEARTH_INIT when set.
     public static func locate() throws -> String {
-        if let explicit = ProcessInfo.processInfo.environment["HEARTH_INIT"] { return explicit }
+        if let explicit = getenv("HEARTH_INIT") { return String(cString: explicit) }
         var candidates: [String] = []
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        candidates.append(exe.appendingPathComponent("hearth-init").path)
-        candidates.append(exe.deletingLastPathComponent().appendingPathComponent("libexec/hearth/hearth-init").path)
+        if let resolved = realpath("/proc/self/exe", nil) {
+            let exe = String(cString: resolved)
+            free(resolved)
+            let directory = exe.lastIndex(of: "/").map { String(exe[..<$0]) } ?? "."
+            let parent = directory.lastIndex(of: "/").map { String(directory[..<$0]) } ?? ""
+            candidates.append(directory + "/hearth-init")
+            candidates.append(parent + "/libexec/hearth/hearth-init")
+        }
         if let found = candidates.first(where: { access($0, X_OK) == 0 }) { return found }
         throw HearthError.system("hearth-init not found (looked in \(candidates.joined(separator: ", "))); set HEARTH_INIT")
     }

@@ -51,6 +51,15 @@ final class CgroupLayoutTests: XCTestCase {
         XCTAssertEqual(layout.unifiedOwnDirectory, "/sys/fs/cgroup/system.slice/hearth.service")
     }
 
+    /// Optional fields (propagation) come between the sixth field and the separator.
+    func testOptionalFieldsBeforeTheSeparator() {
+        let layout = CgroupLayout.parse(
+            procSelfCgroup: "0::/system.slice/hearth.service\n",
+            mountinfo: "25 20 0:22 / /sys/fs/cgroup rw,nosuid shared:9 master:1 - cgroup2 cgroup2 rw,nsdelegate,favordynmods\n")
+        XCTAssertEqual(layout.unifiedOwnDirectory, "/sys/fs/cgroup/system.slice/hearth.service")
+        XCTAssertTrue(layout.favorsDynamicModifications)
+    }
+
     func testCoMountedControllersAndContainerMountRoot() {
         // Inside a container the hierarchy is mounted from our own cgroup, so the mount root is stripped.
         let layout = CgroupLayout.parse(
