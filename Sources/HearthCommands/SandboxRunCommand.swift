@@ -54,6 +54,12 @@ public struct SandboxRunCommand: ParsableCommand {
 
     public init() {}
 
+    public func validate() throws {
+        // The command line after the options is captured for passthrough, --help included: asked for
+        // before any command, it is this command's help.
+        if command.first == "--help" || command.first == "-h" { throw CleanExit.helpRequest(self) }
+    }
+
     var commandLine: [String] {
         command.first == "--" ? Array(command.dropFirst()) : command
     }

@@ -53,6 +53,17 @@ final class SandboxRunCLITests: SandboxTestCase {
         XCTAssertTrue(r.stderr.contains("20 processes"), r.stderr)
     }
 
+    /// --help is the command's help, whichever way the arguments are parsed (the command line after the
+    /// options is captured for passthrough, which once took --help as the command to run).
+    func testHelpShowsTheWholeCommandsUsage() throws {
+        for flag in ["--help", "-h"] {
+            let r = try hearth(["sandbox", "run", flag])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stdout.contains("USAGE: hearth sandbox run"), r.stdout + r.stderr)
+            XCTAssertTrue(r.stdout.contains("--rootfs"), r.stdout)
+        }
+    }
+
     func testBadArgumentsGetAClearErrorAndStatus2() throws {
         let cases: [([String], String)] = [
             (["sandbox", "run", "--", "/bin/true"], "--rootfs"),
