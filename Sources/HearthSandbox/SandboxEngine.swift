@@ -43,7 +43,7 @@ public final class SandboxEngine: Sendable {
         self.runtime = runtime
         self.initBinary = try InitBinary(path: initPath)
         self.lifeline = try Lifeline()
-        self.seccomp = try SeccompCompiler.defaultProgram.get()
+        self.seccomp = try SeccompCache.program(.default, in: runtime.path)
         // libcap knows how many capabilities this kernel has; every one of them is dropped.
         let bits = cap_max_bits()
         self.lastCap = bits > 0 ? Int32(bits) - 1 : 63

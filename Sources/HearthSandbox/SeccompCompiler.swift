@@ -6,7 +6,7 @@ import CSeccomp
 import HearthModel
 
 /// A compiled classic-BPF seccomp program, ready for the child to load with
-/// seccomp(2). Compiled with libseccomp in the parent, once per profile.
+/// seccomp(2). Compiled with libseccomp in the parent, once per profile (`SeccompCache`).
 public struct SeccompProgram: Sendable {
     /// struct sock_filter[] as raw bytes (8 bytes per instruction).
     public let bytes: [UInt8]
@@ -17,10 +17,6 @@ public enum SeccompCompiler {
     static let actAllow: UInt32 = 0x7fff_0000
     static let actKillProcess: UInt32 = 0x8000_0000
     static func actErrno(_ e: Int32) -> UInt32 { 0x0005_0000 | (UInt32(e) & 0xffff) }
-
-    /// The default profile, compiled on first use and kept for the process's lifetime.
-    public static let defaultProgram: Result<SeccompProgram, HearthError> = Result { try compile(.default) }
-        .mapError { $0 as? HearthError ?? .seccomp("\($0)") }
 
     public static func compile(_ profile: SeccompProfile) throws -> SeccompProgram {
         guard let ctx = seccomp_init(actErrno(EPERM)) else { throw HearthError.seccomp("seccomp_init failed") }
