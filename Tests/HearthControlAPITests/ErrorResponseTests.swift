@@ -1,0 +1,29 @@
+@testable import HearthControlAPI
+import HearthModel
+import XCTest
+
+/// Lambda's error bodies, byte for byte as they were when JSONSerialization (sorted keys) wrote them.
+final class ErrorResponseTests: XCTestCase {
+    func testAnErrorIsTypeAndMessage() {
+        let response = LambdaAPI.errorResponse(.notFound("Function not found: arn:aws:lambda:us-east-1:000000000000:function:f"))
+        XCTAssertEqual(response.status, 404)
+        XCTAssertEqual(String(decoding: response.body, as: UTF8.self),
+                       #"{"Message":"Function not found: arn:aws:lambda:us-east-1:000000000000:function:f","Type":"User"}"#)
+        XCTAssertTrue(response.headers.contains { $0 == ("Content-Type", "application/json") })
+        XCTAssertTrue(response.headers.contains { $0 == ("x-amzn-ErrorType", "ResourceNotFoundException") })
+    }
+
+    func testAThrottleCarriesItsReasonAndALowercaseMessage() {
+        let response = LambdaAPI.errorResponse(.throttled("ReservedFunctionConcurrentInvocationLimitExceeded"))
+        XCTAssertEqual(response.status, 429)
+        XCTAssertEqual(String(decoding: response.body, as: UTF8.self),
+                       #"{"message":"Rate Exceeded.","Reason":"ReservedFunctionConcurrentInvocationLimitExceeded","Type":"User"}"#)
+    }
+
+    func testAMessageIsEscapedAndAServerFaultIsTypeService() throws {
+        let message = "line \"one\"\nback\\slash \u{1} é"
+        let response = LambdaAPI.errorResponse(ServiceError(status: 500, type: "ServiceException", message: message))
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(response.body)) as? [String: String])
+        XCTAssertEqual(object, ["Message": message, "Type": "Service"])
+    }
+}
