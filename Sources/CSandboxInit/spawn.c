@@ -243,8 +243,8 @@ static int child_main(void *arg) {
     }
 
     /* Join every hierarchy before the cgroup namespace is made, so its root is the sandbox's cgroup. */
-    for (size_t i = 0; i < c->n_cgroup_procs_fds; i++) {
-        if (write_all(c->cgroup_procs_fds[i], "0", 1) < 0) fail(ctx, HEARTH_STEP_CGROUP_JOIN, (int)i);
+    for (size_t i = 0; i < c->n_cgroup_join_fds; i++) {
+        if (write_all(c->cgroup_join_fds[i], "0", 1) < 0) fail(ctx, HEARTH_STEP_CGROUP_JOIN, (int)i);
     }
     if (c->new_cgroup_ns && unshare(CLONE_NEWCGROUP) < 0) fail(ctx, HEARTH_STEP_CGROUP_NS, 0);
     if (c->netns_fd >= 0 && setns(c->netns_fd, CLONE_NEWNET) < 0) fail(ctx, HEARTH_STEP_NETNS, 0);

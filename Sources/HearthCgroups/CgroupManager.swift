@@ -31,8 +31,8 @@ public struct CgroupUsage: Sendable, Equatable {
 /// One sandbox's cgroup, possibly spread over several hierarchies (v1, hybrid).
 public protocol SandboxCgroup: Sendable {
     var id: String { get }
-    /// cgroup.procs of every hierarchy; the sandbox's first process writes "0" to each.
-    var procsFiles: [String] { get }
+    /// The file of every hierarchy the sandbox's first process (single-threaded) writes "0" to, joining it.
+    var joinFiles: [String] { get }
     /// What freezes the whole sandbox between invocations; nil where no freezer is available (a v1 host
     /// without the freezer hierarchy).
     var freezer: SandboxFreezer? { get }

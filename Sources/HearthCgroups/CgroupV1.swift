@@ -114,7 +114,10 @@ public struct SandboxCgroupV1: SandboxCgroup {
         peakFile = byController["memory"].map { fs.valueFile($0 + "/memory.max_usage_in_bytes") }
     }
 
-    public var procsFiles: [String] { directories.map { $0 + "/cgroup.procs" } }
+    /// `tasks`, not cgroup.procs: moving the (only) writing thread skips the kernel's global threadgroup
+    /// lock, whose first writer after a quiet spell waits for an RCU grace period (5-15 ms measured here,
+    /// against 0.03-0.05 ms through `tasks`).
+    public var joinFiles: [String] { directories.map { $0 + "/tasks" } }
 
     public func stats() -> CgroupStats {
         var stats = CgroupStats()

@@ -144,7 +144,7 @@ public struct SandboxCgroupV2: SandboxCgroup {
         freezer = .v2(directory, fs: fs)
     }
 
-    public var procsFiles: [String] { [directory + "/cgroup.procs"] }
+    public var joinFiles: [String] { [directory + "/cgroup.procs"] }
 
     public func stats() -> CgroupStats {
         let events = fs.keyedValues(directory + "/memory.events")

@@ -124,20 +124,20 @@ public final class SandboxEngine: Sendable {
         let slotNetns = slot?.networkNamespace ?? -1
         defer { if slotNetns >= 0 { close(slotNetns) } }
         let netns = networkNamespace ?? slotNetns
-        var procsFds: [Int32] = []
+        var joinFds: [Int32] = []
         var statusPipe: [Int32] = [-1, -1]
         var listenerPair: [Int32] = [-1, -1]
         defer { for fd in listenerPair where fd >= 0 { close(fd) } }
         func cleanup() {
-            for fd in procsFds { close(fd) }
+            for fd in joinFds { close(fd) }
             for fd in statusPipe where fd >= 0 { close(fd) }
             try? cgroup.remove()
         }
         do {
-            for path in cgroup.procsFiles {
+            for path in cgroup.joinFiles {
                 let fd = open(path, O_WRONLY | O_CLOEXEC)
                 guard fd >= 0 else { throw HearthError.cgroup("cannot open \(path): \(String(cString: strerror(errno)))") }
-                procsFds.append(fd)
+                joinFds.append(fd)
             }
             guard hearth_pipe2_cloexec(&statusPipe) == 0 else {
                 throw HearthError.system("pipe: \(String(cString: strerror(errno)))")
@@ -146,12 +146,12 @@ public final class SandboxEngine: Sendable {
                 throw HearthError.system("socketpair: \(String(cString: strerror(errno)))")
             }
             let started = monotonicSeconds()
-            let result = try spawn(spec: spec, ops: ops, stdio: stdio, procsFds: procsFds, statusFd: statusPipe[1], netns: netns,
+            let result = try spawn(spec: spec, ops: ops, stdio: stdio, joinFds: joinFds, statusFd: statusPipe[1], netns: netns,
                                    listen: listenerPort.map { ($0, listenerPair[1]) }, control: control)
             close(statusPipe[1])
             statusPipe[1] = -1
-            for fd in procsFds { close(fd) }
-            procsFds = []
+            for fd in joinFds { close(fd) }
+            joinFds = []
             let t = withUnsafeBytes(of: result.timeline_ns) { Array($0.bindMemory(to: Int64.self)) }
             let ms = { (a: Int, b: Int) in Double(t[b] - t[a]) / 1e6 }
             let timings = StartTimings(
@@ -178,7 +178,7 @@ public final class SandboxEngine: Sendable {
         }
     }
 
-    private func spawn(spec: SandboxSpec, ops: [MountOp], stdio: Stdio, procsFds: [Int32], statusFd: Int32, netns: Int32,
+    private func spawn(spec: SandboxSpec, ops: [MountOp], stdio: Stdio, joinFds: [Int32], statusFd: Int32, netns: Int32,
                        listen: (port: UInt16, sendFd: Int32)?, control: Int32?) throws -> hearth_spawn_result {
         let arena = CArena()
         let cOps = arena.buffer(of: hearth_op.self, count: ops.count)
@@ -190,7 +190,7 @@ public final class SandboxEngine: Sendable {
         }
         let rlimits = Self.rlimits(for: spec.limits)
         let cLimits = arena.copy(rlimits)
-        let cProcs = arena.copy(procsFds)
+        let cJoins = arena.copy(joinFds)
 
         // The child starts the command itself and then execs the init; a held sandbox's init gets no
         // command: it waits for one on the control socket.
@@ -202,8 +202,8 @@ public final class SandboxEngine: Sendable {
             config.clone_flags = Self.cloneFlags | (netns >= 0 ? 0 : Self.cloneNewNet)
             config.netns_fd = netns
             config.new_cgroup_ns = 1
-            config.cgroup_procs_fds = UnsafePointer(cProcs)
-            config.n_cgroup_procs_fds = procsFds.count
+            config.cgroup_join_fds = UnsafePointer(cJoins)
+            config.n_cgroup_join_fds = joinFds.count
             config.ops = UnsafePointer(cOps)
             config.n_ops = ops.count
             config.hostname = arena.optionalString(spec.hostname)

@@ -41,6 +41,14 @@ private final class FakeV1Memory: CgroupFilesystem, @unchecked Sendable {
 final class CgroupV1LimitTests: XCTestCase {
     private func limits(_ mb: Int) -> ResourceLimits { ResourceLimits(memoryMB: mb, pids: 64, tmpSizeMB: 16) }
 
+    /// The sandbox's first process joins through `tasks`: it moves only the writing thread (the process's
+    /// only one), without the global lock a cgroup.procs write takes and waits an RCU grace period for.
+    func testASandboxJoinsEachHierarchyThroughItsTasksFile() {
+        let cgroup = SandboxCgroupV1(id: "sb", directories: ["/cg/memory/sb", "/cg/pids/sb"],
+                                     byController: ["memory": "/cg/memory/sb", "pids": "/cg/pids/sb"], fs: FakeV1Memory())
+        XCTAssertEqual(cgroup.joinFiles, ["/cg/memory/sb/tasks", "/cg/pids/sb/tasks"])
+    }
+
     func testANewCgroupAndACutTakeTwoMemoryWritesAndARaiseStillSucceeds() throws {
         let fs = FakeV1Memory()
         let cgroup = SandboxCgroupV1(id: "sb", directories: [fs.dir], byController: ["memory": fs.dir], fs: fs)

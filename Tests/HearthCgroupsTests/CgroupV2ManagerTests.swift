@@ -39,7 +39,7 @@ final class CgroupV2ManagerTests: XCTestCase {
         XCTAssertEqual(fs.read(dir + "/pids.max"), "64")
         XCTAssertEqual(fs.read(dir + "/cpu.max"), "100000 100000", "1,769 MB is one full vCPU")
         XCTAssertEqual(fs.read(dir + "/cpu.weight"), "100")
-        XCTAssertEqual(cgroup.procsFiles, [dir + "/cgroup.procs"])
+        XCTAssertEqual(cgroup.joinFiles, [dir + "/cgroup.procs"])
     }
 
     /// A sandbox is frozen whole through its own cgroup.freeze (a core file, there without any controller).

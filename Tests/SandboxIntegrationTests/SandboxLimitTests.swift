@@ -100,7 +100,7 @@ final class SandboxLimitTests: SandboxTestCase {
         XCTAssertEqual(posix_spawn(&intruder, "/bin/sleep", nil, nil, argv, environ), 0)
         var status: Int32 = 0
         defer { if waitpid(intruder, &status, WNOHANG) == 0 { kill(intruder, SIGKILL); waitpid(intruder, &status, 0) } }
-        for procs in sandbox.cgroup.procsFiles {
+        for procs in sandbox.cgroup.joinFiles {
             try String(intruder).write(toFile: procs, atomically: false, encoding: .utf8)
         }
         XCTAssertNoThrow(try sandbox.destroy())

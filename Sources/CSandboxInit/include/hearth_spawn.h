@@ -41,8 +41,8 @@ struct hearth_spawn_config {
     int clone_flags;                 /* CLONE_NEW* except CLONE_NEWCGROUP */
     int netns_fd;                    /* a prepared network namespace to join, or -1 (then CLONE_NEWNET) */
     int new_cgroup_ns;               /* unshare(CLONE_NEWCGROUP) after joining the cgroups */
-    const int *cgroup_procs_fds;     /* cgroup.procs of each hierarchy, opened O_WRONLY */
-    size_t n_cgroup_procs_fds;
+    const int *cgroup_join_fds;      /* each hierarchy's join file (v1 tasks, v2 cgroup.procs), opened O_WRONLY */
+    size_t n_cgroup_join_fds;
     const struct hearth_op *ops;
     size_t n_ops;
     const char *hostname;            /* NULL: keep */
