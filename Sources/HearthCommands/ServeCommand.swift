@@ -104,9 +104,10 @@ public struct ServeCommand: ParsableCommand {
         if !swept.failed.isEmpty {
             print("hearth: could not remove the leftover sandbox cgroups \(swept.failed.joined(separator: ", "))")
         }
-        if let layout = try? CgroupLayout.current(), !layout.favorsDynamicModifications {
-            print("hearth: no cgroup hierarchy is mounted with favordynmods: a sandbox started without a pre-built one waits 5-20 ms "
-                  + "for the kernel when it joins its cgroups (README: Cold starts)")
+        // v1 and hybrid joins go through `tasks`, which does not wait; a v2 join goes through cgroup.procs.
+        if engine.cgroups.kind == "v2", let layout = try? CgroupLayout.current(), !layout.favorsDynamicModifications {
+            print("hearth: cgroup2 is not mounted with favordynmods: a sandbox started without a pre-built one waits 5-20 ms "
+                  + "for the kernel when it joins its cgroup (README: Cold starts)")
         }
         // Runs after the supervisor's own shutdown below: no sandbox is started once this runs.
         defer { engine.shutdown() }
