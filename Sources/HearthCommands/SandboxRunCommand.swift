@@ -8,8 +8,12 @@ import HearthSandbox
 
 /// `hearth sandbox run`: one command in a fresh sandbox, its output streamed, its status returned.
 public struct SandboxRunCommand: ParsableCommand {
+    // The super-command's name matters only when this command is parsed alone (hearth's main does so for a
+    // well-formed sandbox run), and there it skips ArgumentParser's completion-script check: two more
+    // parsers' worth of conformance lookups. Help and completions go through the root, which has them.
     public static let configuration = CommandConfiguration(
         commandName: "run",
+        _superCommandName: "hearth sandbox",
         abstract: "Run one command in a fresh sandbox.",
         discussion: """
             Exit status: the command's own (128+N if killed by signal N); 121 it failed at the pids limit; \
