@@ -50,7 +50,7 @@ public struct CgroupLayout: Sendable, Equatable {
             guard fields.count >= 10, let dash = fields[6...].firstIndex(of: "-"), fields.count - dash > 3 else { continue }
             let root = unescape(String(fields[3]))
             let mountPoint = unescape(String(fields[4]))
-            let right = fields[(dash + 1)...].map { $0 }
+            let right = Array(fields[(dash + 1)...])
             let fstype = right[0]
             if fstype == "cgroup2" || fstype == "cgroup", right[2].split(separator: ",").contains("favordynmods") {
                 layout.favorsDynamicModifications = true

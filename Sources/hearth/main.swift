@@ -7,7 +7,8 @@ import Glibc
 
 /// `hearth sandbox run` is timed against `crun run`, so a well-formed one parses only its own command:
 /// the whole tree costs milliseconds of conformance lookups in an executable this size. Anything else
-/// (help, a completion request, a usage error) goes through the root, which reports it as usual.
+/// (help, a completion request, a usage error) goes through the root, which reports it as usual; the
+/// command alone would capture help and completion flags as the command to run.
 func parseSandboxRunAlone() -> (any ParsableCommand)? {
     let arguments = Array(CommandLine.arguments.dropFirst())
     guard arguments.count > 2, arguments[0] == "sandbox", arguments[1] == "run" else { return nil }

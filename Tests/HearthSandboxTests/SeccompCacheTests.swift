@@ -47,4 +47,11 @@ final class SeccompCacheTests: XCTestCase {
         XCTAssertNotEqual(SeccompCache.key(profile), SeccompCache.key(.default))
         XCTAssertEqual(SeccompCache.key(.default).count, 16)
     }
+
+    /// A directory the program cannot be kept in costs only the next process a compile.
+    func testAnUnwritableCacheStillGivesTheCompiledProgram() throws {
+        let program = try SeccompCache.program(.default, in: dir + "/missing")
+        XCTAssertEqual(program.bytes, try SeccompCompiler.compile(.default).bytes)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/missing"))
+    }
 }

@@ -62,6 +62,9 @@ final class SandboxRunCLITests: SandboxTestCase {
             XCTAssertTrue(r.stdout.contains("USAGE: hearth sandbox run"), r.stdout + r.stderr)
             XCTAssertTrue(r.stdout.contains("--rootfs"), r.stdout)
         }
+        let completion = try hearth(["sandbox", "run", "--generate-completion-script", "bash"])
+        XCTAssertEqual(completion.status, 0, completion.stderr)
+        XCTAssertTrue(completion.stdout.hasPrefix("#!/bin/bash"), completion.stdout + completion.stderr)
     }
 
     func testBadArgumentsGetAClearErrorAndStatus2() throws {
