@@ -188,7 +188,7 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "HearthStateTests", dependencies: ["HearthState", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "HearthEventsTests", dependencies: ["HearthEvents", "HearthModel"]),
+        .testTarget(name: "HearthEventsTests", dependencies: ["HearthEvents", "HearthModel", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "HearthAuthTests", dependencies: ["HearthAuth", "HearthModel"]),
         .testTarget(name: "HearthSystemdTests", dependencies: ["HearthSystemd"]),
         .testTarget(name: "HearthControlAPITests", dependencies: [

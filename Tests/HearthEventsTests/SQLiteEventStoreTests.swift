@@ -1,3 +1,4 @@
+import GRDB
 import XCTest
 @testable import HearthEvents
 
@@ -86,6 +87,30 @@ final class SQLiteEventStoreTests: XCTestCase {
             let payload = try await store.payload(of: e.id)
             XCTAssertEqual(payload, Array("\(Int(e.enqueuedAt))".utf8))
         }
+    }
+
+    /// A round that fails part-way leaves nothing of itself behind, and the next round commits: the
+    /// transaction was rolled back, not left open on the writer.
+    func testARoundThatFailsHalfWayIsRolledBackWhole() async throws {
+        let (store, dir) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let other = try DatabaseQueue(path: dir + "/events.db")
+        try await other.write { db in
+            try db.execute(sql: """
+                CREATE TRIGGER refuse_bad BEFORE INSERT ON events WHEN NEW.function = 'bad' BEGIN SELECT RAISE(ABORT, 'planted refusal'); END;
+                """)
+        }
+        do {
+            _ = try await store.commit(QueueChange(add: [event("good", at: 1), event("bad", at: 2)]))
+            XCTFail("a round with a refused insert committed")
+        } catch {
+            XCTAssertTrue("\(error)".contains("planted refusal"), "\(error)")
+        }
+        let afterFailure = try await store.queuedEvents()
+        XCTAssertEqual(afterFailure.map(\.function), [], "the event before the refused one was rolled back with it")
+        let added = try await store.commit(QueueChange(add: [event("good", at: 3)])).events
+        let queued = try await store.queuedEvents()
+        XCTAssertEqual(queued, added, "the next round committed")
     }
 
     func testAFileThatIsNotADatabaseIsNamed() throws {

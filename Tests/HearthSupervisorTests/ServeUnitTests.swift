@@ -146,6 +146,13 @@ final class ServeUnitTests: XCTestCase {
         XCTAssertFalse(m.render(gauges: []).contains("function=\"f\""))
     }
 
+    func testMetricLabelValuesEscapedAsTheTextFormatAsks() {
+        XCTAssertEqual(Metrics.escape("plain-name_1"), "plain-name_1")
+        XCTAssertEqual(Metrics.escape("a\\b\"c\nd"), "a\\\\b\\\"c\\nd")
+        XCTAssertEqual(Metrics.escape("é\"ü"), "é\\\"ü")
+        XCTAssertEqual(Metrics.escape(""), "")
+    }
+
     /// A warm environment served on the caller's event loop is preferred, however deep in the idle list,
     /// the most recently used first; without one (or without a loop) the most recently used of all.
     func testAnIdleEnvironmentOnTheCallersEventLoopIsPreferred() {
