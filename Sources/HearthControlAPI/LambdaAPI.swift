@@ -42,10 +42,11 @@ public final class LambdaAPI: Sendable {
         return isInvocation(uri) ? invokeBodyLimit : managementBodyLimit
     }
 
-    /// .../invocations, before any query. By suffix: Foundation's `contains` goes through NSString, on every Invoke.
+    /// .../invocations, before any query. By suffix and byte-wise: Foundation's `contains` goes through
+    /// NSString and a Substring's `hasSuffix` compares Characters, on every Invoke.
     static func isInvocation(_ uri: String) -> Bool {
-        let path = uri.prefix { $0 != "?" }
-        return path.hasSuffix("/invocations") || path.hasSuffix("/response-streaming-invocations")
+        let path = uri.utf8.prefix { $0 != UInt8(ascii: "?") }.reversed()
+        return path.starts(with: "/invocations".utf8.reversed()) || path.starts(with: "/response-streaming-invocations".utf8.reversed())
     }
 
     static func tooLarge(method: String, uri: String, limit: Int) -> ServiceError {

@@ -4,9 +4,10 @@ enum Router {
 
     static func route(_ request: RuntimeAPIRequest, session: RuntimeSession, connection: ObjectIdentifier,
                       respond: @escaping (RuntimeAPIResponse) -> Void) {
-        let path = request.path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.path
-        guard path.hasPrefix(prefix) else { return respond(.error(404, "NotFound", "Unknown path \(path)")) }
-        let parts = path.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let path = pathBeforeQuery(request.path)
+        guard path.utf8.starts(with: prefix.utf8) else { return respond(.error(404, "NotFound", "Unknown path \(path)")) }
+        let parts = path.utf8.dropFirst(prefix.utf8.count).split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+            .map { String(Substring($0)) }
         switch (request.method, parts.count, parts.first) {
         case ("GET", 2, "invocation") where parts[1] == "next":
             NextRoute.handle(request, session: session, connection: connection, respond: respond)
@@ -23,5 +24,13 @@ enum Router {
         default:
             respond(.error(404, "NotFound", "Unknown path \(path)"))
         }
+    }
+
+    /// The path without its query. Byte-wise, as everything on a request's path here: String's own
+    /// `split`, `prefix(while:)` and a Substring's `hasPrefix` compare Characters (grapheme breaking),
+    /// which cost ~15 us of every invocation's two Runtime API requests.
+    static func pathBeforeQuery(_ uri: String) -> Substring {
+        guard let query = uri.utf8.firstIndex(of: UInt8(ascii: "?")) else { return uri[...] }
+        return uri[..<query]
     }
 }

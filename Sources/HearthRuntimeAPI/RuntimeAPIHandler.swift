@@ -45,12 +45,12 @@ final class RuntimeAPIHandler: ChannelDuplexHandler, RemovableChannelHandler {
             head = h
             body = []
             bodyLength = 0
-            let path = h.uri.prefix { $0 != "?" }
+            let path = Router.pathBeforeQuery(h.uri)
             let connection = ObjectIdentifier(context.channel)
-            streaming = h.method == .POST && path.hasPrefix(Router.prefix)
-                && session.streamingSink(of: connection, path: path.dropFirst(Router.prefix.count), headers: h.headers) != nil
-            keepBody = !streaming && path.hasPrefix(Router.prefix)
-                && session.keepsBody(of: connection, method: h.method.rawValue, path: path.dropFirst(Router.prefix.count))
+            let routed = path.utf8.starts(with: Router.prefix.utf8)
+            let rest = routed ? Substring(path.utf8.dropFirst(Router.prefix.utf8.count)) : ""
+            streaming = h.method == .POST && routed && session.streamingSink(of: connection, path: rest, headers: h.headers) != nil
+            keepBody = !streaming && routed && session.keepsBody(of: connection, method: h.method.rawValue, path: rest)
             context.writeContinueIfExpected(h, answerDue: order.answerDue)
         case .body(var buffer):
             if streaming {

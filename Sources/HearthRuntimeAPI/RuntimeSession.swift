@@ -183,9 +183,9 @@ public final class RuntimeSession: @unchecked Sendable {
         let wanted: Bool
         if path == "init/error" {
             wanted = !initDone
-        } else if path.hasPrefix("invocation/") {
-            let rest = path.dropFirst("invocation/".count)
-            wanted = rest.firstIndex(of: "/").map { current[String(rest[..<$0])] != nil } ?? false
+        } else if path.utf8.starts(with: "invocation/".utf8) {
+            let rest = path.utf8.dropFirst("invocation/".utf8.count)
+            wanted = rest.firstIndex(of: UInt8(ascii: "/")).map { current[String(Substring(rest[..<$0]))] != nil } ?? false
         } else {
             wanted = false
         }
@@ -196,10 +196,11 @@ public final class RuntimeSession: @unchecked Sendable {
     /// The sink for a POST of an event's response in streaming mode, when its caller streams; the
     /// connection then passes its body on as it arrives (`streamed`) instead of keeping it.
     func streamingSink(of connection: ObjectIdentifier, path: Substring, headers: HTTPHeaders) -> ResponseSink? {
-        guard path.hasPrefix("invocation/"), path.hasSuffix("/response"), streamers[connection] == nil,
+        guard path.utf8.starts(with: "invocation/".utf8), path.utf8.reversed().starts(with: "/response".utf8.reversed()),
+              streamers[connection] == nil,
               !bodyKeepers.contains(connection),
               headers.first(name: "lambda-runtime-function-response-mode")?.lowercased() == "streaming" else { return nil }
-        let requestId = String(path.dropFirst("invocation/".count).dropLast("/response".count))
+        let requestId = String(Substring(path.utf8.dropFirst("invocation/".utf8.count).dropLast("/response".utf8.count)))
         guard let sink = current[requestId]?.sink, !streamers.values.contains(where: { $0.requestId == requestId }) else { return nil }
         streamers[connection] = (requestId, 0)
         sink.open(headers.first(name: "content-type"))

@@ -27,3 +27,15 @@ final class ErrorResponseTests: XCTestCase {
         XCTAssertEqual(object, ["Message": message, "Type": "Service"])
     }
 }
+
+/// Which requests get the Invoke body limit: by the path's suffix, before any query.
+final class InvocationPathTests: XCTestCase {
+    func testInvocationPathsAreKnownByTheirSuffixBeforeTheQuery() {
+        XCTAssertTrue(LambdaAPI.isInvocation("/2015-03-31/functions/f/invocations"))
+        XCTAssertTrue(LambdaAPI.isInvocation("/2015-03-31/functions/f/invocations?Qualifier=1"))
+        XCTAssertTrue(LambdaAPI.isInvocation("/2021-11-15/functions/f/response-streaming-invocations"))
+        XCTAssertFalse(LambdaAPI.isInvocation("/2015-03-31/functions/f/configuration?x=/invocations"))
+        XCTAssertFalse(LambdaAPI.isInvocation("/2015-03-31/functions/invocations/code"))
+        XCTAssertFalse(LambdaAPI.isInvocation("invocations"))
+    }
+}
