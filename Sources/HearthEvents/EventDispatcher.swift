@@ -105,6 +105,11 @@ public actor EventDispatcher {
         sleeper = nil
     }
 
+    /// Writes the removals of events that ended while stopping (a graceful stop runs none of them again).
+    public func flush() async {
+        do { try await store.flush() } catch { count("hearth_async_store_errors_total", []) }
+    }
+
     /// Adds events durably; when this returns they survive a crash.
     @discardableResult
     public func enqueue(_ new: [NewEvent], alongWith extra: QueueChange = QueueChange()) async throws -> [QueuedEvent] {
@@ -322,7 +327,9 @@ public actor EventDispatcher {
             keep = false
         }
         var added = QueueCommit()
-        if !change.isEmpty {
+        if change.onlyRemovesEvents {
+            store.removeLater(change.remove)
+        } else if !change.isEmpty {
             do {
                 added = try await store.commit(change)
             } catch {

@@ -11,6 +11,20 @@ public protocol EventStore: Sendable {
     func pendingDeliveries() async throws -> [Delivery]
     /// Kept failures, oldest first; one function's when `function` is given.
     func failures(function: String?) async throws -> [FailedEvent]
+    /// Removes events that ran with a later write, and returns at once: lost with the process, they
+    /// run again, which at-least-once delivery allows. Reads (`queuedEvents`) see them gone.
+    func removeLater(_ ids: [Int64])
+    /// Writes what `removeLater` still holds.
+    func flush() async throws
+}
+
+extension EventStore {
+    /// A backend without deferred writes removes them in a commit of their own.
+    public func removeLater(_ ids: [Int64]) {
+        Task { _ = try? await commit(QueueChange(remove: ids)) }
+    }
+
+    public func flush() async throws {}
 }
 
 /// Schedules and schedule groups, kept with the queue their fires go to (a fire and its schedule's next

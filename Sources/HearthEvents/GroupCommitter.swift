@@ -1,7 +1,8 @@
 import Foundation
 import HearthModel
 
-/// Commits what callers submit on a thread of its own, everything waiting in one round (group commit).
+/// Commits what callers submit on a thread of its own, everything waiting in one round (group commit);
+/// what no caller waits for rides with a later round.
 /// A round blocks for the disk's sync; a thread rather than a task, so no executor is held meanwhile,
 /// and each caller is resumed straight from here (an accepted event's 202 waits for two thread
 /// hand-offs, in and out, besides the sync itself).
@@ -11,12 +12,30 @@ final class GroupCommitter<Change: Sendable, Outcome: Sendable>: @unchecked Send
 
     private let condition = NSCondition()
     private var waiting: [(Change, CheckedContinuation<Outcome, any Error>)] = []
+    /// Changes no caller waits for (`submitLater`), and when the oldest of them must be written.
+    private var deferred: [Change] = []
+    private var deferredDue = Date.distantFuture
     private var stopping = false
     private let round: Round
+    private let deferLimit: TimeInterval
 
-    init(name: String, round: @escaping Round) {
+    /// - Parameter deferLimit: how long a change given to `submitLater` waits for a round to ride with.
+    init(name: String, deferLimit: TimeInterval = 0.02, round: @escaping Round) {
         self.round = round
+        self.deferLimit = deferLimit
         Thread.startNamed(name) { [self] in loop() }
+    }
+
+    /// Commits `change` with the next round that runs anyway, or on its own once it has waited
+    /// `deferLimit`; returns at once. A round that fails keeps it for the next. Only for changes whose
+    /// loss with the process is harmless (a removal of an event that ran: it runs again).
+    func submitLater(_ change: Change) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { return }
+        if deferred.isEmpty { deferredDue = Date(timeIntervalSinceNow: deferLimit) }
+        deferred.append(change)
+        condition.signal()
     }
 
     /// Commits `change` with whatever else is waiting; its outcome once the round is done.
@@ -33,6 +52,9 @@ final class GroupCommitter<Change: Sendable, Outcome: Sendable>: @unchecked Send
         }
     }
 
+    /// Whether changes given to `submitLater` wait for a round.
+    var hasDeferred: Bool { condition.withLock { !deferred.isEmpty } }
+
     /// Ends the thread once what is waiting is committed; later submissions fail.
     func stop() {
         condition.lock()
@@ -44,21 +66,43 @@ final class GroupCommitter<Change: Sendable, Outcome: Sendable>: @unchecked Send
     private func loop() {
         while true {
             condition.lock()
-            while waiting.isEmpty && !stopping { condition.wait() }
+            while waiting.isEmpty && !stopping {
+                if deferred.isEmpty {
+                    condition.wait()
+                } else if !condition.wait(until: deferredDue) {
+                    break
+                }
+            }
             let batch = waiting
+            let later = deferred
             waiting = []
+            deferred = []
+            deferredDue = .distantFuture
             condition.unlock()
-            if batch.isEmpty { return }
-            switch round(batch.map(\.0)) {
-            case .success(let outcomes) where outcomes.count == batch.count:
-                for (item, outcome) in zip(batch, outcomes) { item.1.resume(returning: outcome) }
+            if batch.isEmpty && later.isEmpty { return }
+            // The deferred changes go first: their outcomes are nobody's.
+            switch round(later + batch.map(\.0)) {
+            case .success(let outcomes) where outcomes.count == later.count + batch.count:
+                for (item, outcome) in zip(batch, outcomes.dropFirst(later.count)) { item.1.resume(returning: outcome) }
             case .success(let outcomes):
-                let error = GroupCommitterMismatch(submitted: batch.count, outcomes: outcomes.count)
+                let error = GroupCommitterMismatch(submitted: later.count + batch.count, outcomes: outcomes.count)
                 for item in batch { item.1.resume(throwing: error) }
             case .failure(let error):
+                keepForTheNextRound(later)
                 for item in batch { item.1.resume(throwing: error) }
             }
         }
+    }
+
+    /// Deferred changes of a failed round wait `deferLimit` again (not at once: a failing disk would
+    /// make the thread spin), unless the committer is stopping.
+    private func keepForTheNextRound(_ later: [Change]) {
+        guard !later.isEmpty else { return }
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { return }
+        deferred = later + deferred
+        deferredDue = Date(timeIntervalSinceNow: deferLimit)
     }
 }
 

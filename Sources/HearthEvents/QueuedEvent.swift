@@ -199,6 +199,9 @@ public struct QueueChange: Sendable, Equatable {
             && rescheduleDeliveries.isEmpty && advanceSchedules.isEmpty && deleteSchedules.isEmpty
     }
 
+    /// Only removals of events that ran: nothing any caller needs written before it goes on.
+    public var onlyRemovesEvents: Bool { !remove.isEmpty && removeDeliveries.isEmpty && mayWaitForTheNextSync }
+
     public var isEmpty: Bool {
         remove.isEmpty && reschedule.isEmpty && add.isEmpty && fail.isEmpty && removeFailures.isEmpty && deliver.isEmpty
             && removeDeliveries.isEmpty && rescheduleDeliveries.isEmpty && advanceSchedules.isEmpty && deleteSchedules.isEmpty

@@ -125,6 +125,7 @@ public final class Supervisor: FunctionService {
         await schedules?.stop()
         await events?.stop()
         await scheduler.shutdown()
+        await events?.flush()
     }
 
     /// - Parameter requestId: the API request's id, which is also the invocation's (as on Lambda).

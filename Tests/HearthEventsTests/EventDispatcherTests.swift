@@ -183,6 +183,8 @@ final class FlakyPayloadStore: EventStore, @unchecked Sendable {
     }
     func commit(_ change: QueueChange) async throws -> QueueCommit { try await inner.commit(change) }
     func queuedEvents() async throws -> [QueuedEvent] { try await inner.queuedEvents() }
+    func removeLater(_ ids: [Int64]) { inner.removeLater(ids) }
+    func flush() async throws { try await inner.flush() }
     func pendingDeliveries() async throws -> [Delivery] { try await inner.pendingDeliveries() }
     func failures(function: String?) async throws -> [FailedEvent] { try await inner.failures(function: function) }
     func payload(of id: Int64) async throws -> [UInt8]? {

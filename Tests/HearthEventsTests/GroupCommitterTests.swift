@@ -65,6 +65,55 @@ final class GroupCommitterTests: XCTestCase {
             XCTAssertEqual(error.description, "a commit of 1 changes gave 0 outcomes")
         }
     }
+
+    /// A change nobody waits for rides with the next round that runs anyway, first in it; with no
+    /// round coming, it is written on its own once it has waited the limit.
+    func testADeferredChangeRidesWithTheNextRoundOrGoesAloneAfterItsLimit() async throws {
+        let rounds = RoundLog()
+        let committer = GroupCommitter<Int, Int>(name: "test-committer", deferLimit: 0.3) { batch in
+            rounds.record(batch)
+            return .success(batch.map { $0 * 10 })
+        }
+        defer { committer.stop() }
+        committer.submitLater(7)
+        XCTAssertTrue(committer.hasDeferred)
+        let outcome = try await committer.submit(1)
+        XCTAssertEqual(outcome, 10, "the caller gets its own outcome, not the deferred change's")
+        XCTAssertEqual(rounds.batches, [[7, 1]], "one round: the deferred change did not wait for its limit")
+        XCTAssertFalse(committer.hasDeferred)
+
+        let started = Date()
+        committer.submitLater(8)
+        committer.submitLater(9)
+        while rounds.batches.count < 2 && Date().timeIntervalSince(started) < 5 { try await Task.sleep(nanoseconds: 10_000_000) }
+        XCTAssertEqual(rounds.batches.last, [8, 9], "alone, in one round")
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.25, "not before the limit")
+    }
+
+    /// A round that fails keeps its deferred changes for a later round (after the limit again, so a
+    /// failing disk does not make the thread spin); stopping writes what is deferred.
+    func testDeferredChangesOfAFailedRoundAreKeptAndStoppingWritesThem() async throws {
+        let rounds = RoundLog()
+        let committer = GroupCommitter<Int, Int>(name: "test-committer", deferLimit: 0.2) { batch in
+            rounds.record(batch)
+            return batch.contains(-1) ? .failure(EventStoreError("refused")) : .success(batch)
+        }
+        committer.submitLater(5)
+        do {
+            _ = try await committer.submit(-1)
+            XCTFail("a failed round fails its callers")
+        } catch is EventStoreError {}
+        XCTAssertTrue(committer.hasDeferred, "kept for the next round")
+        try await Task.sleep(nanoseconds: 50_000_000)
+        XCTAssertEqual(rounds.batches.count, 1, "not retried at once")
+        committer.submitLater(6)
+        committer.stop()
+        let started = Date()
+        while rounds.batches.count < 2 && Date().timeIntervalSince(started) < 5 { try await Task.sleep(nanoseconds: 10_000_000) }
+        XCTAssertEqual(rounds.batches, [[5, -1], [5, 6]])
+        committer.submitLater(7)
+        XCTAssertFalse(committer.hasDeferred, "a stopped committer takes nothing")
+    }
 }
 
 /// The batches a committer's rounds were given, in order.

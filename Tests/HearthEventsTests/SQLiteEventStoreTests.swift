@@ -31,6 +31,21 @@ final class SQLiteEventStoreTests: XCTestCase {
                                                                    record: [], reason: "x", failedAt: 1)]).mayWaitForTheNextSync)
     }
 
+    /// A removal handed over for later is gone for readers at once and on disk after a flush.
+    func testARemovalForLaterIsGoneForReadersAndOnDiskAfterAFlush() async throws {
+        let (store, dir) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let added = try await store.commit(QueueChange(add: [event("a", at: 1), event("a", at: 2)])).events
+        store.removeLater([added[0].id])
+        let queued = try await store.queuedEvents()
+        XCTAssertEqual(queued.map(\.id), [added[1].id])
+        store.removeLater([added[1].id])
+        try await store.flush()
+        let reopened = try SQLiteEventStore(path: dir + "/events.db")
+        let left = try await reopened.queuedEvents()
+        XCTAssertEqual(left, [])
+    }
+
     func testAddedEventsSurviveReopeningWithTheirPayloads() async throws {
         let (store, dir) = try temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: dir) }

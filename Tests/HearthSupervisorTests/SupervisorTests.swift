@@ -15,7 +15,7 @@ final class SupervisorTests: XCTestCase {
         for directory in directories { try? FileManager.default.removeItem(atPath: directory) }
     }
 
-    func makeSupervisor() throws -> (Supervisor, FakeFunctionRegistry, FakeLauncher) {
+    func makeSupervisor(removalDelay: TimeInterval = 0.02) throws -> (Supervisor, FakeFunctionRegistry, FakeLauncher) {
         let directory = NSTemporaryDirectory() + "hearth-supervisor-" + UUID().uuidString
         directories.append(directory)
         let registry = FakeFunctionRegistry(), launcher = FakeLauncher()
@@ -94,7 +94,7 @@ final class SupervisorEventTests: XCTestCase {
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
 
-    func makeSupervisor() throws -> (Supervisor, FakeFunctionRegistry, FakeLauncher) {
+    func makeSupervisor(removalDelay: TimeInterval = 0.02) throws -> (Supervisor, FakeFunctionRegistry, FakeLauncher) {
         directory = NSTemporaryDirectory() + "hearth-supervisor-events-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let registry = FakeFunctionRegistry(), launcher = FakeLauncher()
@@ -104,12 +104,26 @@ final class SupervisorEventTests: XCTestCase {
         options.sandboxUIDs = 50_000..<50_100
         options.asyncDelayScale = 0.0001
         let supervisor = try Supervisor(registry: registry, launcher: launcher, logs: try FunctionLogs(directory: directory + "/logs"),
-                                        metrics: Metrics(), options: options, eventStore: try SQLiteEventStore(path: directory + "/events.db"))
+                                        metrics: Metrics(), options: options, eventStore: try SQLiteEventStore(path: directory + "/events.db", removalDelay: removalDelay))
         return (supervisor, registry, launcher)
     }
 
     func invocations(_ launcher: FakeLauncher, _ function: String) -> Int {
         launcher.launched.filter { $0.function.name == function }.map(\.invocations).reduce(0, +)
+    }
+
+    /// A succeeded event's removal waits for a later write; a graceful shutdown writes it, so the next
+    /// daemon does not run the event again (removals held for a minute here: only the shutdown writes them).
+    func testAGracefulShutdownWritesTheRemovalsOfEventsThatRan() async throws {
+        let (supervisor, _, launcher) = try makeSupervisor(removalDelay: 60)
+        try await supervisor.start()
+        try await supervisor.enqueueEvent(FunctionReference(name: "f"), requestId: "req-1", payload: Array("{}".utf8))
+        await eventually("the event ran") { invocations(launcher, "f") == 1 }
+        try await Task.sleep(nanoseconds: 50_000_000)
+        await supervisor.shutdown()
+        let next = try SQLiteEventStore(path: directory + "/events.db")
+        let left = try await next.queuedEvents()
+        XCTAssertEqual(left, [], "the next daemon finds nothing to run again")
     }
 
     func testAFailingEventIsTriedThreeTimesThenReachesItsOnFailureFunction() async throws {
