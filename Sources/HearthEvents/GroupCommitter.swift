@@ -15,6 +15,8 @@ final class GroupCommitter<Change: Sendable, Outcome: Sendable>: @unchecked Send
     /// Changes no caller waits for (`submitLater`), and when the oldest of them must be written.
     private var deferred: [Change] = []
     private var deferredDue = Date.distantFuture
+    /// Whether the thread waits with no deadline (nothing happened for `deferLimit`).
+    private var sleepsWithoutDeadline = false
     private var stopping = false
     private let round: Round
     private let deferLimit: TimeInterval
@@ -35,7 +37,9 @@ final class GroupCommitter<Change: Sendable, Outcome: Sendable>: @unchecked Send
         guard !stopping else { return }
         if deferred.isEmpty { deferredDue = Date(timeIntervalSinceNow: deferLimit) }
         deferred.append(change)
-        condition.signal()
+        // A thread that sleeps until a deadline wakes in time by itself (see `loop`): waking it here
+        // would cost every succeeded event a thread wake-up on a busy queue.
+        if sleepsWithoutDeadline { condition.signal() }
     }
 
     /// Commits `change` with whatever else is waiting; its outcome once the round is done.
@@ -66,11 +70,21 @@ final class GroupCommitter<Change: Sendable, Outcome: Sendable>: @unchecked Send
     private func loop() {
         while true {
             condition.lock()
+            // After a round the thread waits at most `deferLimit`, and with a change deferred until
+            // that change is due: a change deferred meanwhile is due later, so it is written in time
+            // without waking the thread. Once `deferLimit` passes quietly, it waits with no deadline.
+            let quiet = Date(timeIntervalSinceNow: deferLimit)
             while waiting.isEmpty && !stopping {
-                if deferred.isEmpty {
+                let now = Date()
+                if !deferred.isEmpty {
+                    if now >= deferredDue { break }
+                    _ = condition.wait(until: deferredDue)
+                } else if now < quiet {
+                    _ = condition.wait(until: quiet)
+                } else {
+                    sleepsWithoutDeadline = true
                     condition.wait()
-                } else if !condition.wait(until: deferredDue) {
-                    break
+                    sleepsWithoutDeadline = false
                 }
             }
             let batch = waiting

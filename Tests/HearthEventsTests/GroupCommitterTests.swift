@@ -88,6 +88,15 @@ final class GroupCommitterTests: XCTestCase {
         while rounds.batches.count < 2 && Date().timeIntervalSince(started) < 5 { try await Task.sleep(nanoseconds: 10_000_000) }
         XCTAssertEqual(rounds.batches.last, [8, 9], "alone, in one round")
         XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.25, "not before the limit")
+
+        // Quiet for longer than the limit, the thread sleeps with no deadline: a deferred change wakes it.
+        try await Task.sleep(nanoseconds: 700_000_000)
+        let later = Date()
+        committer.submitLater(10)
+        while rounds.batches.count < 3 && Date().timeIntervalSince(later) < 5 { try await Task.sleep(nanoseconds: 10_000_000) }
+        XCTAssertEqual(rounds.batches.last, [10])
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(later), 0.25, "not before the limit")
+        XCTAssertLessThan(Date().timeIntervalSince(later), 2, "written once due, not left waiting")
     }
 
     /// A round that fails keeps its deferred changes for a later round (after the limit again, so a
