@@ -17,6 +17,7 @@ final class GroupCommitter<Change: Sendable, Outcome: Sendable>: @unchecked Send
     private var deferredDue = Date.distantFuture
     /// Whether the thread waits with no deadline (nothing happened for `deferLimit`).
     private var sleepsWithoutDeadline = false
+    private var roundCarriesDeferred = false
     private var stopping = false
     private let round: Round
     private let deferLimit: TimeInterval
@@ -56,8 +57,9 @@ final class GroupCommitter<Change: Sendable, Outcome: Sendable>: @unchecked Send
         }
     }
 
-    /// Whether changes given to `submitLater` wait for a round.
-    var hasDeferred: Bool { condition.withLock { !deferred.isEmpty } }
+    /// Whether changes given to `submitLater` are not yet written: waiting for a round, or in the
+    /// round that runs now (a reader that saw them gone could otherwise read before that round ends).
+    var hasDeferred: Bool { condition.withLock { !deferred.isEmpty || roundCarriesDeferred } }
 
     /// Ends the thread once what is waiting is committed; later submissions fail.
     func stop() {
@@ -92,8 +94,10 @@ final class GroupCommitter<Change: Sendable, Outcome: Sendable>: @unchecked Send
             waiting = []
             deferred = []
             deferredDue = .distantFuture
+            roundCarriesDeferred = !later.isEmpty
             condition.unlock()
             if batch.isEmpty && later.isEmpty { return }
+            defer { condition.withLock { roundCarriesDeferred = false } }
             // The deferred changes go first: their outcomes are nobody's.
             switch round(later + batch.map(\.0)) {
             case .success(let outcomes) where outcomes.count == later.count + batch.count:

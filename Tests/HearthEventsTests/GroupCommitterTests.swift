@@ -123,6 +123,23 @@ final class GroupCommitterTests: XCTestCase {
         committer.submitLater(7)
         XCTAssertFalse(committer.hasDeferred, "a stopped committer takes nothing")
     }
+
+    /// A deferred change counts as not yet written until the round that carries it has ended, so a
+    /// reader that flushes first never reads before it.
+    func testADeferredChangeIsPendingUntilItsRoundEnds() async throws {
+        let committer = GroupCommitter<Int, Int>(name: "test-committer", deferLimit: 0.05) { batch in
+            if batch.contains(1) { Thread.sleep(forTimeInterval: 0.4) }
+            return .success(batch)
+        }
+        defer { committer.stop() }
+        committer.submitLater(1)
+        try await Task.sleep(nanoseconds: 200_000_000)
+        XCTAssertTrue(committer.hasDeferred, "taken into a round that has not ended")
+        let started = Date()
+        while committer.hasDeferred && Date().timeIntervalSince(started) < 5 { try await Task.sleep(nanoseconds: 10_000_000) }
+        XCTAssertFalse(committer.hasDeferred)
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.15, "not before the round ended")
+    }
 }
 
 /// The batches a committer's rounds were given, in order.
