@@ -189,6 +189,15 @@ public struct ServeCommand: ParsableCommand {
         }
         let port = server.port ?? settings.listen.port
         networking.setAPIPort(port)
+        do {
+            try networking.allowAPI()
+        } catch {
+            await server.close()
+            await urlServer?.close()
+            await supervisor.shutdown()
+            await bridge?.stop()
+            throw HearthError.system("cannot open the API to the functions' network: \(error)")
+        }
         if let network {
             let dns = network.dns.isEmpty ? "no DNS: the host's resolv.conf names no server" : "DNS relay to \(network.dns.joined(separator: ", "))"
             print("hearth: functions' network on \(settings.network.bridge), gateway \(network.bridge.gateway) (\(dns)), "

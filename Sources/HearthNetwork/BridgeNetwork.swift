@@ -102,6 +102,11 @@ public final class BridgeNetwork: Sendable {
         return servers
     }
 
+    /// Lets every sandbox on the bridge reach the daemon's API at the gateway's `port` (see `Firewall.apiRule`).
+    public func allowAPI(address: IPv4Address, port: UInt16) throws(NetworkError) {
+        try nftables.run(firewall.apiRule(address: address, port: port))
+    }
+
     /// Removes the relay, the tables and the bridge (every sandbox's veth goes with its namespace or
     /// with `release`), and turns forwarding off again if this daemon turned it on.
     public func stop() async {

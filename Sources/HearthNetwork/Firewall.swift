@@ -85,6 +85,13 @@ public struct Firewall: Sendable {
 
     public var removal: String { "delete table inet \(bridge)\ndelete table bridge \(bridge)\n" }
 
+    /// Hearth's own API on the gateway for every sandbox on the bridge: one rule, after the `services`
+    /// map's (a function's own allowance for the port comes first), so no sandbox needs an element of
+    /// its own for it, and a cold start runs no nftables transaction for it.
+    public func apiRule(address: IPv4Address, port: UInt16) -> String {
+        "add rule \(table) prerouting iifname \"\(bridge)\" ip daddr \(gateway) tcp dport \(port) dnat ip to \(address):\(port)\n"
+    }
+
     /// The elements that let `sandbox` reach what `network` allows and no more (none for internet alone).
     public func elements(for sandbox: IPv4Address, _ network: FunctionNetwork) -> [String] {
         var out: [String] = []

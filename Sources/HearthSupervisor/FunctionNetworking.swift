@@ -30,10 +30,15 @@ public final class FunctionNetworking: Sendable {
         apiEndpoint.withLock { endpoint in endpoint = endpoint.map { ($0.address, port) } }
     }
 
+    /// Opens the API to every sandbox on the bridge, at the gateway on the API's port; once the API
+    /// listens (its port is known then). A function's own allowance for that port still comes first.
+    public func allowAPI() throws(NetworkError) {
+        guard let bridge, let api else { return }
+        try bridge.allowAPI(address: api.address, port: api.port)
+    }
+
     /// No bridge: every function has loopback only.
     public static let off = FunctionNetworking(bridge: nil, defaultNetwork: .none, api: nil)
-
-    static let apiServiceName = "hearth-api"
 
     /// How `instance`'s sandboxes join the network, with the variables that tell its runtime; nil for loopback only.
     func plan(for instance: FunctionInstance) throws(ServiceError) -> (plan: NetworkPlan, environment: [(String, String)])? {
@@ -43,10 +48,8 @@ public final class FunctionNetworking: Sendable {
             throw ServiceError(status: 502, type: "ServiceException",
                                message: "\(instance.name) asks for network mode \(wanted.mode.rawValue), and this daemon's network is off (network = off)")
         }
-        var allowed = wanted
-        if let api, !allowed.allowances.contains(where: { if case .service(Self.apiServiceName, _, _) = $0 { true } else { false } }) {
-            allowed.allowances.append(.service(name: Self.apiServiceName, address: api.address, port: api.port))
-        }
+        // Hearth's API is open to every sandbox on the bridge by one rule (`allowAPI`), not per sandbox.
+        let allowed = wanted
         let given = Set(instance.spec.environment.map(\.0))
         // The user's own variables win, as a user's AWS_ENDPOINT_URL_LAMBDA does on Lambda.
         let environment = (bridge.environment(for: wanted, apiPort: api?.port) + credentials).filter { !given.contains($0.0) }

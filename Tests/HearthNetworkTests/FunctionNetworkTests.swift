@@ -74,6 +74,9 @@ final class FunctionNetworkTests: XCTestCase {
         ])
         XCTAssertEqual(firewall.elements(for: sandbox, FunctionNetwork(mode: .internet)), [], "the internet alone costs no element")
         XCTAssertEqual(firewall.elements(for: sandbox, FunctionNetwork(mode: .restricted)), ["inet hb1 restricted { 10.5.0.7 }"])
+        XCTAssertEqual(firewall.apiRule(address: try XCTUnwrap(IPv4Address("127.0.0.1")), port: 9000),
+                       "add rule inet hb1 prerouting iifname \"hb1\" ip daddr 10.5.0.1 tcp dport 9000 dnat ip to 127.0.0.1:9000\n",
+                       "one rule for the API, appended after the services map's")
     }
 
     func testResolvConfGivesItsServersAndLeavesScopedOnesOut() throws {
