@@ -24,21 +24,45 @@ public final class InvocationLog: @unchecked Sendable {
         self.logging = logging
     }
 
-    /// The runtime's output: passed on at once, after any lines still pending.
-    public func append(_ bytes: [UInt8]) { record(bytes, flush: true) }
+    /// A line of output still being written waits for its newline up to this size (Lambda's largest log event).
+    static let openLineLimit = 256 * 1024
+    /// Whether the runtime's output so far ends inside a line.
+    private var openLine = false
+
+    /// The runtime's output: its complete lines passed on at once, after any lines still pending. A line
+    /// still being written waits for its newline (Python's print writes its words one write at a time,
+    /// and the pipe may be read between them), for the next START, END or REPORT line, before which it
+    /// is passed on as a line of its own, or for `openLineLimit`.
+    public func append(_ bytes: [UInt8]) { record(bytes, flush: true, output: true) }
 
     public func line(_ text: String) { record(Array((text + "\n").utf8), flush: false) }
 
-    private func record(_ bytes: [UInt8], flush: Bool) {
-        let out: [UInt8]? = lock.withLock {
+    private func record(_ bytes: [UInt8], flush: Bool, output: Bool = false) {
+        let out: [[UInt8]] = lock.withLock {
             tailBuffer += bytes
             if tailBuffer.count > 4 * Self.tailBytes { tailBuffer.removeFirst(tailBuffer.count - Self.tailBytes) }
+            var chunks: [[UInt8]] = []
+            if !output && openLine {
+                chunks.append(pending)
+                pending = []
+                openLine = false
+            }
             pending += bytes
-            guard flush else { return nil }
-            defer { pending = [] }
-            return pending
+            if output, let last = bytes.last { openLine = last != 0x0A }
+            guard flush else { return chunks }
+            if openLine && pending.count <= Self.openLineLimit {
+                if let newline = pending.lastIndex(of: 0x0A) {
+                    chunks.append(Array(pending[...newline]))
+                    pending.removeSubrange(...newline)
+                }
+                return chunks
+            }
+            openLine = false
+            chunks.append(pending)
+            pending = []
+            return chunks
         }
-        if let out { sink?(out) }
+        for chunk in out where !chunk.isEmpty { sink?(chunk) }
     }
 
     /// The last 4 KB, as X-Amz-Log-Result carries it (base64 by the caller).

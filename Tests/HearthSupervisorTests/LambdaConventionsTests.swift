@@ -74,6 +74,27 @@ final class LambdaConventionsTests: XCTestCase {
         XCTAssertEqual(String(decoding: short.tail, as: UTF8.self), "START RequestId: abc Version: 7\n")
     }
 
+    /// A line the runtime writes in pieces reaches the log whole (the pipe may be read between the
+    /// pieces); one still open when END comes is a line of its own before it; an endless one is passed
+    /// on once it reaches Lambda's largest log event. The CI once saw "count", " ", "2" as three lines.
+    func testALineWrittenInPiecesReachesTheLogWhole() {
+        let chunks = Mutex<[String]>([])
+        let log = InvocationLog(sink: { bytes in chunks.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } })
+        log.start(requestId: "r", version: "$LATEST")
+        for piece in ["count", " ", "2\nnext", " line\n", "open"] { log.append(Array(piece.utf8)) }
+        log.end(requestId: "r")
+        log.report(requestId: "r", .init(durationMs: 1, memorySizeMB: 128, maxMemoryUsedMB: 1, initDurationMs: nil, end: .success))
+        let written = chunks.withLock { $0 }
+        XCTAssertEqual(Array(written.prefix(4)), ["START RequestId: r Version: $LATEST\n", "count 2\n", "next line\n", "open"], "\(written)")
+        XCTAssertTrue(written.count == 5 && written[4].hasPrefix("END RequestId: r\nREPORT RequestId: r\t"), "\(written)")
+        XCTAssertEqual(written.joined(), String(decoding: log.tail, as: UTF8.self), "nothing lost or reordered")
+
+        let long = Mutex<[Int]>([])
+        let endless = InvocationLog(sink: { bytes in long.withLock { $0.append(bytes.count) } })
+        for _ in 0..<5 { endless.append(Array(repeating: UInt8(ascii: "x"), count: 64 * 1024)) }
+        XCTAssertEqual(long.withLock { $0 }, [5 * 64 * 1024], "held until past the limit, then passed on")
+    }
+
     func testTheSinkGetsTheLogInOrderWithLinesJoinedToOutput() {
         let chunks = Mutex<[String]>([])
         let log = InvocationLog(sink: { bytes in chunks.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } })
