@@ -18,14 +18,6 @@ public protocol EventStore: Sendable {
     func flush() async throws
 }
 
-extension EventStore {
-    /// A backend without deferred writes removes them in a commit of their own.
-    public func removeLater(_ ids: [Int64]) {
-        Task { _ = try? await commit(QueueChange(remove: ids)) }
-    }
-
-    public func flush() async throws {}
-}
 
 /// Schedules and schedule groups, kept with the queue their fires go to (a fire and its schedule's next
 /// time are one transaction).

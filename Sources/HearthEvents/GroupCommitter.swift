@@ -97,30 +97,28 @@ final class GroupCommitter<Change: Sendable, Outcome: Sendable>: @unchecked Send
             roundCarriesDeferred = !later.isEmpty
             condition.unlock()
             if batch.isEmpty && later.isEmpty { return }
-            defer { condition.withLock { roundCarriesDeferred = false } }
             // The deferred changes go first: their outcomes are nobody's.
-            switch round(later + batch.map(\.0)) {
+            let result = round(later + batch.map(\.0))
+            // Settled before any caller resumes, so a caller that asks `hasDeferred` next sees this round's end.
+            condition.withLock {
+                roundCarriesDeferred = false
+                // Kept for a later round after a failure, due `deferLimit` from now (not at once: a
+                // failing disk would make the thread spin), unless the committer is stopping.
+                if case .failure = result, !later.isEmpty, !stopping {
+                    deferred = later + deferred
+                    deferredDue = Date(timeIntervalSinceNow: deferLimit)
+                }
+            }
+            switch result {
             case .success(let outcomes) where outcomes.count == later.count + batch.count:
                 for (item, outcome) in zip(batch, outcomes.dropFirst(later.count)) { item.1.resume(returning: outcome) }
             case .success(let outcomes):
                 let error = GroupCommitterMismatch(submitted: later.count + batch.count, outcomes: outcomes.count)
                 for item in batch { item.1.resume(throwing: error) }
             case .failure(let error):
-                keepForTheNextRound(later)
                 for item in batch { item.1.resume(throwing: error) }
             }
         }
-    }
-
-    /// Deferred changes of a failed round wait `deferLimit` again (not at once: a failing disk would
-    /// make the thread spin), unless the committer is stopping.
-    private func keepForTheNextRound(_ later: [Change]) {
-        guard !later.isEmpty else { return }
-        condition.lock()
-        defer { condition.unlock() }
-        guard !stopping else { return }
-        deferred = later + deferred
-        deferredDue = Date(timeIntervalSinceNow: deferLimit)
     }
 }
 

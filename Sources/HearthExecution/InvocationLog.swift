@@ -26,8 +26,6 @@ public final class InvocationLog: @unchecked Sendable {
 
     /// A line of output still being written waits for its newline up to this size (Lambda's largest log event).
     static let openLineLimit = 256 * 1024
-    /// Whether the runtime's output so far ends inside a line.
-    private var openLine = false
 
     /// The runtime's output: its complete lines passed on at once, after any lines still pending. A line
     /// still being written waits for its newline (Python's print writes its words one write at a time,
@@ -41,23 +39,22 @@ public final class InvocationLog: @unchecked Sendable {
         let out: [[UInt8]] = lock.withLock {
             tailBuffer += bytes
             if tailBuffer.count > 4 * Self.tailBytes { tailBuffer.removeFirst(tailBuffer.count - Self.tailBytes) }
+            // Platform lines end with their newline, so pending ends inside a line only when the
+            // runtime's output does.
             var chunks: [[UInt8]] = []
-            if !output && openLine {
+            if !output && pending.last.map({ $0 != 0x0A }) == true {
                 chunks.append(pending)
                 pending = []
-                openLine = false
             }
             pending += bytes
-            if output, let last = bytes.last { openLine = last != 0x0A }
             guard flush else { return chunks }
-            if openLine && pending.count <= Self.openLineLimit {
+            if pending.last.map({ $0 != 0x0A }) == true && pending.count <= Self.openLineLimit {
                 if let newline = pending.lastIndex(of: 0x0A) {
                     chunks.append(Array(pending[...newline]))
                     pending.removeSubrange(...newline)
                 }
                 return chunks
             }
-            openLine = false
             chunks.append(pending)
             pending = []
             return chunks
