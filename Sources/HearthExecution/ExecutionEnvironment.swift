@@ -78,7 +78,10 @@ public final class ExecutionEnvironment: @unchecked Sendable {
             (sandbox, server, outputFd) = try await prepared.specialise(as: function.spec, maxConcurrency: function.maxConcurrency, network: network?.allowed, engine: engine)
             attachment = prepared.attachment
         } else {
-            let namespace = try network.map { try NetworkAttachment.make(on: $0.bridge, allowing: $0.allowed) }
+            // No spare is made while this start runs: it would wait for the same kernel locks.
+            network?.spares?.startBegan()
+            defer { network?.spares?.startEnded() }
+            let namespace = try network.map { try $0.attach() }
             defer { if let namespace { close(namespace.fd) } }
             do {
                 (sandbox, server, outputFd) = try await PreparedSandbox.launch(maxConcurrency: function.maxConcurrency) { stdio in

@@ -41,9 +41,18 @@ public final class NetworkAttachment: Sendable {
 public struct NetworkPlan: Sendable {
     public let bridge: BridgeNetwork
     public let allowed: FunctionNetwork
+    /// Namespaces attached ahead to `bridge`; nil: each start attaches its own.
+    public var spares: NetworkSpares?
 
-    public init(bridge: BridgeNetwork, allowed: FunctionNetwork) {
+    public init(bridge: BridgeNetwork, allowed: FunctionNetwork, spares: NetworkSpares? = nil) {
         self.bridge = bridge
         self.allowed = allowed
+        self.spares = spares
+    }
+
+    /// A namespace on the bridge allowed what the function may reach: a spare when one is ready.
+    func attach() throws -> (fd: Int32, attachment: NetworkAttachment) {
+        if let spares, spares.bridge === bridge, let spare = try spares.take(allowing: allowed) { return spare }
+        return try NetworkAttachment.make(on: bridge, allowing: allowed)
     }
 }

@@ -90,8 +90,21 @@ public final class FunctionCatalog: Sendable {
         record.loggingConfig = try settings.loggingConfig.map { change throws(ServiceError) in try LoggingConfig.text.applying(change) }
         try storeCode(code, into: &record)
         try check(record)
-        defer { changed(name) }
-        guard try wrap({ try state.createFunction(record) }) else { throw .conflict("Function already exist: \(name)") }
+        let changesBefore = resolved.withLock { $0.changes[name, default: 0] }
+        let created: Bool
+        do {
+            created = try wrap({ try state.createFunction(record) })
+        } catch {
+            changed(name)
+            throw error
+        }
+        changed(name)
+        guard created else { throw .conflict("Function already exist: \(name)") }
+        // Its first invocation (a cold start) finds the record without reading and decoding it again,
+        // unless another change of the name came in between (then it is read as usual).
+        resolved.withLock { cache in
+            if cache.changes[name, default: 0] == changesBefore + 1 { cache.records[name, default: [:]]["$LATEST"] = record }
+        }
         return publish ? try publishVersion(name, description: nil, answeredPending: true) : Self.answeredPending(record)
     }
 

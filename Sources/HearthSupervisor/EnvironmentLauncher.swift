@@ -35,6 +35,9 @@ final class SandboxLauncher: EnvironmentLauncher {
     /// Whether an idle environment may be frozen now; nil, never.
     let mayFreeze: (@Sendable () -> Bool)?
     let networking: FunctionNetworking
+    /// Namespaces on the bridge made ahead for starts without a pre-built sandbox; nil without a bridge.
+    let networkSpares: NetworkSpares?
+    static let networkSpareCount = 2
 
     init(registry: any FunctionRegistry, engine: SandboxEngine, logs: FunctionLogs, metrics: Metrics, preparedPerImage: Int,
          mayFreeze: (@Sendable () -> Bool)?, networking: FunctionNetworking) {
@@ -45,6 +48,7 @@ final class SandboxLauncher: EnvironmentLauncher {
         self.mayFreeze = mayFreeze
         self.networking = networking
         prepared = PreparedSandboxes(engine: engine, perImage: preparedPerImage, network: networking.bridge)
+        networkSpares = networking.bridge.map { NetworkSpares(bridge: $0, target: Self.networkSpareCount) }
     }
 
     func build(_ record: FunctionRecord, initializationType: String) async throws(ServiceError) -> FunctionInstance {
@@ -71,9 +75,11 @@ final class SandboxLauncher: EnvironmentLauncher {
         var instance = instance
         let network = try networking.plan(for: instance)
         if let network { instance.spec.environment += network.environment }
+        var plan = network?.plan
+        plan?.spares = networkSpares
         if let ready = await prepared.take(kind(of: instance)) {
             do {
-                let env = try await ExecutionEnvironment.start(instance, engine: engine, prepared: ready, network: network?.plan,
+                let env = try await ExecutionEnvironment.start(instance, engine: engine, prepared: ready, network: plan,
                                                                mayFreeze: mayFreeze, idleOutput: idleOutput)
                 metrics.increment("hearth_prepared_starts_total", function: name)
                 return env
@@ -81,7 +87,7 @@ final class SandboxLauncher: EnvironmentLauncher {
                 // A prepared sandbox that died or failed to specialise: the long way still works.
             }
         }
-        return try await ExecutionEnvironment.start(instance, engine: engine, network: network?.plan, mayFreeze: mayFreeze,
+        return try await ExecutionEnvironment.start(instance, engine: engine, network: plan, mayFreeze: mayFreeze,
                                                     idleOutput: idleOutput)
     }
 
@@ -100,5 +106,8 @@ final class SandboxLauncher: EnvironmentLauncher {
 
     func preparedCount() async -> Int { await prepared.count }
 
-    func shutdown() async { await prepared.shutdown() }
+    func shutdown() async {
+        await prepared.shutdown()
+        networkSpares?.shutdown()
+    }
 }
