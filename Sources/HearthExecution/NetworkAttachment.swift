@@ -52,7 +52,7 @@ public struct NetworkPlan: Sendable {
 
     /// A namespace on the bridge allowed what the function may reach: a spare when one is ready.
     func attach() throws -> (fd: Int32, attachment: NetworkAttachment) {
-        if let spares, spares.bridge === bridge, let spare = try spares.take(allowing: allowed) { return spare }
+        if let spare = try spares?.take(allowing: allowed) { return spare }
         return try NetworkAttachment.make(on: bridge, allowing: allowed)
     }
 }
