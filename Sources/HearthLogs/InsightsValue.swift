@@ -55,14 +55,15 @@ enum InsightsFields {
             for part in message.split(separator: "\t") {
                 guard let colon = part.range(of: ": ") else { continue }
                 let key = part[..<colon.lowerBound], value = part[colon.upperBound...]
-                let number = Double(value.split(separator: " ").first ?? "")
+                // A field whose value is not a number is left out, as Insights leaves it.
+                let number = Double(value.split(separator: " ").first ?? "").map(InsightsValue.number)
                 switch key {
                 case "REPORT RequestId": fields["@requestId"] = .string(String(value))
-                case "Duration": fields["@duration"] = number.map(InsightsValue.number) ?? .none
-                case "Billed Duration": fields["@billedDuration"] = number.map(InsightsValue.number) ?? .none
-                case "Init Duration": fields["@initDuration"] = number.map(InsightsValue.number) ?? .none
-                case "Memory Size": fields["@memorySize"] = number.map { .number($0 * 1_000_000) } ?? .none
-                case "Max Memory Used": fields["@maxMemoryUsed"] = number.map { .number($0 * 1_000_000) } ?? .none
+                case "Duration": fields["@duration"] = number
+                case "Billed Duration": fields["@billedDuration"] = number
+                case "Init Duration": fields["@initDuration"] = number
+                case "Memory Size": fields["@memorySize"] = number?.number.map { .number($0 * 1_000_000) }
+                case "Max Memory Used": fields["@maxMemoryUsed"] = number?.number.map { .number($0 * 1_000_000) }
                 default: break
                 }
             }

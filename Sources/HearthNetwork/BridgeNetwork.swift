@@ -85,7 +85,7 @@ public final class BridgeNetwork: Sendable {
         let bridge = configuration.bridge
         var err = [CChar](repeating: 0, count: 256)
         guard hearth_net_bridge_up(bridge, gateway.networkOrder, Int32(configuration.subnet.prefix), &err, err.count) == 0 else {
-            throw NetworkError(String(cString: err))
+            throw NetworkError(Self.message(err))
         }
         // The gateway's DNAT to a host service on 127.0.0.1 needs loopback destinations routed from the
         // bridge; the input chain accepts only translated connections, so nothing else benefits.
@@ -131,7 +131,7 @@ public final class BridgeNetwork: Sendable {
         guard hearth_net_veth_attach(namespace, configuration.bridge, name, address.networkOrder, Int32(configuration.subnet.prefix),
                                      gateway.networkOrder, &err, err.count) == 0 else {
             pool.giveBack(address)
-            throw NetworkError(String(cString: err))
+            throw NetworkError(Self.message(err))
         }
         return NetworkLease(address: address, hostInterface: name)
     }
@@ -179,8 +179,16 @@ public final class BridgeNetwork: Sendable {
         let path = "/proc/sys/net/ipv4/ip_forward"
         let current = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
         guard current != "1" else { return }
-        FileManager.default.createFile(atPath: configuration.forwardingMarker, contents: Data("1\n".utf8))
+        // Recorded first: forwarding turned on without the marker would be left on by `stop`.
+        guard FileManager.default.createFile(atPath: configuration.forwardingMarker, contents: Data("1\n".utf8)) else {
+            throw NetworkError("cannot write \(configuration.forwardingMarker), which records that this daemon turned IP forwarding on")
+        }
         try Self.writeSysctl("net/ipv4/ip_forward", "1")
+    }
+
+    /// A C helper's message: the buffer up to its first NUL.
+    static func message(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func writeSysctl(_ key: String, _ value: String) throws(NetworkError) {

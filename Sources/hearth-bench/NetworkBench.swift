@@ -47,7 +47,7 @@ struct NetworkBench: ParsableCommand {
         let tag = String(getpid() % 0xffff, radix: 16)
         let bridge = try BridgeNetwork(.init(bridge: "hbench" + tag, subnet: try subnet("10.218.0.0/16"), dnsServers: ["127.0.0.1"],
                                              forwardingMarker: work + "/forwarding"))
-        try blockingRun { try await bridge.start(group: MultiThreadedEventLoopGroup.singleton) }
+        _ = try blockingRun { try await bridge.start(group: MultiThreadedEventLoopGroup.singleton) }
         defer { _ = try? blockingRun { await bridge.stop() } }
         let plan = NetworkPlan(bridge: bridge, allowed: FunctionNetwork(mode: .internet))
         let restricted = NetworkPlan(bridge: bridge, allowed: try FunctionNetwork.parse(mode: "restricted", allowances: ["db=127.0.0.1:5432"]))

@@ -41,6 +41,31 @@ final class BridgeNetworkTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8), forwarding)
     }
 
+    /// Forwarding is turned on only once the marker that turns it off again is written: without the
+    /// marker, `stop` would leave it on.
+    func testForwardingStaysOffWhenItsMarkerCannotBeWritten() async throws {
+        guard geteuid() == 0 else { throw XCTSkip("the bridge needs root (running as uid \(geteuid()))") }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/nft") else { throw XCTSkip("nft is not installed (scripts/setup installs nftables)") }
+        let forwarding = "/proc/sys/net/ipv4/ip_forward"
+        guard try String(contentsOfFile: forwarding, encoding: .utf8) == "0\n" else {
+            throw XCTSkip("IP forwarding is already on here, so this daemon would not turn it on")
+        }
+        let name = "hbt" + String(UInt16.random(in: 0x1000...0xffff), radix: 16)
+        let marker = NSTemporaryDirectory() + name + "-missing/forwarding"
+        let bridge = try BridgeNetwork(.init(bridge: name, subnet: try XCTUnwrap(IPv4Network("10.216.4.0/22")), dnsServers: ["127.0.0.1"],
+                                             forwardingMarker: marker))
+        do {
+            try await bridge.start(group: MultiThreadedEventLoopGroup.singleton)
+            XCTFail("the start succeeded without its marker")
+        } catch {
+            XCTAssertTrue("\(error)".contains(marker), "the error names the marker: \(error)")
+        }
+        await bridge.stop()
+        XCTAssertEqual(try String(contentsOfFile: forwarding, encoding: .utf8), "0\n")
+        XCTAssertFalse(try String(contentsOfFile: "/proc/net/dev", encoding: .utf8).contains(name), "the bridge is gone")
+        XCTAssertFalse(try bridge.nftables.output("list tables").contains(name), "the tables are gone")
+    }
+
     /// Attaches and releases sandboxes' namespaces, up to 8 at once, half of them with allowances.
     func cycle(_ bridge: BridgeNetwork, name: String) async throws {
         let count = Int(ProcessInfo.processInfo.environment["HEARTH_NETWORK_CYCLES"] ?? "") ?? 10_000

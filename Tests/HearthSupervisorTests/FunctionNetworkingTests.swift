@@ -17,6 +17,6 @@ final class FunctionNetworkingTests: XCTestCase {
             XCTAssertEqual((error as? ServiceError)?.message, "fetch asks for network mode restricted, and this daemon's network is off (network = off)")
         }
         XCTAssertNil(try FunctionNetworking.off.plan(for: instance(nil)), "the default of a daemon without a network is loopback only")
-        XCTAssertNil(try FunctionNetworking.off.plan(for: instance(.none)))
+        XCTAssertNil(try FunctionNetworking.off.plan(for: instance(FunctionNetwork.none)), "mode none needs no bridge")
     }
 }

@@ -145,7 +145,7 @@ final class SupervisorEventTests: XCTestCase {
     }
 
     func testEventsToAFunctionWithReservedConcurrencyOneAllRunOnce() async throws {
-        let (supervisor, registry, launcher) = try makeSupervisor()
+        let (supervisor, _, launcher) = try makeSupervisor()
         try await supervisor.putReservedConcurrency("f", 1)
         let gate = Gate()
         launcher.behave("f", .hold(gate))
@@ -167,7 +167,7 @@ final class SupervisorEventTests: XCTestCase {
     }
 
     func testAnEventOfAFunctionWithReservedConcurrencyZeroIsKeptAsAFailureWithoutRunning() async throws {
-        let (supervisor, registry, launcher) = try makeSupervisor()
+        let (supervisor, _, launcher) = try makeSupervisor()
         try await supervisor.putReservedConcurrency("f", 0)
         try await supervisor.start()
         try await supervisor.enqueueEvent(FunctionReference(name: "f"), requestId: "req-0", payload: Array("{}".utf8))

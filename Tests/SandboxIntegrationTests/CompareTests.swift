@@ -163,7 +163,7 @@ final class CompareTests: XCTestCase {
         let (status, out) = try RuntimeImages.run("/usr/bin/chromium", flags + ["--window-size=1360,1500", "--screenshot=" + shot, "file://" + html])
         XCTAssertEqual(status, 0, out.suffix(500).description)
         let size = (try? FileManager.default.attributesOfItem(atPath: shot)[.size] as? Int) ?? 0
-        XCTAssertGreaterThan(size ?? 0, 20_000, "a screenshot with something on it")
+        XCTAssertGreaterThan(size, 20_000, "a screenshot with something on it")
     }
 
     func testMistakesAreRefusedBeforeAnythingRuns() throws {
