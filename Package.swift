@@ -20,10 +20,14 @@ let package = Package(
         // C system libraries.
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
-        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CLibNL", pkgConfig: "libnl-route-3.0", providers: [.apt(["libnl-route-3-dev"])]),
-        .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
+        // libarchive and libnftables are opened on first use (CLazyLibrary): at every start the dynamic
+        // linker took milliseconds over them and the ten libraries they pull in, which most commands
+        // (every `hearth sandbox run`) never call. Their headers come from libarchive-dev and libnftables-dev.
+        .target(name: "CLazyLibrary"),
+        .target(name: "CArchive", dependencies: ["CLazyLibrary"]),
+        .target(name: "CNftables", dependencies: ["CLazyLibrary"]),
         // Links, addresses and routes over netlink (libnl-route): the sandboxes' veths and the bridge.
         .target(name: "CNetworkLink", dependencies: ["CLibNL"]),
         // sd-bus's method calls are C varargs, which Swift cannot make: the few systemd calls Hearth makes.
@@ -176,7 +180,7 @@ let package = Package(
 
         .testTarget(name: "HearthCgroupsTests", dependencies: ["HearthCgroups"]),
         .testTarget(name: "HearthSandboxTests", dependencies: ["HearthSandbox"]),
-        .testTarget(name: "HearthPackagesTests", dependencies: ["HearthPackages"], exclude: ["Fixtures"]),
+        .testTarget(name: "HearthPackagesTests", dependencies: ["HearthPackages", "CLazyLibrary"], exclude: ["Fixtures"]),
         .testTarget(name: "HearthRuntimeAPITests", dependencies: [
             "HearthRuntimeAPI", "HearthHTTP", "HearthModel", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

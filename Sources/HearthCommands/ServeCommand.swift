@@ -10,6 +10,7 @@ import HearthDelivery
 import HearthEvents
 import HearthFunctionURLs
 import HearthHTTP
+import HearthPackages
 import HearthLogs
 import HearthModel
 import HearthRegistry
@@ -75,6 +76,8 @@ public struct ServeCommand: ParsableCommand {
         sigaddset(&stopping, SIGHUP)
         pthread_sigmask(SIG_BLOCK, &stopping, nil)
         let settings = try resolve()
+        // Opened on first use elsewhere (CLazyLibrary); a daemon without it would fail its first deploy.
+        try ArchiveLibrary.check()
         // Each sandbox holds a few fds here (pidfd, output pipe, Runtime API sockets): take the hard limit.
         var limit = rlimit()
         if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max {

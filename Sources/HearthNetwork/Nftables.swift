@@ -8,6 +8,7 @@ final class Nftables: Sendable {
     private let context: Mutex<OpaquePointer?>
 
     init() throws(NetworkError) {
+        if let why = hearth_nftables_load_error() { throw NetworkError("libnftables is needed for the sandboxes' network: \(String(cString: why))") }
         guard let ctx = nft_ctx_new(UInt32(NFT_CTX_DEFAULT)) else { throw NetworkError("libnftables: cannot make a context") }
         nft_ctx_buffer_output(ctx)
         nft_ctx_buffer_error(ctx)

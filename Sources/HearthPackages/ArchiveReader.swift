@@ -37,6 +37,7 @@ final class ArchiveReader {
     let displayName: String
 
     init(path: String, format: Format, displayName: String) throws {
+        try ArchiveLibrary.check()
         guard let a = archive_read_new() else { throw PackageError.corrupt(displayName, "cannot allocate a reader") }
         archive = a
         self.displayName = displayName
@@ -163,6 +164,7 @@ final class DecompressedStream {
     let displayName: String
 
     init(fd: Int32, displayName: String) throws {
+        try ArchiveLibrary.check()
         guard let r = archive_read_new() else { throw PackageError.corrupt(displayName, "cannot allocate a reader") }
         raw = r
         self.displayName = displayName

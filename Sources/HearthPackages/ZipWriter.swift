@@ -18,6 +18,7 @@ public enum ZipWriter {
 
     /// Writes `entries` as a zip at `path` (created or replaced).
     public static func write(_ entries: [Entry], to path: String) throws {
+        try ArchiveLibrary.check()
         guard let a = archive_write_new() else { throw PackageError.corrupt(path, "cannot allocate a zip writer") }
         defer { archive_write_free(a) }
         func check(_ status: Int32, _ step: String) throws {
