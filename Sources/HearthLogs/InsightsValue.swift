@@ -56,14 +56,14 @@ enum InsightsFields {
                 guard let colon = part.range(of: ": ") else { continue }
                 let key = part[..<colon.lowerBound], value = part[colon.upperBound...]
                 // A field whose value is not a number is left out, as Insights leaves it.
-                let number = Double(value.split(separator: " ").first ?? "").map(InsightsValue.number)
+                let number = Double(value.split(separator: " ").first ?? "")
                 switch key {
                 case "REPORT RequestId": fields["@requestId"] = .string(String(value))
-                case "Duration": fields["@duration"] = number
-                case "Billed Duration": fields["@billedDuration"] = number
-                case "Init Duration": fields["@initDuration"] = number
-                case "Memory Size": fields["@memorySize"] = number?.number.map { .number($0 * 1_000_000) }
-                case "Max Memory Used": fields["@maxMemoryUsed"] = number?.number.map { .number($0 * 1_000_000) }
+                case "Duration": fields["@duration"] = number.map(InsightsValue.number)
+                case "Billed Duration": fields["@billedDuration"] = number.map(InsightsValue.number)
+                case "Init Duration": fields["@initDuration"] = number.map(InsightsValue.number)
+                case "Memory Size": fields["@memorySize"] = number.map { .number($0 * 1_000_000) }
+                case "Max Memory Used": fields["@maxMemoryUsed"] = number.map { .number($0 * 1_000_000) }
                 default: break
                 }
             }

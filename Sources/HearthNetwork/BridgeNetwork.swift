@@ -85,7 +85,7 @@ public final class BridgeNetwork: Sendable {
         let bridge = configuration.bridge
         var err = [CChar](repeating: 0, count: 256)
         guard hearth_net_bridge_up(bridge, gateway.networkOrder, Int32(configuration.subnet.prefix), &err, err.count) == 0 else {
-            throw NetworkError(Self.message(err))
+            throw NetworkError(String(cBuffer: err))
         }
         // The gateway's DNAT to a host service on 127.0.0.1 needs loopback destinations routed from the
         // bridge; the input chain accepts only translated connections, so nothing else benefits.
@@ -131,7 +131,7 @@ public final class BridgeNetwork: Sendable {
         guard hearth_net_veth_attach(namespace, configuration.bridge, name, address.networkOrder, Int32(configuration.subnet.prefix),
                                      gateway.networkOrder, &err, err.count) == 0 else {
             pool.giveBack(address)
-            throw NetworkError(Self.message(err))
+            throw NetworkError(String(cBuffer: err))
         }
         return NetworkLease(address: address, hostInterface: name)
     }
@@ -184,11 +184,6 @@ public final class BridgeNetwork: Sendable {
             throw NetworkError("cannot write \(configuration.forwardingMarker), which records that this daemon turned IP forwarding on")
         }
         try Self.writeSysctl("net/ipv4/ip_forward", "1")
-    }
-
-    /// A C helper's message: the buffer up to its first NUL.
-    static func message(_ buffer: [CChar]) -> String {
-        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func writeSysctl(_ key: String, _ value: String) throws(NetworkError) {

@@ -35,7 +35,7 @@ public enum CgroupDelegation {
         var error = [CChar](repeating: 0, count: 512)
         let asked = hearth_sdbus_unit_delegates(unit, &delegates, &error, error.count)
         if asked < 0 {
-            throw HearthError.cgroup("cannot tell whether systemd delegates \(unit) to Hearth: \(text(error))")
+            throw HearthError.cgroup("cannot tell whether systemd delegates \(unit) to Hearth: \(String(cBuffer: error))")
         }
         if delegates != 0 { return nil }
 
@@ -44,7 +44,7 @@ public enum CgroupDelegation {
         let started = hearth_sdbus_start_delegated_scope(scope, description, pid, 10_000_000, &error, error.count)
         guard started == 0 else {
             throw HearthError.cgroup(
-                "\(unit) does not delegate cgroups, and systemd would not start the scope \(scope) for Hearth: \(text(error)); "
+                "\(unit) does not delegate cgroups, and systemd would not start the scope \(scope) for Hearth: \(String(cBuffer: error)); "
                     + "run Hearth as a systemd service with Delegate=yes (contrib/hearth.service)")
         }
         let now = try CgroupLayout.current()
@@ -69,10 +69,5 @@ public enum CgroupDelegation {
         guard sd_pid_get_unit(0, &unit) >= 0, let unit else { return nil }
         defer { free(unit) }
         return String(cString: unit)
-    }
-
-    static func text(_ buffer: [CChar]) -> String {
-        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

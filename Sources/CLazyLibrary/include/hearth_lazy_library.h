@@ -24,19 +24,22 @@ const char *hearth_lazy_library_error(struct hearth_lazy_library *library);
 // symbol ends the process with a message: the callers reach it only with a handle the library made.
 void *hearth_lazy_library_symbol(struct hearth_lazy_library *library, const char *name, int required);
 
-// One function forwarded to the library, its address resolved once. `failed` is what a caller gets
-// when the library cannot be opened (only the functions that make a handle may return it).
-#define HEARTH_FORWARD(library, ret, name, params, args, required, failed)                                        \
+// One function forwarded to the library, its address resolved once (a missing symbol ends the
+// process, see hearth_lazy_library_symbol). HEARTH_FORWARD_MAKER is for the functions that make a
+// handle: they return NULL when the library cannot be opened, which the callers already handle.
+#define HEARTH_FORWARD_WITH(library, ret, name, params, args, required)                                          \
     ret name params {                                                                                              \
         static ret (*forward) params;                                                                              \
         ret (*f) params = __atomic_load_n(&forward, __ATOMIC_ACQUIRE);                                             \
         if (!f) {                                                                                                  \
             f = (ret (*) params)hearth_lazy_library_symbol(&(library), #name, (required));                         \
-            if (!f) return failed;                                                                                 \
+            if (!f) return (ret)0; /* only a maker gets here: NULL */                                           \
             __atomic_store_n(&forward, f, __ATOMIC_RELEASE);                                                       \
         }                                                                                                          \
         return f args;                                                                                             \
     }
+#define HEARTH_FORWARD(library, ret, name, params, args) HEARTH_FORWARD_WITH(library, ret, name, params, args, 1)
+#define HEARTH_FORWARD_MAKER(library, ret, name, params, args) HEARTH_FORWARD_WITH(library, ret, name, params, args, 0)
 
 #define HEARTH_FORWARD_VOID(library, name, params, args)                                                          \
     void name params {                                                                                             \
