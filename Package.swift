@@ -204,6 +204,7 @@ let package = Package(
         ]),
         .testTarget(name: "HearthFunctionURLsTests", dependencies: ["HearthFunctionURLs", "HearthModel", "HearthState"]),
         .testTarget(name: "HearthCompareTests", dependencies: ["HearthCompare"]),
+        .testTarget(name: "HearthCommandsTests", dependencies: ["HearthCommands", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["hearth-fuzz"]),
         .testTarget(
             name: "SandboxIntegrationTests",

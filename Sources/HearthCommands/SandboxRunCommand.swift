@@ -8,12 +8,11 @@ import HearthSandbox
 
 /// `hearth sandbox run`: one command in a fresh sandbox, its output streamed, its status returned.
 public struct SandboxRunCommand: ParsableCommand {
-    // The super-command's name matters only when this command is parsed alone (hearth's main does so for a
-    // well-formed sandbox run), and there it skips ArgumentParser's completion-script check: two more
-    // parsers' worth of conformance lookups. Help and completions go through the root, which has them.
+    // hearth's main parses a well-formed one as `SandboxRunOptions` without ArgumentParser; these
+    // declarations are for everything else (help, completions, usage errors) and must name the same
+    // options (`SandboxRunOptionsTests`).
     public static let configuration = CommandConfiguration(
         commandName: "run",
-        _superCommandName: "hearth sandbox",
         abstract: "Run one command in a fresh sandbox.",
         discussion: """
             Exit status: the command's own (128+N if killed by signal N); 121 it failed at the pids limit; \
@@ -36,16 +35,16 @@ public struct SandboxRunCommand: ParsableCommand {
     var stateDirectory: String?
 
     @Option(help: "Memory limit in MB; also sets the CPU share (1769 MB = one vCPU).")
-    var memory: Int = 512
+    var memory: Int = SandboxRunOptions().memory
 
     @Option(help: "Wall-clock limit in seconds.")
     var timeout: Double?
 
     @Option(help: "Maximum number of processes and threads.")
-    var pids: Int = 1024
+    var pids: Int = SandboxRunOptions().pids
 
     @Option(name: .customLong("tmp-size"), help: "Size of the writable /tmp in MB.")
-    var tmpSize: Int = 512
+    var tmpSize: Int = SandboxRunOptions().tmpSize
 
     @Option(name: .customLong("env"), help: "Environment variable KEY=VALUE (repeatable).")
     var environment: [String] = []
@@ -64,81 +63,55 @@ public struct SandboxRunCommand: ParsableCommand {
         if command.first == "--help" || command.first == "-h" { throw CleanExit.helpRequest(self) }
     }
 
-    var commandLine: [String] {
-        command.first == "--" ? Array(command.dropFirst()) : command
+    /// What was asked for, as plain values.
+    var options: SandboxRunOptions {
+        var options = SandboxRunOptions()
+        options.rootfs = rootfs
+        options.image = image
+        options.zip = zip
+        options.layers = layers
+        options.stateDirectory = stateDirectory
+        options.memory = memory
+        options.timeout = timeout
+        options.pids = pids
+        options.tmpSize = tmpSize
+        options.environment = environment
+        options.workdir = workdir
+        options.command = command.first == "--" ? Array(command.dropFirst()) : command
+        return options
     }
 
     public func run() throws {
+        throw ExitCode(Self.execute(options))
+    }
+
+    /// Runs the sandbox the options describe; returns hearth's exit status, after saying on stderr why
+    /// when it is not the command's own.
+    public static func execute(_ options: SandboxRunOptions) -> Int32 {
         let spec: SandboxSpec
         do {
-            spec = try makeSpec()
+            spec = try options.makeSpec()
             try spec.validate()
-            if let rootfs {
+            if let rootfs = options.rootfs {
                 let path = spec.environment.last(where: { $0.0 == "PATH" })?.1 ?? SandboxSpec.defaultPath
                 try CommandResolver.check(command: spec.command[0], rootfs: rootfs, path: path)
             }
         } catch let error as HearthError {
             printError("hearth: \(error)")
-            throw ExitCode(SandboxExitCode.usage)
+            return SandboxExitCode.usage
         } catch let error as PackageError {
             printError("hearth: \(error)")
-            throw ExitCode(SandboxExitCode.usage)
-        }
-        let exit: SandboxExit
-        do {
-            exit = try SandboxRunner.run(spec)
-        } catch let error as HearthError {
+            return SandboxExitCode.usage
+        } catch {
             printError("hearth: \(error)")
-            throw ExitCode(SandboxExitCode.sandboxFailure)
+            return EXIT_FAILURE
         }
-        throw ExitCode(Self.report(exit, limits: spec.limits))
-    }
-
-    func makeSpec() throws -> SandboxSpec {
-        guard (rootfs == nil) != (image == nil) else {
-            throw HearthError.invalidArgument("give exactly one of --rootfs DIR and --image PATH")
+        do {
+            return report(try SandboxRunner.run(spec), limits: spec.limits)
+        } catch {
+            printError("hearth: \(error)")
+            return SandboxExitCode.sandboxFailure
         }
-        var env: [(String, String)] = []
-        for pair in environment {
-            guard let eq = pair.firstIndex(of: "=") else {
-                throw HearthError.invalidArgument("--env expects KEY=VALUE, got '\(pair)'")
-            }
-            env.append((String(pair[..<eq]), String(pair[pair.index(after: eq)...])))
-        }
-        var layers: [String] = []
-        var binds: [SandboxSpec.BindMount] = []
-        var config = ImageConfig()
-        if let rootfs {
-            var given = stat(), hostRoot = stat()
-            if stat(rootfs, &given) == 0, stat("/", &hostRoot) == 0, given.st_dev == hostRoot.st_dev, given.st_ino == hostRoot.st_ino {
-                throw HearthError.rootfs("the host's own root filesystem is never a sandbox root; give a directory holding one")
-            }
-            layers = [rootfs.hasPrefix("/") ? rootfs : (currentDirectory() + "/" + rootfs)]
-        }
-        if image != nil || zip != nil || !self.layers.isEmpty {
-            let store = try PackageStore(root: Self.stateDirectory(stateDirectory) + "/store")
-            let assembled = try PackageAssembler(store: store).assemble(image: image, zip: zip, layers: self.layers)
-            layers += assembled.rootLayers
-            binds = assembled.binds
-            config = assembled.config
-        }
-        // docker run's rules: arguments replace CMD, ENTRYPOINT stays; --env overrides the image's ENV.
-        let line = config.command(overriding: commandLine)
-        guard !line.isEmpty else {
-            throw HearthError.invalidArgument(image == nil ? "no command given: hearth sandbox run --rootfs DIR -- COMMAND [ARGS...]"
-                                                         : "the image has no ENTRYPOINT or CMD: give a command after --")
-        }
-        var merged = try config.environment()
-        for (key, value) in env {
-            merged.removeAll { $0.0 == key }
-            merged.append((key, value))
-        }
-        let ids = SandboxIdentity.oneShot()
-        return SandboxSpec(
-            id: SandboxIdentity.newID(), layers: layers, binds: binds, command: line, environment: merged,
-            workingDirectory: workdir ?? config.workingDir ?? "/", hostname: "hearth",
-            limits: ResourceLimits(memoryMB: memory, timeoutSeconds: timeout, pids: pids, tmpSizeMB: tmpSize),
-            uid: ids.uid, gid: ids.gid)
     }
 
     /// The runtime images a one-shot command uses: --images-dir, else HEARTH_IMAGES_DIR, else the daemon's default.
@@ -174,12 +147,6 @@ public struct SandboxRunCommand: ParsableCommand {
 
     static func formatSeconds(_ s: Double) -> String {
         s == s.rounded() ? String(Int(s)) : String(s)
-    }
-
-    private func currentDirectory() -> String {
-        guard let path = getcwd(nil, 0) else { return "/" }
-        defer { free(path) }
-        return String(decoding: UnsafeRawBufferPointer(start: path, count: strlen(path)), as: UTF8.self)
     }
 }
 

@@ -16,6 +16,16 @@ final class SandboxRunCLITests: SandboxTestCase {
         XCTAssertEqual(r.stderr, "err\n")
     }
 
+    /// Every status the command can end with is hearth's, 64 included: it is ArgumentParser's code for
+    /// a usage error, which once turned a command's `exit 64` into hearth's usage status 2.
+    func testEveryExitStatusOfTheCommandIsPassedThrough() throws {
+        for status in [1, 2, 63, 64, 65, 125, 255] {
+            let r = try hearth(["sandbox", "run", "--rootfs", "ROOTFS", "--", "/bin/sh", "-c", "exit \(status)"])
+            XCTAssertEqual(r.status, Int32(status), r.stderr)
+            XCTAssertEqual(r.stderr, "", "exit \(status)")
+        }
+    }
+
     func testStdinIsPipedThrough() throws {
         let r = try hearth(["sandbox", "run", "--rootfs", "ROOTFS", "--", "cat"], stdin: "hello sandbox\n")
         XCTAssertEqual(r.status, 0)
