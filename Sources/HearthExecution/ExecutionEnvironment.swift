@@ -72,15 +72,13 @@ public final class ExecutionEnvironment: @unchecked Sendable {
                              network: NetworkPlan? = nil, mayFreeze: (@Sendable () -> Bool)? = nil,
                              idleOutput: @escaping @Sendable ([UInt8]) -> Void = { _ in }) async throws -> ExecutionEnvironment {
         let started = Date()
+        let sparePause = SparePause(disks: engine.ephemeralDisks, network: network?.spares)
         let sandbox: RunningSandbox, server: RuntimeAPIServer, outputFd: Int32
         let attachment: NetworkAttachment?
         if let prepared {
             (sandbox, server, outputFd) = try await prepared.specialise(as: function.spec, maxConcurrency: function.maxConcurrency, network: network?.allowed, engine: engine)
             attachment = prepared.attachment
         } else {
-            // No spare is made while this start runs: it would wait for the same kernel locks.
-            network?.spares?.startBegan()
-            defer { network?.spares?.startEnded() }
             let namespace = try network.map { try $0.attach() }
             defer { if let namespace { close(namespace.fd) } }
             do {
@@ -126,6 +124,8 @@ public final class ExecutionEnvironment: @unchecked Sendable {
             }
         }
         timer.cancel()
+        // The first event is answered meanwhile: made beside its answer, a spare delayed it too.
+        session.eventLoop.scheduleTask(in: .milliseconds(SparePause.resumeAfterMs)) { sparePause.end() }
         let initMs = Date().timeIntervalSince(started) * 1000
         if case .ready = initResult {
             // From the first event on, CPU in proportion to memory.

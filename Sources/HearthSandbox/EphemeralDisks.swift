@@ -15,7 +15,8 @@ import Synchronization
 ///
 /// Making a disk takes ~3 ms (the loop device's set-up and the ext4 mount, about half each), as long as
 /// the rest of a cold start: `spares` disks of each size recently asked for are made ahead on a thread
-/// of the pool's own, as `SandboxSlotPool` does for cgroups.
+/// of the pool's own, as `SandboxSlotPool` does for cgroups, and only while no start is in flight: made
+/// beside one, a disk took a CPU of two and the kernel's mount locks from it.
 public final class EphemeralDisks: @unchecked Sendable {
     public let directory: String
     private let directoryFD: Int32
@@ -28,6 +29,7 @@ public final class EphemeralDisks: @unchecked Sendable {
     private var sizes: [Int] = []
     private var stopped = false
     private var refilling = false
+    private var startsInFlight = 0
     /// Loop devices this process made (LOOP_CTL_GET_FREE adds one when none is free), removed at
     /// `shutdown` so that a thousand sandboxes do not leave a thousand idle devices on the box.
     private let devicesMade = Mutex<Set<Int32>>([])
@@ -171,6 +173,27 @@ public final class EphemeralDisks: @unchecked Sendable {
         })
     }
 
+    /// A start is in flight (until its runtime is ready): no disk is made ahead until it ends.
+    public func startBegan() {
+        condition.lock()
+        startsInFlight += 1
+        condition.unlock()
+    }
+
+    public func startEnded() {
+        condition.lock()
+        startsInFlight -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Ready disks of `sizeMB`.
+    public func readyCount(sizeMB: Int) -> Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return ready[sizeMB]?.count ?? 0
+    }
+
     /// Blocks until every size kept ready has its spares (tests and benchmarks that count what is held).
     public func waitUntilReady() {
         condition.lock()
@@ -205,8 +228,10 @@ public final class EphemeralDisks: @unchecked Sendable {
             condition.lock()
             var wanted: Int?
             while !stopped {
-                wanted = sizes.last { (ready[$0]?.count ?? 0) < spares }
-                if wanted != nil { break }
+                if startsInFlight == 0 {
+                    wanted = sizes.last { (ready[$0]?.count ?? 0) < spares }
+                    if wanted != nil { break }
+                }
                 condition.wait()
             }
             guard !stopped, let size = wanted else {

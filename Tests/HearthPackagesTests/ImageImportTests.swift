@@ -228,8 +228,12 @@ final class ImageImportTests: XCTestCase {
         try store.setReference("fn-a", to: baseDigest)
         try store.setReference("fn-b", to: v2Digest)
         XCTAssertEqual(try store.collectGarbage(), [])
+        XCTAssertEqual(try store.image(v2Digest), v2)
         try store.removeReference("fn-b")
         XCTAssertEqual(try store.collectGarbage(), [v2.layers[1]], "only the layer no remaining image uses")
+        // Read (and so remembered) before, a collected image is gone all the same.
+        XCTAssertThrowsError(try store.image(v2Digest))
+        XCTAssertEqual(try store.image(baseDigest), base)
         XCTAssertTrue(store.hasLayer(base.layers[0]))
         XCTAssertFalse(FileManager.default.fileExists(atPath: store.layerDirectory(v2.layers[1])))
         XCTAssertThrowsError(try store.setReference("../escape", to: baseDigest))

@@ -102,6 +102,22 @@ final class EphemeralDiskTests: SandboxTestCase {
         }, "\(EphemeralDisks.loopDevices().sorted()) vs \(devicesBefore.sorted())")
     }
 
+    /// No spare disk is made while a start is in flight: made beside a cold start, one took a CPU of two
+    /// and the kernel's mount locks from it. Once the start ends, the spares come back.
+    func testSparesAreRefilledOnlyWhileNoStartIsInFlight() throws {
+        let disks = try EphemeralDisks(directory: try h().rootfs + "/../paused-disks", spares: 2)
+        defer { disks.shutdown() }
+        disks.waitUntilReady()
+        XCTAssertEqual(disks.readyCount(sizeMB: 512), 2)
+        disks.startBegan()
+        close(try disks.make(sizeMB: 512))
+        usleep(300_000)  // ~100 disks' time
+        XCTAssertEqual(disks.readyCount(sizeMB: 512), 1, "a spare was made while a start was in flight")
+        disks.startEnded()
+        disks.waitUntilReady()
+        XCTAssertEqual(disks.readyCount(sizeMB: 512), 2)
+    }
+
     /// A daemon killed before its shutdown cannot remove the devices it added: the next one on the same state
     /// directory finds them in the ledger and removes them, as it sweeps a dead daemon's sandboxes.
     func testTheNextDaemonRemovesTheLoopDevicesOfOneKilledBeforeItsShutdown() throws {
