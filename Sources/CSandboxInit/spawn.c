@@ -242,6 +242,12 @@ static int child_main(void *arg) {
         close(fd);
     }
 
+    /* SCHED_BATCH, for the sandbox's every process: a runtime woken by its event no longer preempts the
+     * supervisor's thread that wrote it, which goes on with its next events first (~15% of the daemon's
+     * CPU per warm invocation at concurrency 64). CPU shares stay the cgroup's. A hint: refused, ignored. */
+    struct sched_param no_priority = {.sched_priority = 0};
+    (void)sched_setscheduler(0, SCHED_BATCH, &no_priority);
+
     /* Join every hierarchy before the cgroup namespace is made, so its root is the sandbox's cgroup. */
     for (size_t i = 0; i < c->n_cgroup_join_fds; i++) {
         if (write_all(c->cgroup_join_fds[i], "0", 1) < 0) fail(ctx, HEARTH_STEP_CGROUP_JOIN, (int)i);

@@ -28,6 +28,16 @@ final class SandboxIsolationTests: SandboxTestCase {
         XCTAssertEqual(try probe("status").values["Seccomp"], "2")
     }
 
+    /// SCHED_BATCH (policy 3, field 41 of /proc/PID/stat), so a runtime woken by its event does not preempt
+    /// the supervisor's thread that sent it.
+    func testProcessesRunAsSchedBatch() throws {
+        let result = try h().run(["/bin/sh", "-c", "cat /proc/self/stat"])
+        XCTAssertEqual(result.exit.status, .exited(0), result.stderr)
+        let afterName = try XCTUnwrap(result.stdout.range(of: ") ", options: .backwards)).upperBound
+        let fields = result.stdout[afterName...].split(separator: " ")
+        XCTAssertEqual(fields.count > 38 ? String(fields[38]) : nil, "3", result.stdout)
+    }
+
     func testRunsAsTheSandboxesUnprivilegedUid() throws {
         let v = try probe("status").values
         XCTAssertEqual(v["Uid"]?.split(separator: "\t").map(String.init), Array(repeating: "1000050000", count: 4))
