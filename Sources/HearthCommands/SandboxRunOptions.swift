@@ -62,18 +62,11 @@ public struct SandboxRunOptions: Equatable, Sendable {
         case "zip": zip = value
         case "layer": layers.append(value)
         case "state-dir": stateDirectory = value
-        case "memory":
-            guard let number = Int(value) else { return false }
-            memory = number
-        case "timeout":
-            guard let number = Double(value) else { return false }
-            timeout = number
-        case "pids":
-            guard let number = Int(value) else { return false }
-            pids = number
-        case "tmp-size":
-            guard let number = Int(value) else { return false }
-            tmpSize = number
+        // Numbers as ArgumentParser reads them (`Int(_:)`, `Double(_:)`); anything else is its to report.
+        case "memory": guard let number = Int(value) else { return false }; memory = number
+        case "timeout": guard let number = Double(value) else { return false }; timeout = number
+        case "pids": guard let number = Int(value) else { return false }; pids = number
+        case "tmp-size": guard let number = Int(value) else { return false }; tmpSize = number
         case "env": environment.append(value)
         case "workdir": workdir = value
         default: return false

@@ -72,7 +72,7 @@ public final class ExecutionEnvironment: @unchecked Sendable {
                              network: NetworkPlan? = nil, mayFreeze: (@Sendable () -> Bool)? = nil,
                              idleOutput: @escaping @Sendable ([UInt8]) -> Void = { _ in }) async throws -> ExecutionEnvironment {
         let started = Date()
-        let sparePause = SparePause(disks: engine.ephemeralDisks, network: network?.spares)
+        let sparePause = SparePause([engine.ephemeralDisks as (any PausedDuringStarts)?, network?.spares].compactMap { $0 })
         let sandbox: RunningSandbox, server: RuntimeAPIServer, outputFd: Int32
         let attachment: NetworkAttachment?
         if let prepared {

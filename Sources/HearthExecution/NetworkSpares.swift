@@ -8,7 +8,7 @@ import HearthNetwork
 /// Network namespaces already on the bridge (veth, address, route; the internet default, which needs no
 /// firewall element), made ahead (`MadeAhead`: on a thread of their own, while no start is in flight), so
 /// that a networked sandbox started without a pre-built one does not attach its own on the start path.
-public final class NetworkSpares: Sendable {
+public final class NetworkSpares: PausedDuringStarts, Sendable {
     public let bridge: BridgeNetwork
     private let spares: MadeAhead<(fd: Int32, attachment: NetworkAttachment)>
     public var target: Int { spares.target }
@@ -39,9 +39,9 @@ public final class NetworkSpares: Sendable {
         return taken
     }
 
-    func startBegan() { spares.startBegan() }
+    public func startBegan() { spares.startBegan() }
 
-    func startEnded() { spares.startEnded() }
+    public func startEnded() { spares.startEnded() }
 
     /// Blocks until the pool is full or cannot be filled (tests and benchmarks).
     public func waitUntilFull() { spares.waitUntilFull() }

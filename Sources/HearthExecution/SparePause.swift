@@ -1,4 +1,4 @@
-import HearthSandbox
+import HearthModel
 import Synchronization
 
 /// Spare /tmp disks and network namespaces are not made while a start is in flight: made beside one, they
@@ -7,22 +7,18 @@ import Synchronization
 /// by when a fast runtime's first event is answered (~1 ms after its init), or until the start fails.
 final class SparePause: Sendable {
     static let resumeAfterMs: Int64 = 20
-    private let disks: EphemeralDisks?
-    private let network: NetworkSpares?
+    private let paused: [any PausedDuringStarts]
     private let ended = Atomic(false)
 
-    init(disks: EphemeralDisks?, network: NetworkSpares?) {
-        self.disks = disks
-        self.network = network
-        disks?.startBegan()
-        network?.startBegan()
+    init(_ paused: [any PausedDuringStarts]) {
+        self.paused = paused
+        for spares in paused { spares.startBegan() }
     }
 
     /// Lets the spares be made again; only the first call counts.
     func end() {
         guard !ended.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        disks?.startEnded()
-        network?.startEnded()
+        for spares in paused { spares.startEnded() }
     }
 
     deinit { end() }

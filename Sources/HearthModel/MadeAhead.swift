@@ -1,11 +1,18 @@
 import Foundation
 
+/// What makes things for sandbox starts ahead, and makes none while a start is in flight (`SparePause`
+/// tells it when).
+public protocol PausedDuringStarts: Sendable {
+    func startBegan()
+    func startEnded()
+}
+
 /// Kernel objects a sandbox start needs, made ahead on a thread of their own (cgroups and network
 /// namespaces, namespaces already on the bridge), and only while no start is in flight, so that making
 /// one never competes with a start for the kernel's locks. When the pool is empty, a start makes its
 /// own. A failed make pauses the refills until a start takes one (the cause, a spent address pool say,
 /// may have gone by then).
-public final class MadeAhead<Item: Sendable>: @unchecked Sendable {
+public final class MadeAhead<Item: Sendable>: PausedDuringStarts, @unchecked Sendable {
     public let target: Int
     private let make: @Sendable () -> Item?
     private let discard: @Sendable (Item) -> Void

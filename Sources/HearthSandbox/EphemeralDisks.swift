@@ -17,7 +17,7 @@ import Synchronization
 /// the rest of a cold start: `spares` disks of each size recently asked for are made ahead on a thread
 /// of the pool's own, as `SandboxSlotPool` does for cgroups, and only while no start is in flight: made
 /// beside one, a disk took a CPU of two and the kernel's mount locks from it.
-public final class EphemeralDisks: @unchecked Sendable {
+public final class EphemeralDisks: PausedDuringStarts, @unchecked Sendable {
     public let directory: String
     private let directoryFD: Int32
     private let mkfs: String
